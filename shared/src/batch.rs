@@ -1,0 +1,85 @@
+//! SQS batch outcomes for FIFO consumers with ReportBatchItemFailures.
+//! Once a message of a group fails, every later message of that group in the batch must be
+//! reported failed too, or SQS would delete them and the conversation would run out of order.
+
+use std::collections::HashSet;
+
+/// One message of a batch, in the order SQS delivered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchItem<'a> {
+    pub message_id: &'a str,
+    pub group_id: Option<&'a str>,
+}
+
+/// Tracks a batch as it is processed in order; tells whether a message may be processed.
+#[derive(Debug, Default)]
+pub struct FifoBatch {
+    failed_groups: HashSet<String>,
+    failed: Vec<String>,
+}
+
+impl FifoBatch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether the message's group has already failed in this batch (then it must be skipped
+    /// and reported failed without being processed).
+    pub fn blocked(&self, item: &BatchItem) -> bool {
+        item.group_id
+            .is_some_and(|g| self.failed_groups.contains(g))
+    }
+
+    /// Records a failed (or skipped) message.
+    pub fn fail(&mut self, item: &BatchItem) {
+        if let Some(g) = item.group_id {
+            self.failed_groups.insert(g.to_owned());
+        }
+        self.failed.push(item.message_id.to_owned());
+    }
+
+    /// The message ids to report as `batchItemFailures`, in delivery order.
+    pub fn into_failures(self) -> Vec<String> {
+        self.failed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_blocks_the_rest_of_its_group_only() {
+        // GIVEN a batch a1 b1 a2 b2 where a1 fails
+        let items = [
+            BatchItem { message_id: "a1", group_id: Some("a") },
+            BatchItem { message_id: "b1", group_id: Some("b") },
+            BatchItem { message_id: "a2", group_id: Some("a") },
+            BatchItem { message_id: "b2", group_id: Some("b") },
+        ];
+        let mut batch = FifoBatch::new();
+        let mut processed = Vec::new();
+        for item in &items {
+            if batch.blocked(item) {
+                batch.fail(item);
+                continue;
+            }
+            if item.message_id == "a1" {
+                batch.fail(item);
+            } else {
+                processed.push(item.message_id);
+            }
+        }
+        // THEN a2 is never processed and both a-messages are reported failed
+        assert_eq!(processed, ["b1", "b2"]);
+        assert_eq!(batch.into_failures(), ["a1", "a2"]);
+    }
+
+    #[test]
+    fn messages_without_a_group_fail_alone() {
+        let mut batch = FifoBatch::new();
+        let lone = BatchItem { message_id: "x", group_id: None };
+        batch.fail(&lone);
+        assert!(!batch.blocked(&BatchItem { message_id: "y", group_id: None }));
+    }
+}

@@ -1,0 +1,209 @@
+//! Chat platform adapters: verify a delivery exactly as the platform signs it, and read its
+//! envelope (delivery id, topic, conversation, time). Platform differences end here.
+
+pub mod cloudcx;
+pub mod intercom;
+pub mod respondio;
+pub mod tidio;
+
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::str::FromStr;
+use thiserror::Error;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Platform {
+    #[serde(rename = "intercom")]
+    Intercom,
+    #[serde(rename = "tidio")]
+    Tidio,
+    #[serde(rename = "respondio")]
+    RespondIo,
+    #[serde(rename = "cloudcx")]
+    CloudCx,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 4] = [
+        Platform::Intercom,
+        Platform::Tidio,
+        Platform::RespondIo,
+        Platform::CloudCx,
+    ];
+
+    /// The path segment in `/webhooks/{platform}/{tenant}`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Intercom => "intercom",
+            Platform::Tidio => "tidio",
+            Platform::RespondIo => "respondio",
+            Platform::CloudCx => "cloudcx",
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("unknown platform {0:?}; expected intercom, tidio, respondio or cloudcx")]
+pub struct UnknownPlatform(pub String);
+
+impl FromStr for Platform {
+    type Err = UnknownPlatform;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Platform::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| UnknownPlatform(s.to_owned()))
+    }
+}
+
+/// What a delivery brings for verification: header lookup, the URL's query string, raw body.
+pub struct Inbound<'a> {
+    pub headers: &'a http::HeaderMap,
+    pub query_token: Option<&'a str>,
+    pub body: &'a [u8],
+    pub now: OffsetDateTime,
+    pub tidio_tolerance_seconds: u64,
+}
+
+impl Inbound<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum VerifyError {
+    #[error("missing signature header {0}")]
+    Missing(&'static str),
+    #[error("malformed signature: {0}")]
+    Malformed(&'static str),
+    #[error("signature does not match")]
+    Mismatch,
+    #[error("signature timestamp is {skew_seconds}s from now, outside the {tolerance_seconds}s window")]
+    Stale {
+        skew_seconds: i64,
+        tolerance_seconds: u64,
+    },
+    #[error("the tenant has no signing secret for this platform")]
+    NoSecret,
+}
+
+/// Verifies a delivery with the tenant's secrets for its platform.
+pub fn verify(platform: Platform, secrets: &[Secret], inbound: &Inbound) -> Result<(), VerifyError> {
+    if secrets.is_empty() {
+        return Err(VerifyError::NoSecret);
+    }
+    match platform {
+        Platform::Intercom => intercom::verify(secrets, inbound),
+        Platform::Tidio => tidio::verify(secrets, inbound),
+        Platform::RespondIo => respondio::verify(secrets, inbound),
+        Platform::CloudCx => cloudcx::verify(secrets, inbound),
+    }
+}
+
+/// The platform-independent facts of one delivery, enough to claim and queue it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The platform's delivery id, or a hash of the body where the platform gives none.
+    pub delivery_id: String,
+    pub topic: String,
+    /// Orders the queue: one conversation (or contact) is processed in order.
+    pub conversation_key: String,
+    pub occurred_at: Option<OffsetDateTime>,
+    /// A liveness probe (Intercom `ping`): answered 200, nothing queued.
+    pub is_ping: bool,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ParseError {
+    #[error("body is not valid JSON: {0}")]
+    Json(String),
+    #[error("body is not a JSON object")]
+    NotObject,
+    #[error("required field {0} is missing or has the wrong type")]
+    Field(&'static str),
+}
+
+/// Reads the envelope of a verified delivery.
+pub fn envelope(platform: Platform, body: &[u8]) -> Result<Envelope, ParseError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+    if !value.is_object() {
+        return Err(ParseError::NotObject);
+    }
+    match platform {
+        Platform::Intercom => intercom::envelope(&value),
+        Platform::Tidio => tidio::envelope(&value),
+        Platform::RespondIo => respondio::envelope(&value, body),
+        Platform::CloudCx => cloudcx::envelope(&value, body),
+    }
+}
+
+/// Hex SHA-256 of a body: the delivery id for platforms that send none.
+pub fn body_hash(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+/// A JSON scalar (string or number) as a string, for ids that platforms send either way.
+pub(crate) fn scalar(value: Option<&serde_json::Value>) -> Option<String> {
+    match value? {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A unix timestamp in seconds or milliseconds (platforms differ) as UTC.
+pub(crate) fn unix_time(value: Option<&serde_json::Value>) -> Option<OffsetDateTime> {
+    let n = match value? {
+        serde_json::Value::Number(n) => n.as_f64()?,
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    // Seconds until the year 5138; anything larger is milliseconds.
+    let seconds = if n > 1.0e11 { n / 1000.0 } else { n };
+    OffsetDateTime::from_unix_timestamp(seconds as i64).ok()
+}
+
+/// Constant-time comparison of a computed MAC with one a request carries.
+pub(crate) fn same(expected: &[u8], given: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    expected.len() == given.len() && bool::from(expected.ct_eq(given))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platforms_round_trip_through_their_path_segment() {
+        for p in Platform::ALL {
+            assert_eq!(p.as_str().parse::<Platform>(), Ok(p));
+        }
+        assert!("zendesk".parse::<Platform>().is_err());
+        assert!("Intercom".parse::<Platform>().is_err());
+    }
+
+    #[test]
+    fn timestamps_in_seconds_or_milliseconds_read_the_same() {
+        let s = unix_time(Some(&serde_json::json!(1_700_000_000))).unwrap();
+        let ms = unix_time(Some(&serde_json::json!(1_700_000_000_123u64))).unwrap();
+        assert_eq!(s, ms);
+        assert_eq!(unix_time(Some(&serde_json::json!("abc"))), None);
+    }
+
+    #[test]
+    fn bodies_that_are_not_objects_are_refused() {
+        assert!(matches!(envelope(Platform::Tidio, b"[1]"), Err(ParseError::NotObject)));
+        assert!(matches!(envelope(Platform::Tidio, b"{"), Err(ParseError::Json(_))));
+    }
+}

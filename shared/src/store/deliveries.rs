@@ -1,0 +1,118 @@
+//! The deliveries table: one idempotency claim per webhook delivery (TTL about a week).
+//!
+//! A claim starts `pending` and becomes `queued` once the message is on resolve.fifo. A repeat
+//! that finds a `pending` claim sends again (the FIFO dedupe id makes that safe), so a crash
+//! between claim and send loses nothing; a repeat that finds `queued` is a duplicate.
+
+use super::{StoreError, aws_error};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use time::OffsetDateTime;
+
+/// How long a claim is kept: longer than any platform's retry schedule (Tidio: ~5 h).
+pub const CLAIM_TTL_SECONDS: i64 = 7 * 24 * 3600;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// First sight of this delivery.
+    New,
+    /// Claimed before but not confirmed queued: queue it again under the first correlation id.
+    Pending { correlation_id: String },
+    /// Already queued: a duplicate.
+    Queued { correlation_id: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliveryClaims {
+    client: Client,
+    table: String,
+}
+
+impl DeliveryClaims {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Claims `key` for `correlation_id` unless it is already claimed.
+    pub async fn claim(
+        &self,
+        key: &str,
+        correlation_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Claim, StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(key.to_owned()))
+            .item("correlation_id", AttributeValue::S(correlation_id.to_owned()))
+            .item("status", AttributeValue::S("pending".into()))
+            .item("claimed_at", AttributeValue::S(crate::rfc3339(now)))
+            .item(
+                "expires_at",
+                AttributeValue::N((now.unix_timestamp() + CLAIM_TTL_SECONDS).to_string()),
+            )
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
+            .send()
+            .await;
+        let err = match put {
+            Ok(_) => return Ok(Claim::New),
+            Err(e) => e,
+        };
+        let existing = match err.as_service_error() {
+            Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
+                c.item().cloned()
+            }
+            _ => return Err(aws_error("DynamoDB", "PutItem", err)),
+        };
+        // Older DynamoDB emulations do not return the old item: read it.
+        let item = match existing {
+            Some(item) => item,
+            None => self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(key.to_owned()))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| aws_error("DynamoDB", "GetItem", e))?
+                .item
+                .ok_or_else(|| StoreError::Corrupt {
+                    what: "delivery claim",
+                    reason: "claim vanished while checking it".into(),
+                })?,
+        };
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let correlation_id = text("correlation_id").ok_or_else(|| StoreError::Corrupt {
+            what: "delivery claim",
+            reason: "no correlation_id".into(),
+        })?;
+        Ok(match text("status").as_deref() {
+            Some("queued") => Claim::Queued { correlation_id },
+            _ => Claim::Pending { correlation_id },
+        })
+    }
+
+    /// Marks the claim queued, once the message is on the queue.
+    pub async fn mark_queued(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.to_owned()))
+            .update_expression("SET #s = :queued")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":queued", AttributeValue::S("queued".into()))
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "UpdateItem", e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,118 @@
+//! The sync log table: pk = correlation id, sk = time#step#nonce; the sparse `open-by-tenant`
+//! index lists open errors and review items per tenant, newest first.
+
+use super::{StoreError, aws_error};
+use crate::synclog::SyncLogEntry;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+pub const OPEN_INDEX: &str = "open-by-tenant";
+
+#[derive(Debug, Clone)]
+pub struct SyncLogTable {
+    client: Client,
+    table: String,
+}
+
+impl SyncLogTable {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Appends an entry; `retention_days` sets its TTL.
+    pub async fn append(&self, entry: &SyncLogEntry, retention_days: u32) -> Result<(), StoreError> {
+        let json = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt {
+            what: "sync log entry",
+            reason: e.to_string(),
+        })?;
+        let at = crate::rfc3339(entry.at);
+        let sk = format!(
+            "{at}#{}#{}",
+            serde_json::to_value(entry.step)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let expires = entry.at.unix_timestamp() + i64::from(retention_days) * 86_400;
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(entry.correlation_id.clone()))
+            .item("sk", AttributeValue::S(sk))
+            .item("at", AttributeValue::S(at))
+            .item("tenant_id", AttributeValue::S(entry.tenant_id.clone()))
+            .item("entry", AttributeValue::S(json))
+            .item("expires_at", AttributeValue::N(expires.to_string()));
+        if entry.outcome.is_open() {
+            put = put.item("open_tenant", AttributeValue::S(entry.tenant_id.clone()));
+        }
+        put.send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "PutItem", e))?;
+        Ok(())
+    }
+
+    /// Every entry of one correlation id, oldest first.
+    pub async fn trail(&self, correlation_id: &str) -> Result<Vec<SyncLogEntry>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :c")
+                .expression_attribute_values(":c", AttributeValue::S(correlation_id.to_owned()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| aws_error("DynamoDB", "Query", e))?;
+            for item in page.items() {
+                out.push(decode(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Open errors and review items of a tenant, newest first.
+    pub async fn open(&self, tenant_id: &str, limit: i32) -> Result<Vec<SyncLogEntry>, StoreError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(OPEN_INDEX)
+            .key_condition_expression("open_tenant = :t")
+            .expression_attribute_values(":t", AttributeValue::S(tenant_id.to_owned()))
+            .scan_index_forward(false)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "Query", e))?;
+        page.items().iter().map(decode).collect()
+    }
+}
+
+fn decode(
+    item: &std::collections::HashMap<String, AttributeValue>,
+) -> Result<SyncLogEntry, StoreError> {
+    let json = item
+        .get("entry")
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| StoreError::Corrupt {
+            what: "sync log entry",
+            reason: "no entry attribute".into(),
+        })?;
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+        what: "sync log entry",
+        reason: e.to_string(),
+    })
+}

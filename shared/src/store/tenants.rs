@@ -1,0 +1,140 @@
+//! The tenants table: non-secret tenant config, cached briefly in the warm function.
+
+use super::{StoreError, aws_error};
+use crate::tenant::TenantConfig;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct TenantTable {
+    client: Client,
+    table: String,
+}
+
+impl TenantTable {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub async fn get(&self, tenant_id: &str) -> Result<Option<TenantConfig>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("tenant_id", AttributeValue::S(tenant_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "GetItem", e))?;
+        out.item.map(|item| decode(&item)).transpose()
+    }
+
+    pub async fn put(&self, config: &TenantConfig) -> Result<(), StoreError> {
+        let json = serde_json::to_string(config).map_err(|e| StoreError::Corrupt {
+            what: "tenant config",
+            reason: e.to_string(),
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("tenant_id", AttributeValue::S(config.tenant_id.clone()))
+            .item("config", AttributeValue::S(json))
+            .item(
+                "updated_at",
+                AttributeValue::S(crate::rfc3339(time::OffsetDateTime::now_utc())),
+            )
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "PutItem", e))?;
+        Ok(())
+    }
+
+    pub async fn list(&self) -> Result<Vec<TenantConfig>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| aws_error("DynamoDB", "Scan", e))?;
+            for item in page.items() {
+                out.push(decode(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.tenant_id.cmp(&b.tenant_id));
+        Ok(out)
+    }
+}
+
+fn decode(item: &HashMap<String, AttributeValue>) -> Result<TenantConfig, StoreError> {
+    let json = item
+        .get("config")
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| StoreError::Corrupt {
+            what: "tenant config",
+            reason: "no config attribute".into(),
+        })?;
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+        what: "tenant config",
+        reason: e.to_string(),
+    })
+}
+
+/// A small time-bounded cache in front of a loader, for config read on every invocation.
+#[derive(Debug)]
+pub struct TtlCache<V> {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Instant, V)>>,
+}
+
+impl<V: Clone> TtlCache<V> {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<V> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub fn put(&self, key: &str, value: V) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.insert(key.to_owned(), (Instant::now(), value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_values_expire() {
+        let cache = TtlCache::new(Duration::ZERO);
+        cache.put("a", 1);
+        assert_eq!(cache.get("a"), None);
+        let cache = TtlCache::new(Duration::from_secs(60));
+        cache.put("a", 1);
+        assert_eq!(cache.get("a"), Some(1));
+        assert_eq!(cache.get("b"), None);
+    }
+}

@@ -1,0 +1,243 @@
+//! Tenant configuration (DESIGN §5): one chat workspace connected to one Salesforce org.
+//! The non-secret part lives in the tenants table; the secrets in the tenant's own secret.
+//! Operators write both from one TOML file (`chatsync tenant put FILE`).
+
+use crate::platforms::Platform;
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Non-secret tenant configuration. Later capabilities add their sections here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    pub tenant_id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// support: Contact + Case; sales: Lead + Task.
+    pub mode: Mode,
+    /// Platforms this tenant receives webhooks from; others are refused.
+    pub platforms: Vec<Platform>,
+    #[serde(default)]
+    pub identity: IdentityPolicy,
+    #[serde(default)]
+    pub webhooks: WebhookPolicy,
+    /// Days the sync log keeps entries for this tenant.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+}
+
+fn default_retention_days() -> u32 {
+    30
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Support,
+    Sales,
+}
+
+/// How a visitor is matched to a Salesforce person (used from the identity resolver on).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityPolicy {
+    pub match_order: Vec<MatchKey>,
+    /// ISO 3166 region used to read phone numbers written without a country code.
+    pub default_phone_region: String,
+}
+
+impl Default for IdentityPolicy {
+    fn default() -> Self {
+        Self {
+            match_order: vec![
+                MatchKey::ExternalId,
+                MatchKey::Email,
+                MatchKey::Phone,
+                MatchKey::VisitorId,
+            ],
+            default_phone_region: "US".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKey {
+    ExternalId,
+    Email,
+    Phone,
+    VisitorId,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookPolicy {
+    /// Tidio signs a timestamp; deliveries signed further than this from now are refused.
+    pub tidio_tolerance_seconds: u64,
+}
+
+impl Default for WebhookPolicy {
+    fn default() -> Self {
+        Self {
+            tidio_tolerance_seconds: 300,
+        }
+    }
+}
+
+/// The tenant's secret (Secrets Manager, one per tenant, `{prefix}{tenant_id}`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSecrets {
+    #[serde(default)]
+    pub webhooks: WebhookSecrets,
+}
+
+/// Webhook signing material per platform. Lists allow rotation: any entry may match.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSecrets {
+    /// Intercom signs with the app's OAuth client secret.
+    #[serde(default)]
+    pub intercom_client_secret: Vec<Secret>,
+    /// Tidio webhook secrets.
+    #[serde(default)]
+    pub tidio_secret: Vec<Secret>,
+    /// respond.io issues one signing key per webhook.
+    #[serde(default)]
+    pub respondio_signing_key: Vec<Secret>,
+    /// CloudCX has no signature; its webhook URL carries this token.
+    #[serde(default)]
+    pub cloudcx_token: Vec<Secret>,
+}
+
+impl WebhookSecrets {
+    pub fn for_platform(&self, platform: Platform) -> &[Secret] {
+        match platform {
+            Platform::Intercom => &self.intercom_client_secret,
+            Platform::Tidio => &self.tidio_secret,
+            Platform::RespondIo => &self.respondio_signing_key,
+            Platform::CloudCx => &self.cloudcx_token,
+        }
+    }
+}
+
+/// The operator's file: config and secrets together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantFile {
+    pub config: TenantConfig,
+    #[serde(default)]
+    pub secrets: TenantSecrets,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum TenantError {
+    #[error("tenant file is not valid TOML for chatsync: {0}")]
+    Parse(String),
+    #[error("tenant_id {0:?} must be 1-64 characters of a-z, 0-9 and '-'")]
+    InvalidId(String),
+    #[error("tenant {tenant} enables {platform} but its secret has no {platform} signing secret")]
+    MissingWebhookSecret { tenant: String, platform: Platform },
+    #[error("tenant {0} enables no platform")]
+    NoPlatform(String),
+    #[error("tenant {tenant}: {reason}")]
+    Invalid { tenant: String, reason: String },
+}
+
+/// Whether a string is a valid tenant id (it appears in URLs, keys and secret names).
+pub fn is_valid_tenant_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+impl TenantFile {
+    pub fn from_toml(text: &str) -> Result<Self, TenantError> {
+        let file: Self = toml::from_str(text).map_err(|e| TenantError::Parse(e.to_string()))?;
+        file.validate()?;
+        Ok(file)
+    }
+
+    /// Checks what can be checked without the org.
+    pub fn validate(&self) -> Result<(), TenantError> {
+        let c = &self.config;
+        if !is_valid_tenant_id(&c.tenant_id) {
+            return Err(TenantError::InvalidId(c.tenant_id.clone()));
+        }
+        if c.platforms.is_empty() {
+            return Err(TenantError::NoPlatform(c.tenant_id.clone()));
+        }
+        for &platform in &c.platforms {
+            let secrets = self.secrets.webhooks.for_platform(platform);
+            if secrets.is_empty() || secrets.iter().any(Secret::is_empty) {
+                return Err(TenantError::MissingWebhookSecret {
+                    tenant: c.tenant_id.clone(),
+                    platform,
+                });
+            }
+        }
+        if c.identity.match_order.is_empty() {
+            return Err(TenantError::Invalid {
+                tenant: c.tenant_id.clone(),
+                reason: "identity.match_order is empty".into(),
+            });
+        }
+        if c.retention_days == 0 {
+            return Err(TenantError::Invalid {
+                tenant: c.tenant_id.clone(),
+                reason: "retention_days must be at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = include_str!("../../events/tenants/demo.toml");
+
+    #[test]
+    fn the_demo_tenant_file_is_valid() {
+        let file = TenantFile::from_toml(DEMO).expect("demo tenant parses");
+        assert_eq!(file.config.tenant_id, "demo");
+        assert_eq!(file.config.platforms.len(), 4);
+        assert!(!file.secrets.webhooks.intercom_client_secret.is_empty());
+    }
+
+    #[test]
+    fn a_platform_without_its_secret_is_refused() {
+        let text = DEMO.replace("tidio_secret", "# tidio_secret");
+        let err = TenantFile::from_toml(&text).unwrap_err();
+        assert!(matches!(
+            err,
+            TenantError::MissingWebhookSecret {
+                platform: Platform::Tidio,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_ids_are_refused() {
+        assert!(matches!(
+            TenantFile::from_toml(&DEMO.replace("mode =", "mood =")),
+            Err(TenantError::Parse(_))
+        ));
+        assert!(matches!(
+            TenantFile::from_toml(&DEMO.replace("tenant_id = \"demo\"", "tenant_id = \"Demo/1\"")),
+            Err(TenantError::InvalidId(_))
+        ));
+    }
+
+    #[test]
+    fn tenant_ids_are_url_and_key_safe() {
+        assert!(is_valid_tenant_id("acme-eu-1"));
+        for bad in ["", "ACME", "a/b", "a b", "a#b", &"x".repeat(65)] {
+            assert!(!is_valid_tenant_id(bad), "{bad:?}");
+        }
+    }
+}
