@@ -1,1 +1,14 @@
-fn main() {}
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_runtime::{LambdaEvent, run, service_fn, tracing};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing::init_default_subscriber();
+    let sdk = shared::config::aws().await;
+    let function = case_writer::Function::from_env(&sdk)?;
+    let function = &function;
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        case_writer::handle(function, event)
+    }))
+    .await
+}

@@ -1,1 +1,14 @@
-fn main() {}
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_runtime::{LambdaEvent, run, service_fn, tracing};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing::init_default_subscriber();
+    let sdk = shared::config::aws().await;
+    let function = identity_resolver::Function::from_env(&sdk)?;
+    let function = &function;
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        identity_resolver::handle(function, event)
+    }))
+    .await
+}

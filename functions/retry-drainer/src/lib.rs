@@ -1,1 +1,150 @@
-pub fn placeholder() {}
+//! retry-drainer: on its schedule, read both dead-letter queues and decide for each message.
+//!
+//! Redrive needs the error classes the Salesforce steps record (issues 3 and 7); until those
+//! exist every dead-lettered message is parked: its payload goes into the sync log as a review
+//! item (listed per tenant by the open-by-tenant index) and only then is it deleted from the
+//! DLQ, so nothing is lost.
+
+use aws_config::SdkConfig;
+use aws_lambda_events::cloudwatch_events::CloudWatchEvent;
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
+use lambda_runtime::LambdaEvent;
+use serde::Serialize;
+use shared::config::{self, ConfigError, vars};
+use shared::delivery::QueuedDelivery;
+use shared::error::ErrorClass;
+use shared::store::synclog::{SyncLogTable, SyncLogWriter};
+use shared::store::tenants::TenantTable;
+use shared::store::{StoreError, aws_error};
+use shared::synclog::{Outcome, Step, SyncLogEntry};
+
+/// Most messages taken from one DLQ per run, so one run stays well inside its timeout.
+pub const MAX_PER_QUEUE: usize = 500;
+
+pub struct Function {
+    sqs: aws_sdk_sqs::Client,
+    dead_letter_queues: Vec<(&'static str, String)>,
+    sync_log: SyncLogWriter,
+}
+
+/// What one run did, returned as the invocation's result and logged.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct DrainReport {
+    pub parked: usize,
+    pub redriven: usize,
+    pub failed: usize,
+}
+
+impl Function {
+    pub fn from_env(sdk: &SdkConfig) -> Result<Self, ConfigError> {
+        let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+        Ok(Self {
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            dead_letter_queues: vec![
+                ("resolve", config::required(vars::RESOLVE_DLQ_URL)?),
+                ("write", config::required(vars::WRITE_DLQ_URL)?),
+            ],
+            sync_log: SyncLogWriter::new(
+                SyncLogTable::new(dynamo.clone(), config::required(vars::SYNC_LOG_TABLE)?),
+                TenantTable::new(dynamo, config::required(vars::TENANTS_TABLE)?),
+            ),
+        })
+    }
+}
+
+pub async fn handle(
+    function: &Function,
+    _event: LambdaEvent<CloudWatchEvent>,
+) -> Result<DrainReport, lambda_runtime::Error> {
+    let mut report = DrainReport::default();
+    for (stage, url) in &function.dead_letter_queues {
+        drain(function, stage, url, &mut report).await?;
+    }
+    tracing::info!(parked = report.parked, failed = report.failed, "drained");
+    Ok(report)
+}
+
+async fn drain(
+    function: &Function,
+    stage: &str,
+    url: &str,
+    report: &mut DrainReport,
+) -> Result<(), StoreError> {
+    let mut taken = 0;
+    while taken < MAX_PER_QUEUE {
+        let out = function
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .visibility_timeout(120)
+            .send()
+            .await
+            .map_err(|e| aws_error("SQS", "ReceiveMessage", e))?;
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            break;
+        }
+        taken += messages.len();
+        for message in &messages {
+            match park(function, stage, url, message).await {
+                Ok(()) => report.parked += 1,
+                Err(e) => {
+                    // Left in the DLQ: the next run tries again.
+                    tracing::warn!(error = %e, "could not park a dead-lettered message");
+                    report.failed += 1;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn park(function: &Function, stage: &str, url: &str, message: &Message) -> Result<(), StoreError> {
+    let body = message.body().unwrap_or_default();
+    let receives = message
+        .attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let entry = match serde_json::from_str::<QueuedDelivery>(body) {
+        Ok(d) => SyncLogEntry::new(
+            &d.correlation_id,
+            &d.tenant_id,
+            d.platform,
+            Step::Park,
+            Outcome::Parked,
+            format!("failed {receives} times at the {stage} step and reached its dead-letter queue; parked for review"),
+        )
+        .topic(&d.topic),
+        Err(e) => {
+            // Not a delivery at all: keep it under the message id so an operator can see it.
+            let id = message.message_id().unwrap_or("unknown");
+            let mut entry = SyncLogEntry::new(
+                id,
+                "unknown",
+                shared::platforms::Platform::Intercom,
+                Step::Park,
+                Outcome::Parked,
+                format!("unreadable message in the {stage} dead-letter queue: {e}"),
+            );
+            entry.error_class = Some(ErrorClass::Data);
+            entry
+        }
+    }
+    .attempts(receives)
+    .payload(body);
+    function.sync_log.record(&entry).await?;
+    if let Some(handle) = message.receipt_handle() {
+        function
+            .sqs
+            .delete_message()
+            .queue_url(url)
+            .receipt_handle(handle)
+            .send()
+            .await
+            .map_err(|e| aws_error("SQS", "DeleteMessage", e))?;
+    }
+    Ok(())
+}

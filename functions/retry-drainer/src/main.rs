@@ -1,1 +1,14 @@
-fn main() {}
+use aws_lambda_events::cloudwatch_events::CloudWatchEvent;
+use lambda_runtime::{LambdaEvent, run, service_fn, tracing};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing::init_default_subscriber();
+    let sdk = shared::config::aws().await;
+    let function = retry_drainer::Function::from_env(&sdk)?;
+    let function = &function;
+    run(service_fn(move |event: LambdaEvent<CloudWatchEvent>| {
+        retry_drainer::handle(function, event)
+    }))
+    .await
+}

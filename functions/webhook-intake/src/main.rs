@@ -1,1 +1,11 @@
-fn main() {}
+use lambda_http::{run, service_fn, tracing};
+use webhook_intake::{Intake, handle};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tracing::init_default_subscriber();
+    let sdk = shared::config::aws().await;
+    let intake = Intake::from_env(&sdk)?;
+    let intake = &intake;
+    run(service_fn(move |request| handle(intake, request))).await
+}

@@ -35,7 +35,7 @@ impl Classify for StoreError {
 }
 
 /// Maps an SDK error into a `StoreError`, keeping the service's own message.
-pub(crate) fn aws_error<E, R>(
+pub fn aws_error<E, R>(
     service: &'static str,
     operation: &'static str,
     err: aws_sdk_dynamodb::error::SdkError<E, R>,

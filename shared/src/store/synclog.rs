@@ -116,3 +116,44 @@ fn decode(
         reason: e.to_string(),
     })
 }
+
+/// Appends entries with each tenant's retention, looked up (and cached) from the tenants table.
+#[derive(Debug)]
+pub struct SyncLogWriter {
+    table: SyncLogTable,
+    tenants: super::tenants::TenantTable,
+    retention: super::tenants::TtlCache<u32>,
+}
+
+/// Retention for entries of a tenant the table no longer knows.
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+
+impl SyncLogWriter {
+    pub fn new(table: SyncLogTable, tenants: super::tenants::TenantTable) -> Self {
+        Self {
+            table,
+            tenants,
+            retention: super::tenants::TtlCache::new(std::time::Duration::from_secs(300)),
+        }
+    }
+
+    pub fn table(&self) -> &SyncLogTable {
+        &self.table
+    }
+
+    pub async fn record(&self, entry: &SyncLogEntry) -> Result<(), StoreError> {
+        let days = match self.retention.get(&entry.tenant_id) {
+            Some(days) => days,
+            None => {
+                let days = self
+                    .tenants
+                    .get(&entry.tenant_id)
+                    .await?
+                    .map_or(DEFAULT_RETENTION_DAYS, |t| t.retention_days);
+                self.retention.put(&entry.tenant_id, days);
+                days
+            }
+        };
+        self.table.append(entry, days).await
+    }
+}

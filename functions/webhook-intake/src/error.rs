@@ -1,0 +1,119 @@
+//! Intake errors and the one place they become HTTP responses.
+
+use lambda_http::{Body, Response};
+use shared::error::Classify;
+use shared::platforms::{ParseError, Platform, UnknownPlatform, VerifyError};
+use shared::store::StoreError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum IntakeError {
+    #[error("method not allowed; use POST (or HEAD to check the URL)")]
+    MethodNotAllowed,
+    #[error(transparent)]
+    UnknownPlatform(UnknownPlatform),
+    #[error("unknown tenant")]
+    UnknownTenant,
+    #[error("this tenant does not accept {0} webhooks")]
+    PlatformNotEnabled(Platform),
+    #[error("body exceeds {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("body is empty")]
+    EmptyBody,
+    #[error("body is not UTF-8 JSON")]
+    NotUtf8,
+    #[error("signature rejected: {0}")]
+    Signature(#[from] VerifyError),
+    #[error("malformed payload: {0}")]
+    Malformed(#[from] ParseError),
+    #[error("temporarily unavailable, retry later")]
+    Store(#[from] StoreError),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl IntakeError {
+    /// The status a platform sees. Never 410: Intercom disables a subscription on 410.
+    pub fn status(&self) -> u16 {
+        match self {
+            IntakeError::MethodNotAllowed => 405,
+            IntakeError::UnknownPlatform(_)
+            | IntakeError::UnknownTenant
+            | IntakeError::PlatformNotEnabled(_) => 404,
+            IntakeError::TooLarge { .. } => 413,
+            IntakeError::EmptyBody | IntakeError::NotUtf8 | IntakeError::Malformed(_) => 400,
+            IntakeError::Signature(VerifyError::NoSecret) => 403,
+            IntakeError::Signature(_) => 401,
+            IntakeError::Store(e) if e.class().is_retryable() => 503,
+            IntakeError::Store(_) | IntakeError::Internal(_) => 500,
+        }
+    }
+
+    /// A stable machine-readable code for the response body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            IntakeError::MethodNotAllowed => "method_not_allowed",
+            IntakeError::UnknownPlatform(_) => "unknown_platform",
+            IntakeError::UnknownTenant => "unknown_tenant",
+            IntakeError::PlatformNotEnabled(_) => "platform_not_enabled",
+            IntakeError::TooLarge { .. } => "body_too_large",
+            IntakeError::EmptyBody => "empty_body",
+            IntakeError::NotUtf8 => "not_utf8",
+            IntakeError::Signature(_) => "bad_signature",
+            IntakeError::Malformed(_) => "malformed_payload",
+            IntakeError::Store(_) => "unavailable",
+            IntakeError::Internal(_) => "internal",
+        }
+    }
+
+    pub(crate) fn into_response(self) -> Response<Body> {
+        let status = self.status();
+        if status >= 500 {
+            tracing::error!(error = ?self, "intake failed");
+        } else {
+            tracing::info!(status, code = self.code(), reason = %self, "refused");
+        }
+        json_response(
+            status,
+            &serde_json::json!({"error": self.code(), "message": self.to_string()}),
+        )
+    }
+}
+
+pub(crate) fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::Text(body.to_string()))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_error_ever_answers_410() {
+        let errors = [
+            IntakeError::MethodNotAllowed,
+            IntakeError::UnknownTenant,
+            IntakeError::TooLarge { limit: 1 },
+            IntakeError::EmptyBody,
+            IntakeError::NotUtf8,
+            IntakeError::Signature(VerifyError::Mismatch),
+            IntakeError::Signature(VerifyError::NoSecret),
+            IntakeError::Malformed(ParseError::NotObject),
+            IntakeError::Internal(String::new()),
+        ];
+        for e in errors {
+            assert_ne!(e.status(), 410, "{e}");
+        }
+    }
+
+    #[test]
+    fn signature_failures_are_401_and_bad_bodies_400() {
+        assert_eq!(IntakeError::Signature(VerifyError::Mismatch).status(), 401);
+        assert_eq!(IntakeError::Malformed(ParseError::NotObject).status(), 400);
+        assert_eq!(IntakeError::TooLarge { limit: 1 }.status(), 413);
+    }
+}
