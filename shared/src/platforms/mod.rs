@@ -148,6 +148,33 @@ pub fn envelope(platform: Platform, body: &[u8]) -> Result<Envelope, ParseError>
     }
 }
 
+/// How a platform would authenticate `body`: headers to send and, for CloudCX, the URL token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    pub headers: Vec<(&'static str, String)>,
+    pub query_token: Option<String>,
+}
+
+/// Signs `body` exactly as `platform` signs its deliveries (for the CLI, demo and tests).
+pub fn sign(platform: Platform, secret: &str, body: &[u8], now: OffsetDateTime) -> Signature {
+    let header = |name, value| Signature {
+        headers: vec![(name, value)],
+        query_token: None,
+    };
+    match platform {
+        Platform::Intercom => header("X-Hub-Signature", intercom::sign(secret, body)),
+        Platform::Tidio => header(
+            "X-Tidio-Signature",
+            tidio::sign(secret, body, now.unix_timestamp()),
+        ),
+        Platform::RespondIo => header("X-Webhook-Signature", respondio::sign(secret, body)),
+        Platform::CloudCx => Signature {
+            headers: Vec::new(),
+            query_token: Some(secret.to_owned()),
+        },
+    }
+}
+
 /// Hex SHA-256 of a body: the delivery id for platforms that send none.
 pub fn body_hash(body: &[u8]) -> String {
     hex::encode(Sha256::digest(body))
@@ -199,6 +226,28 @@ mod tests {
         let ms = unix_time(Some(&serde_json::json!(1_700_000_000_123u64))).unwrap();
         assert_eq!(s, ms);
         assert_eq!(unix_time(Some(&serde_json::json!("abc"))), None);
+    }
+
+    #[test]
+    fn what_sign_produces_verifies() {
+        let body = br#"{"topic":"x"}"#;
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        for p in Platform::ALL {
+            let sig = sign(p, "k", body, now);
+            let mut headers = http::HeaderMap::new();
+            for (name, value) in &sig.headers {
+                headers.insert(*name, value.parse().unwrap());
+            }
+            let inbound = Inbound {
+                headers: &headers,
+                query_token: sig.query_token.as_deref(),
+                body,
+                now,
+                tidio_tolerance_seconds: 300,
+            };
+            assert_eq!(verify(p, &[Secret::new("k")], &inbound), Ok(()), "{p}");
+            assert!(verify(p, &[Secret::new("other")], &inbound).is_err(), "{p}");
+        }
     }
 
     #[test]

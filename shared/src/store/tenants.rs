@@ -94,6 +94,17 @@ fn decode(item: &HashMap<String, AttributeValue>) -> Result<TenantConfig, StoreE
     })
 }
 
+/// Stores a tenant file: its config in the tenants table, its secrets in the tenant's secret.
+/// The secret is written first, so a tenant never appears without the means to verify.
+pub async fn put_tenant(
+    file: &crate::tenant::TenantFile,
+    tenants: &TenantTable,
+    secrets: &super::secrets::TenantSecretStore,
+) -> Result<(), StoreError> {
+    secrets.put(&file.config.tenant_id, &file.secrets).await?;
+    tenants.put(&file.config).await
+}
+
 /// A small time-bounded cache in front of a loader, for config read on every invocation.
 #[derive(Debug)]
 pub struct TtlCache<V> {

@@ -1,1 +1,355 @@
-fn main(){}
+//! chatsync-local: the local stack and function host (see `--help`).
+
+use chatsync_local::events::{self, SAMPLE_SIGNED_AT, platform_of, signed_request};
+use chatsync_local::procs::{Moto, sdk_config};
+use chatsync_local::session::{Session, SessionOptions, read_tenant};
+use chatsync_local::stack::{self, Settings};
+use chatsync_local::template::Template;
+use clap::{Parser, Subcommand};
+use shared::store::synclog::SyncLogTable;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "chatsync-local", about = "chatsync's local stack: template resources in moto, functions under RIE")]
+struct Cli {
+    #[arg(long, default_value = "template.yaml", global = true)]
+    template: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct Run {
+    /// Where the function binaries are.
+    #[arg(long, env = "CHATSYNC_BIN_DIR")]
+    bin_dir: PathBuf,
+    #[arg(long, default_value = "events/tenants/demo.toml")]
+    tenant: Vec<PathBuf>,
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    http: SocketAddr,
+    #[arg(long, default_value_t = 4566)]
+    moto_port: u16,
+    #[arg(long, default_value = ".local/logs")]
+    log_dir: PathBuf,
+    /// Run scheduled functions this often instead of their template rate.
+    #[arg(long, value_parser = humantime_seconds)]
+    schedule_every: Option<Duration>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print what the template resolves to locally, without starting anything.
+    Plan,
+    /// Start everything and stay up until Ctrl-C.
+    Dev(Run),
+    /// Start everything, replay events/payloads signed for the demo tenant, print the trail, stop.
+    Demo(Run),
+    /// Regenerate events/ from events/payloads and the demo tenant (--check: fail if stale).
+    Events {
+        #[arg(long)]
+        check: bool,
+    },
+    /// Measure each function's cold start (median of N fresh processes under RIE).
+    Coldstart {
+        #[arg(long, env = "CHATSYNC_BIN_DIR")]
+        bin_dir: PathBuf,
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
+    },
+}
+
+fn humantime_seconds(s: &str) -> std::result::Result<Duration, String> {
+    let n: f64 = s.trim_end_matches('s').parse().map_err(|_| format!("{s}: expected seconds, e.g. 2s"))?;
+    Ok(Duration::from_secs_f64(n))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Plan => plan(&cli.template),
+        Command::Dev(run) => dev(&cli.template, run).await,
+        Command::Demo(run) => demo(&cli.template, run).await,
+        Command::Events { check } => write_events(&cli.template, check).await,
+        Command::Coldstart { bin_dir, runs } => coldstart(&cli.template, &bin_dir, runs).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn plan(template: &Path) -> Result<()> {
+    let plan = stack::plan(&Template::load(template)?, &Settings::local("http://127.0.0.1:4566"))?;
+    for q in &plan.queues {
+        println!("queue     {:<26} {}", q.logical_id, q.name);
+    }
+    for t in &plan.tables {
+        println!("table     {:<26} {}", t.logical_id, t.name);
+    }
+    for f in &plan.functions {
+        println!("function  {:<26} {} (timeout {}s, {} MB)", f.logical_id, f.binary, f.timeout_seconds, f.memory_mb);
+    }
+    for (id, kind, why) in &plan.skipped {
+        println!("skipped   {id:<26} {kind}: {why}");
+    }
+    Ok(())
+}
+
+async fn start(template: &Path, run: &Run) -> Result<Session> {
+    let session = Session::start(SessionOptions {
+        template: template.to_owned(),
+        bin_dir: run.bin_dir.clone(),
+        tenant_files: run.tenant.clone(),
+        http_addr: run.http,
+        moto_port: Some(run.moto_port),
+        log_dir: run.log_dir.clone(),
+        schedule_every: run.schedule_every,
+        extra_env: Vec::new(),
+    })
+    .await?;
+    println!("moto        {}", session.moto.endpoint());
+    println!("resources created from {}:", template.display());
+    for line in &session.created {
+        println!("  {line}");
+    }
+    for (id, kind, why) in &session.plan.skipped {
+        println!("  skipped {id} ({kind}): {why}");
+    }
+    println!("tenant secrets  {}{{tenant}}", session.plan.functions[0].env.get("TENANT_SECRET_PREFIX").cloned().unwrap_or_default());
+    for path in &run.tenant {
+        println!("tenant loaded   {}", path.display());
+    }
+    println!("intake      {}/webhooks/{{platform}}/{{tenant}}", session.intake_url());
+    println!("functions   {} under RIE, logs in {}", session.plan.functions.len(), run.log_dir.display());
+    Ok(session)
+}
+
+async fn dev(template: &Path, run: Run) -> Result<()> {
+    let session = start(template, &run).await?;
+    println!("\nup; Ctrl-C stops everything");
+    tokio::signal::ctrl_c().await?;
+    session.stop().await;
+    Ok(())
+}
+
+async fn demo(template: &Path, run: Run) -> Result<()> {
+    let session = start(template, &run).await?;
+    let result = replay(&session, &run).await;
+    session.stop().await;
+    result
+}
+
+async fn replay(session: &Session, run: &Run) -> Result<()> {
+    let tenant = read_tenant(run.tenant.first().ok_or("no tenant file")?)?;
+    let http = reqwest::Client::new();
+    let mut correlation_ids = Vec::new();
+    println!("\nreplaying events/payloads, signed as each platform signs:");
+    let mut files: Vec<PathBuf> = std::fs::read_dir("events/payloads")?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    for path in &files {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let Some(platform) = platform_of(name) else { continue };
+        let body = std::fs::read(path)?;
+        let (headers, url_path) = signed_request(platform, &tenant, &body, time::OffsetDateTime::now_utc())
+            .ok_or("demo tenant lacks a secret")?;
+        for attempt in ["first", "repeat"] {
+            let mut req = http.post(format!("{}{}", session.intake_url(), url_path)).body(body.clone());
+            for (k, v) in &headers {
+                req = req.header(k, v);
+            }
+            let resp = req.send().await?;
+            let status = resp.status();
+            let text = resp.text().await?;
+            println!("  {name:<44} {attempt:<7} -> {status} {text}");
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+                if let (Some(id), "first") = (v.get("correlation_id").and_then(|c| c.as_str()), attempt) {
+                    correlation_ids.push((name.to_owned(), id.to_owned()));
+                }
+            }
+        }
+    }
+    // A forged delivery: refused, nothing queued.
+    let forged = http
+        .post(format!("{}/webhooks/intercom/{}", session.intake_url(), tenant.config.tenant_id))
+        .header("x-hub-signature", "sha1=0000000000000000000000000000000000000000")
+        .body(r#"{"topic":"conversation.user.created","id":"notif_forged","data":{"item":{}}}"#)
+        .send()
+        .await?;
+    println!("  {:<44} {:<7} -> {} {}", "forged intercom delivery", "", forged.status(), forged.text().await?);
+
+    session.wait_idle(Duration::from_secs(120)).await?;
+    println!("\npipeline drained. Sync trail per delivery:");
+    let log = SyncLogTable::new(
+        aws_sdk_dynamodb::Client::new(&session.sdk),
+        session.table("SyncLogTable").unwrap_or_default(),
+    );
+    for (name, id) in &correlation_ids {
+        println!("  {name}  correlation {id}");
+        for entry in log.trail(id).await? {
+            println!(
+                "    {}  {:<8} {:<9} {}",
+                shared::rfc3339(entry.at),
+                format!("{:?}", entry.step).to_lowercase(),
+                format!("{:?}", entry.outcome).to_lowercase(),
+                entry.detail
+            );
+        }
+    }
+    println!("\nSalesforce: nothing written yet (the emulator and the writer arrive with later issues).");
+    println!("\ncold starts reported by RIE:");
+    for f in session.host.functions() {
+        println!("  {:<20} {:?} ms", f.name, f.cold_starts());
+    }
+    if session.host.invocation_errors() > 0 {
+        return Err(format!("{} invocations failed; see {}", session.host.invocation_errors(), run.log_dir.display()).into());
+    }
+    Ok(())
+}
+
+async fn write_events(template: &Path, check: bool) -> Result<()> {
+    let tenant = read_tenant(Path::new("events/tenants/demo.toml"))?;
+    let plan = stack::plan(&Template::load(template)?, &Settings::local("http://127.0.0.1:4566"))?;
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    let mut payloads: Vec<PathBuf> = std::fs::read_dir("events/payloads")?.flatten().map(|e| e.path()).collect();
+    payloads.sort();
+    let mut first_delivery = None;
+    for path in payloads {
+        let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let Some(platform) = platform_of(&name) else { continue };
+        let body = std::fs::read_to_string(&path)?;
+        let event = events::apigw_event(platform, &tenant, &body).ok_or("cannot sign sample")?;
+        files.push((PathBuf::from(format!("events/apigw/{name}.json")), events::pretty(&event)));
+        if first_delivery.is_none() && platform_of(&name) == Some(shared::platforms::Platform::Intercom) && !name.ends_with("ping") {
+            first_delivery = Some((platform, body));
+        }
+    }
+    // SQS samples carry a queued delivery as the intake would have written it.
+    let (platform, body) = first_delivery.ok_or("no intercom payload in events/payloads")?;
+    let envelope = shared::platforms::envelope(platform, body.as_bytes())?;
+    let delivery = shared::delivery::QueuedDelivery {
+        correlation_id: "0123456789abcdef0123456789abcdef".into(),
+        tenant_id: tenant.config.tenant_id.clone(),
+        platform,
+        delivery_id: envelope.delivery_id,
+        topic: envelope.topic,
+        conversation_key: envelope.conversation_key,
+        received_at: time::OffsetDateTime::from_unix_timestamp(SAMPLE_SIGNED_AT)?,
+        occurred_at: envelope.occurred_at,
+        body,
+    };
+    for (queue, name) in [("ResolveQueue", "resolve"), ("WriteQueue", "write")] {
+        let q = plan.queue(queue).ok_or("queue missing from template")?;
+        let message = serde_json::json!({
+            "messageId": format!("00000000-0000-4000-8000-00000000000{}", if name == "resolve" { 1 } else { 2 }),
+            "receiptHandle": "sample-receipt-handle",
+            "body": serde_json::to_string(&delivery)?,
+            "attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": (SAMPLE_SIGNED_AT * 1000).to_string(),
+                "SenderId": "AIDAEXAMPLE",
+                "ApproximateFirstReceiveTimestamp": (SAMPLE_SIGNED_AT * 1000).to_string(),
+                "MessageGroupId": delivery.group_id(),
+                "MessageDeduplicationId": delivery.dedupe_id(),
+                "SequenceNumber": "18849496460467696128"
+            },
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": q.arn,
+            "awsRegion": plan.settings.region
+        });
+        files.push((PathBuf::from(format!("events/sqs/{name}.json")), events::pretty(&serde_json::json!({"Records": [message]}))));
+    }
+    let schedule = serde_json::json!({
+        "version": "0",
+        "id": "00000000-0000-4000-8000-000000000003",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": stack::LOCAL_ACCOUNT,
+        "time": "2026-01-01T00:00:00Z",
+        "region": plan.settings.region,
+        "resources": [format!("arn:aws:events:{}:{}:rule/chatsync-local-RetryDrainerFunction", plan.settings.region, stack::LOCAL_ACCOUNT)],
+        "detail": {}
+    });
+    files.push((PathBuf::from("events/schedule/drainer.json"), events::pretty(&schedule)));
+    files.push((PathBuf::from("events/env.json"), events::pretty(&events::env_json(&plan))));
+
+    let mut stale = Vec::new();
+    for (path, text) in &files {
+        let current = std::fs::read_to_string(path).unwrap_or_default();
+        if current != *text {
+            stale.push(path.display().to_string());
+            if !check {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::write(path, text)?;
+            }
+        }
+    }
+    if check && !stale.is_empty() {
+        return Err(format!("stale samples (run `make events`): {}", stale.join(", ")).into());
+    }
+    println!("{} sample files {}", files.len(), if check { "current" } else { "written" });
+    Ok(())
+}
+
+async fn coldstart(template: &Path, bin_dir: &Path, runs: usize) -> Result<()> {
+    use chatsync_local::procs::{FunctionProcess, aws_env, rie_path};
+    let moto = Moto::start(None).await?;
+    let plan = stack::plan(&Template::load(template)?, &Settings::local(&moto.endpoint()))?;
+    stack::create(&plan, &sdk_config(&moto.endpoint()).await).await?;
+    let log_dir = std::env::temp_dir().join("chatsync-coldstart");
+    std::fs::create_dir_all(&log_dir)?;
+    println!("| function | binary size (bytes) | cold start median (ms) | min | max | runs |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for spec in &plan.functions {
+        let binary = bin_dir.join(&spec.binary);
+        let size = std::fs::metadata(&binary)?.len();
+        let mut env: Vec<(String, String)> = spec.env.clone().into_iter().collect();
+        env.extend(aws_env(&moto.endpoint()));
+        let process = FunctionProcess::new(&spec.binary, &binary, env, &rie_path()?, &log_dir, Duration::from_secs(spec.timeout_seconds));
+        // An empty SQS batch / a HEAD request: the cheapest invocation that runs init fully.
+        let payload = if spec.http_routes.is_empty() {
+            if spec.schedules.is_empty() { serde_json::json!({"Records": []}) } else {
+                serde_json::from_str(&std::fs::read_to_string("events/schedule/drainer.json")?)?
+            }
+        } else {
+            serde_json::from_str(&std::fs::read_to_string("events/apigw/intercom-ping.json")?)?
+        };
+        for _ in 0..runs {
+            process.restart().await?;
+            process.invoke(&payload).await?;
+        }
+        let mut samples = process.cold_starts();
+        process.stop().await;
+        samples.sort_by(|a, b| a.total_cmp(b));
+        if samples.is_empty() {
+            return Err(format!("RIE reported no INIT REPORT for {}", spec.binary).into());
+        }
+        let median = samples[samples.len() / 2];
+        println!(
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {} |",
+            spec.binary, size, median, samples[0], samples[samples.len() - 1], samples.len()
+        );
+    }
+    moto.stop().await;
+    Ok(())
+}

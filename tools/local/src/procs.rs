@@ -1,0 +1,372 @@
+//! Child processes of the local stack: moto server and functions under the Lambda Runtime
+//! Interface Emulator (RIE). Each is stopped when its handle is dropped, so nothing strays.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use thiserror::Error;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+#[derive(Debug, Error)]
+pub enum ProcError {
+    #[error("{0} not found; run `make dev` or `make test` once (they install it into ~/.cache/chatsync/venv), or set {1}")]
+    NotFound(&'static str, &'static str),
+    #[error("starting {what}: {source}")]
+    Spawn {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("{what} did not become ready within {seconds}s: {detail}")]
+    NotReady {
+        what: String,
+        seconds: u64,
+        detail: String,
+    },
+    #[error("invoking {function}: {message}")]
+    Invoke { function: String, message: String },
+}
+
+/// The venv `make` installs the Python tools into (outside the clone).
+pub fn venv_dir() -> PathBuf {
+    if let Ok(v) = std::env::var("CHATSYNC_VENV") {
+        return PathBuf::from(v);
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    PathBuf::from(home).join(".cache/chatsync/venv")
+}
+
+/// A tool from `$VAR`, else the venv, else PATH.
+fn find_tool(name: &'static str, var: &'static str) -> Result<PathBuf, ProcError> {
+    if let Ok(p) = std::env::var(var) {
+        return Ok(PathBuf::from(p));
+    }
+    let in_venv = venv_dir().join("bin").join(name);
+    if in_venv.exists() {
+        return Ok(in_venv);
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(name))
+                .find(|p| p.exists())
+        })
+        .ok_or(ProcError::NotFound(name, var))
+}
+
+/// The RIE binary shipped inside the aws-sam-cli package.
+pub fn rie_path() -> Result<PathBuf, ProcError> {
+    if let Ok(p) = std::env::var("AWS_LAMBDA_RIE") {
+        return Ok(PathBuf::from(p));
+    }
+    let arch = if cfg!(target_arch = "aarch64") { "arm64" } else { "x86_64" };
+    let lib = venv_dir().join("lib");
+    std::fs::read_dir(&lib)
+        .ok()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|python| {
+            python
+                .path()
+                .join("site-packages/samcli/local/rapid")
+                .join(format!("aws-lambda-rie-{arch}"))
+        })
+        .find(|p| p.exists())
+        .ok_or(ProcError::NotFound("aws-lambda-rie", "AWS_LAMBDA_RIE"))
+}
+
+/// A free loopback port (the OS picks it; the listener is closed before use).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+/// Waits until something accepts connections on `port`, or the deadline passes.
+async fn wait_for_port(what: &str, port: u16, child: &mut Child, limit: Duration) -> Result<(), ProcError> {
+    let started = tokio::time::Instant::now();
+    loop {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(ProcError::NotReady {
+                what: what.into(),
+                seconds: 0,
+                detail: format!("exited with {status}"),
+            });
+        }
+        if started.elapsed() > limit {
+            return Err(ProcError::NotReady {
+                what: what.into(),
+                seconds: limit.as_secs(),
+                detail: format!("nothing listens on 127.0.0.1:{port}"),
+            });
+        }
+        // Readiness of another process has no event to wait on; connect attempts are cheap.
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// moto server on loopback; stopped on drop.
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+}
+
+impl Moto {
+    pub async fn start(port: Option<u16>) -> Result<Self, ProcError> {
+        let exe = find_tool("moto_server", "MOTO_SERVER")?;
+        let port = port.unwrap_or_else(free_port);
+        let mut child = Command::new(&exe)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| ProcError::Spawn {
+                what: exe.display().to_string(),
+                source,
+            })?;
+        wait_for_port("moto_server", port, &mut child, Duration::from_secs(60)).await?;
+        Ok(Self { child, port })
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// The environment every local function and tool uses to reach moto: the standard variables
+/// only, so no handler knows it is local.
+pub fn aws_env(endpoint: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_SESSION_TOKEN", "testing"),
+        ("AWS_REGION", crate::stack::LOCAL_REGION),
+        ("AWS_DEFAULT_REGION", crate::stack::LOCAL_REGION),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// SDK config pointed at `endpoint` with the local credentials.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(crate::stack::LOCAL_REGION))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "testing", "testing", None, None, "local",
+        ))
+        .load()
+        .await
+}
+
+/// One function: its real binary under RIE, invoked through RIE's Invoke API.
+pub struct FunctionProcess {
+    pub name: String,
+    pub binary: PathBuf,
+    env: Vec<(String, String)>,
+    rie: PathBuf,
+    log_path: PathBuf,
+    timeout: Duration,
+    state: tokio::sync::Mutex<Option<Running>>,
+    init_reports: Arc<Mutex<Vec<f64>>>,
+    http: reqwest::Client,
+}
+
+struct Running {
+    child: Child,
+    port: u16,
+}
+
+impl FunctionProcess {
+    pub fn new(
+        name: &str,
+        binary: &Path,
+        env: Vec<(String, String)>,
+        rie: &Path,
+        log_dir: &Path,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            binary: binary.to_owned(),
+            env,
+            rie: rie.to_owned(),
+            log_path: log_dir.join(format!("{name}.log")),
+            timeout,
+            state: tokio::sync::Mutex::new(None),
+            init_reports: Arc::new(Mutex::new(Vec::new())),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn spawn(&self) -> Result<Running, ProcError> {
+        if !self.binary.exists() {
+            return Err(ProcError::Spawn {
+                what: self.binary.display().to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "binary not built (cargo build --workspace)"),
+            });
+        }
+        let port = free_port();
+        let api_port = free_port();
+        let mut child = Command::new(&self.rie)
+            .arg("--runtime-interface-emulator-address")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--runtime-api-address")
+            .arg(format!("127.0.0.1:{api_port}"))
+            .arg(&self.binary)
+            .env_clear()
+            .envs(std::env::var("PATH").map(|p| ("PATH".to_owned(), p)))
+            .envs(self.env.iter().cloned())
+            .env("AWS_LAMBDA_FUNCTION_NAME", &self.name)
+            .env("AWS_LAMBDA_FUNCTION_TIMEOUT", self.timeout.as_secs().to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| ProcError::Spawn {
+                what: self.rie.display().to_string(),
+                source,
+            })?;
+        let log = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .await
+            .map_err(|source| ProcError::Spawn {
+                what: self.log_path.display().to_string(),
+                source,
+            })?;
+        let log = Arc::new(tokio::sync::Mutex::new(log));
+        let streams: [Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>; 2] = [
+            child.stdout.take().map(|s| Box::new(s) as _),
+            child.stderr.take().map(|s| Box::new(s) as _),
+        ];
+        for stream in streams.into_iter().flatten() {
+            let log = log.clone();
+            let reports = self.init_reports.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(ms) = init_duration_ms(&line) {
+                        reports.lock().unwrap_or_else(|p| p.into_inner()).push(ms);
+                    }
+                    let mut f = log.lock().await;
+                    let _ = f.write_all(line.as_bytes()).await;
+                    let _ = f.write_all(b"\n").await;
+                }
+            });
+        }
+        wait_for_port(&self.name, port, &mut child, Duration::from_secs(30)).await?;
+        Ok(Running { child, port })
+    }
+
+    /// Starts the function if it is not running.
+    pub async fn start(&self) -> Result<(), ProcError> {
+        let mut state = self.state.lock().await;
+        if state.is_none() {
+            *state = Some(self.spawn().await?);
+        }
+        Ok(())
+    }
+
+    /// Kills the function process (a crash, as Lambda would see it) and starts a fresh one.
+    pub async fn restart(&self) -> Result<(), ProcError> {
+        let mut state = self.state.lock().await;
+        if let Some(mut running) = state.take() {
+            let _ = running.child.kill().await;
+        }
+        *state = Some(self.spawn().await?);
+        Ok(())
+    }
+
+    pub async fn stop(&self) {
+        if let Some(mut running) = self.state.lock().await.take() {
+            let _ = running.child.kill().await;
+        }
+    }
+
+    /// Cold start durations (ms) reported by RIE's `INIT REPORT` lines, oldest first.
+    pub fn cold_starts(&self) -> Vec<f64> {
+        self.init_reports.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Invokes the function once (one at a time, as one Lambda execution environment does).
+    /// A function error (`errorType`) comes back as `Err`.
+    pub async fn invoke(&self, payload: &serde_json::Value) -> Result<serde_json::Value, ProcError> {
+        let mut state = self.state.lock().await;
+        if state.is_none() {
+            *state = Some(self.spawn().await?);
+        }
+        let port = state.as_ref().map(|r| r.port).unwrap_or_default();
+        let err = |message: String| ProcError::Invoke {
+            function: self.name.clone(),
+            message,
+        };
+        let response = self
+            .http
+            .post(format!("http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"))
+            .json(payload)
+            .timeout(self.timeout + Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| err(e.to_string()))?;
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        if !status.is_success() {
+            return Err(err(format!("HTTP {status}: {value}")));
+        }
+        if let Some(kind) = value.get("errorType").and_then(|t| t.as_str()) {
+            let message = value.get("errorMessage").and_then(|m| m.as_str()).unwrap_or_default();
+            // A crashed runtime leaves RIE unable to serve: start afresh next time, as Lambda does.
+            if let Some(running) = state.as_mut() {
+                if let Ok(Some(_)) = running.child.try_wait() {
+                    *state = None;
+                }
+            }
+            return Err(err(format!("{kind}: {message}")));
+        }
+        Ok(value)
+    }
+}
+
+/// Parses RIE's `INIT REPORT(... durationMs: 12.34 ...)` line.
+pub fn init_duration_ms(line: &str) -> Option<f64> {
+    let rest = &line[line.find("INIT REPORT")?..];
+    let after = &rest[rest.find("durationMs:")? + "durationMs:".len()..];
+    let number: String = after
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    number.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_reports_are_read_in_both_rie_formats() {
+        assert_eq!(init_duration_ms("INIT REPORT(durationMs: 12.500000)"), Some(12.5));
+        assert_eq!(
+            init_duration_ms("x INIT REPORT(initType: on-demand, durationMs: 3.21, status: ok, phase: init)"),
+            Some(3.21)
+        );
+        assert_eq!(init_duration_ms("REPORT RequestId: 1 Duration: 2 ms"), None);
+    }
+}

@@ -1,0 +1,158 @@
+//! A whole local deployment in one handle: moto, the template's resources in it, tenants
+//! loaded, and the function host. `make dev`, `make demo` and the end-to-end tests use it.
+
+use crate::host::{Host, HostOptions};
+use crate::procs::{Moto, ProcError, rie_path, sdk_config};
+use crate::stack::{self, Plan, Settings, StackError};
+use crate::template::{Template, TemplateError};
+use shared::store::StoreError;
+use shared::store::secrets::TenantSecretStore;
+use shared::store::tenants::{TenantTable, put_tenant};
+use shared::tenant::{TenantError, TenantFile};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Proc(#[from] ProcError),
+    #[error(transparent)]
+    Stack(#[from] StackError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{path}: {source}")]
+    Tenant { path: String, source: TenantError },
+    #[error("reading {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("the pipeline did not drain within {0:?} ({1} messages or invocations pending)")]
+    NotIdle(Duration, usize),
+}
+
+pub struct SessionOptions {
+    pub template: PathBuf,
+    pub bin_dir: PathBuf,
+    pub tenant_files: Vec<PathBuf>,
+    pub http_addr: SocketAddr,
+    pub moto_port: Option<u16>,
+    pub log_dir: PathBuf,
+    pub schedule_every: Option<Duration>,
+    pub extra_env: Vec<(String, String)>,
+}
+
+pub struct Session {
+    pub moto: Moto,
+    pub plan: Plan,
+    pub host: Host,
+    pub sdk: aws_config::SdkConfig,
+    /// One line per resource created in moto.
+    pub created: Vec<String>,
+}
+
+/// Reads and validates a tenant file.
+pub fn read_tenant(path: &Path) -> Result<TenantFile, SessionError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SessionError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    TenantFile::from_toml(&text).map_err(|source| SessionError::Tenant {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+impl Session {
+    pub async fn start(options: SessionOptions) -> Result<Session, SessionError> {
+        let template = Template::load(&options.template)?;
+        let moto = Moto::start(options.moto_port).await?;
+        let endpoint = moto.endpoint();
+        let plan = stack::plan(&template, &Settings::local(&endpoint))?;
+        let sdk = sdk_config(&endpoint).await;
+        let created = stack::create(&plan, &sdk).await?;
+        let session_tenants = tenant_stores(&plan, &sdk);
+        for path in &options.tenant_files {
+            let file = read_tenant(path)?;
+            put_tenant(&file, &session_tenants.0, &session_tenants.1).await?;
+        }
+        let host = Host::start(HostOptions {
+            plan: plan.clone(),
+            bin_dir: options.bin_dir,
+            rie: rie_path()?,
+            log_dir: options.log_dir,
+            http_addr: options.http_addr,
+            aws_endpoint: endpoint,
+            extra_env: options.extra_env,
+            schedule_every: options.schedule_every,
+        })
+        .await?;
+        Ok(Session {
+            moto,
+            plan,
+            host,
+            sdk,
+            created,
+        })
+    }
+
+    /// The tenants table and secret store of this stack.
+    pub fn tenants(&self) -> (TenantTable, TenantSecretStore) {
+        tenant_stores(&self.plan, &self.sdk)
+    }
+
+    /// The name of a table by its logical id in the template.
+    pub fn table(&self, logical_id: &str) -> Option<&str> {
+        self.plan
+            .tables
+            .iter()
+            .find(|t| t.logical_id == logical_id)
+            .map(|t| t.name.as_str())
+    }
+
+    pub fn intake_url(&self) -> String {
+        format!("http://{}", self.host.http_addr)
+    }
+
+    /// Waits until the queues are empty and no invocation runs (checked twice in a row, since
+    /// a message moves between queues in between).
+    pub async fn wait_idle(&self, limit: Duration) -> Result<(), SessionError> {
+        let started = tokio::time::Instant::now();
+        let mut quiet = 0;
+        loop {
+            let pending = self.host.pending().await?;
+            quiet = if pending == 0 { quiet + 1 } else { 0 };
+            if quiet >= 2 {
+                return Ok(());
+            }
+            if started.elapsed() > limit {
+                return Err(SessionError::NotIdle(limit, pending));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn stop(self) {
+        self.host.stop().await;
+        self.moto.stop().await;
+    }
+}
+
+fn tenant_stores(plan: &Plan, sdk: &aws_config::SdkConfig) -> (TenantTable, TenantSecretStore) {
+    let table = plan
+        .tables
+        .iter()
+        .find(|t| t.logical_id == "TenantsTable")
+        .map(|t| t.name.clone())
+        .unwrap_or_default();
+    let prefix = plan
+        .functions
+        .first()
+        .and_then(|f| f.env.get(shared::config::vars::TENANT_SECRET_PREFIX).cloned())
+        .unwrap_or_default();
+    (
+        TenantTable::new(aws_sdk_dynamodb::Client::new(sdk), table),
+        TenantSecretStore::new(aws_sdk_secretsmanager::Client::new(sdk), prefix),
+    )
+}
