@@ -12,22 +12,36 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
-/// A required environment variable.
-pub fn required(name: &'static str) -> Result<String, ConfigError> {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => Ok(v),
-        _ => Err(ConfigError::Missing(name)),
-    }
-}
+/// Where a function reads its settings: the process environment in Lambda, or a map in tests
+/// (the same variables the template sets, resolved by the local stack).
+pub struct Env<'a>(Box<dyn Fn(&str) -> Option<String> + 'a>);
 
-/// An optional numeric environment variable with a default.
-pub fn number_or(name: &'static str, default: u64) -> Result<u64, ConfigError> {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|e| ConfigError::Invalid {
-            name,
-            reason: format!("{e}"),
-        }),
-        _ => Ok(default),
+impl<'a> Env<'a> {
+    pub fn process() -> Env<'static> {
+        Env(Box::new(|name| std::env::var(name).ok()))
+    }
+
+    pub fn from_map(map: &'a std::collections::BTreeMap<String, String>) -> Self {
+        Env(Box::new(move |name| map.get(name).cloned()))
+    }
+
+    /// A required variable.
+    pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        match (self.0)(name) {
+            Some(v) if !v.trim().is_empty() => Ok(v),
+            _ => Err(ConfigError::Missing(name)),
+        }
+    }
+
+    /// An optional numeric variable with a default.
+    pub fn number_or(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+        match (self.0)(name) {
+            Some(v) if !v.trim().is_empty() => v.trim().parse().map_err(|e| ConfigError::Invalid {
+                name,
+                reason: format!("{e}"),
+            }),
+            _ => Ok(default),
+        }
     }
 }
 
@@ -49,4 +63,22 @@ pub mod vars {
 /// The AWS SDK configuration from the standard chain (env, profile, role).
 pub async fn aws() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_empty_and_malformed_values_are_named() {
+        let map = [("A".to_owned(), "x".to_owned()), ("N".to_owned(), "7x".to_owned()), ("E".to_owned(), " ".to_owned())]
+            .into_iter()
+            .collect();
+        let env = Env::from_map(&map);
+        assert_eq!(env.required("A"), Ok("x".into()));
+        assert_eq!(env.required("B"), Err(ConfigError::Missing("B")));
+        assert_eq!(env.required("E"), Err(ConfigError::Missing("E")));
+        assert!(matches!(env.number_or("N", 1), Err(ConfigError::Invalid { name: "N", .. })));
+        assert_eq!(env.number_or("M", 5), Ok(5));
+    }
 }

@@ -7,7 +7,7 @@ use aws_config::SdkConfig;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use shared::batch::process_in_order;
-use shared::config::{self, ConfigError, vars};
+use shared::config::{ConfigError, Env, vars};
 use shared::delivery::QueuedDelivery;
 use shared::store::StoreError;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
@@ -28,12 +28,12 @@ pub enum WriteError {
 }
 
 impl Function {
-    pub fn from_env(sdk: &SdkConfig) -> Result<Self, ConfigError> {
+    pub fn from_env(sdk: &SdkConfig, env: &Env) -> Result<Self, ConfigError> {
         let dynamo = aws_sdk_dynamodb::Client::new(sdk);
         Ok(Self {
             sync_log: SyncLogWriter::new(
-                SyncLogTable::new(dynamo.clone(), config::required(vars::SYNC_LOG_TABLE)?),
-                TenantTable::new(dynamo, config::required(vars::TENANTS_TABLE)?),
+                SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
+                TenantTable::new(dynamo, env.required(vars::TENANTS_TABLE)?),
             ),
         })
     }

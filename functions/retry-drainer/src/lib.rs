@@ -10,7 +10,7 @@ use aws_lambda_events::cloudwatch_events::CloudWatchEvent;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
-use shared::config::{self, ConfigError, vars};
+use shared::config::{ConfigError, Env, vars};
 use shared::delivery::QueuedDelivery;
 use shared::error::ErrorClass;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
@@ -36,17 +36,17 @@ pub struct DrainReport {
 }
 
 impl Function {
-    pub fn from_env(sdk: &SdkConfig) -> Result<Self, ConfigError> {
+    pub fn from_env(sdk: &SdkConfig, env: &Env) -> Result<Self, ConfigError> {
         let dynamo = aws_sdk_dynamodb::Client::new(sdk);
         Ok(Self {
             sqs: aws_sdk_sqs::Client::new(sdk),
             dead_letter_queues: vec![
-                ("resolve", config::required(vars::RESOLVE_DLQ_URL)?),
-                ("write", config::required(vars::WRITE_DLQ_URL)?),
+                ("resolve", env.required(vars::RESOLVE_DLQ_URL)?),
+                ("write", env.required(vars::WRITE_DLQ_URL)?),
             ],
             sync_log: SyncLogWriter::new(
-                SyncLogTable::new(dynamo.clone(), config::required(vars::SYNC_LOG_TABLE)?),
-                TenantTable::new(dynamo, config::required(vars::TENANTS_TABLE)?),
+                SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
+                TenantTable::new(dynamo, env.required(vars::TENANTS_TABLE)?),
             ),
         })
     }

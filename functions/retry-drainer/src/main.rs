@@ -5,7 +5,7 @@ use lambda_runtime::{LambdaEvent, run, service_fn, tracing};
 async fn main() -> Result<(), lambda_runtime::Error> {
     tracing::init_default_subscriber();
     let sdk = shared::config::aws().await;
-    let function = retry_drainer::Function::from_env(&sdk)?;
+    let function = retry_drainer::Function::from_env(&sdk, &shared::config::Env::process())?;
     let function = &function;
     run(service_fn(move |event: LambdaEvent<CloudWatchEvent>| {
         retry_drainer::handle(function, event)

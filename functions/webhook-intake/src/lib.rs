@@ -8,7 +8,7 @@ pub use error::IntakeError;
 
 use aws_config::SdkConfig;
 use lambda_http::{Body, Request, RequestExt, Response};
-use shared::config::{self, ConfigError, vars};
+use shared::config::{ConfigError, Env, vars};
 use shared::delivery::{QueuedDelivery, new_correlation_id};
 use shared::platforms::{self, Inbound, Platform};
 use shared::store::deliveries::{Claim, DeliveryClaims};
@@ -43,22 +43,22 @@ pub struct Intake {
 }
 
 impl Intake {
-    pub fn from_env(sdk: &SdkConfig) -> Result<Self, ConfigError> {
+    pub fn from_env(sdk: &SdkConfig, env: &Env) -> Result<Self, ConfigError> {
         let dynamo = aws_sdk_dynamodb::Client::new(sdk);
         Ok(Self {
-            tenants: TenantTable::new(dynamo.clone(), config::required(vars::TENANTS_TABLE)?),
-            claims: DeliveryClaims::new(dynamo.clone(), config::required(vars::DELIVERIES_TABLE)?),
-            sync_log: SyncLogTable::new(dynamo, config::required(vars::SYNC_LOG_TABLE)?),
+            tenants: TenantTable::new(dynamo.clone(), env.required(vars::TENANTS_TABLE)?),
+            claims: DeliveryClaims::new(dynamo.clone(), env.required(vars::DELIVERIES_TABLE)?),
+            sync_log: SyncLogTable::new(dynamo, env.required(vars::SYNC_LOG_TABLE)?),
             secrets: TenantSecretStore::new(
                 aws_sdk_secretsmanager::Client::new(sdk),
-                config::required(vars::TENANT_SECRET_PREFIX)?,
+                env.required(vars::TENANT_SECRET_PREFIX)?,
             ),
             resolve_queue: FifoQueue::new(
                 aws_sdk_sqs::Client::new(sdk),
-                config::required(vars::RESOLVE_QUEUE_URL)?,
+                env.required(vars::RESOLVE_QUEUE_URL)?,
             ),
             cache: TtlCache::new(TENANT_CACHE_TTL),
-            max_body_bytes: config::number_or(vars::MAX_WEBHOOK_BYTES, DEFAULT_MAX_WEBHOOK_BYTES)?
+            max_body_bytes: env.number_or(vars::MAX_WEBHOOK_BYTES, DEFAULT_MAX_WEBHOOK_BYTES)?
                 as usize,
             clock: OffsetDateTime::now_utc,
         })

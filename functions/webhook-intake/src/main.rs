@@ -5,7 +5,7 @@ use webhook_intake::{Intake, handle};
 async fn main() -> Result<(), lambda_http::Error> {
     tracing::init_default_subscriber();
     let sdk = shared::config::aws().await;
-    let intake = Intake::from_env(&sdk)?;
+    let intake = Intake::from_env(&sdk, &shared::config::Env::process())?;
     let intake = &intake;
     run(service_fn(move |request| handle(intake, request))).await
 }

@@ -1,11 +1,12 @@
 //! The sample events in events/: generated from the raw payloads and the demo tenant, so
 //! they are signed exactly as each platform signs and cannot drift (a test regenerates them).
 
-use crate::host::{http_event, match_route};
+use crate::host::{http_event, http_event_json, match_route};
 use crate::stack::{HttpRoute, Plan};
 use shared::platforms::{self, Platform};
 use shared::tenant::TenantFile;
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 /// The fixed signing time of the samples (Tidio signs a timestamp; replaying a sample later
@@ -53,7 +54,7 @@ pub fn apigw_event(platform: Platform, tenant: &TenantFile, body: &str) -> Optio
     };
     let params = match_route(&route.path, uri.path())?;
     let event = http_event(&http::Method::POST, &uri, &map, body.as_bytes(), &route, params);
-    let mut json = serde_json::to_value(&event).ok()?;
+    let mut json = http_event_json(&event);
     json["requestContext"]["requestId"] = "sample-request-id".into();
     json["requestContext"]["time"] = "01/Jan/2026:00:00:00 +0000".into();
     json["requestContext"]["timeEpoch"] = (SAMPLE_SIGNED_AT * 1000).into();
@@ -85,4 +86,79 @@ pub fn pretty(value: &serde_json::Value) -> String {
     let mut s = serde_json::to_string_pretty(value).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// Every generated sample under `root/events/`, with its expected content.
+pub fn sample_files(root: &Path) -> Result<Vec<(PathBuf, String)>, Box<dyn std::error::Error + Send + Sync>> {
+    use crate::session::read_tenant;
+    use crate::stack::{self, Settings};
+    use crate::template::Template;
+    let tenant = read_tenant(&root.join("events/tenants/demo.toml"))?;
+    let plan = stack::plan(&Template::load(&root.join("template.yaml"))?, &Settings::local("http://127.0.0.1:4566"))?;
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    let mut payloads: Vec<PathBuf> = std::fs::read_dir(root.join("events/payloads"))?.flatten().map(|e| e.path()).collect();
+    payloads.sort();
+    let mut first_delivery = None;
+    for path in payloads {
+        let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let Some(platform) = platform_of(&name) else { continue };
+        let body = std::fs::read_to_string(&path)?;
+        let event = apigw_event(platform, &tenant, &body).ok_or("cannot sign sample")?;
+        files.push((root.join(format!("events/apigw/{name}.json")), pretty(&event)));
+        if first_delivery.is_none() && platform_of(&name) == Some(shared::platforms::Platform::Intercom) && !name.ends_with("ping") {
+            first_delivery = Some((platform, body));
+        }
+    }
+    // SQS samples carry a queued delivery as the intake would have written it.
+    let (platform, body) = first_delivery.ok_or("no intercom payload in events/payloads")?;
+    let envelope = shared::platforms::envelope(platform, body.as_bytes())?;
+    let delivery = shared::delivery::QueuedDelivery {
+        correlation_id: "0123456789abcdef0123456789abcdef".into(),
+        tenant_id: tenant.config.tenant_id.clone(),
+        platform,
+        delivery_id: envelope.delivery_id,
+        topic: envelope.topic,
+        conversation_key: envelope.conversation_key,
+        received_at: time::OffsetDateTime::from_unix_timestamp(SAMPLE_SIGNED_AT)?,
+        occurred_at: envelope.occurred_at,
+        body,
+    };
+    for (queue, name) in [("ResolveQueue", "resolve"), ("WriteQueue", "write")] {
+        let q = plan.queue(queue).ok_or("queue missing from template")?;
+        let message = serde_json::json!({
+            "messageId": format!("00000000-0000-4000-8000-00000000000{}", if name == "resolve" { 1 } else { 2 }),
+            "receiptHandle": "sample-receipt-handle",
+            "body": serde_json::to_string(&delivery)?,
+            "attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": (SAMPLE_SIGNED_AT * 1000).to_string(),
+                "SenderId": "AIDAEXAMPLE",
+                "ApproximateFirstReceiveTimestamp": (SAMPLE_SIGNED_AT * 1000).to_string(),
+                "MessageGroupId": delivery.group_id(),
+                "MessageDeduplicationId": delivery.dedupe_id(),
+                "SequenceNumber": "18849496460467696128"
+            },
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": q.arn,
+            "awsRegion": plan.settings.region
+        });
+        files.push((root.join(format!("events/sqs/{name}.json")), pretty(&serde_json::json!({"Records": [message]}))));
+    }
+    let schedule = serde_json::json!({
+        "version": "0",
+        "id": "00000000-0000-4000-8000-000000000003",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": stack::LOCAL_ACCOUNT,
+        "time": "2026-01-01T00:00:00Z",
+        "region": plan.settings.region,
+        "resources": [format!("arn:aws:events:{}:{}:rule/chatsync-local-RetryDrainerFunction", plan.settings.region, stack::LOCAL_ACCOUNT)],
+        "detail": {}
+    });
+    files.push((root.join("events/schedule/drainer.json"), pretty(&schedule)));
+    files.push((root.join("events/env.json"), pretty(&env_json(&plan))));
+
+    Ok(files)
 }

@@ -367,6 +367,18 @@ pub fn http_event(
     event
 }
 
+/// The event as JSON, without the fields API Gateway v2 never sends (the struct's
+/// authorizer-v1 and deprecated fields serialise as nulls or a wrong `httpMethod`).
+pub fn http_event_json(event: &ApiGatewayV2httpRequest) -> serde_json::Value {
+    let mut json = serde_json::to_value(event).unwrap_or_default();
+    if let Some(map) = json.as_object_mut() {
+        for key in ["authorizationToken", "httpMethod", "identitySource", "methodArn", "resource", "type"] {
+            map.remove(key);
+        }
+    }
+    json
+}
+
 async fn gateway(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -379,10 +391,7 @@ async fn gateway(
         return (StatusCode::NOT_FOUND, [("content-type", "application/json")], r#"{"message":"Not Found"}"#).into_response();
     };
     let event = http_event(&method, &uri, &headers, &body, route, params);
-    let payload = match serde_json::to_value(&event) {
-        Ok(p) => p,
-        Err(e) => return internal_error(&e.to_string()),
-    };
+    let payload = http_event_json(&event);
     let value = match invoke_counted(&shared, &spec.binary, &payload).await {
         Ok(v) => v,
         Err(e) => return internal_error(&e.to_string()),

@@ -1,6 +1,6 @@
 //! chatsync-local: the local stack and function host (see `--help`).
 
-use chatsync_local::events::{self, SAMPLE_SIGNED_AT, platform_of, signed_request};
+use chatsync_local::events::{self, platform_of, signed_request};
 use chatsync_local::procs::{Moto, sdk_config};
 use chatsync_local::session::{Session, SessionOptions, read_tenant};
 use chatsync_local::stack::{self, Settings};
@@ -77,7 +77,7 @@ async fn main() -> ExitCode {
         Command::Plan => plan(&cli.template),
         Command::Dev(run) => dev(&cli.template, run).await,
         Command::Demo(run) => demo(&cli.template, run).await,
-        Command::Events { check } => write_events(&cli.template, check).await,
+        Command::Events { check } => write_events(check).await,
         Command::Coldstart { bin_dir, runs } => coldstart(&cli.template, &bin_dir, runs).await,
     };
     match result {
@@ -212,6 +212,8 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
             );
         }
     }
+    let report = session.host.run_scheduled("retry-drainer").await?;
+    println!("\nretry-drainer run: {report}");
     println!("\nSalesforce: nothing written yet (the emulator and the writer arrive with later issues).");
     println!("\ncold starts reported by RIE:");
     for f in session.host.functions() {
@@ -223,74 +225,8 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
     Ok(())
 }
 
-async fn write_events(template: &Path, check: bool) -> Result<()> {
-    let tenant = read_tenant(Path::new("events/tenants/demo.toml"))?;
-    let plan = stack::plan(&Template::load(template)?, &Settings::local("http://127.0.0.1:4566"))?;
-    let mut files: Vec<(PathBuf, String)> = Vec::new();
-    let mut payloads: Vec<PathBuf> = std::fs::read_dir("events/payloads")?.flatten().map(|e| e.path()).collect();
-    payloads.sort();
-    let mut first_delivery = None;
-    for path in payloads {
-        let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
-        let Some(platform) = platform_of(&name) else { continue };
-        let body = std::fs::read_to_string(&path)?;
-        let event = events::apigw_event(platform, &tenant, &body).ok_or("cannot sign sample")?;
-        files.push((PathBuf::from(format!("events/apigw/{name}.json")), events::pretty(&event)));
-        if first_delivery.is_none() && platform_of(&name) == Some(shared::platforms::Platform::Intercom) && !name.ends_with("ping") {
-            first_delivery = Some((platform, body));
-        }
-    }
-    // SQS samples carry a queued delivery as the intake would have written it.
-    let (platform, body) = first_delivery.ok_or("no intercom payload in events/payloads")?;
-    let envelope = shared::platforms::envelope(platform, body.as_bytes())?;
-    let delivery = shared::delivery::QueuedDelivery {
-        correlation_id: "0123456789abcdef0123456789abcdef".into(),
-        tenant_id: tenant.config.tenant_id.clone(),
-        platform,
-        delivery_id: envelope.delivery_id,
-        topic: envelope.topic,
-        conversation_key: envelope.conversation_key,
-        received_at: time::OffsetDateTime::from_unix_timestamp(SAMPLE_SIGNED_AT)?,
-        occurred_at: envelope.occurred_at,
-        body,
-    };
-    for (queue, name) in [("ResolveQueue", "resolve"), ("WriteQueue", "write")] {
-        let q = plan.queue(queue).ok_or("queue missing from template")?;
-        let message = serde_json::json!({
-            "messageId": format!("00000000-0000-4000-8000-00000000000{}", if name == "resolve" { 1 } else { 2 }),
-            "receiptHandle": "sample-receipt-handle",
-            "body": serde_json::to_string(&delivery)?,
-            "attributes": {
-                "ApproximateReceiveCount": "1",
-                "SentTimestamp": (SAMPLE_SIGNED_AT * 1000).to_string(),
-                "SenderId": "AIDAEXAMPLE",
-                "ApproximateFirstReceiveTimestamp": (SAMPLE_SIGNED_AT * 1000).to_string(),
-                "MessageGroupId": delivery.group_id(),
-                "MessageDeduplicationId": delivery.dedupe_id(),
-                "SequenceNumber": "18849496460467696128"
-            },
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": q.arn,
-            "awsRegion": plan.settings.region
-        });
-        files.push((PathBuf::from(format!("events/sqs/{name}.json")), events::pretty(&serde_json::json!({"Records": [message]}))));
-    }
-    let schedule = serde_json::json!({
-        "version": "0",
-        "id": "00000000-0000-4000-8000-000000000003",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": stack::LOCAL_ACCOUNT,
-        "time": "2026-01-01T00:00:00Z",
-        "region": plan.settings.region,
-        "resources": [format!("arn:aws:events:{}:{}:rule/chatsync-local-RetryDrainerFunction", plan.settings.region, stack::LOCAL_ACCOUNT)],
-        "detail": {}
-    });
-    files.push((PathBuf::from("events/schedule/drainer.json"), events::pretty(&schedule)));
-    files.push((PathBuf::from("events/env.json"), events::pretty(&events::env_json(&plan))));
-
+async fn write_events(check: bool) -> Result<()> {
+    let files = events::sample_files(Path::new(".")).map_err(|e| e.to_string())?;
     let mut stale = Vec::new();
     for (path, text) in &files {
         let current = std::fs::read_to_string(path).unwrap_or_default();
