@@ -1,1 +1,145 @@
+//! Test harness for the integration and end-to-end suites: each suite starts its own moto
+//! server (and, for end-to-end runs, the function host) and stops it when done.
 
+use chatsync_local::procs::{Moto, sdk_config};
+use chatsync_local::stack::{self, Plan, Settings};
+use chatsync_local::template::Template;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+/// Where `cargo build --workspace --bins` put the function binaries (`make test` builds them).
+pub fn bin_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("CHATSYNC_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    // Test executables live in <target>/debug/deps.
+    let exe = std::env::current_exe().unwrap_or_default();
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    for binary in ["webhook-intake", "identity-resolver", "case-writer", "retry-drainer"] {
+        assert!(
+            dir.join(binary).exists(),
+            "{} is not built in {}: run `make test` (or `cargo build --workspace --bins` first)",
+            binary,
+            dir.display()
+        );
+    }
+    dir
+}
+
+/// moto with the template's resources created in it.
+pub struct LocalAws {
+    pub moto: Moto,
+    pub plan: Plan,
+    pub sdk: aws_config::SdkConfig,
+}
+
+impl LocalAws {
+    pub async fn start() -> LocalAws {
+        let moto = Moto::start(None).await.expect("moto server starts");
+        let template = Template::load(&repo_root().join("template.yaml")).expect("template loads");
+        let plan = stack::plan(&template, &Settings::local(&moto.endpoint())).expect("template plans");
+        let sdk = sdk_config(&moto.endpoint()).await;
+        stack::create(&plan, &sdk).await.expect("stack is created in moto");
+        LocalAws { moto, plan, sdk }
+    }
+
+    /// The environment the template gives a function (by binary name).
+    pub fn env(&self, binary: &str) -> &std::collections::BTreeMap<String, String> {
+        &self.plan.function(binary).expect("function in template").env
+    }
+
+    pub fn queue_url(&self, logical_id: &str) -> String {
+        self.plan.queue(logical_id).expect("queue in template").url.clone()
+    }
+
+    pub fn table(&self, logical_id: &str) -> String {
+        self.plan
+            .tables
+            .iter()
+            .find(|t| t.logical_id == logical_id)
+            .expect("table in template")
+            .name
+            .clone()
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk)
+    }
+
+    pub fn dynamo(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+    }
+
+    /// Loads the demo tenant (config + secret) into this stack.
+    pub async fn load_demo_tenant(&self) -> shared::tenant::TenantFile {
+        let file = chatsync_local::session::read_tenant(&repo_root().join("events/tenants/demo.toml"))
+            .expect("demo tenant parses");
+        let env = self.env("webhook-intake");
+        let tenants = shared::store::tenants::TenantTable::new(self.dynamo(), &env["TENANTS_TABLE"]);
+        let secrets = shared::store::secrets::TenantSecretStore::new(
+            aws_sdk_secretsmanager::Client::new(&self.sdk),
+            &env["TENANT_SECRET_PREFIX"],
+        );
+        shared::store::tenants::put_tenant(&file, &tenants, &secrets)
+            .await
+            .expect("tenant stored");
+        file
+    }
+
+    /// All messages currently visible on a queue (received and put back at once).
+    pub async fn peek(&self, logical_id: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        let url = self.queue_url(logical_id);
+        let out = self
+            .sqs()
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .expect("receive");
+        out.messages.unwrap_or_default()
+    }
+
+    /// Number of items in a table.
+    pub async fn count(&self, logical_id: &str) -> usize {
+        let out = self
+            .dynamo()
+            .scan()
+            .table_name(self.table(logical_id))
+            .send()
+            .await
+            .expect("scan");
+        out.items().len()
+    }
+}
+
+/// Polls `check` until it yields a value or `limit` passes. For waiting on another process's
+/// progress (a queue drained, a log entry written), which has no event to wait on.
+pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = tokio::time::Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(started.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,1 +1,186 @@
-fn main(){}
+//! chatsync: the operator CLI. Works against real AWS, or the local stack through the
+//! standard AWS_ENDPOINT_URL. Table and secret names come from the stack's outputs, passed as
+//! flags or the same environment variables the functions use.
+//!
+//! Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found.
+
+use clap::{Parser, Subcommand};
+use shared::platforms::{self, Platform};
+use shared::store::secrets::TenantSecretStore;
+use shared::store::synclog::SyncLogTable;
+use shared::store::tenants::{TenantTable, put_tenant};
+use shared::tenant::TenantFile;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "chatsync", about = "Operate a chatsync deployment")]
+struct Cli {
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[arg(long, env = "TENANTS_TABLE", global = true, default_value = "")]
+    tenants_table: String,
+    #[arg(long, env = "SYNC_LOG_TABLE", global = true, default_value = "")]
+    sync_log_table: String,
+    #[arg(long, env = "TENANT_SECRET_PREFIX", global = true, default_value = "")]
+    secret_prefix: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Tenants: put a TOML file (config to the tenants table, secrets to the tenant's secret), get, list.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Sign a payload as the platform would and POST it to an intake URL.
+    Send {
+        #[arg(long)]
+        platform: Platform,
+        /// The tenant file holding the signing secret.
+        #[arg(long)]
+        tenant_file: PathBuf,
+        /// The intake base URL (the stack's WebhookBaseUrl, or http://127.0.0.1:3000 locally).
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        payload: PathBuf,
+    },
+    /// One correlation id's trail, oldest first.
+    Log { correlation_id: String },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    Put { file: PathBuf },
+    Get { tenant_id: String },
+    List,
+}
+
+#[derive(Debug)]
+enum Failure {
+    Usage(String),
+    NotFound(String),
+    Other(String),
+}
+
+impl<E: std::error::Error> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Other(e.to_string())
+    }
+}
+
+fn need<'a>(value: &'a str, flag: &str) -> Result<&'a str, Failure> {
+    if value.is_empty() {
+        Err(Failure::Usage(format!("{flag} is required (or its environment variable)")))
+    } else {
+        Ok(value)
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::NotFound(m)) => {
+            eprintln!("not found: {m}");
+            ExitCode::from(3)
+        }
+        Err(Failure::Other(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let sdk = shared::config::aws().await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    match cli.command {
+        Command::Tenant(TenantCommand::Put { file }) => {
+            let text = std::fs::read_to_string(&file)?;
+            let tenant = TenantFile::from_toml(&text).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
+            let tenants = TenantTable::new(dynamo, need(&cli.tenants_table, "--tenants-table")?);
+            let secrets = TenantSecretStore::new(
+                aws_sdk_secretsmanager::Client::new(&sdk),
+                need(&cli.secret_prefix, "--secret-prefix")?,
+            );
+            put_tenant(&tenant, &tenants, &secrets).await?;
+            println!("tenant {} stored (secret {})", tenant.config.tenant_id, secrets.secret_name(&tenant.config.tenant_id));
+        }
+        Command::Tenant(TenantCommand::Get { tenant_id }) => {
+            let tenants = TenantTable::new(dynamo, need(&cli.tenants_table, "--tenants-table")?);
+            let config = tenants.get(&tenant_id).await?.ok_or_else(|| Failure::NotFound(format!("tenant {tenant_id}")))?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&config)?);
+            } else {
+                println!("{}", toml::to_string_pretty(&config).map_err(|e| Failure::Other(e.to_string()))?);
+            }
+        }
+        Command::Tenant(TenantCommand::List) => {
+            let tenants = TenantTable::new(dynamo, need(&cli.tenants_table, "--tenants-table")?).list().await?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&tenants)?);
+            } else {
+                println!("{:<24} {:<8} PLATFORMS", "TENANT", "MODE");
+                for t in tenants {
+                    let platforms: Vec<_> = t.platforms.iter().map(|p| p.as_str()).collect();
+                    println!("{:<24} {:<8} {}", t.tenant_id, format!("{:?}", t.mode).to_lowercase(), platforms.join(","));
+                }
+            }
+        }
+        Command::Send { platform, tenant_file, url, payload } => {
+            let tenant = TenantFile::from_toml(&std::fs::read_to_string(&tenant_file)?)
+                .map_err(|e| Failure::Usage(format!("{}: {e}", tenant_file.display())))?;
+            let secret = tenant
+                .secrets
+                .webhooks
+                .for_platform(platform)
+                .first()
+                .ok_or_else(|| Failure::Usage(format!("{} has no {platform} secret", tenant_file.display())))?;
+            let body = std::fs::read(&payload)?;
+            let sig = platforms::sign(platform, secret.expose(), &body, time::OffsetDateTime::now_utc());
+            let mut target = format!("{}/webhooks/{}/{}", url.trim_end_matches('/'), platform, tenant.config.tenant_id);
+            if let Some(token) = sig.query_token {
+                target = format!("{target}?token={token}");
+            }
+            let mut req = reqwest::Client::new().post(&target).header("content-type", "application/json").body(body);
+            for (k, v) in sig.headers {
+                req = req.header(k, v);
+            }
+            let resp = req.send().await?;
+            let status = resp.status();
+            println!("{status} {}", resp.text().await?);
+            if !status.is_success() {
+                return Err(Failure::Other(format!("intake answered {status}")));
+            }
+        }
+        Command::Log { correlation_id } => {
+            let log = SyncLogTable::new(dynamo, need(&cli.sync_log_table, "--sync-log-table")?);
+            let trail = log.trail(&correlation_id).await?;
+            if trail.is_empty() {
+                return Err(Failure::NotFound(format!("correlation id {correlation_id}")));
+            }
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&trail)?);
+            } else {
+                for e in trail {
+                    println!(
+                        "{}  {:<8} {:<9} {:<10} {}",
+                        shared::rfc3339(e.at),
+                        format!("{:?}", e.step).to_lowercase(),
+                        format!("{:?}", e.outcome).to_lowercase(),
+                        e.tenant_id,
+                        e.detail
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

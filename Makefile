@@ -1,0 +1,84 @@
+# chatsync: everyday verbs. Everything installs what it needs by itself:
+# a Python venv outside the clone (moto server, cfn-lint, aws-sam-cli, cargo-lambda) and Rust targets.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# One target dir across sessions and clones: the AWS SDK crates are slow to build on 2 cores.
+CARGO_TARGET_DIR ?= $(HOME)/.cache/chatsync-target
+export CARGO_TARGET_DIR
+VENV ?= $(HOME)/.cache/chatsync/venv
+export CHATSYNC_VENV := $(VENV)
+export PATH := $(VENV)/bin:$(HOME)/.cargo/bin:$(PATH)
+BIN_DIR := $(CARGO_TARGET_DIR)/debug
+VENV_STAMP := $(VENV)/.installed-$(shell sha256sum tools/python/requirements.txt | cut -c1-16)
+
+.PHONY: venv help demo dev test lint fmt-check clippy lint-template lint-selfcheck bins events bench build deploy clean-local
+
+help:
+	@echo "make demo    set up and run the whole pipeline locally (moto + function host), then stop"
+	@echo "make dev     the same, and stay up (intake on http://127.0.0.1:3000)"
+	@echo "make test    fmt, clippy, cfn-lint, sam validate, every test suite"
+	@echo "make bench   benchmarks (see BENCHMARKS.md)"
+	@echo "make build   sam build: arm64 bootstrap binaries through cargo-lambda"
+	@echo "make deploy  sam deploy (--guided the first time)"
+
+$(VENV_STAMP): tools/python/requirements.txt
+	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r tools/python/requirements.txt
+	touch $@
+
+venv: $(VENV_STAMP)
+
+bins:
+	cargo build --workspace --bins
+
+demo: venv bins
+	$(BIN_DIR)/chatsync-local demo --bin-dir $(BIN_DIR)
+
+dev: venv bins
+	$(BIN_DIR)/chatsync-local dev --bin-dir $(BIN_DIR) --schedule-every 60s
+
+events: bins
+	$(BIN_DIR)/chatsync-local events
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+lint-template: venv
+	cfn-lint template.yaml
+	sam validate --lint --region eu-west-1 >/dev/null
+
+# The pinned cfn-lint must still catch a misspelt FunctionResponseTypes value (1.54-1.58 do not).
+lint-selfcheck: venv
+	@sed 's/\[ReportBatchItemFailures\]/[ReportBatchItemFailure]/' template.yaml > $(CARGO_TARGET_DIR)/misspelt-template.yaml
+	@if cfn-lint $(CARGO_TARGET_DIR)/misspelt-template.yaml >/dev/null; then \
+	  echo "cfn-lint no longer flags a misspelt FunctionResponseTypes value: pin a version that does"; exit 1; \
+	else echo "cfn-lint flags a misspelt FunctionResponseTypes value: ok"; fi
+
+lint: fmt-check clippy lint-template lint-selfcheck
+
+test: venv lint bins
+	$(BIN_DIR)/chatsync-local events --check
+	cargo test --workspace --no-fail-fast
+
+bench: venv
+	cargo build --release --workspace --bins
+	cargo bench -p chatsync-tests --bench intake
+	$(CARGO_TARGET_DIR)/release/chatsync-local coldstart --bin-dir $(CARGO_TARGET_DIR)/release --runs 9
+
+build: venv
+	rustup target add aarch64-unknown-linux-gnu
+	sam build
+
+deploy: build
+	@if [ -f .aws-sam/.deployed ]; then sam deploy; else sam deploy --guided && touch .aws-sam/.deployed; fi
+
+clean-local:
+	rm -rf .local
