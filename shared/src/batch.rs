@@ -44,6 +44,52 @@ impl FifoBatch {
     }
 }
 
+/// Runs `handle` over an SQS batch in delivery order with the FIFO rule applied, and returns
+/// the response Lambda expects with ReportBatchItemFailures. A message whose handler fails, or
+/// whose group failed earlier in the batch, stays on the queue (visibility timeout, then DLQ).
+pub async fn process_in_order<F, E>(
+    event: &aws_lambda_events::sqs::SqsEvent,
+    mut handle: F,
+) -> aws_lambda_events::sqs::SqsBatchResponse
+where
+    F: AsyncFnMut(&aws_lambda_events::sqs::SqsMessage) -> Result<(), E>,
+    E: std::fmt::Display,
+{
+    use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
+    let mut batch = FifoBatch::new();
+    for record in &event.records {
+        let message_id = record.message_id.as_deref().unwrap_or_default();
+        let item = BatchItem {
+            message_id,
+            group_id: record.attributes.get("MessageGroupId").map(String::as_str),
+        };
+        if batch.blocked(&item) {
+            tracing::info!(
+                message_id,
+                "skipped: an earlier message of its group failed"
+            );
+            batch.fail(&item);
+            continue;
+        }
+        let span = tracing::info_span!("message", message_id);
+        if let Err(e) = tracing::Instrument::instrument(handle(record), span).await {
+            tracing::warn!(message_id, error = %e, "message failed; left on the queue");
+            batch.fail(&item);
+        }
+    }
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = batch
+        .into_failures()
+        .into_iter()
+        .map(|id| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id;
+            f
+        })
+        .collect();
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,10 +98,22 @@ mod tests {
     fn a_failure_blocks_the_rest_of_its_group_only() {
         // GIVEN a batch a1 b1 a2 b2 where a1 fails
         let items = [
-            BatchItem { message_id: "a1", group_id: Some("a") },
-            BatchItem { message_id: "b1", group_id: Some("b") },
-            BatchItem { message_id: "a2", group_id: Some("a") },
-            BatchItem { message_id: "b2", group_id: Some("b") },
+            BatchItem {
+                message_id: "a1",
+                group_id: Some("a"),
+            },
+            BatchItem {
+                message_id: "b1",
+                group_id: Some("b"),
+            },
+            BatchItem {
+                message_id: "a2",
+                group_id: Some("a"),
+            },
+            BatchItem {
+                message_id: "b2",
+                group_id: Some("b"),
+            },
         ];
         let mut batch = FifoBatch::new();
         let mut processed = Vec::new();
@@ -78,51 +136,14 @@ mod tests {
     #[test]
     fn messages_without_a_group_fail_alone() {
         let mut batch = FifoBatch::new();
-        let lone = BatchItem { message_id: "x", group_id: None };
-        batch.fail(&lone);
-        assert!(!batch.blocked(&BatchItem { message_id: "y", group_id: None }));
-    }
-}
-
-/// Runs `handle` over an SQS batch in delivery order with the FIFO rule applied, and returns
-/// the response Lambda expects with ReportBatchItemFailures. A message whose handler fails, or
-/// whose group failed earlier in the batch, stays on the queue (visibility timeout, then DLQ).
-pub async fn process_in_order<F, E>(
-    event: &aws_lambda_events::sqs::SqsEvent,
-    mut handle: F,
-) -> aws_lambda_events::sqs::SqsBatchResponse
-where
-    F: AsyncFnMut(&aws_lambda_events::sqs::SqsMessage) -> Result<(), E>,
-    E: std::fmt::Display,
-{
-    use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
-    let mut batch = FifoBatch::new();
-    for record in &event.records {
-        let message_id = record.message_id.as_deref().unwrap_or_default();
-        let item = BatchItem {
-            message_id,
-            group_id: record.attributes.get("MessageGroupId").map(String::as_str),
+        let lone = BatchItem {
+            message_id: "x",
+            group_id: None,
         };
-        if batch.blocked(&item) {
-            tracing::info!(message_id, "skipped: an earlier message of its group failed");
-            batch.fail(&item);
-            continue;
-        }
-        let span = tracing::info_span!("message", message_id);
-        if let Err(e) = tracing::Instrument::instrument(handle(record), span).await {
-            tracing::warn!(message_id, error = %e, "message failed; left on the queue");
-            batch.fail(&item);
-        }
+        batch.fail(&lone);
+        assert!(!batch.blocked(&BatchItem {
+            message_id: "y",
+            group_id: None
+        }));
     }
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = batch
-        .into_failures()
-        .into_iter()
-        .map(|id| {
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = id;
-            f
-        })
-        .collect();
-    response
 }

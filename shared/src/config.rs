@@ -14,7 +14,9 @@ pub enum ConfigError {
 
 /// Where a function reads its settings: the process environment in Lambda, or a map in tests
 /// (the same variables the template sets, resolved by the local stack).
-pub struct Env<'a>(Box<dyn Fn(&str) -> Option<String> + 'a>);
+pub struct Env<'a>(Box<Lookup<'a>>);
+
+type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
 impl<'a> Env<'a> {
     pub fn process() -> Env<'static> {
@@ -71,14 +73,21 @@ mod tests {
 
     #[test]
     fn missing_empty_and_malformed_values_are_named() {
-        let map = [("A".to_owned(), "x".to_owned()), ("N".to_owned(), "7x".to_owned()), ("E".to_owned(), " ".to_owned())]
-            .into_iter()
-            .collect();
+        let map = [
+            ("A".to_owned(), "x".to_owned()),
+            ("N".to_owned(), "7x".to_owned()),
+            ("E".to_owned(), " ".to_owned()),
+        ]
+        .into_iter()
+        .collect();
         let env = Env::from_map(&map);
         assert_eq!(env.required("A"), Ok("x".into()));
         assert_eq!(env.required("B"), Err(ConfigError::Missing("B")));
         assert_eq!(env.required("E"), Err(ConfigError::Missing("E")));
-        assert!(matches!(env.number_or("N", 1), Err(ConfigError::Invalid { name: "N", .. })));
+        assert!(matches!(
+            env.number_or("N", 1),
+            Err(ConfigError::Invalid { name: "N", .. })
+        ));
         assert_eq!(env.number_or("M", 5), Ok(5));
     }
 }

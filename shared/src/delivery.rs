@@ -33,7 +33,10 @@ impl QueuedDelivery {
 
     /// `tenant:platform:conversation`, so one conversation is processed in order.
     pub fn group_id(&self) -> String {
-        let id = format!("{}:{}:{}", self.tenant_id, self.platform, self.conversation_key);
+        let id = format!(
+            "{}:{}:{}",
+            self.tenant_id, self.platform, self.conversation_key
+        );
         sqs_safe(&id)
     }
 
@@ -90,7 +93,10 @@ mod tests {
 
     #[test]
     fn group_ids_keep_one_conversation_together_and_stay_within_sqs_rules() {
-        assert_eq!(delivery("conversation:1").group_id(), "acme:intercom:conversation:1");
+        assert_eq!(
+            delivery("conversation:1").group_id(),
+            "acme:intercom:conversation:1"
+        );
         let long = delivery(&"x".repeat(300)).group_id();
         assert!(long.len() <= SQS_ID_MAX, "{}", long.len());
         assert_ne!(long, delivery(&"x".repeat(301)).group_id());

@@ -17,5 +17,6 @@ pub fn rfc3339(t: time::OffsetDateTime) -> String {
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
     );
-    t.format(&format).unwrap_or_else(|_| t.unix_timestamp().to_string())
+    t.format(&format)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }

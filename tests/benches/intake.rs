@@ -12,7 +12,10 @@ fn main() {
     println!("| platform | body bytes | verify + envelope (µs, median of 7 rounds of 20 000) |");
     println!("|---|---:|---:|");
     for (platform, file) in [
-        (Platform::Intercom, "intercom-conversation-user-created.json"),
+        (
+            Platform::Intercom,
+            "intercom-conversation-user-created.json",
+        ),
         (Platform::Tidio, "tidio-contact-created.json"),
         (Platform::RespondIo, "respondio-message-received.json"),
         (Platform::CloudCx, "cloudcx-ticket-created.json"),

@@ -27,7 +27,12 @@ pub fn bin_dir() -> PathBuf {
         .and_then(|deps| deps.parent())
         .map(PathBuf::from)
         .unwrap_or_default();
-    for binary in ["webhook-intake", "identity-resolver", "case-writer", "retry-drainer"] {
+    for binary in [
+        "webhook-intake",
+        "identity-resolver",
+        "case-writer",
+        "retry-drainer",
+    ] {
         assert!(
             dir.join(binary).exists(),
             "{} is not built in {}: run `make test` (or `cargo build --workspace --bins` first)",
@@ -49,19 +54,30 @@ impl LocalAws {
     pub async fn start() -> LocalAws {
         let moto = Moto::start(None).await.expect("moto server starts");
         let template = Template::load(&repo_root().join("template.yaml")).expect("template loads");
-        let plan = stack::plan(&template, &Settings::local(&moto.endpoint())).expect("template plans");
+        let plan =
+            stack::plan(&template, &Settings::local(&moto.endpoint())).expect("template plans");
         let sdk = sdk_config(&moto.endpoint()).await;
-        stack::create(&plan, &sdk).await.expect("stack is created in moto");
+        stack::create(&plan, &sdk)
+            .await
+            .expect("stack is created in moto");
         LocalAws { moto, plan, sdk }
     }
 
     /// The environment the template gives a function (by binary name).
     pub fn env(&self, binary: &str) -> &std::collections::BTreeMap<String, String> {
-        &self.plan.function(binary).expect("function in template").env
+        &self
+            .plan
+            .function(binary)
+            .expect("function in template")
+            .env
     }
 
     pub fn queue_url(&self, logical_id: &str) -> String {
-        self.plan.queue(logical_id).expect("queue in template").url.clone()
+        self.plan
+            .queue(logical_id)
+            .expect("queue in template")
+            .url
+            .clone()
     }
 
     pub fn table(&self, logical_id: &str) -> String {
@@ -84,10 +100,12 @@ impl LocalAws {
 
     /// Loads the demo tenant (config + secret) into this stack.
     pub async fn load_demo_tenant(&self) -> shared::tenant::TenantFile {
-        let file = chatsync_local::session::read_tenant(&repo_root().join("events/tenants/demo.toml"))
-            .expect("demo tenant parses");
+        let file =
+            chatsync_local::session::read_tenant(&repo_root().join("events/tenants/demo.toml"))
+                .expect("demo tenant parses");
         let env = self.env("webhook-intake");
-        let tenants = shared::store::tenants::TenantTable::new(self.dynamo(), &env["TENANTS_TABLE"]);
+        let tenants =
+            shared::store::tenants::TenantTable::new(self.dynamo(), &env["TENANTS_TABLE"]);
         let secrets = shared::store::secrets::TenantSecretStore::new(
             aws_sdk_secretsmanager::Client::new(&self.sdk),
             &env["TENANT_SECRET_PREFIX"],
@@ -139,7 +157,10 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(started.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            started.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -29,7 +29,8 @@ fn record(message_id: &str, group: &str, body: &str) -> SqsMessage {
     m.message_id = Some(message_id.into());
     m.body = Some(body.into());
     m.attributes.insert("MessageGroupId".into(), group.into());
-    m.attributes.insert("ApproximateReceiveCount".into(), "1".into());
+    m.attributes
+        .insert("ApproximateReceiveCount".into(), "1".into());
     m
 }
 
@@ -48,7 +49,8 @@ async fn visible(aws: &LocalAws, queue: &str) -> usize {
         .send()
         .await
         .unwrap();
-    attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages]
+    attrs.attributes().unwrap()
+        [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages]
         .parse()
         .unwrap()
 }
@@ -57,7 +59,11 @@ async fn visible(aws: &LocalAws, queue: &str) -> usize {
 async fn a_failed_message_holds_back_the_rest_of_its_conversation_only() {
     let aws = LocalAws::start().await;
     aws.load_demo_tenant().await;
-    let resolver = identity_resolver::Function::from_env(&aws.sdk, &Env::from_map(aws.env("identity-resolver"))).unwrap();
+    let resolver = identity_resolver::Function::from_env(
+        &aws.sdk,
+        &Env::from_map(aws.env("identity-resolver")),
+    )
+    .unwrap();
     let a1 = delivery("a1", "conversation:a");
     let a2 = delivery("a2", "conversation:a");
     let b1 = delivery("b1", "conversation:b");
@@ -67,12 +73,20 @@ async fn a_failed_message_holds_back_the_rest_of_its_conversation_only() {
         record("m1", &a1.group_id(), &json(&a1)),
         record("m2", "demo:intercom:conversation:c", "not a delivery"),
         record("m3", &b1.group_id(), &json(&b1)),
-        record("m4", "demo:intercom:conversation:c", &json(&delivery("c2", "conversation:c"))),
+        record(
+            "m4",
+            "demo:intercom:conversation:c",
+            &json(&delivery("c2", "conversation:c")),
+        ),
         record("m5", &a2.group_id(), &json(&a2)),
     ]);
     let response = identity_resolver::handle(&resolver, event).await.unwrap();
     // THEN the bad message and the later one of its group are reported; the rest moved on
-    let failed: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    let failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
     assert_eq!(failed, ["m2", "m4"]);
     assert_eq!(visible(&aws, "WriteQueue").await, 3);
     aws.moto.stop().await;
@@ -82,16 +96,45 @@ async fn a_failed_message_holds_back_the_rest_of_its_conversation_only() {
 async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
     let aws = LocalAws::start().await;
     aws.load_demo_tenant().await;
-    let drainer = retry_drainer::Function::from_env(&aws.sdk, &Env::from_map(aws.env("retry-drainer"))).unwrap();
+    let drainer =
+        retry_drainer::Function::from_env(&aws.sdk, &Env::from_map(aws.env("retry-drainer")))
+            .unwrap();
     let d = delivery("dead-1", "conversation:x");
     let body = serde_json::to_string(&d).unwrap();
-    aws.sqs().send_message().queue_url(aws.queue_url("ResolveDeadLetterQueue")).message_group_id(d.group_id()).message_deduplication_id(d.dedupe_id()).message_body(&body).send().await.unwrap();
-    aws.sqs().send_message().queue_url(aws.queue_url("WriteDeadLetterQueue")).message_group_id("g").message_deduplication_id("x").message_body("garbage").send().await.unwrap();
+    aws.sqs()
+        .send_message()
+        .queue_url(aws.queue_url("ResolveDeadLetterQueue"))
+        .message_group_id(d.group_id())
+        .message_deduplication_id(d.dedupe_id())
+        .message_body(&body)
+        .send()
+        .await
+        .unwrap();
+    aws.sqs()
+        .send_message()
+        .queue_url(aws.queue_url("WriteDeadLetterQueue"))
+        .message_group_id("g")
+        .message_deduplication_id("x")
+        .message_body("garbage")
+        .send()
+        .await
+        .unwrap();
 
-    let schedule: aws_lambda_events::cloudwatch_events::CloudWatchEvent =
-        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/schedule/drainer.json")).unwrap()).unwrap();
-    let report = retry_drainer::handle(&drainer, LambdaEvent::new(schedule, Context::default())).await.unwrap();
-    assert_eq!(report, retry_drainer::DrainReport { parked: 2, redriven: 0, failed: 0 });
+    let schedule: aws_lambda_events::cloudwatch_events::CloudWatchEvent = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("events/schedule/drainer.json")).unwrap(),
+    )
+    .unwrap();
+    let report = retry_drainer::handle(&drainer, LambdaEvent::new(schedule, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(
+        report,
+        retry_drainer::DrainReport {
+            parked: 2,
+            redriven: 0,
+            failed: 0
+        }
+    );
     assert_eq!(visible(&aws, "ResolveDeadLetterQueue").await, 0);
     assert_eq!(visible(&aws, "WriteDeadLetterQueue").await, 0);
 
@@ -99,9 +142,17 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
     let open = log.open("demo", 10).await.unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].correlation_id, "corr-dead-1");
-    assert_eq!(open[0].payload.as_deref(), Some(body.as_str()), "the payload is kept for replay");
+    assert_eq!(
+        open[0].payload.as_deref(),
+        Some(body.as_str()),
+        "the payload is kept for replay"
+    );
     assert!(open[0].detail.contains("resolve"));
-    assert_eq!(log.open("unknown", 10).await.unwrap().len(), 1, "unreadable messages are kept too");
+    assert_eq!(
+        log.open("unknown", 10).await.unwrap().len(),
+        1,
+        "unreadable messages are kept too"
+    );
     aws.moto.stop().await;
 }
 
@@ -110,20 +161,42 @@ async fn the_sample_sqs_events_run_through_the_resolver_and_writer() {
     let aws = LocalAws::start().await;
     aws.load_demo_tenant().await;
     let read = |name: &str| -> SqsEvent {
-        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/sqs").join(name)).unwrap()).unwrap()
+        serde_json::from_str(
+            &std::fs::read_to_string(repo_root().join("events/sqs").join(name)).unwrap(),
+        )
+        .unwrap()
     };
-    let resolver = identity_resolver::Function::from_env(&aws.sdk, &Env::from_map(aws.env("identity-resolver"))).unwrap();
-    let r = identity_resolver::handle(&resolver, LambdaEvent::new(read("resolve.json"), Context::default())).await.unwrap();
+    let resolver = identity_resolver::Function::from_env(
+        &aws.sdk,
+        &Env::from_map(aws.env("identity-resolver")),
+    )
+    .unwrap();
+    let r = identity_resolver::handle(
+        &resolver,
+        LambdaEvent::new(read("resolve.json"), Context::default()),
+    )
+    .await
+    .unwrap();
     assert!(r.batch_item_failures.is_empty());
     assert_eq!(visible(&aws, "WriteQueue").await, 1);
 
-    let writer = case_writer::Function::from_env(&aws.sdk, &Env::from_map(aws.env("case-writer"))).unwrap();
-    let w = case_writer::handle(&writer, LambdaEvent::new(read("write.json"), Context::default())).await.unwrap();
+    let writer =
+        case_writer::Function::from_env(&aws.sdk, &Env::from_map(aws.env("case-writer"))).unwrap();
+    let w = case_writer::handle(
+        &writer,
+        LambdaEvent::new(read("write.json"), Context::default()),
+    )
+    .await
+    .unwrap();
     assert!(w.batch_item_failures.is_empty());
     let log = shared::store::synclog::SyncLogTable::new(aws.dynamo(), aws.table("SyncLogTable"));
     let trail = log.trail("0123456789abcdef0123456789abcdef").await.unwrap();
     let steps: Vec<_> = trail.iter().map(|e| e.step).collect();
-    assert!(steps.contains(&shared::synclog::Step::Resolve) && steps.contains(&shared::synclog::Step::Write), "{steps:?}");
+    assert!(
+        steps.contains(&shared::synclog::Step::Resolve)
+            && steps.contains(&shared::synclog::Step::Write),
+        "{steps:?}"
+    );
     aws.moto.stop().await;
 }
 
@@ -131,6 +204,8 @@ async fn the_sample_sqs_events_run_through_the_resolver_and_writer() {
 async fn a_function_without_its_configuration_says_which_variable_is_missing() {
     let empty = Default::default();
     let sdk = chatsync_local::procs::sdk_config("http://127.0.0.1:9").await;
-    let err = webhook_intake::Intake::from_env(&sdk, &Env::from_map(&empty)).err().unwrap();
+    let err = webhook_intake::Intake::from_env(&sdk, &Env::from_map(&empty))
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("TENANTS_TABLE"), "{err}");
 }

@@ -38,10 +38,17 @@ async fn every_queue_in_the_template_exists_in_moto_with_its_settings() {
         let attrs = attrs.attributes().unwrap();
         assert_eq!(attrs[&QueueAttributeName::FifoQueue], "true", "{id}");
         let spec = aws.plan.queue(id).unwrap();
-        assert_eq!(attrs[&QueueAttributeName::VisibilityTimeout], spec.attributes["VisibilityTimeout"]);
+        assert_eq!(
+            attrs[&QueueAttributeName::VisibilityTimeout],
+            spec.attributes["VisibilityTimeout"]
+        );
         if let Some((dlq, max)) = &spec.redrive {
-            let policy: serde_json::Value = serde_json::from_str(&attrs[&QueueAttributeName::RedrivePolicy]).unwrap();
-            assert_eq!(policy["deadLetterTargetArn"], aws.plan.queue(dlq).unwrap().arn.as_str());
+            let policy: serde_json::Value =
+                serde_json::from_str(&attrs[&QueueAttributeName::RedrivePolicy]).unwrap();
+            assert_eq!(
+                policy["deadLetterTargetArn"],
+                aws.plan.queue(dlq).unwrap().arn.as_str()
+            );
             assert_eq!(policy["maxReceiveCount"].to_string(), max.to_string());
         }
     }
@@ -53,19 +60,40 @@ async fn every_table_in_the_template_exists_in_moto_with_keys_index_and_ttl() {
     let aws = LocalAws::start().await;
     let in_template = template_resources("AWS::DynamoDB::Table");
     let listed = aws.dynamo().list_tables().send().await.unwrap();
-    assert_eq!(listed.table_names().len(), in_template.len(), "moto has {:?}", listed.table_names());
+    assert_eq!(
+        listed.table_names().len(),
+        in_template.len(),
+        "moto has {:?}",
+        listed.table_names()
+    );
     for id in &in_template {
         let name = aws.table(id);
-        let table = aws.dynamo().describe_table().table_name(&name).send().await.unwrap();
+        let table = aws
+            .dynamo()
+            .describe_table()
+            .table_name(&name)
+            .send()
+            .await
+            .unwrap();
         let table = table.table().unwrap();
         assert!(!table.key_schema().is_empty(), "{id}");
-        let ttl = aws.dynamo().describe_time_to_live().table_name(&name).send().await.unwrap();
+        let ttl = aws
+            .dynamo()
+            .describe_time_to_live()
+            .table_name(&name)
+            .send()
+            .await
+            .unwrap();
         let ttl = ttl.time_to_live_description().unwrap();
         if id != "TenantsTable" {
             assert_eq!(ttl.attribute_name(), Some("expires_at"), "{id}");
         }
         if id == "SyncLogTable" {
-            let gsi: Vec<_> = table.global_secondary_indexes().iter().filter_map(|g| g.index_name()).collect();
+            let gsi: Vec<_> = table
+                .global_secondary_indexes()
+                .iter()
+                .filter_map(|g| g.index_name())
+                .collect();
             assert_eq!(gsi, [shared::store::synclog::OPEN_INDEX]);
         }
     }
@@ -74,7 +102,8 @@ async fn every_table_in_the_template_exists_in_moto_with_keys_index_and_ttl() {
 
 #[test]
 fn no_openssl_anywhere_in_the_dependency_tree() {
-    let lock = std::fs::read_to_string(repo_root().join("Cargo.lock")).expect("Cargo.lock is committed");
+    let lock =
+        std::fs::read_to_string(repo_root().join("Cargo.lock")).expect("Cargo.lock is committed");
     for banned in ["openssl", "openssl-sys", "native-tls", "hyper-tls"] {
         assert!(
             !lock.contains(&format!("name = \"{banned}\"")),
@@ -90,6 +119,10 @@ fn the_sample_events_are_current() {
     assert!(files.len() >= 8);
     for (path, expected) in files {
         let actual = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(actual == expected, "{} is stale: run `make events`", path.display());
+        assert!(
+            actual == expected,
+            "{} is stale: run `make events`",
+            path.display()
+        );
     }
 }

@@ -28,10 +28,15 @@ async fn start() -> Session {
 }
 
 async fn post(session: &Session, platform: Platform, file: &str) -> (u16, serde_json::Value) {
-    let tenant = chatsync_local::session::read_tenant(&repo_root().join("events/tenants/demo.toml")).unwrap();
+    let tenant =
+        chatsync_local::session::read_tenant(&repo_root().join("events/tenants/demo.toml"))
+            .unwrap();
     let body = std::fs::read(repo_root().join("events/payloads").join(file)).unwrap();
-    let (headers, path) = signed_request(platform, &tenant, &body, OffsetDateTime::now_utc()).unwrap();
-    let mut req = reqwest::Client::new().post(format!("{}{}", session.intake_url(), path)).body(body);
+    let (headers, path) =
+        signed_request(platform, &tenant, &body, OffsetDateTime::now_utc()).unwrap();
+    let mut req = reqwest::Client::new()
+        .post(format!("{}{}", session.intake_url(), path))
+        .body(body);
     for (k, v) in headers {
         req = req.header(k, v);
     }
@@ -41,20 +46,30 @@ async fn post(session: &Session, platform: Platform, file: &str) -> (u16, serde_
 }
 
 async fn wait_for_step(log: &SyncLogTable, correlation_id: &str, step: Step) {
-    eventually(Duration::from_secs(60), &format!("{correlation_id} to reach {step:?}"), || async {
-        let trail = log.trail(correlation_id).await.ok()?;
-        trail.iter().any(|e| e.step == step).then_some(())
-    })
+    eventually(
+        Duration::from_secs(60),
+        &format!("{correlation_id} to reach {step:?}"),
+        || async {
+            let trail = log.trail(correlation_id).await.ok()?;
+            trail.iter().any(|e| e.step == step).then_some(())
+        },
+    )
     .await
 }
 
 #[tokio::test]
 async fn webhooks_travel_through_intake_queues_and_functions() {
     let session = start().await;
-    let log = SyncLogTable::new(aws_sdk_dynamodb::Client::new(&session.sdk), session.table("SyncLogTable").unwrap());
+    let log = SyncLogTable::new(
+        aws_sdk_dynamodb::Client::new(&session.sdk),
+        session.table("SyncLogTable").unwrap(),
+    );
     let mut ids = Vec::new();
     for (platform, file) in [
-        (Platform::Intercom, "intercom-conversation-user-created.json"),
+        (
+            Platform::Intercom,
+            "intercom-conversation-user-created.json",
+        ),
         (Platform::Tidio, "tidio-contact-created.json"),
         (Platform::RespondIo, "respondio-message-received.json"),
         (Platform::CloudCx, "cloudcx-ticket-created.json"),
@@ -69,13 +84,27 @@ async fn webhooks_travel_through_intake_queues_and_functions() {
     }
     for id in &ids {
         wait_for_step(&log, id, Step::Write).await;
-        let steps: Vec<Step> = log.trail(id).await.unwrap().iter().map(|e| e.step).collect();
+        let steps: Vec<Step> = log
+            .trail(id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.step)
+            .collect();
         assert_eq!(steps, [Step::Intake, Step::Resolve, Step::Write], "{id}");
     }
     session.wait_idle(Duration::from_secs(60)).await.unwrap();
     assert_eq!(session.host.invocation_errors(), 0);
-    for f in session.host.functions().filter(|f| f.name != "retry-drainer") {
-        assert!(!f.cold_starts().is_empty(), "RIE reported the cold start of {}", f.name);
+    for f in session
+        .host
+        .functions()
+        .filter(|f| f.name != "retry-drainer")
+    {
+        assert!(
+            !f.cold_starts().is_empty(),
+            "RIE reported the cold start of {}",
+            f.name
+        );
     }
     session.stop().await;
 }
@@ -83,14 +112,25 @@ async fn webhooks_travel_through_intake_queues_and_functions() {
 #[tokio::test]
 async fn a_crashed_function_is_restarted_and_nothing_is_lost() {
     let session = start().await;
-    let log = SyncLogTable::new(aws_sdk_dynamodb::Client::new(&session.sdk), session.table("SyncLogTable").unwrap());
+    let log = SyncLogTable::new(
+        aws_sdk_dynamodb::Client::new(&session.sdk),
+        session.table("SyncLogTable").unwrap(),
+    );
     let resolver = session.host.function("identity-resolver").unwrap();
     let before = resolver.cold_starts().len();
     resolver.restart().await.unwrap();
-    let (status, json) = post(&session, Platform::Intercom, "intercom-conversation-user-created.json").await;
+    let (status, json) = post(
+        &session,
+        Platform::Intercom,
+        "intercom-conversation-user-created.json",
+    )
+    .await;
     assert_eq!(status, 202);
     wait_for_step(&log, json["correlation_id"].as_str().unwrap(), Step::Write).await;
-    assert!(resolver.cold_starts().len() > before, "the restart was a fresh process");
+    assert!(
+        resolver.cold_starts().len() > before,
+        "the restart was a fresh process"
+    );
     session.stop().await;
 }
 
@@ -98,31 +138,58 @@ async fn a_crashed_function_is_restarted_and_nothing_is_lost() {
 async fn the_host_answers_like_an_http_api_and_applies_batch_item_failures() {
     let session = start().await;
     let http = reqwest::Client::new();
-    let missing = http.post(format!("{}/nowhere", session.intake_url())).send().await.unwrap();
+    let missing = http
+        .post(format!("{}/nowhere", session.intake_url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
     assert_eq!(missing.text().await.unwrap(), r#"{"message":"Not Found"}"#);
-    let head = http.head(format!("{}/webhooks/intercom/demo", session.intake_url())).send().await.unwrap();
+    let head = http
+        .head(format!("{}/webhooks/intercom/demo", session.intake_url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.status(), 200);
 
     // An unreadable message on resolve.fifo fails alone: reported, left in flight, not deleted.
     let sqs = aws_sdk_sqs::Client::new(&session.sdk);
     let url = session.plan.queue("ResolveQueue").unwrap().url.clone();
-    sqs.send_message().queue_url(&url).message_group_id("demo:intercom:broken").message_deduplication_id("broken-1").message_body("not a delivery").send().await.unwrap();
+    sqs.send_message()
+        .queue_url(&url)
+        .message_group_id("demo:intercom:broken")
+        .message_deduplication_id("broken-1")
+        .message_body("not a delivery")
+        .send()
+        .await
+        .unwrap();
     let (status, json) = post(&session, Platform::Tidio, "tidio-contact-created.json").await;
     assert_eq!(status, 202);
-    let log = SyncLogTable::new(aws_sdk_dynamodb::Client::new(&session.sdk), session.table("SyncLogTable").unwrap());
+    let log = SyncLogTable::new(
+        aws_sdk_dynamodb::Client::new(&session.sdk),
+        session.table("SyncLogTable").unwrap(),
+    );
     wait_for_step(&log, json["correlation_id"].as_str().unwrap(), Step::Write).await;
-    let in_flight = eventually(Duration::from_secs(30), "the failed message to stay in flight", || async {
-        let attrs = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .ok()?;
-        let n: usize = attrs.attributes()?[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible].parse().ok()?;
-        (n == 1).then_some(n)
-    })
+    let in_flight = eventually(
+        Duration::from_secs(30),
+        "the failed message to stay in flight",
+        || async {
+            let attrs = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(
+                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+                )
+                .send()
+                .await
+                .ok()?;
+            let n: usize = attrs.attributes()?
+                [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible]
+                .parse()
+                .ok()?;
+            (n == 1).then_some(n)
+        },
+    )
     .await;
     assert_eq!(in_flight, 1);
     session.stop().await;

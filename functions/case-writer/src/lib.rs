@@ -47,7 +47,8 @@ pub async fn handle(
 }
 
 async fn write(function: &Function, record: &SqsMessage) -> Result<(), WriteError> {
-    let delivery: QueuedDelivery = serde_json::from_str(record.body.as_deref().unwrap_or_default())?;
+    let delivery: QueuedDelivery =
+        serde_json::from_str(record.body.as_deref().unwrap_or_default())?;
     let entry = SyncLogEntry::new(
         &delivery.correlation_id,
         &delivery.tenant_id,

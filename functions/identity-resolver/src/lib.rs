@@ -50,7 +50,10 @@ pub async fn handle(
     function: &Function,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(process_in_order(&event.payload, async |record| resolve(function, record).await).await)
+    Ok(process_in_order(&event.payload, async |record| {
+        resolve(function, record).await
+    })
+    .await)
 }
 
 async fn resolve(function: &Function, record: &SqsMessage) -> Result<(), ResolveError> {

@@ -101,7 +101,12 @@ async fn drain(
     Ok(())
 }
 
-async fn park(function: &Function, stage: &str, url: &str, message: &Message) -> Result<(), StoreError> {
+async fn park(
+    function: &Function,
+    stage: &str,
+    url: &str,
+    message: &Message,
+) -> Result<(), StoreError> {
     let body = message.body().unwrap_or_default();
     let receives = message
         .attributes()

@@ -91,7 +91,10 @@ impl Intake {
 }
 
 /// The Lambda handler: every outcome, error or not, is an HTTP response.
-pub async fn handle(intake: &Intake, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+pub async fn handle(
+    intake: &Intake,
+    request: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
     let response = match receive(intake, &request).await {
         Ok(reply) => reply.into_response(),
         Err(e) => e.into_response(),
@@ -104,8 +107,12 @@ pub async fn handle(intake: &Intake, request: Request) -> Result<Response<Body>,
 pub enum Reply {
     /// HEAD probe or platform ping.
     Alive,
-    Queued { correlation_id: String },
-    Duplicate { correlation_id: String },
+    Queued {
+        correlation_id: String,
+    },
+    Duplicate {
+        correlation_id: String,
+    },
 }
 
 impl Reply {
@@ -189,7 +196,11 @@ pub async fn receive(intake: &Intake, request: &Request) -> Result<Reply, Intake
         body: text.to_owned(),
     };
     let key = delivery.delivery_key();
-    match intake.claims.claim(&key, &delivery.correlation_id, now).await? {
+    match intake
+        .claims
+        .claim(&key, &delivery.correlation_id, now)
+        .await?
+    {
         Claim::New => {}
         Claim::Queued { correlation_id } => {
             tracing::info!(%correlation_id, tenant_id, %platform, "duplicate delivery ignored");
@@ -199,14 +210,15 @@ pub async fn receive(intake: &Intake, request: &Request) -> Result<Reply, Intake
         Claim::Pending { correlation_id } => delivery.correlation_id = correlation_id,
     }
 
-    let message = serde_json::to_string(&delivery).map_err(|e| IntakeError::Internal(e.to_string()))?;
+    let message =
+        serde_json::to_string(&delivery).map_err(|e| IntakeError::Internal(e.to_string()))?;
     intake
         .resolve_queue
         .send(&delivery.group_id(), &delivery.dedupe_id(), &message)
         .await?;
     intake.claims.mark_queued(&key).await?;
 
-    let entry = SyncLogEntry::new(
+    let mut entry = SyncLogEntry::new(
         &delivery.correlation_id,
         tenant_id,
         platform,
@@ -215,6 +227,8 @@ pub async fn receive(intake: &Intake, request: &Request) -> Result<Reply, Intake
         format!("verified and queued for resolve ({} bytes)", body.len()),
     )
     .topic(&delivery.topic);
+    // Stamped with the receive time: the resolver may log its step before this line is written.
+    entry.at = now;
     if let Err(e) = intake.sync_log.append(&entry, config.retention_days).await {
         // The delivery is safely queued; a missing audit line must not make the platform retry.
         tracing::warn!(correlation_id = %delivery.correlation_id, error = %e, "sync log write failed");

@@ -8,12 +8,14 @@ use crate::secret::Secret;
 pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), VerifyError> {
     let bearer = inbound
         .header("authorization")
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
         .map(str::trim);
-    let token = inbound
-        .query_token
-        .or(bearer)
-        .ok_or(VerifyError::Missing("token (query ?token= or Authorization: Bearer)"))?;
+    let token = inbound.query_token.or(bearer).ok_or(VerifyError::Missing(
+        "token (query ?token= or Authorization: Bearer)",
+    ))?;
     if secrets
         .iter()
         .any(|s| same(s.expose().as_bytes(), token.as_bytes()))
@@ -60,19 +62,37 @@ mod tests {
     const BODY: &[u8] = br#"{"event":"TicketCreated","ticketId":"T-77"}"#;
 
     fn inbound<'a>(h: &'a HeaderMap, token: Option<&'a str>) -> Inbound<'a> {
-        Inbound { headers: h, query_token: token, body: BODY, now: OffsetDateTime::now_utc(), tidio_tolerance_seconds: 300 }
+        Inbound {
+            headers: h,
+            query_token: token,
+            body: BODY,
+            now: OffsetDateTime::now_utc(),
+            tidio_tolerance_seconds: 300,
+        }
     }
 
     #[test]
     fn the_url_token_or_bearer_authenticates() {
         let secrets = [Secret::new("tok")];
         let h = HeaderMap::new();
-        assert_eq!(check(Platform::CloudCx, &secrets, &inbound(&h, Some("tok"))), Ok(()));
-        assert_eq!(check(Platform::CloudCx, &secrets, &inbound(&h, Some("tok2"))), Err(VerifyError::Mismatch));
-        assert!(matches!(check(Platform::CloudCx, &secrets, &inbound(&h, None)), Err(VerifyError::Missing(_))));
+        assert_eq!(
+            check(Platform::CloudCx, &secrets, &inbound(&h, Some("tok"))),
+            Ok(())
+        );
+        assert_eq!(
+            check(Platform::CloudCx, &secrets, &inbound(&h, Some("tok2"))),
+            Err(VerifyError::Mismatch)
+        );
+        assert!(matches!(
+            check(Platform::CloudCx, &secrets, &inbound(&h, None)),
+            Err(VerifyError::Missing(_))
+        ));
         let mut h = HeaderMap::new();
         h.insert("authorization", "Bearer tok".parse().unwrap());
-        assert_eq!(check(Platform::CloudCx, &secrets, &inbound(&h, None)), Ok(()));
+        assert_eq!(
+            check(Platform::CloudCx, &secrets, &inbound(&h, None)),
+            Ok(())
+        );
     }
 
     #[test]

@@ -26,7 +26,9 @@ pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), Verify
     let hex_sig = header
         .trim()
         .strip_prefix("sha1=")
-        .ok_or(VerifyError::Malformed("X-Hub-Signature must start with sha1="))?;
+        .ok_or(VerifyError::Malformed(
+            "X-Hub-Signature must start with sha1=",
+        ))?;
     let given = hex::decode(hex_sig).map_err(|_| VerifyError::Malformed("signature is not hex"))?;
     if secrets
         .iter()
@@ -54,7 +56,9 @@ pub(super) fn envelope(v: &serde_json::Value) -> Result<Envelope, ParseError> {
         });
     }
     let delivery_id = scalar(v.get("id")).ok_or(ParseError::Field("id"))?;
-    let item = v.pointer("/data/item").ok_or(ParseError::Field("data.item"))?;
+    let item = v
+        .pointer("/data/item")
+        .ok_or(ParseError::Field("data.item"))?;
     // Conversation topics carry the conversation; contact topics order by the contact.
     let conversation_key = match item.get("type").and_then(|t| t.as_str()) {
         Some("conversation") => scalar(item.get("id")).map(|id| format!("conversation:{id}")),
@@ -95,10 +99,21 @@ mod tests {
     fn a_body_signed_with_the_client_secret_verifies() {
         let mut h = HeaderMap::new();
         h.insert("X-Hub-Signature", sign("s3cret", BODY).parse().unwrap());
-        assert_eq!(check(Platform::Intercom, &[Secret::new("s3cret")], &inbound(&h, BODY)), Ok(()));
+        assert_eq!(
+            check(
+                Platform::Intercom,
+                &[Secret::new("s3cret")],
+                &inbound(&h, BODY)
+            ),
+            Ok(())
+        );
         // Rotation: the second secret matches.
         assert_eq!(
-            check(Platform::Intercom, &[Secret::new("old"), Secret::new("s3cret")], &inbound(&h, BODY)),
+            check(
+                Platform::Intercom,
+                &[Secret::new("old"), Secret::new("s3cret")],
+                &inbound(&h, BODY)
+            ),
             Ok(())
         );
     }
@@ -121,15 +136,27 @@ mod tests {
             Err(VerifyError::Missing("X-Hub-Signature"))
         );
         h.insert("X-Hub-Signature", sign("other", BODY).parse().unwrap());
-        assert_eq!(check(Platform::Intercom, &secrets, &inbound(&h, BODY)), Err(VerifyError::Mismatch));
+        assert_eq!(
+            check(Platform::Intercom, &secrets, &inbound(&h, BODY)),
+            Err(VerifyError::Mismatch)
+        );
         h.insert("X-Hub-Signature", "sha256=00".parse().unwrap());
-        assert!(matches!(check(Platform::Intercom, &secrets, &inbound(&h, BODY)), Err(VerifyError::Malformed(_))));
+        assert!(matches!(
+            check(Platform::Intercom, &secrets, &inbound(&h, BODY)),
+            Err(VerifyError::Malformed(_))
+        ));
         h.insert("X-Hub-Signature", "sha1=zz".parse().unwrap());
-        assert!(matches!(check(Platform::Intercom, &secrets, &inbound(&h, BODY)), Err(VerifyError::Malformed(_))));
+        assert!(matches!(
+            check(Platform::Intercom, &secrets, &inbound(&h, BODY)),
+            Err(VerifyError::Malformed(_))
+        ));
         // A body changed after signing no longer verifies.
         h.insert("X-Hub-Signature", sign("s3cret", BODY).parse().unwrap());
         let tampered = [BODY, b" "].concat();
-        assert_eq!(check(Platform::Intercom, &secrets, &inbound(&h, &tampered)), Err(VerifyError::Mismatch));
+        assert_eq!(
+            check(Platform::Intercom, &secrets, &inbound(&h, &tampered)),
+            Err(VerifyError::Mismatch)
+        );
     }
 
     #[test]

@@ -88,7 +88,9 @@ pub enum VerifyError {
     Malformed(&'static str),
     #[error("signature does not match")]
     Mismatch,
-    #[error("signature timestamp is {skew_seconds}s from now, outside the {tolerance_seconds}s window")]
+    #[error(
+        "signature timestamp is {skew_seconds}s from now, outside the {tolerance_seconds}s window"
+    )]
     Stale {
         skew_seconds: i64,
         tolerance_seconds: u64,
@@ -98,7 +100,11 @@ pub enum VerifyError {
 }
 
 /// Verifies a delivery with the tenant's secrets for its platform.
-pub fn verify(platform: Platform, secrets: &[Secret], inbound: &Inbound) -> Result<(), VerifyError> {
+pub fn verify(
+    platform: Platform,
+    secrets: &[Secret],
+    inbound: &Inbound,
+) -> Result<(), VerifyError> {
     if secrets.is_empty() {
         return Err(VerifyError::NoSecret);
     }
@@ -252,7 +258,13 @@ mod tests {
 
     #[test]
     fn bodies_that_are_not_objects_are_refused() {
-        assert!(matches!(envelope(Platform::Tidio, b"[1]"), Err(ParseError::NotObject)));
-        assert!(matches!(envelope(Platform::Tidio, b"{"), Err(ParseError::Json(_))));
+        assert!(matches!(
+            envelope(Platform::Tidio, b"[1]"),
+            Err(ParseError::NotObject)
+        ));
+        assert!(matches!(
+            envelope(Platform::Tidio, b"{"),
+            Err(ParseError::Json(_))
+        ));
     }
 }

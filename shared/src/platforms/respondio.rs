@@ -29,7 +29,10 @@ pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), Verify
     let given = STANDARD
         .decode(header.trim())
         .map_err(|_| VerifyError::Malformed("signature is not base64"))?;
-    if secrets.iter().any(|k| same(&mac(k.expose(), inbound.body), &given)) {
+    if secrets
+        .iter()
+        .any(|k| same(&mac(k.expose(), inbound.body), &given))
+    {
         Ok(())
     } else {
         Err(VerifyError::Mismatch)
@@ -69,7 +72,13 @@ mod tests {
     const BODY: &[u8] = br#"{"event_type":"message.received","timestamp":1700000000123,"contact":{"id":42,"firstName":"Ada"},"message":{"traffic":"incoming","message":{"type":"text","text":"hi"}}}"#;
 
     fn inbound<'a>(h: &'a HeaderMap, body: &'a [u8]) -> Inbound<'a> {
-        Inbound { headers: h, query_token: None, body, now: OffsetDateTime::now_utc(), tidio_tolerance_seconds: 300 }
+        Inbound {
+            headers: h,
+            query_token: None,
+            body,
+            now: OffsetDateTime::now_utc(),
+            tidio_tolerance_seconds: 300,
+        }
     }
 
     #[test]
@@ -77,10 +86,19 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-webhook-signature", sign("key-2", BODY).parse().unwrap());
         let keys = [Secret::new("key-1"), Secret::new("key-2")];
-        assert_eq!(check(Platform::RespondIo, &keys, &inbound(&h, BODY)), Ok(()));
-        assert_eq!(check(Platform::RespondIo, &keys[..1], &inbound(&h, BODY)), Err(VerifyError::Mismatch));
+        assert_eq!(
+            check(Platform::RespondIo, &keys, &inbound(&h, BODY)),
+            Ok(())
+        );
+        assert_eq!(
+            check(Platform::RespondIo, &keys[..1], &inbound(&h, BODY)),
+            Err(VerifyError::Mismatch)
+        );
         h.insert("x-webhook-signature", "***".parse().unwrap());
-        assert!(matches!(check(Platform::RespondIo, &keys, &inbound(&h, BODY)), Err(VerifyError::Malformed(_))));
+        assert!(matches!(
+            check(Platform::RespondIo, &keys, &inbound(&h, BODY)),
+            Err(VerifyError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -89,7 +107,11 @@ mod tests {
         assert_eq!(e.delivery_id, body_hash(BODY));
         assert_eq!(e.conversation_key, "contact:42");
         assert_eq!(e.occurred_at.unwrap().unix_timestamp(), 1_700_000_000);
-        let with_id = br#"{"event_type":"conversation.closed","event_id":"e-9","contact":{"id":1}}"#;
-        assert_eq!(read(Platform::RespondIo, with_id).unwrap().delivery_id, "e-9");
+        let with_id =
+            br#"{"event_type":"conversation.closed","event_id":"e-9","contact":{"id":1}}"#;
+        assert_eq!(
+            read(Platform::RespondIo, with_id).unwrap().delivery_id,
+            "e-9"
+        );
     }
 }

@@ -15,7 +15,8 @@ pub fn sign(secret: &str, body: &[u8], t: i64) -> String {
 }
 
 fn mac(secret: &str, body: &[u8], t: &str) -> Vec<u8> {
-    let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut m =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     m.update(body);
     m.update(b"_");
     m.update(t.as_bytes());
@@ -31,8 +32,9 @@ pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), Verify
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", v)) if t.is_none() => t = Some(v),
-            Some(("s", v)) => signatures
-                .push(hex::decode(v).map_err(|_| VerifyError::Malformed("s is not hex"))?),
+            Some(("s", v)) => {
+                signatures.push(hex::decode(v).map_err(|_| VerifyError::Malformed("s is not hex"))?)
+            }
             _ => return Err(VerifyError::Malformed("expected t=<ts>,s=<hex>[,s=<hex>]")),
         }
     }
@@ -54,7 +56,11 @@ pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), Verify
         let expected = mac(secret.expose(), inbound.body, t);
         signatures.iter().any(|s| same(&expected, s))
     });
-    if matched { Ok(()) } else { Err(VerifyError::Mismatch) }
+    if matched {
+        Ok(())
+    } else {
+        Err(VerifyError::Mismatch)
+    }
 }
 
 pub(super) fn envelope(v: &serde_json::Value) -> Result<Envelope, ParseError> {
@@ -100,7 +106,13 @@ mod tests {
     }
 
     fn inbound<'a>(h: &'a HeaderMap, body: &'a [u8], now: i64) -> Inbound<'a> {
-        Inbound { headers: h, query_token: None, body, now: at(now), tidio_tolerance_seconds: 300 }
+        Inbound {
+            headers: h,
+            query_token: None,
+            body,
+            now: at(now),
+            tidio_tolerance_seconds: 300,
+        }
     }
 
     #[test]
@@ -108,11 +120,25 @@ mod tests {
         let header = sign("sec", BODY, 1_700_000_000);
         let mut h = HeaderMap::new();
         h.insert("x-tidio-signature", header.parse().unwrap());
-        assert_eq!(check(Platform::Tidio, &[Secret::new("sec")], &inbound(&h, BODY, 1_700_000_010)), Ok(()));
+        assert_eq!(
+            check(
+                Platform::Tidio,
+                &[Secret::new("sec")],
+                &inbound(&h, BODY, 1_700_000_010)
+            ),
+            Ok(())
+        );
         // The same MAC with the timestamp changed does not verify.
         let forged = header.replace("t=1700000000", "t=1700000001");
         h.insert("x-tidio-signature", forged.parse().unwrap());
-        assert_eq!(check(Platform::Tidio, &[Secret::new("sec")], &inbound(&h, BODY, 1_700_000_010)), Err(VerifyError::Mismatch));
+        assert_eq!(
+            check(
+                Platform::Tidio,
+                &[Secret::new("sec")],
+                &inbound(&h, BODY, 1_700_000_010)
+            ),
+            Err(VerifyError::Mismatch)
+        );
     }
 
     #[test]
@@ -120,26 +146,59 @@ mod tests {
         let good = sign("new", BODY, 1_700_000_000);
         let s_new = good.split_once(",s=").unwrap().1;
         let mut h = HeaderMap::new();
-        h.insert("x-tidio-signature", format!("t=1700000000,s={},s={s_new}", "ab".repeat(32)).parse().unwrap());
-        assert_eq!(check(Platform::Tidio, &[Secret::new("new")], &inbound(&h, BODY, 1_700_000_000)), Ok(()));
+        h.insert(
+            "x-tidio-signature",
+            format!("t=1700000000,s={},s={s_new}", "ab".repeat(32))
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            check(
+                Platform::Tidio,
+                &[Secret::new("new")],
+                &inbound(&h, BODY, 1_700_000_000)
+            ),
+            Ok(())
+        );
     }
 
     #[test]
     fn stale_and_future_timestamps_are_refused() {
         let mut h = HeaderMap::new();
-        h.insert("x-tidio-signature", sign("sec", BODY, 1_700_000_000).parse().unwrap());
+        h.insert(
+            "x-tidio-signature",
+            sign("sec", BODY, 1_700_000_000).parse().unwrap(),
+        );
         let secrets = [Secret::new("sec")];
-        assert!(matches!(check(Platform::Tidio, &secrets, &inbound(&h, BODY, 1_700_000_301)), Err(VerifyError::Stale { .. })));
-        assert!(matches!(check(Platform::Tidio, &secrets, &inbound(&h, BODY, 1_699_999_600)), Err(VerifyError::Stale { .. })));
+        assert!(matches!(
+            check(Platform::Tidio, &secrets, &inbound(&h, BODY, 1_700_000_301)),
+            Err(VerifyError::Stale { .. })
+        ));
+        assert!(matches!(
+            check(Platform::Tidio, &secrets, &inbound(&h, BODY, 1_699_999_600)),
+            Err(VerifyError::Stale { .. })
+        ));
     }
 
     #[test]
     fn malformed_headers_are_refused() {
         let secrets = [Secret::new("sec")];
-        for bad in ["s=00", "t=1700000000", "t=x,s=00", "t=1700000000,s=zz", "garbage"] {
+        for bad in [
+            "s=00",
+            "t=1700000000",
+            "t=x,s=00",
+            "t=1700000000,s=zz",
+            "garbage",
+        ] {
             let mut h = HeaderMap::new();
             h.insert("x-tidio-signature", bad.parse().unwrap());
-            assert!(matches!(check(Platform::Tidio, &secrets, &inbound(&h, BODY, 1_700_000_000)), Err(VerifyError::Malformed(_))), "{bad}");
+            assert!(
+                matches!(
+                    check(Platform::Tidio, &secrets, &inbound(&h, BODY, 1_700_000_000)),
+                    Err(VerifyError::Malformed(_))
+                ),
+                "{bad}"
+            );
         }
     }
 

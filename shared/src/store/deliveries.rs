@@ -48,7 +48,10 @@ impl DeliveryClaims {
             .put_item()
             .table_name(&self.table)
             .item("pk", AttributeValue::S(key.to_owned()))
-            .item("correlation_id", AttributeValue::S(correlation_id.to_owned()))
+            .item(
+                "correlation_id",
+                AttributeValue::S(correlation_id.to_owned()),
+            )
             .item("status", AttributeValue::S("pending".into()))
             .item("claimed_at", AttributeValue::S(crate::rfc3339(now)))
             .item(

@@ -28,7 +28,9 @@ pub enum StoreError {
 impl Classify for StoreError {
     fn class(&self) -> ErrorClass {
         match self {
-            StoreError::Aws { retryable: true, .. } => ErrorClass::Transient,
+            StoreError::Aws {
+                retryable: true, ..
+            } => ErrorClass::Transient,
             StoreError::Aws { .. } | StoreError::Corrupt { .. } => ErrorClass::Configuration,
         }
     }
@@ -46,7 +48,9 @@ where
 {
     use aws_sdk_dynamodb::error::SdkError;
     let retryable = match &err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
         SdkError::ServiceError(s) => {
             let code = s.err().code().unwrap_or_default();
             code.contains("Throttl")

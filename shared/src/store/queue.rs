@@ -22,7 +22,12 @@ impl FifoQueue {
     }
 
     /// Sends one message; SQS drops a repeat of `dedupe_id` within its 5-minute window.
-    pub async fn send(&self, group_id: &str, dedupe_id: &str, body: &str) -> Result<(), StoreError> {
+    pub async fn send(
+        &self,
+        group_id: &str,
+        dedupe_id: &str,
+        body: &str,
+    ) -> Result<(), StoreError> {
         self.client
             .send_message()
             .queue_url(&self.url)

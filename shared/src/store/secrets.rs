@@ -32,7 +32,10 @@ impl TenantSecretStore {
             .await;
         let out = match result {
             Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
                 return Ok(None);
             }
             Err(e) => return Err(aws_error("SecretsManager", "GetSecretValue", e)),
@@ -66,11 +69,16 @@ impl TenantSecretStore {
             .await;
         match put {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
                 self.client
                     .create_secret()
                     .name(&name)
-                    .description(format!("chatsync tenant {tenant_id}: Salesforce and webhook secrets"))
+                    .description(format!(
+                        "chatsync tenant {tenant_id}: Salesforce and webhook secrets"
+                    ))
                     .secret_string(text)
                     .send()
                     .await

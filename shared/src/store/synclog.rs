@@ -23,7 +23,11 @@ impl SyncLogTable {
     }
 
     /// Appends an entry; `retention_days` sets its TTL.
-    pub async fn append(&self, entry: &SyncLogEntry, retention_days: u32) -> Result<(), StoreError> {
+    pub async fn append(
+        &self,
+        entry: &SyncLogEntry,
+        retention_days: u32,
+    ) -> Result<(), StoreError> {
         let json = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt {
             what: "sync log entry",
             reason: e.to_string(),

@@ -72,7 +72,9 @@ impl<E: std::error::Error> From<E> for Failure {
 
 fn need<'a>(value: &'a str, flag: &str) -> Result<&'a str, Failure> {
     if value.is_empty() {
-        Err(Failure::Usage(format!("{flag} is required (or its environment variable)")))
+        Err(Failure::Usage(format!(
+            "{flag} is required (or its environment variable)"
+        )))
     } else {
         Ok(value)
     }
@@ -104,37 +106,60 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Tenant(TenantCommand::Put { file }) => {
             let text = std::fs::read_to_string(&file)?;
-            let tenant = TenantFile::from_toml(&text).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
+            let tenant = TenantFile::from_toml(&text)
+                .map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
             let tenants = TenantTable::new(dynamo, need(&cli.tenants_table, "--tenants-table")?);
             let secrets = TenantSecretStore::new(
                 aws_sdk_secretsmanager::Client::new(&sdk),
                 need(&cli.secret_prefix, "--secret-prefix")?,
             );
             put_tenant(&tenant, &tenants, &secrets).await?;
-            println!("tenant {} stored (secret {})", tenant.config.tenant_id, secrets.secret_name(&tenant.config.tenant_id));
+            println!(
+                "tenant {} stored (secret {})",
+                tenant.config.tenant_id,
+                secrets.secret_name(&tenant.config.tenant_id)
+            );
         }
         Command::Tenant(TenantCommand::Get { tenant_id }) => {
             let tenants = TenantTable::new(dynamo, need(&cli.tenants_table, "--tenants-table")?);
-            let config = tenants.get(&tenant_id).await?.ok_or_else(|| Failure::NotFound(format!("tenant {tenant_id}")))?;
+            let config = tenants
+                .get(&tenant_id)
+                .await?
+                .ok_or_else(|| Failure::NotFound(format!("tenant {tenant_id}")))?;
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&config)?);
             } else {
-                println!("{}", toml::to_string_pretty(&config).map_err(|e| Failure::Other(e.to_string()))?);
+                println!(
+                    "{}",
+                    toml::to_string_pretty(&config).map_err(|e| Failure::Other(e.to_string()))?
+                );
             }
         }
         Command::Tenant(TenantCommand::List) => {
-            let tenants = TenantTable::new(dynamo, need(&cli.tenants_table, "--tenants-table")?).list().await?;
+            let tenants = TenantTable::new(dynamo, need(&cli.tenants_table, "--tenants-table")?)
+                .list()
+                .await?;
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&tenants)?);
             } else {
                 println!("{:<24} {:<8} PLATFORMS", "TENANT", "MODE");
                 for t in tenants {
                     let platforms: Vec<_> = t.platforms.iter().map(|p| p.as_str()).collect();
-                    println!("{:<24} {:<8} {}", t.tenant_id, format!("{:?}", t.mode).to_lowercase(), platforms.join(","));
+                    println!(
+                        "{:<24} {:<8} {}",
+                        t.tenant_id,
+                        format!("{:?}", t.mode).to_lowercase(),
+                        platforms.join(",")
+                    );
                 }
             }
         }
-        Command::Send { platform, tenant_file, url, payload } => {
+        Command::Send {
+            platform,
+            tenant_file,
+            url,
+            payload,
+        } => {
             let tenant = TenantFile::from_toml(&std::fs::read_to_string(&tenant_file)?)
                 .map_err(|e| Failure::Usage(format!("{}: {e}", tenant_file.display())))?;
             let secret = tenant
@@ -142,14 +167,32 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .webhooks
                 .for_platform(platform)
                 .first()
-                .ok_or_else(|| Failure::Usage(format!("{} has no {platform} secret", tenant_file.display())))?;
+                .ok_or_else(|| {
+                    Failure::Usage(format!(
+                        "{} has no {platform} secret",
+                        tenant_file.display()
+                    ))
+                })?;
             let body = std::fs::read(&payload)?;
-            let sig = platforms::sign(platform, secret.expose(), &body, time::OffsetDateTime::now_utc());
-            let mut target = format!("{}/webhooks/{}/{}", url.trim_end_matches('/'), platform, tenant.config.tenant_id);
+            let sig = platforms::sign(
+                platform,
+                secret.expose(),
+                &body,
+                time::OffsetDateTime::now_utc(),
+            );
+            let mut target = format!(
+                "{}/webhooks/{}/{}",
+                url.trim_end_matches('/'),
+                platform,
+                tenant.config.tenant_id
+            );
             if let Some(token) = sig.query_token {
                 target = format!("{target}?token={token}");
             }
-            let mut req = reqwest::Client::new().post(&target).header("content-type", "application/json").body(body);
+            let mut req = reqwest::Client::new()
+                .post(&target)
+                .header("content-type", "application/json")
+                .body(body);
             for (k, v) in sig.headers {
                 req = req.header(k, v);
             }
@@ -164,7 +207,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let log = SyncLogTable::new(dynamo, need(&cli.sync_log_table, "--sync-log-table")?);
             let trail = log.trail(&correlation_id).await?;
             if trail.is_empty() {
-                return Err(Failure::NotFound(format!("correlation id {correlation_id}")));
+                return Err(Failure::NotFound(format!(
+                    "correlation id {correlation_id}"
+                )));
             }
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&trail)?);

@@ -39,13 +39,20 @@ pub fn signed_request(
 }
 
 /// The API Gateway v2 event for a signed POST of `body`, with fixed ids and times.
-pub fn apigw_event(platform: Platform, tenant: &TenantFile, body: &str) -> Option<serde_json::Value> {
+pub fn apigw_event(
+    platform: Platform,
+    tenant: &TenantFile,
+    body: &str,
+) -> Option<serde_json::Value> {
     let signed_at = OffsetDateTime::from_unix_timestamp(SAMPLE_SIGNED_AT).ok()?;
     let (headers, path) = signed_request(platform, tenant, body.as_bytes(), signed_at)?;
     let uri: http::Uri = path.parse().ok()?;
     let mut map = http::HeaderMap::new();
     for (k, v) in &headers {
-        map.insert(http::HeaderName::from_bytes(k.as_bytes()).ok()?, v.parse().ok()?);
+        map.insert(
+            http::HeaderName::from_bytes(k.as_bytes()).ok()?,
+            v.parse().ok()?,
+        );
     }
     map.insert("host", "localhost:3000".parse().ok()?);
     let route = HttpRoute {
@@ -53,7 +60,14 @@ pub fn apigw_event(platform: Platform, tenant: &TenantFile, body: &str) -> Optio
         path: "/webhooks/{platform}/{tenant}".into(),
     };
     let params = match_route(&route.path, uri.path())?;
-    let event = http_event(&http::Method::POST, &uri, &map, body.as_bytes(), &route, params);
+    let event = http_event(
+        &http::Method::POST,
+        &uri,
+        &map,
+        body.as_bytes(),
+        &route,
+        params,
+    );
     let mut json = http_event_json(&event);
     json["requestContext"]["requestId"] = "sample-request-id".into();
     json["requestContext"]["time"] = "01/Jan/2026:00:00:00 +0000".into();
@@ -75,7 +89,10 @@ pub fn env_json(plan: &Plan) -> serde_json::Value {
                 (k.clone(), v)
             })
             .collect();
-        vars.insert("AWS_ENDPOINT_URL".into(), "http://host.docker.internal:4566".into());
+        vars.insert(
+            "AWS_ENDPOINT_URL".into(),
+            "http://host.docker.internal:4566".into(),
+        );
         out.insert(f.logical_id.clone(), vars);
     }
     serde_json::to_value(out).unwrap_or_default()
@@ -89,23 +106,43 @@ pub fn pretty(value: &serde_json::Value) -> String {
 }
 
 /// Every generated sample under `root/events/`, with its expected content.
-pub fn sample_files(root: &Path) -> Result<Vec<(PathBuf, String)>, Box<dyn std::error::Error + Send + Sync>> {
+pub fn sample_files(
+    root: &Path,
+) -> Result<Vec<(PathBuf, String)>, Box<dyn std::error::Error + Send + Sync>> {
     use crate::session::read_tenant;
     use crate::stack::{self, Settings};
     use crate::template::Template;
     let tenant = read_tenant(&root.join("events/tenants/demo.toml"))?;
-    let plan = stack::plan(&Template::load(&root.join("template.yaml"))?, &Settings::local("http://127.0.0.1:4566"))?;
+    let plan = stack::plan(
+        &Template::load(&root.join("template.yaml"))?,
+        &Settings::local("http://127.0.0.1:4566"),
+    )?;
     let mut files: Vec<(PathBuf, String)> = Vec::new();
-    let mut payloads: Vec<PathBuf> = std::fs::read_dir(root.join("events/payloads"))?.flatten().map(|e| e.path()).collect();
+    let mut payloads: Vec<PathBuf> = std::fs::read_dir(root.join("events/payloads"))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     payloads.sort();
     let mut first_delivery = None;
     for path in payloads {
-        let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
-        let Some(platform) = platform_of(&name) else { continue };
+        let name = path
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let Some(platform) = platform_of(&name) else {
+            continue;
+        };
         let body = std::fs::read_to_string(&path)?;
         let event = apigw_event(platform, &tenant, &body).ok_or("cannot sign sample")?;
-        files.push((root.join(format!("events/apigw/{name}.json")), pretty(&event)));
-        if first_delivery.is_none() && platform_of(&name) == Some(shared::platforms::Platform::Intercom) && !name.ends_with("ping") {
+        files.push((
+            root.join(format!("events/apigw/{name}.json")),
+            pretty(&event),
+        ));
+        if first_delivery.is_none()
+            && platform_of(&name) == Some(shared::platforms::Platform::Intercom)
+            && !name.ends_with("ping")
+        {
             first_delivery = Some((platform, body));
         }
     }
@@ -144,7 +181,10 @@ pub fn sample_files(root: &Path) -> Result<Vec<(PathBuf, String)>, Box<dyn std::
             "eventSourceARN": q.arn,
             "awsRegion": plan.settings.region
         });
-        files.push((root.join(format!("events/sqs/{name}.json")), pretty(&serde_json::json!({"Records": [message]}))));
+        files.push((
+            root.join(format!("events/sqs/{name}.json")),
+            pretty(&serde_json::json!({"Records": [message]})),
+        ));
     }
     let schedule = serde_json::json!({
         "version": "0",

@@ -69,7 +69,10 @@ impl Host {
             let mut env: Vec<(String, String)> = spec.env.clone().into_iter().collect();
             env.extend(aws_env(&options.aws_endpoint));
             env.extend(options.extra_env.iter().cloned());
-            env.push(("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), spec.memory_mb.to_string()));
+            env.push((
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+                spec.memory_mb.to_string(),
+            ));
             let process = FunctionProcess::new(
                 &spec.binary,
                 &options.bin_dir.join(&spec.binary),
@@ -152,10 +155,15 @@ impl Host {
 
     /// Invokes a scheduled function now, with the event its schedule would send.
     pub async fn run_scheduled(&self, binary: &str) -> Result<serde_json::Value, ProcError> {
-        let spec = self.shared.plan.function(binary).cloned().ok_or_else(|| ProcError::Invoke {
-            function: binary.into(),
-            message: "no such function".into(),
-        })?;
+        let spec = self
+            .shared
+            .plan
+            .function(binary)
+            .cloned()
+            .ok_or_else(|| ProcError::Invoke {
+                function: binary.into(),
+                message: "no such function".into(),
+            })?;
         invoke_scheduled(&self.shared, &spec).await
     }
 
@@ -173,7 +181,9 @@ impl Host {
         let mut total = self.in_flight();
         for spec in &self.shared.plan.functions {
             for source in &spec.sqs_sources {
-                let Some(q) = self.shared.plan.queue(&source.queue_logical_id) else { continue };
+                let Some(q) = self.shared.plan.queue(&source.queue_logical_id) else {
+                    continue;
+                };
                 let attrs = self
                     .shared
                     .sqs
@@ -232,10 +242,13 @@ async fn invoke_counted(
     binary: &str,
     payload: &serde_json::Value,
 ) -> Result<serde_json::Value, ProcError> {
-    let function = shared.functions.get(binary).ok_or_else(|| ProcError::Invoke {
-        function: binary.into(),
-        message: "not hosted".into(),
-    })?;
+    let function = shared
+        .functions
+        .get(binary)
+        .ok_or_else(|| ProcError::Invoke {
+            function: binary.into(),
+            message: "not hosted".into(),
+        })?;
     shared.in_flight.fetch_add(1, Ordering::SeqCst);
     shared.invocations.fetch_add(1, Ordering::SeqCst);
     let result = function.invoke(payload).await;
@@ -288,7 +301,11 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn find_route<'a>(plan: &'a Plan, method: &Method, path: &str) -> Option<(&'a FunctionSpec, &'a HttpRoute, HashMap<String, String>)> {
+fn find_route<'a>(
+    plan: &'a Plan,
+    method: &Method,
+    path: &str,
+) -> Option<(&'a FunctionSpec, &'a HttpRoute, HashMap<String, String>)> {
     plan.functions.iter().find_map(|f| {
         f.http_routes.iter().find_map(|r| {
             let method_ok = r.method == "ANY" || r.method == method.as_str();
@@ -325,7 +342,10 @@ pub fn http_event(
     context.stage = Some("$default".into());
     context.request_id = Some(uuid::Uuid::new_v4().to_string());
     context.apiid = Some("local".into());
-    context.domain_name = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
+    context.domain_name = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned);
     context.domain_prefix = Some("local".into());
     context.time = Some(now.format("%d/%b/%Y:%H:%M:%S +0000").to_string());
     context.time_epoch = now.timestamp_millis();
@@ -339,7 +359,11 @@ pub fn http_event(
     // HTTP APIs join repeated headers with commas and lower-case the names.
     let mut joined = HeaderMap::new();
     for name in headers.keys() {
-        let values: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+        let values: Vec<&str> = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         if let Ok(v) = values.join(",").parse() {
             joined.insert(name.clone(), v);
         }
@@ -354,7 +378,12 @@ pub fn http_event(
     let textual = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_none_or(|ct| ct.starts_with("text/") || ct.contains("json") || ct.contains("xml") || ct.contains("x-www-form-urlencoded"));
+        .is_none_or(|ct| {
+            ct.starts_with("text/")
+                || ct.contains("json")
+                || ct.contains("xml")
+                || ct.contains("x-www-form-urlencoded")
+        });
     if !body.is_empty() {
         match std::str::from_utf8(body) {
             Ok(text) if textual => event.body = Some(text.to_owned()),
@@ -372,7 +401,14 @@ pub fn http_event(
 pub fn http_event_json(event: &ApiGatewayV2httpRequest) -> serde_json::Value {
     let mut json = serde_json::to_value(event).unwrap_or_default();
     if let Some(map) = json.as_object_mut() {
-        for key in ["authorizationToken", "httpMethod", "identitySource", "methodArn", "resource", "type"] {
+        for key in [
+            "authorizationToken",
+            "httpMethod",
+            "identitySource",
+            "methodArn",
+            "resource",
+            "type",
+        ] {
             map.remove(key);
         }
     }
@@ -388,7 +424,12 @@ async fn gateway(
 ) -> Response {
     let Some((spec, route, params)) = find_route(&shared.plan, &method, uri.path()) else {
         // What an HTTP API answers for a route it does not have.
-        return (StatusCode::NOT_FOUND, [("content-type", "application/json")], r#"{"message":"Not Found"}"#).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            [("content-type", "application/json")],
+            r#"{"message":"Not Found"}"#,
+        )
+            .into_response();
     };
     let event = http_event(&method, &uri, &headers, &body, route, params);
     let payload = http_event_json(&event);
@@ -400,10 +441,13 @@ async fn gateway(
         Ok(r) => r,
         Err(e) => return internal_error(&format!("function returned a malformed response: {e}")),
     };
-    let status = StatusCode::from_u16(u16::try_from(reply.status_code).unwrap_or(500)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = StatusCode::from_u16(u16::try_from(reply.status_code).unwrap_or(500))
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body: Vec<u8> = match reply.body {
         Some(aws_lambda_events::encodings::Body::Text(t)) if reply.is_base64_encoded => {
-            base64::engine::general_purpose::STANDARD.decode(t).unwrap_or_default()
+            base64::engine::general_purpose::STANDARD
+                .decode(t)
+                .unwrap_or_default()
         }
         Some(aws_lambda_events::encodings::Body::Text(t)) => t.into_bytes(),
         Some(aws_lambda_events::encodings::Body::Binary(b)) => b,
@@ -418,14 +462,26 @@ async fn gateway(
 
 fn internal_error(detail: &str) -> Response {
     tracing::error!(detail, "invocation failed; answering as API Gateway does");
-    (StatusCode::INTERNAL_SERVER_ERROR, [("content-type", "application/json")], r#"{"message":"Internal Server Error"}"#).into_response()
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [("content-type", "application/json")],
+        r#"{"message":"Internal Server Error"}"#,
+    )
+        .into_response()
 }
 
 // ------------------------------------------------------------------ SQS
 
 /// Polls one queue for one function, as Lambda's event source mapping does.
-async fn poll_queue(shared: Arc<Shared>, spec: FunctionSpec, source: SqsSource, mut stop: watch::Receiver<bool>) {
-    let Some(queue) = shared.plan.queue(&source.queue_logical_id).cloned() else { return };
+async fn poll_queue(
+    shared: Arc<Shared>,
+    spec: FunctionSpec,
+    source: SqsSource,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Some(queue) = shared.plan.queue(&source.queue_logical_id).cloned() else {
+        return;
+    };
     let max = i32::try_from(source.batch_size.min(10)).unwrap_or(10);
     loop {
         if *stop.borrow() {
@@ -464,9 +520,15 @@ async fn poll_queue(shared: Arc<Shared>, spec: FunctionSpec, source: SqsSource, 
             Ok(value) if source.report_batch_item_failures => {
                 match serde_json::from_value::<SqsBatchResponse>(value) {
                     Ok(r) => {
-                        let ids: Vec<String> = r.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
+                        let ids: Vec<String> = r
+                            .batch_item_failures
+                            .into_iter()
+                            .map(|f| f.item_identifier)
+                            .collect();
                         // Lambda fails the whole batch when an identifier is empty or unknown.
-                        let known = ids.iter().all(|id| messages.iter().any(|m| m.message_id() == Some(id.as_str())));
+                        let known = ids
+                            .iter()
+                            .all(|id| messages.iter().any(|m| m.message_id() == Some(id.as_str())));
                         if known { ids } else { all_ids(&messages) }
                     }
                     Err(_) => Vec::new(),
@@ -491,7 +553,14 @@ async fn poll_queue(shared: Arc<Shared>, spec: FunctionSpec, source: SqsSource, 
             })
             .collect();
         if !entries.is_empty() {
-            if let Err(e) = shared.sqs.delete_message_batch().queue_url(&queue.url).set_entries(Some(entries)).send().await {
+            if let Err(e) = shared
+                .sqs
+                .delete_message_batch()
+                .queue_url(&queue.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+            {
                 tracing::warn!(queue = %queue.name, error = %aws_sdk_sqs::error::DisplayErrorContext(e), "delete failed");
             }
         }
@@ -499,11 +568,18 @@ async fn poll_queue(shared: Arc<Shared>, spec: FunctionSpec, source: SqsSource, 
 }
 
 fn all_ids(messages: &[aws_sdk_sqs::types::Message]) -> Vec<String> {
-    messages.iter().filter_map(|m| m.message_id().map(str::to_owned)).collect()
+    messages
+        .iter()
+        .filter_map(|m| m.message_id().map(str::to_owned))
+        .collect()
 }
 
 /// The SqsEvent Lambda would deliver for these messages.
-pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str, region: &str) -> SqsEvent {
+pub fn sqs_event(
+    messages: &[aws_sdk_sqs::types::Message],
+    queue_arn: &str,
+    region: &str,
+) -> SqsEvent {
     let mut event = SqsEvent::default();
     event.records = messages
         .iter()
@@ -515,7 +591,11 @@ pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str, regi
             record.md5_of_body = m.md5_of_body().map(str::to_owned);
             record.attributes = m
                 .attributes()
-                .map(|a| a.iter().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect())
+                .map(|a| {
+                    a.iter()
+                        .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
+                        .collect()
+                })
                 .unwrap_or_default();
             record.event_source = Some("aws:sqs".into());
             record.event_source_arn = Some(queue_arn.to_owned());
@@ -528,7 +608,12 @@ pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str, regi
 
 // ------------------------------------------------------------------ schedule
 
-async fn run_schedule(shared: Arc<Shared>, spec: FunctionSpec, every: Duration, mut stop: watch::Receiver<bool>) {
+async fn run_schedule(
+    shared: Arc<Shared>,
+    spec: FunctionSpec,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -543,9 +628,13 @@ async fn run_schedule(shared: Arc<Shared>, spec: FunctionSpec, every: Duration, 
     }
 }
 
-async fn invoke_scheduled(shared: &Shared, spec: &FunctionSpec) -> Result<serde_json::Value, ProcError> {
+async fn invoke_scheduled(
+    shared: &Shared,
+    spec: &FunctionSpec,
+) -> Result<serde_json::Value, ProcError> {
     let settings = &shared.plan.settings;
-    let mut event = aws_lambda_events::cloudwatch_events::CloudWatchEvent::<serde_json::Value>::default();
+    let mut event =
+        aws_lambda_events::cloudwatch_events::CloudWatchEvent::<serde_json::Value>::default();
     event.version = Some("0".into());
     event.id = Some(uuid::Uuid::new_v4().to_string());
     event.detail_type = Some("Scheduled Event".into());
@@ -589,7 +678,10 @@ mod tests {
 
     #[test]
     fn http_events_carry_route_parameters_and_raw_body() {
-        let route = HttpRoute { method: "POST".into(), path: "/webhooks/{platform}/{tenant}".into() };
+        let route = HttpRoute {
+            method: "POST".into(),
+            path: "/webhooks/{platform}/{tenant}".into(),
+        };
         let uri: Uri = "/webhooks/cloudcx/acme?token=abc".parse().unwrap();
         let mut headers = HeaderMap::new();
         headers.insert("content-type", "application/json".parse().unwrap());

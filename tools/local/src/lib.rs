@@ -2,9 +2,9 @@
 //! function binaries under the Lambda Runtime Interface Emulator with their event sources wired
 //! as the template wires them in AWS.
 
+pub mod events;
 pub mod host;
 pub mod procs;
+pub mod session;
 pub mod stack;
 pub mod template;
-pub mod events;
-pub mod session;

@@ -13,7 +13,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "chatsync-local", about = "chatsync's local stack: template resources in moto, functions under RIE")]
+#[command(
+    name = "chatsync-local",
+    about = "chatsync's local stack: template resources in moto, functions under RIE"
+)]
 struct Cli {
     #[arg(long, default_value = "template.yaml", global = true)]
     template: PathBuf,
@@ -62,14 +65,19 @@ enum Command {
 }
 
 fn humantime_seconds(s: &str) -> std::result::Result<Duration, String> {
-    let n: f64 = s.trim_end_matches('s').parse().map_err(|_| format!("{s}: expected seconds, e.g. 2s"))?;
+    let n: f64 = s
+        .trim_end_matches('s')
+        .parse()
+        .map_err(|_| format!("{s}: expected seconds, e.g. 2s"))?;
     Ok(Duration::from_secs_f64(n))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -92,7 +100,10 @@ async fn main() -> ExitCode {
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn plan(template: &Path) -> Result<()> {
-    let plan = stack::plan(&Template::load(template)?, &Settings::local("http://127.0.0.1:4566"))?;
+    let plan = stack::plan(
+        &Template::load(template)?,
+        &Settings::local("http://127.0.0.1:4566"),
+    )?;
     for q in &plan.queues {
         println!("queue     {:<26} {}", q.logical_id, q.name);
     }
@@ -100,7 +111,10 @@ fn plan(template: &Path) -> Result<()> {
         println!("table     {:<26} {}", t.logical_id, t.name);
     }
     for f in &plan.functions {
-        println!("function  {:<26} {} (timeout {}s, {} MB)", f.logical_id, f.binary, f.timeout_seconds, f.memory_mb);
+        println!(
+            "function  {:<26} {} (timeout {}s, {} MB)",
+            f.logical_id, f.binary, f.timeout_seconds, f.memory_mb
+        );
     }
     for (id, kind, why) in &plan.skipped {
         println!("skipped   {id:<26} {kind}: {why}");
@@ -128,12 +142,26 @@ async fn start(template: &Path, run: &Run) -> Result<Session> {
     for (id, kind, why) in &session.plan.skipped {
         println!("  skipped {id} ({kind}): {why}");
     }
-    println!("tenant secrets  {}{{tenant}}", session.plan.functions[0].env.get("TENANT_SECRET_PREFIX").cloned().unwrap_or_default());
+    println!(
+        "tenant secrets  {}{{tenant}}",
+        session.plan.functions[0]
+            .env
+            .get("TENANT_SECRET_PREFIX")
+            .cloned()
+            .unwrap_or_default()
+    );
     for path in &run.tenant {
         println!("tenant loaded   {}", path.display());
     }
-    println!("intake      {}/webhooks/{{platform}}/{{tenant}}", session.intake_url());
-    println!("functions   {} under RIE, logs in {}", session.plan.functions.len(), run.log_dir.display());
+    println!(
+        "intake      {}/webhooks/{{platform}}/{{tenant}}",
+        session.intake_url()
+    );
+    println!(
+        "functions   {} under RIE, logs in {}",
+        session.plan.functions.len(),
+        run.log_dir.display()
+    );
     Ok(session)
 }
 
@@ -164,13 +192,21 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
         .collect();
     files.sort();
     for path in &files {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        let Some(platform) = platform_of(name) else { continue };
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let Some(platform) = platform_of(name) else {
+            continue;
+        };
         let body = std::fs::read(path)?;
-        let (headers, url_path) = signed_request(platform, &tenant, &body, time::OffsetDateTime::now_utc())
-            .ok_or("demo tenant lacks a secret")?;
+        let (headers, url_path) =
+            signed_request(platform, &tenant, &body, time::OffsetDateTime::now_utc())
+                .ok_or("demo tenant lacks a secret")?;
         for attempt in ["first", "repeat"] {
-            let mut req = http.post(format!("{}{}", session.intake_url(), url_path)).body(body.clone());
+            let mut req = http
+                .post(format!("{}{}", session.intake_url(), url_path))
+                .body(body.clone());
             for (k, v) in &headers {
                 req = req.header(k, v);
             }
@@ -179,7 +215,9 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
             let text = resp.text().await?;
             println!("  {name:<44} {attempt:<7} -> {status} {text}");
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
-                if let (Some(id), "first") = (v.get("correlation_id").and_then(|c| c.as_str()), attempt) {
+                if let (Some(id), "first") =
+                    (v.get("correlation_id").and_then(|c| c.as_str()), attempt)
+                {
                     correlation_ids.push((name.to_owned(), id.to_owned()));
                 }
             }
@@ -187,12 +225,25 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
     }
     // A forged delivery: refused, nothing queued.
     let forged = http
-        .post(format!("{}/webhooks/intercom/{}", session.intake_url(), tenant.config.tenant_id))
-        .header("x-hub-signature", "sha1=0000000000000000000000000000000000000000")
+        .post(format!(
+            "{}/webhooks/intercom/{}",
+            session.intake_url(),
+            tenant.config.tenant_id
+        ))
+        .header(
+            "x-hub-signature",
+            "sha1=0000000000000000000000000000000000000000",
+        )
         .body(r#"{"topic":"conversation.user.created","id":"notif_forged","data":{"item":{}}}"#)
         .send()
         .await?;
-    println!("  {:<44} {:<7} -> {} {}", "forged intercom delivery", "", forged.status(), forged.text().await?);
+    println!(
+        "  {:<44} {:<7} -> {} {}",
+        "forged intercom delivery",
+        "",
+        forged.status(),
+        forged.text().await?
+    );
 
     session.wait_idle(Duration::from_secs(120)).await?;
     println!("\npipeline drained. Sync trail per delivery:");
@@ -214,13 +265,20 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
     }
     let report = session.host.run_scheduled("retry-drainer").await?;
     println!("\nretry-drainer run: {report}");
-    println!("\nSalesforce: nothing written yet (the emulator and the writer arrive with later issues).");
+    println!(
+        "\nSalesforce: nothing written yet (the emulator and the writer arrive with later issues)."
+    );
     println!("\ncold starts reported by RIE:");
     for f in session.host.functions() {
         println!("  {:<20} {:?} ms", f.name, f.cold_starts());
     }
     if session.host.invocation_errors() > 0 {
-        return Err(format!("{} invocations failed; see {}", session.host.invocation_errors(), run.log_dir.display()).into());
+        return Err(format!(
+            "{} invocations failed; see {}",
+            session.host.invocation_errors(),
+            run.log_dir.display()
+        )
+        .into());
     }
     Ok(())
 }
@@ -243,14 +301,21 @@ async fn write_events(check: bool) -> Result<()> {
     if check && !stale.is_empty() {
         return Err(format!("stale samples (run `make events`): {}", stale.join(", ")).into());
     }
-    println!("{} sample files {}", files.len(), if check { "current" } else { "written" });
+    println!(
+        "{} sample files {}",
+        files.len(),
+        if check { "current" } else { "written" }
+    );
     Ok(())
 }
 
 async fn coldstart(template: &Path, bin_dir: &Path, runs: usize) -> Result<()> {
     use chatsync_local::procs::{FunctionProcess, aws_env, rie_path};
     let moto = Moto::start(None).await?;
-    let plan = stack::plan(&Template::load(template)?, &Settings::local(&moto.endpoint()))?;
+    let plan = stack::plan(
+        &Template::load(template)?,
+        &Settings::local(&moto.endpoint()),
+    )?;
     stack::create(&plan, &sdk_config(&moto.endpoint()).await).await?;
     let log_dir = std::env::temp_dir().join("chatsync-coldstart");
     std::fs::create_dir_all(&log_dir)?;
@@ -261,10 +326,19 @@ async fn coldstart(template: &Path, bin_dir: &Path, runs: usize) -> Result<()> {
         let size = std::fs::metadata(&binary)?.len();
         let mut env: Vec<(String, String)> = spec.env.clone().into_iter().collect();
         env.extend(aws_env(&moto.endpoint()));
-        let process = FunctionProcess::new(&spec.binary, &binary, env, &rie_path()?, &log_dir, Duration::from_secs(spec.timeout_seconds));
+        let process = FunctionProcess::new(
+            &spec.binary,
+            &binary,
+            env,
+            &rie_path()?,
+            &log_dir,
+            Duration::from_secs(spec.timeout_seconds),
+        );
         // An empty SQS batch / a HEAD request: the cheapest invocation that runs init fully.
         let payload = if spec.http_routes.is_empty() {
-            if spec.schedules.is_empty() { serde_json::json!({"Records": []}) } else {
+            if spec.schedules.is_empty() {
+                serde_json::json!({"Records": []})
+            } else {
                 serde_json::from_str(&std::fs::read_to_string("events/schedule/drainer.json")?)?
             }
         } else {
@@ -283,7 +357,12 @@ async fn coldstart(template: &Path, bin_dir: &Path, runs: usize) -> Result<()> {
         let median = samples[samples.len() / 2];
         println!(
             "| {} | {} | {:.1} | {:.1} | {:.1} | {} |",
-            spec.binary, size, median, samples[0], samples[samples.len() - 1], samples.len()
+            spec.binary,
+            size,
+            median,
+            samples[0],
+            samples[samples.len() - 1],
+            samples.len()
         );
     }
     moto.stop().await;

@@ -11,7 +11,9 @@ use tokio::process::{Child, Command};
 
 #[derive(Debug, Error)]
 pub enum ProcError {
-    #[error("{0} not found; run `make dev` or `make test` once (they install it into ~/.cache/chatsync/venv), or set {1}")]
+    #[error(
+        "{0} not found; run `make dev` or `make test` once (they install it into ~/.cache/chatsync/venv), or set {1}"
+    )]
     NotFound(&'static str, &'static str),
     #[error("starting {what}: {source}")]
     Spawn {
@@ -60,7 +62,11 @@ pub fn rie_path() -> Result<PathBuf, ProcError> {
     if let Ok(p) = std::env::var("AWS_LAMBDA_RIE") {
         return Ok(PathBuf::from(p));
     }
-    let arch = if cfg!(target_arch = "aarch64") { "arm64" } else { "x86_64" };
+    let arch = if cfg!(target_arch = "aarch64") {
+        "arm64"
+    } else {
+        "x86_64"
+    };
     let lib = venv_dir().join("lib");
     std::fs::read_dir(&lib)
         .ok()
@@ -86,10 +92,18 @@ pub fn free_port() -> u16 {
 }
 
 /// Waits until something accepts connections on `port`, or the deadline passes.
-async fn wait_for_port(what: &str, port: u16, child: &mut Child, limit: Duration) -> Result<(), ProcError> {
+async fn wait_for_port(
+    what: &str,
+    port: u16,
+    child: &mut Child,
+    limit: Duration,
+) -> Result<(), ProcError> {
     let started = tokio::time::Instant::now();
     loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -217,7 +231,10 @@ impl FunctionProcess {
         if !self.binary.exists() {
             return Err(ProcError::Spawn {
                 what: self.binary.display().to_string(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "binary not built (cargo build --workspace)"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "binary not built (cargo build --workspace)",
+                ),
             });
         }
         let port = free_port();
@@ -232,7 +249,10 @@ impl FunctionProcess {
             .envs(std::env::var("PATH").map(|p| ("PATH".to_owned(), p)))
             .envs(self.env.iter().cloned())
             .env("AWS_LAMBDA_FUNCTION_NAME", &self.name)
-            .env("AWS_LAMBDA_FUNCTION_TIMEOUT", self.timeout.as_secs().to_string())
+            .env(
+                "AWS_LAMBDA_FUNCTION_TIMEOUT",
+                self.timeout.as_secs().to_string(),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -301,12 +321,18 @@ impl FunctionProcess {
 
     /// Cold start durations (ms) reported by RIE's `INIT REPORT` lines, oldest first.
     pub fn cold_starts(&self) -> Vec<f64> {
-        self.init_reports.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.init_reports
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Invokes the function once (one at a time, as one Lambda execution environment does).
     /// A function error (`errorType`) comes back as `Err`.
-    pub async fn invoke(&self, payload: &serde_json::Value) -> Result<serde_json::Value, ProcError> {
+    pub async fn invoke(
+        &self,
+        payload: &serde_json::Value,
+    ) -> Result<serde_json::Value, ProcError> {
         let mut state = self.state.lock().await;
         if state.is_none() {
             *state = Some(self.spawn().await?);
@@ -318,7 +344,9 @@ impl FunctionProcess {
         };
         let response = self
             .http
-            .post(format!("http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"))
+            .post(format!(
+                "http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
+            ))
             .json(payload)
             .timeout(self.timeout + Duration::from_secs(5))
             .send()
@@ -326,12 +354,16 @@ impl FunctionProcess {
             .map_err(|e| err(e.to_string()))?;
         let status = response.status();
         let text = response.text().await.map_err(|e| err(e.to_string()))?;
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        let value: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
         if !status.is_success() {
             return Err(err(format!("HTTP {status}: {value}")));
         }
         if let Some(kind) = value.get("errorType").and_then(|t| t.as_str()) {
-            let message = value.get("errorMessage").and_then(|m| m.as_str()).unwrap_or_default();
+            let message = value
+                .get("errorMessage")
+                .and_then(|m| m.as_str())
+                .unwrap_or_default();
             // A crashed runtime leaves RIE unable to serve: start afresh next time, as Lambda does.
             if let Some(running) = state.as_mut() {
                 if let Ok(Some(_)) = running.child.try_wait() {
@@ -362,9 +394,14 @@ mod tests {
 
     #[test]
     fn init_reports_are_read_in_both_rie_formats() {
-        assert_eq!(init_duration_ms("INIT REPORT(durationMs: 12.500000)"), Some(12.5));
         assert_eq!(
-            init_duration_ms("x INIT REPORT(initType: on-demand, durationMs: 3.21, status: ok, phase: init)"),
+            init_duration_ms("INIT REPORT(durationMs: 12.500000)"),
+            Some(12.5)
+        );
+        assert_eq!(
+            init_duration_ms(
+                "x INIT REPORT(initType: on-demand, durationMs: 3.21, status: ok, phase: init)"
+            ),
             Some(3.21)
         );
         assert_eq!(init_duration_ms("REPORT RequestId: 1 Duration: 2 ms"), None);

@@ -27,7 +27,10 @@ pub enum SessionError {
     #[error("{path}: {source}")]
     Tenant { path: String, source: TenantError },
     #[error("reading {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the pipeline did not drain within {0:?} ({1} messages or invocations pending)")]
     NotIdle(Duration, usize),
 }
@@ -149,7 +152,11 @@ fn tenant_stores(plan: &Plan, sdk: &aws_config::SdkConfig) -> (TenantTable, Tena
     let prefix = plan
         .functions
         .first()
-        .and_then(|f| f.env.get(shared::config::vars::TENANT_SECRET_PREFIX).cloned())
+        .and_then(|f| {
+            f.env
+                .get(shared::config::vars::TENANT_SECRET_PREFIX)
+                .cloned()
+        })
         .unwrap_or_default();
     (
         TenantTable::new(aws_sdk_dynamodb::Client::new(sdk), table),

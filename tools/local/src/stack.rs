@@ -199,7 +199,10 @@ pub fn plan(template: &Template, settings: &Settings) -> Result<Plan, StackError
         if let Some((_, reason)) = NOT_EMULATED.iter().find(|(k, _)| *k == r.kind) {
             skipped.push((r.logical_id.clone(), r.kind.clone(), (*reason).to_owned()));
         } else if !known {
-            return Err(unsupported(r, "the local stack does not know how to create this kind; teach tools/local/src/stack.rs"));
+            return Err(unsupported(
+                r,
+                "the local stack does not know how to create this kind; teach tools/local/src/stack.rs",
+            ));
         }
     }
     // Names first (they only depend on parameters and pseudo parameters) so later
@@ -218,7 +221,10 @@ pub fn plan(template: &Template, settings: &Settings) -> Result<Plan, StackError
             Some(v) => resolve_string(v, &names)?,
             None => generated_name(settings, &r.logical_id, false),
         };
-        let arn = format!("arn:aws:dynamodb:{}:{}:table/{}", settings.region, LOCAL_ACCOUNT, name);
+        let arn = format!(
+            "arn:aws:dynamodb:{}:{}:table/{}",
+            settings.region, LOCAL_ACCOUNT, name
+        );
         names.tables.insert(r.logical_id.clone(), (name, arn));
     }
     for r in template.of_kind("AWS::Serverless::Function") {
@@ -267,7 +273,10 @@ fn unsupported(r: &Resource, reason: impl Into<String>) -> StackError {
 }
 
 fn is_fifo(props: &Yaml) -> bool {
-    props.get("FifoQueue").and_then(Yaml::as_bool).unwrap_or(false)
+    props
+        .get("FifoQueue")
+        .and_then(Yaml::as_bool)
+        .unwrap_or(false)
 }
 
 /// CloudFormation's `{stack}-{LogicalId}-{suffix}`, without the random suffix locally.
@@ -308,13 +317,17 @@ fn queue_spec(r: &Resource, names: &Names) -> Result<QueueSpec, StackError> {
                     .iter()
                     .find(|(_, (_, _, a))| *a == target_arn)
                     .map(|(id, _)| id.clone())
-                    .ok_or_else(|| unsupported(r, format!("DLQ {target_arn} is not in the template")))?;
+                    .ok_or_else(|| {
+                        unsupported(r, format!("DLQ {target_arn} is not in the template"))
+                    })?;
                 let max = value
                     .get("maxReceiveCount")
                     .map(|v| resolve_string(v, names))
                     .transpose()?
                     .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| unsupported(r, "RedrivePolicy needs a numeric maxReceiveCount"))?;
+                    .ok_or_else(|| {
+                        unsupported(r, "RedrivePolicy needs a numeric maxReceiveCount")
+                    })?;
                 attributes.insert(
                     "RedrivePolicy".into(),
                     serde_json::json!({"deadLetterTargetArn": target_arn, "maxReceiveCount": max})
@@ -325,7 +338,12 @@ fn queue_spec(r: &Resource, names: &Names) -> Result<QueueSpec, StackError> {
             k if QUEUE_ATTRIBUTES.contains(&k) => {
                 attributes.insert(k.to_owned(), resolve_string(value, names)?);
             }
-            other => return Err(unsupported(r, format!("property {other} is not applied locally"))),
+            other => {
+                return Err(unsupported(
+                    r,
+                    format!("property {other} is not applied locally"),
+                ));
+            }
         }
     }
     Ok(QueueSpec {
@@ -338,7 +356,11 @@ fn queue_spec(r: &Resource, names: &Names) -> Result<QueueSpec, StackError> {
     })
 }
 
-fn function_spec(r: &Resource, template: &Template, names: &Names) -> Result<FunctionSpec, StackError> {
+fn function_spec(
+    r: &Resource,
+    template: &Template,
+    names: &Names,
+) -> Result<FunctionSpec, StackError> {
     let globals = &template.globals_function;
     let prop = |key: &str| r.properties.get(key).or_else(|| globals.get(key));
     let binary = r
@@ -346,7 +368,12 @@ fn function_spec(r: &Resource, template: &Template, names: &Names) -> Result<Fun
         .get("BuildProperties")
         .and_then(|b| b.get("Binary"))
         .and_then(Yaml::as_str)
-        .ok_or_else(|| unsupported(r, "Metadata.BuildProperties.Binary is required (rust-cargolambda)"))?
+        .ok_or_else(|| {
+            unsupported(
+                r,
+                "Metadata.BuildProperties.Binary is required (rust-cargolambda)",
+            )
+        })?
         .to_owned();
     let number = |key: &str, default: u64| -> Result<u64, StackError> {
         match prop(key) {
@@ -376,7 +403,10 @@ fn function_spec(r: &Resource, template: &Template, names: &Names) -> Result<Fun
     }
     if let Some(logging) = prop("LoggingConfig") {
         if let Some(format) = logging.get("LogFormat") {
-            env.insert("AWS_LAMBDA_LOG_FORMAT".into(), resolve_string(format, names)?);
+            env.insert(
+                "AWS_LAMBDA_LOG_FORMAT".into(),
+                resolve_string(format, names)?,
+            );
         }
         if let Some(level) = logging.get("ApplicationLogLevel") {
             env.insert("AWS_LAMBDA_LOG_LEVEL".into(), resolve_string(level, names)?);
@@ -394,7 +424,12 @@ fn function_spec(r: &Resource, template: &Template, names: &Names) -> Result<Fun
         http_routes: Vec::new(),
         schedules: Vec::new(),
     };
-    let events = r.properties.get("Events").and_then(Yaml::as_mapping).cloned().unwrap_or_default();
+    let events = r
+        .properties
+        .get("Events")
+        .and_then(Yaml::as_mapping)
+        .cloned()
+        .unwrap_or_default();
     for (event_id, event) in &events {
         let event_id = event_id.as_str().unwrap_or_default();
         let kind = event.get("Type").and_then(Yaml::as_str).unwrap_or_default();
@@ -402,7 +437,11 @@ fn function_spec(r: &Resource, template: &Template, names: &Names) -> Result<Fun
         match kind {
             "SQS" => spec.sqs_sources.push(sqs_source(r, event_id, &p, names)?),
             "HttpApi" => spec.http_routes.push(HttpRoute {
-                method: p.get("Method").and_then(scalar_string).unwrap_or_default().to_uppercase(),
+                method: p
+                    .get("Method")
+                    .and_then(scalar_string)
+                    .unwrap_or_default()
+                    .to_uppercase(),
                 path: p.get("Path").and_then(scalar_string).unwrap_or_default(),
             }),
             "Schedule" => spec.schedules.push(
@@ -412,14 +451,22 @@ fn function_spec(r: &Resource, template: &Template, names: &Names) -> Result<Fun
                     .ok_or_else(|| unsupported(r, format!("event {event_id} has no Schedule")))?,
             ),
             other => {
-                return Err(unsupported(r, format!("event {event_id}: type {other} is not wired locally")));
+                return Err(unsupported(
+                    r,
+                    format!("event {event_id}: type {other} is not wired locally"),
+                ));
             }
         }
     }
     Ok(spec)
 }
 
-fn sqs_source(r: &Resource, event_id: &str, p: &Yaml, names: &Names) -> Result<SqsSource, StackError> {
+fn sqs_source(
+    r: &Resource,
+    event_id: &str,
+    p: &Yaml,
+    names: &Names,
+) -> Result<SqsSource, StackError> {
     let arn = resolve_string(
         p.get("Queue")
             .ok_or_else(|| unsupported(r, format!("event {event_id} has no Queue")))?,
@@ -430,7 +477,12 @@ fn sqs_source(r: &Resource, event_id: &str, p: &Yaml, names: &Names) -> Result<S
         .iter()
         .find(|(_, (_, _, a))| *a == arn)
         .map(|(id, _)| id.clone())
-        .ok_or_else(|| unsupported(r, format!("event {event_id}: queue {arn} is not in the template")))?;
+        .ok_or_else(|| {
+            unsupported(
+                r,
+                format!("event {event_id}: queue {arn} is not in the template"),
+            )
+        })?;
     let fifo = names.queues[&queue_logical_id].0.ends_with(".fifo");
     let batch_size = match p.get("BatchSize") {
         Some(v) => resolve_string(v, names)?
@@ -441,7 +493,10 @@ fn sqs_source(r: &Resource, event_id: &str, p: &Yaml, names: &Names) -> Result<S
     // Lambda's limits: 1..=10 for FIFO queues, 1..=10000 for standard ones.
     let max = if fifo { 10 } else { 10_000 };
     if batch_size == 0 || batch_size > max {
-        return Err(unsupported(r, format!("event {event_id}: BatchSize {batch_size} outside 1..={max}")));
+        return Err(unsupported(
+            r,
+            format!("event {event_id}: BatchSize {batch_size} outside 1..={max}"),
+        ));
     }
     let mut report = false;
     if let Some(types) = p.get("FunctionResponseTypes") {
@@ -507,7 +562,11 @@ async fn create_table(dynamo: &aws_sdk_dynamodb::Client, t: &TableSpec) -> Resul
             .iter()
             .map(|k| {
                 KeySchemaElement::builder()
-                    .attribute_name(k.get("AttributeName").and_then(scalar_string).unwrap_or_default())
+                    .attribute_name(
+                        k.get("AttributeName")
+                            .and_then(scalar_string)
+                            .unwrap_or_default(),
+                    )
                     .key_type(KeyType::from(
                         k.get("KeyType").and_then(Yaml::as_str).unwrap_or_default(),
                     ))
@@ -521,20 +580,38 @@ async fn create_table(dynamo: &aws_sdk_dynamodb::Client, t: &TableSpec) -> Resul
         .table_name(&t.name)
         .set_key_schema(Some(key_schema(p.get("KeySchema"))?))
         .billing_mode(BillingMode::from(
-            p.get("BillingMode").and_then(Yaml::as_str).unwrap_or("PROVISIONED"),
+            p.get("BillingMode")
+                .and_then(Yaml::as_str)
+                .unwrap_or("PROVISIONED"),
         ));
-    for a in p.get("AttributeDefinitions").and_then(Yaml::as_sequence).into_iter().flatten() {
+    for a in p
+        .get("AttributeDefinitions")
+        .and_then(Yaml::as_sequence)
+        .into_iter()
+        .flatten()
+    {
         req = req.attribute_definitions(
             AttributeDefinition::builder()
-                .attribute_name(a.get("AttributeName").and_then(scalar_string).unwrap_or_default())
+                .attribute_name(
+                    a.get("AttributeName")
+                        .and_then(scalar_string)
+                        .unwrap_or_default(),
+                )
                 .attribute_type(ScalarAttributeType::from(
-                    a.get("AttributeType").and_then(Yaml::as_str).unwrap_or_default(),
+                    a.get("AttributeType")
+                        .and_then(Yaml::as_str)
+                        .unwrap_or_default(),
                 ))
                 .build()
                 .map_err(|e| err(e.to_string()))?,
         );
     }
-    for g in p.get("GlobalSecondaryIndexes").and_then(Yaml::as_sequence).into_iter().flatten() {
+    for g in p
+        .get("GlobalSecondaryIndexes")
+        .and_then(Yaml::as_sequence)
+        .into_iter()
+        .flatten()
+    {
         let projection = g
             .get("Projection")
             .and_then(|p| p.get("ProjectionType"))
@@ -542,23 +619,44 @@ async fn create_table(dynamo: &aws_sdk_dynamodb::Client, t: &TableSpec) -> Resul
             .unwrap_or("ALL");
         req = req.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
-                .index_name(g.get("IndexName").and_then(scalar_string).unwrap_or_default())
+                .index_name(
+                    g.get("IndexName")
+                        .and_then(scalar_string)
+                        .unwrap_or_default(),
+                )
                 .set_key_schema(Some(key_schema(g.get("KeySchema"))?))
-                .projection(Projection::builder().projection_type(ProjectionType::from(projection)).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(projection))
+                        .build(),
+                )
                 .build()
                 .map_err(|e| err(e.to_string()))?,
         );
     }
-    if let Some(enabled) = p.get("SSESpecification").and_then(|s| s.get("SSEEnabled")).and_then(Yaml::as_bool) {
+    if let Some(enabled) = p
+        .get("SSESpecification")
+        .and_then(|s| s.get("SSEEnabled"))
+        .and_then(Yaml::as_bool)
+    {
         req = req.sse_specification(SseSpecification::builder().enabled(enabled).build());
     }
     match req.send().await {
         Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {}
-        Err(e) => return Err(err(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) => {}
+        Err(e) => {
+            return Err(err(
+                aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()
+            ));
+        }
     }
     if let Some(ttl) = p.get("TimeToLiveSpecification") {
-        let attribute = ttl.get("AttributeName").and_then(scalar_string).unwrap_or_default();
+        let attribute = ttl
+            .get("AttributeName")
+            .and_then(scalar_string)
+            .unwrap_or_default();
         let enabled = ttl.get("Enabled").and_then(Yaml::as_bool).unwrap_or(false);
         dynamo
             .update_time_to_live()
@@ -602,7 +700,10 @@ mod tests {
     const TEMPLATE: &str = include_str!("../../../template.yaml");
 
     fn local_plan(text: &str) -> Result<Plan, StackError> {
-        plan(&Template::parse(text).unwrap(), &Settings::local("http://127.0.0.1:4566"))
+        plan(
+            &Template::parse(text).unwrap(),
+            &Settings::local("http://127.0.0.1:4566"),
+        )
     }
 
     #[test]
@@ -614,12 +715,21 @@ mod tests {
         let resolver = p.function("identity-resolver").unwrap();
         assert_eq!(resolver.sqs_sources[0].queue_logical_id, "ResolveQueue");
         assert!(resolver.sqs_sources[0].report_batch_item_failures);
-        assert_eq!(resolver.env["WRITE_QUEUE_URL"], "http://127.0.0.1:4566/123456789012/chatsync-local-write.fifo");
-        assert_eq!(resolver.env["TENANT_SECRET_PREFIX"], "chatsync-local/tenants/");
+        assert_eq!(
+            resolver.env["WRITE_QUEUE_URL"],
+            "http://127.0.0.1:4566/123456789012/chatsync-local-write.fifo"
+        );
+        assert_eq!(
+            resolver.env["TENANT_SECRET_PREFIX"],
+            "chatsync-local/tenants/"
+        );
         assert_eq!(resolver.env["AWS_LAMBDA_LOG_FORMAT"], "JSON");
         let intake = p.function("webhook-intake").unwrap();
         assert_eq!(intake.http_routes.len(), 2);
-        assert_eq!(p.function("retry-drainer").unwrap().schedules, ["rate(5 minutes)"]);
+        assert_eq!(
+            p.function("retry-drainer").unwrap().schedules,
+            ["rate(5 minutes)"]
+        );
         assert_eq!(p.tables.len(), 5);
     }
 
@@ -630,7 +740,12 @@ mod tests {
             for s in &f.sqs_sources {
                 let q = p.queue(&s.queue_logical_id).unwrap();
                 let visibility: u64 = q.attributes["VisibilityTimeout"].parse().unwrap();
-                assert!(visibility >= 6 * f.timeout_seconds, "{} vs {}", q.name, f.name);
+                assert!(
+                    visibility >= 6 * f.timeout_seconds,
+                    "{} vs {}",
+                    q.name,
+                    f.name
+                );
             }
         }
     }
@@ -651,6 +766,9 @@ mod tests {
             "Resources:\n  ExtraTopic:\n    Type: AWS::SNS::Topic\n",
             1,
         );
-        assert!(matches!(local_plan(&extra), Err(StackError::Unsupported { .. })));
+        assert!(matches!(
+            local_plan(&extra),
+            Err(StackError::Unsupported { .. })
+        ));
     }
 }

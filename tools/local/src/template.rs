@@ -263,12 +263,28 @@ mod tests {
 
     #[test]
     fn short_and_long_intrinsics_resolve() {
-        assert_eq!(resolve_string(&yaml("!Ref Queue"), &Fixed).unwrap(), "http://q");
-        assert_eq!(resolve_string(&yaml("{Ref: Queue}"), &Fixed).unwrap(), "http://q");
-        assert_eq!(resolve_string(&yaml("!GetAtt Queue.Arn"), &Fixed).unwrap(), "arn:q");
-        assert_eq!(resolve_string(&yaml("{'Fn::GetAtt': [Queue, Arn]}"), &Fixed).unwrap(), "arn:q");
         assert_eq!(
-            resolve_string(&yaml(r#"!Sub "${AWS::StackName}-x ${Queue.Arn} ${!Keep}""#), &Fixed).unwrap(),
+            resolve_string(&yaml("!Ref Queue"), &Fixed).unwrap(),
+            "http://q"
+        );
+        assert_eq!(
+            resolve_string(&yaml("{Ref: Queue}"), &Fixed).unwrap(),
+            "http://q"
+        );
+        assert_eq!(
+            resolve_string(&yaml("!GetAtt Queue.Arn"), &Fixed).unwrap(),
+            "arn:q"
+        );
+        assert_eq!(
+            resolve_string(&yaml("{'Fn::GetAtt': [Queue, Arn]}"), &Fixed).unwrap(),
+            "arn:q"
+        );
+        assert_eq!(
+            resolve_string(
+                &yaml(r#"!Sub "${AWS::StackName}-x ${Queue.Arn} ${!Keep}""#),
+                &Fixed
+            )
+            .unwrap(),
             "stk-x arn:q ${Keep}"
         );
         assert_eq!(
@@ -280,8 +296,14 @@ mod tests {
 
     #[test]
     fn what_cannot_be_resolved_is_an_error() {
-        assert!(matches!(resolve_string(&yaml("!Ref Nope"), &Fixed), Err(TemplateError::Unresolved(_))));
-        assert!(matches!(resolve_string(&yaml("!If [a, b, c]"), &Fixed), Err(TemplateError::Unresolved(_))));
+        assert!(matches!(
+            resolve_string(&yaml("!Ref Nope"), &Fixed),
+            Err(TemplateError::Unresolved(_))
+        ));
+        assert!(matches!(
+            resolve_string(&yaml("!If [a, b, c]"), &Fixed),
+            Err(TemplateError::Unresolved(_))
+        ));
         assert!(resolve_string(&yaml(r#"!Sub "${Unclosed""#), &Fixed).is_err());
     }
 }
