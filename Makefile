@@ -10,11 +10,12 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/chatsync-target
 export CARGO_TARGET_DIR
 VENV ?= $(HOME)/.cache/chatsync/venv
 export CHATSYNC_VENV := $(VENV)
+export SAM_CLI_TELEMETRY := 0
 export PATH := $(VENV)/bin:$(HOME)/.cargo/bin:$(PATH)
 BIN_DIR := $(CARGO_TARGET_DIR)/debug
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum tools/python/requirements.txt | cut -c1-16)
 
-.PHONY: venv help demo dev test lint fmt-check clippy lint-template lint-selfcheck bins events bench build deploy clean-local
+.PHONY: venv help demo dev test lint fmt-check clippy lint-template lint-selfcheck bins events bench bench-profiles build deploy clean-local
 
 help:
 	@echo "make demo    set up and run the whole pipeline locally (moto + function host), then stop"
@@ -68,10 +69,24 @@ test: venv lint bins
 	$(BIN_DIR)/chatsync-local events --check
 	cargo test --workspace --no-fail-fast
 
+FUNCTIONS := -p webhook-intake -p identity-resolver -p case-writer -p retry-drainer
+
 bench: venv
-	cargo build --release --workspace --bins
+	# Functions built on their own, as sam build builds them (no feature unification with tools).
+	cargo build --release $(FUNCTIONS)
+	cargo build --release -p chatsync-local -p rng-init
+	@echo "== intake handler work (verify + envelope), release"
 	cargo bench -p chatsync-tests --bench intake
+	@echo "== release binary size and cold start per function (under RIE, on moto)"
 	$(CARGO_TARGET_DIR)/release/chatsync-local coldstart --bin-dir $(CARGO_TARGET_DIR)/release --runs 9
+	@echo "== AWS-LC first random draw: as built (jitter entropy off, .cargo/config.toml) and with it on"
+	$(CARGO_TARGET_DIR)/release/rng-init 21
+	AWS_LC_SYS_NO_JITTER_ENTROPY=0 CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/jitter-on cargo build --quiet --release -p rng-init
+	$(CARGO_TARGET_DIR)/jitter-on/release/rng-init 21
+
+bench-profiles: venv
+	cargo build --release -p chatsync-local
+	tools/bench-profiles.sh
 
 build: venv
 	rustup target add aarch64-unknown-linux-gnu

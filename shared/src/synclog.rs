@@ -45,7 +45,8 @@ impl Outcome {
 pub struct SyncLogEntry {
     pub correlation_id: String,
     pub tenant_id: String,
-    pub platform: Platform,
+    /// None for a message that could not be read as a delivery.
+    pub platform: Option<Platform>,
     pub step: Step,
     pub outcome: Outcome,
     /// Plain words for an operator.
@@ -69,7 +70,7 @@ impl SyncLogEntry {
     pub fn new(
         correlation_id: &str,
         tenant_id: &str,
-        platform: Platform,
+        platform: impl Into<Option<Platform>>,
         step: Step,
         outcome: Outcome,
         detail: impl Into<String>,
@@ -77,7 +78,7 @@ impl SyncLogEntry {
         Self {
             correlation_id: correlation_id.to_owned(),
             tenant_id: tenant_id.to_owned(),
-            platform,
+            platform: platform.into(),
             step,
             outcome,
             detail: detail.into(),

@@ -149,7 +149,10 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
     );
     assert!(open[0].detail.contains("resolve"));
     assert_eq!(
-        log.open("unknown", 10).await.unwrap().len(),
+        log.open(retry_drainer::UNKNOWN_TENANT, 10)
+            .await
+            .unwrap()
+            .len(),
         1,
         "unreadable messages are kept too"
     );

@@ -1,3 +1,6 @@
+// The SDK futures nest deeply; computing the layout of main's future needs more than 128.
+#![recursion_limit = "256"]
+
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, run, service_fn, tracing};
 

@@ -18,6 +18,9 @@ use shared::store::tenants::TenantTable;
 use shared::store::{StoreError, aws_error};
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 
+/// Where review items of unreadable messages are listed (no tenant can be read from them).
+pub const UNKNOWN_TENANT: &str = "unknown";
+
 /// Most messages taken from one DLQ per run, so one run stays well inside its timeout.
 pub const MAX_PER_QUEUE: usize = 500;
 
@@ -128,8 +131,8 @@ async fn park(
             let id = message.message_id().unwrap_or("unknown");
             let mut entry = SyncLogEntry::new(
                 id,
-                "unknown",
-                shared::platforms::Platform::Intercom,
+                UNKNOWN_TENANT,
+                None,
                 Step::Park,
                 Outcome::Parked,
                 format!("unreadable message in the {stage} dead-letter queue: {e}"),

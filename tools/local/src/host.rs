@@ -288,12 +288,13 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -552,17 +553,16 @@ async fn poll_queue(
                     .ok()
             })
             .collect();
-        if !entries.is_empty() {
-            if let Err(e) = shared
+        if !entries.is_empty()
+            && let Err(e) = shared
                 .sqs
                 .delete_message_batch()
                 .queue_url(&queue.url)
                 .set_entries(Some(entries))
                 .send()
                 .await
-            {
-                tracing::warn!(queue = %queue.name, error = %aws_sdk_sqs::error::DisplayErrorContext(e), "delete failed");
-            }
+        {
+            tracing::warn!(queue = %queue.name, error = %aws_sdk_sqs::error::DisplayErrorContext(e), "delete failed");
         }
     }
 }

@@ -61,6 +61,9 @@ enum Command {
         bin_dir: PathBuf,
         #[arg(long, default_value_t = 7)]
         runs: usize,
+        /// Only this function (binary name); default all.
+        #[arg(long)]
+        function: Option<String>,
     },
 }
 
@@ -86,7 +89,11 @@ async fn main() -> ExitCode {
         Command::Dev(run) => dev(&cli.template, run).await,
         Command::Demo(run) => demo(&cli.template, run).await,
         Command::Events { check } => write_events(check).await,
-        Command::Coldstart { bin_dir, runs } => coldstart(&cli.template, &bin_dir, runs).await,
+        Command::Coldstart {
+            bin_dir,
+            runs,
+            function,
+        } => coldstart(&cli.template, &bin_dir, runs, function.as_deref()).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -214,12 +221,11 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
             let status = resp.status();
             let text = resp.text().await?;
             println!("  {name:<44} {attempt:<7} -> {status} {text}");
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
-                if let (Some(id), "first") =
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+                && let (Some(id), "first") =
                     (v.get("correlation_id").and_then(|c| c.as_str()), attempt)
-                {
-                    correlation_ids.push((name.to_owned(), id.to_owned()));
-                }
+            {
+                correlation_ids.push((name.to_owned(), id.to_owned()));
             }
         }
     }
@@ -309,7 +315,7 @@ async fn write_events(check: bool) -> Result<()> {
     Ok(())
 }
 
-async fn coldstart(template: &Path, bin_dir: &Path, runs: usize) -> Result<()> {
+async fn coldstart(template: &Path, bin_dir: &Path, runs: usize, only: Option<&str>) -> Result<()> {
     use chatsync_local::procs::{FunctionProcess, aws_env, rie_path};
     let moto = Moto::start(None).await?;
     let plan = stack::plan(
@@ -321,7 +327,11 @@ async fn coldstart(template: &Path, bin_dir: &Path, runs: usize) -> Result<()> {
     std::fs::create_dir_all(&log_dir)?;
     println!("| function | binary size (bytes) | cold start median (ms) | min | max | runs |");
     println!("|---|---:|---:|---:|---:|---:|");
-    for spec in &plan.functions {
+    for spec in plan
+        .functions
+        .iter()
+        .filter(|f| only.is_none_or(|o| o == f.binary))
+    {
         let binary = bin_dir.join(&spec.binary);
         let size = std::fs::metadata(&binary)?.len();
         let mut env: Vec<(String, String)> = spec.env.clone().into_iter().collect();

@@ -135,6 +135,14 @@ impl Moto {
     pub async fn start(port: Option<u16>) -> Result<Self, ProcError> {
         let exe = find_tool("moto_server", "MOTO_SERVER")?;
         let port = port.unwrap_or_else(free_port);
+        // Never attach to someone else's server (a `make dev` still running, say).
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Err(ProcError::NotReady {
+                what: "moto_server".into(),
+                seconds: 0,
+                detail: format!("127.0.0.1:{port} is already in use (is `make dev` running?)"),
+            });
+        }
         let mut child = Command::new(&exe)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
@@ -365,10 +373,10 @@ impl FunctionProcess {
                 .and_then(|m| m.as_str())
                 .unwrap_or_default();
             // A crashed runtime leaves RIE unable to serve: start afresh next time, as Lambda does.
-            if let Some(running) = state.as_mut() {
-                if let Ok(Some(_)) = running.child.try_wait() {
-                    *state = None;
-                }
+            if let Some(running) = state.as_mut()
+                && let Ok(Some(_)) = running.child.try_wait()
+            {
+                *state = None;
             }
             return Err(err(format!("{kind}: {message}")));
         }
