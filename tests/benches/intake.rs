@@ -1,7 +1,7 @@
 //! Intake handler work without I/O: verify the signature and read the envelope, per platform.
 //! `make bench` runs it in release; figures go to BENCHMARKS.md.
 
-use shared::platforms::{self, Inbound, Platform};
+use shared::platforms::{self, Inbound};
 use shared::secret::Secret;
 use std::time::Instant;
 use time::OffsetDateTime;
@@ -11,15 +11,7 @@ fn main() {
     let now = OffsetDateTime::now_utc();
     println!("| platform | body bytes | verify + envelope (µs, median of 7 rounds of 20 000) |");
     println!("|---|---:|---:|");
-    for (platform, file) in [
-        (
-            Platform::Intercom,
-            "intercom-conversation-user-created.json",
-        ),
-        (Platform::Tidio, "tidio-contact-created.json"),
-        (Platform::RespondIo, "respondio-message-received.json"),
-        (Platform::CloudCx, "cloudcx-ticket-created.json"),
-    ] {
+    for (platform, file) in chatsync_tests::SAMPLE_DELIVERIES {
         let body = std::fs::read(root.join("events/payloads").join(file)).expect("payload");
         let secret = "bench-secret";
         let sig = platforms::sign(platform, secret, &body, now);

@@ -43,6 +43,26 @@ pub fn bin_dir() -> PathBuf {
     dir
 }
 
+/// The sample deliveries in events/payloads, one per platform (the ping is not a delivery).
+pub const SAMPLE_DELIVERIES: [(shared::platforms::Platform, &str); 4] = [
+    (
+        shared::platforms::Platform::Intercom,
+        "intercom-conversation-user-created.json",
+    ),
+    (
+        shared::platforms::Platform::Tidio,
+        "tidio-contact-created.json",
+    ),
+    (
+        shared::platforms::Platform::RespondIo,
+        "respondio-message-received.json",
+    ),
+    (
+        shared::platforms::Platform::CloudCx,
+        "cloudcx-ticket-created.json",
+    ),
+];
+
 /// moto with the template's resources created in it.
 pub struct LocalAws {
     pub moto: Moto,
@@ -130,6 +150,24 @@ impl LocalAws {
             .await
             .expect("receive");
         out.messages.unwrap_or_default()
+    }
+
+    /// Messages visible on a queue (by logical id), without receiving them.
+    pub async fn visible(&self, logical_id: &str) -> usize {
+        use aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages;
+        let attrs = self
+            .sqs()
+            .get_queue_attributes()
+            .queue_url(self.queue_url(logical_id))
+            .attribute_names(ApproximateNumberOfMessages)
+            .send()
+            .await
+            .expect("queue attributes");
+        attrs
+            .attributes()
+            .and_then(|a| a.get(&ApproximateNumberOfMessages))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
     }
 
     /// Number of items in a table.

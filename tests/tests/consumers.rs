@@ -40,21 +40,6 @@ fn batch(records: Vec<SqsMessage>) -> LambdaEvent<SqsEvent> {
     LambdaEvent::new(event, Context::default())
 }
 
-async fn visible(aws: &LocalAws, queue: &str) -> usize {
-    let attrs = aws
-        .sqs()
-        .get_queue_attributes()
-        .queue_url(aws.queue_url(queue))
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-        .send()
-        .await
-        .unwrap();
-    attrs.attributes().unwrap()
-        [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages]
-        .parse()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_failed_message_holds_back_the_rest_of_its_conversation_only() {
     let aws = LocalAws::start().await;
@@ -88,7 +73,7 @@ async fn a_failed_message_holds_back_the_rest_of_its_conversation_only() {
         .map(|f| f.item_identifier.as_str())
         .collect();
     assert_eq!(failed, ["m2", "m4"]);
-    assert_eq!(visible(&aws, "WriteQueue").await, 3);
+    assert_eq!(aws.visible("WriteQueue").await, 3);
     aws.moto.stop().await;
 }
 
@@ -135,8 +120,8 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
             failed: 0
         }
     );
-    assert_eq!(visible(&aws, "ResolveDeadLetterQueue").await, 0);
-    assert_eq!(visible(&aws, "WriteDeadLetterQueue").await, 0);
+    assert_eq!(aws.visible("ResolveDeadLetterQueue").await, 0);
+    assert_eq!(aws.visible("WriteDeadLetterQueue").await, 0);
 
     let log = shared::store::synclog::SyncLogTable::new(aws.dynamo(), aws.table("SyncLogTable"));
     let open = log.open("demo", 10).await.unwrap();
@@ -181,7 +166,7 @@ async fn the_sample_sqs_events_run_through_the_resolver_and_writer() {
     .await
     .unwrap();
     assert!(r.batch_item_failures.is_empty());
-    assert_eq!(visible(&aws, "WriteQueue").await, 1);
+    assert_eq!(aws.visible("WriteQueue").await, 1);
 
     let writer =
         case_writer::Function::from_env(&aws.sdk, &Env::from_map(aws.env("case-writer"))).unwrap();

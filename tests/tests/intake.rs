@@ -4,7 +4,7 @@
 use chatsync_local::events::{SAMPLE_SIGNED_AT, signed_request};
 use chatsync_local::host::{http_event, http_event_json, match_route};
 use chatsync_local::stack::HttpRoute;
-use chatsync_tests::{LocalAws, repo_root};
+use chatsync_tests::{LocalAws, SAMPLE_DELIVERIES, repo_root};
 use lambda_http::Body;
 use shared::config::Env;
 use shared::platforms::Platform;
@@ -71,35 +71,10 @@ async fn setup() -> (LocalAws, Intake, TenantFile) {
     (aws, intake, tenant)
 }
 
-async fn queued(aws: &LocalAws) -> usize {
-    let attrs = aws
-        .sqs()
-        .get_queue_attributes()
-        .queue_url(aws.queue_url("ResolveQueue"))
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-        .send()
-        .await
-        .unwrap();
-    attrs.attributes().unwrap()
-        [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages]
-        .parse()
-        .unwrap()
-}
-
-const DELIVERIES: [(&str, Platform); 4] = [
-    (
-        "intercom-conversation-user-created.json",
-        Platform::Intercom,
-    ),
-    ("tidio-contact-created.json", Platform::Tidio),
-    ("respondio-message-received.json", Platform::RespondIo),
-    ("cloudcx-ticket-created.json", Platform::CloudCx),
-];
-
 #[tokio::test]
 async fn each_platforms_signed_delivery_is_queued_once_however_often_it_arrives() {
     let (aws, intake, tenant) = setup().await;
-    for (file, platform) in DELIVERIES {
+    for (platform, file) in SAMPLE_DELIVERIES {
         let body = payload(file);
         let first = signed(&intake, &tenant, platform, &body).await;
         assert_eq!(first.status, 202, "{file}: {}", first.json);
@@ -111,7 +86,7 @@ async fn each_platforms_signed_delivery_is_queued_once_however_often_it_arrives(
             assert_eq!(again.json["correlation_id"], id.as_str());
         }
     }
-    assert_eq!(queued(&aws).await, 4);
+    assert_eq!(aws.visible("ResolveQueue").await, 4);
     assert_eq!(aws.count("DeliveriesTable").await, 4);
     assert_eq!(aws.count("SyncLogTable").await, 4);
     // The queued message keeps one conversation in one group and carries the raw body.
@@ -262,7 +237,7 @@ async fn every_bad_input_is_refused_clearly_and_changes_nothing() {
         );
         assert_ne!(reply.status, 410, "{name}");
     }
-    assert_eq!(queued(&aws).await, 0, "nothing queued");
+    assert_eq!(aws.visible("ResolveQueue").await, 0, "nothing queued");
     assert_eq!(aws.count("DeliveriesTable").await, 0, "nothing claimed");
     assert_eq!(
         aws.count("SyncLogTable").await,
@@ -290,7 +265,7 @@ async fn head_probes_and_pings_answer_200_and_queue_nothing() {
     .await;
     assert_eq!(ping.status, 200);
     assert_eq!(ping.json["status"], "ok");
-    assert_eq!(queued(&aws).await, 0);
+    assert_eq!(aws.visible("ResolveQueue").await, 0);
     aws.moto.stop().await;
 }
 
@@ -313,10 +288,10 @@ async fn a_claim_left_pending_by_a_crash_is_queued_by_the_platforms_retry() {
     // THEN it is queued under the first attempt's correlation id, and only once
     assert_eq!(reply.status, 202);
     assert_eq!(reply.json["correlation_id"], "first-attempt");
-    assert_eq!(queued(&aws).await, 1);
+    assert_eq!(aws.visible("ResolveQueue").await, 1);
     let again = signed(&intake, &tenant, Platform::Intercom, &body).await;
     assert_eq!(again.json["status"], "duplicate");
-    assert_eq!(queued(&aws).await, 1);
+    assert_eq!(aws.visible("ResolveQueue").await, 1);
     aws.moto.stop().await;
 }
 

@@ -3,7 +3,7 @@
 
 use chatsync_local::events::signed_request;
 use chatsync_local::session::{Session, SessionOptions};
-use chatsync_tests::{bin_dir, eventually, repo_root};
+use chatsync_tests::{SAMPLE_DELIVERIES, bin_dir, eventually, repo_root};
 use shared::platforms::Platform;
 use shared::store::synclog::SyncLogTable;
 use shared::synclog::Step;
@@ -65,15 +65,7 @@ async fn webhooks_travel_through_intake_queues_and_functions() {
         session.table("SyncLogTable").unwrap(),
     );
     let mut ids = Vec::new();
-    for (platform, file) in [
-        (
-            Platform::Intercom,
-            "intercom-conversation-user-created.json",
-        ),
-        (Platform::Tidio, "tidio-contact-created.json"),
-        (Platform::RespondIo, "respondio-message-received.json"),
-        (Platform::CloudCx, "cloudcx-ticket-created.json"),
-    ] {
+    for (platform, file) in SAMPLE_DELIVERIES {
         let (status, json) = post(&session, platform, file).await;
         assert_eq!(status, 202, "{file}: {json}");
         ids.push(json["correlation_id"].as_str().unwrap().to_owned());
