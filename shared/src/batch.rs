@@ -71,7 +71,12 @@ where
             batch.fail(&item);
             continue;
         }
-        let span = tracing::info_span!("message", message_id);
+        // Handlers record the delivery's correlation id once they have read it.
+        let span = tracing::info_span!(
+            "message",
+            message_id,
+            correlation_id = tracing::field::Empty
+        );
         if let Err(e) = tracing::Instrument::instrument(handle(record), span).await {
             tracing::warn!(message_id, error = %e, "message failed; left on the queue");
             batch.fail(&item);

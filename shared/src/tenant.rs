@@ -86,8 +86,9 @@ impl Default for WebhookPolicy {
 }
 
 /// The tenant's secret (Secrets Manager, one per tenant, `{prefix}{tenant_id}`).
+/// Unknown keys are not refused: the same secret also holds the Salesforce OAuth material,
+/// and a webhook must not fail because of it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct TenantSecrets {
     #[serde(default)]
     pub webhooks: WebhookSecrets,

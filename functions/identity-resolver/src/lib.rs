@@ -59,6 +59,7 @@ pub async fn handle(
 async fn resolve(function: &Function, record: &SqsMessage) -> Result<(), ResolveError> {
     let body = record.body.as_deref().unwrap_or_default();
     let delivery: QueuedDelivery = serde_json::from_str(body)?;
+    tracing::Span::current().record("correlation_id", delivery.correlation_id.as_str());
     function
         .write_queue
         .send(&delivery.group_id(), &delivery.dedupe_id(), body)
@@ -73,7 +74,10 @@ async fn resolve(function: &Function, record: &SqsMessage) -> Result<(), Resolve
     )
     .topic(&delivery.topic)
     .attempts(receive_count(record));
-    function.sync_log.record(&entry).await?;
+    if let Err(e) = function.sync_log.record(&entry).await {
+        // The delivery has moved on; retrying it for an audit line would send it twice.
+        tracing::warn!(correlation_id = %delivery.correlation_id, error = %e, "sync log write failed");
+    }
     Ok(())
 }
 

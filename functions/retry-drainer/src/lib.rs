@@ -19,7 +19,8 @@ use shared::store::{StoreError, aws_error};
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 
 /// Where review items of unreadable messages are listed (no tenant can be read from them).
-pub const UNKNOWN_TENANT: &str = "unknown";
+/// Not a valid tenant id, so it can never collide with a real tenant's review list.
+pub const UNKNOWN_TENANT: &str = "_unreadable";
 
 /// Most messages taken from one DLQ per run, so one run stays well inside its timeout.
 pub const MAX_PER_QUEUE: usize = 500;
@@ -64,6 +65,14 @@ pub async fn handle(
         drain(function, stage, url, &mut report).await?;
     }
     tracing::info!(parked = report.parked, failed = report.failed, "drained");
+    if report.failed > 0 {
+        // Fail the invocation so RetryDrainerErrorsAlarm fires; the messages stay in the DLQs.
+        return Err(format!(
+            "{} dead letters could not be parked (they stay in their DLQ)",
+            report.failed
+        )
+        .into());
+    }
     Ok(report)
 }
 

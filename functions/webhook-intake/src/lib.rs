@@ -25,6 +25,9 @@ use time::OffsetDateTime;
 /// Default body limit: SQS takes 256 KiB per message and the envelope needs room.
 pub const DEFAULT_MAX_WEBHOOK_BYTES: u64 = 200 * 1024;
 
+/// SQS's message size limit (the queued delivery wraps the body in JSON).
+const SQS_MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
 /// Tenant config and secrets change rarely; a short cache keeps the intake in microseconds.
 const TENANT_CACHE_TTL: Duration = Duration::from_secs(60);
 
@@ -195,6 +198,15 @@ pub async fn receive(intake: &Intake, request: &Request) -> Result<Reply, Intake
         occurred_at: envelope.occurred_at,
         body: text.to_owned(),
     };
+    // JSON escaping can grow a body near the limit past what SQS takes in one message:
+    // refuse it before claiming anything.
+    let provisional =
+        serde_json::to_string(&delivery).map_err(|e| IntakeError::Internal(e.to_string()))?;
+    if provisional.len() > SQS_MAX_MESSAGE_BYTES {
+        return Err(IntakeError::TooLarge {
+            limit: intake.max_body_bytes,
+        });
+    }
     let key = delivery.delivery_key();
     match intake
         .claims

@@ -28,7 +28,11 @@ impl SyncLogTable {
         entry: &SyncLogEntry,
         retention_days: u32,
     ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt {
+        // The payload is kept as its own attribute: nested in the entry's JSON it would be
+        // escaped twice and a large webhook could pass DynamoDB's 400 KB item limit.
+        let mut without_payload = entry.clone();
+        let payload = without_payload.payload.take();
+        let json = serde_json::to_string(&without_payload).map_err(|e| StoreError::Corrupt {
             what: "sync log entry",
             reason: e.to_string(),
         })?;
@@ -52,6 +56,9 @@ impl SyncLogTable {
             .item("tenant_id", AttributeValue::S(entry.tenant_id.clone()))
             .item("entry", AttributeValue::S(json))
             .item("expires_at", AttributeValue::N(expires.to_string()));
+        if let Some(payload) = payload {
+            put = put.item("payload", AttributeValue::S(payload));
+        }
         if entry.outcome.is_open() {
             put = put.item("open_tenant", AttributeValue::S(entry.tenant_id.clone()));
         }
@@ -115,10 +122,12 @@ fn decode(
             what: "sync log entry",
             reason: "no entry attribute".into(),
         })?;
-    serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+    let mut entry: SyncLogEntry = serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
         what: "sync log entry",
         reason: e.to_string(),
-    })
+    })?;
+    entry.payload = item.get("payload").and_then(|v| v.as_s().ok()).cloned();
+    Ok(entry)
 }
 
 /// Appends entries with each tenant's retention, looked up (and cached) from the tenants table.

@@ -93,6 +93,10 @@ pub fn env_json(plan: &Plan) -> serde_json::Value {
             "AWS_ENDPOINT_URL".into(),
             "http://host.docker.internal:4566".into(),
         );
+        // moto accepts any credentials; the SDK still needs some, and a region.
+        vars.insert("AWS_ACCESS_KEY_ID".into(), "testing".into());
+        vars.insert("AWS_SECRET_ACCESS_KEY".into(), "testing".into());
+        vars.insert("AWS_REGION".into(), plan.settings.region.clone());
         out.insert(f.logical_id.clone(), vars);
     }
     serde_json::to_value(out).unwrap_or_default()

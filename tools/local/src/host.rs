@@ -518,7 +518,12 @@ async fn poll_queue(
         let payload = serde_json::to_value(&event).unwrap_or_default();
         let outcome = invoke_counted(&shared, &spec.binary, &payload).await;
         let keep: Vec<String> = match outcome {
-            Ok(value) if source.report_batch_item_failures => {
+            // Lambda reads an empty or null response as "all succeeded" and anything it cannot
+            // parse as a batch response as "all failed".
+            Ok(value)
+                if source.report_batch_item_failures
+                    && !(value.is_null() || value == serde_json::json!({})) =>
+            {
                 match serde_json::from_value::<SqsBatchResponse>(value) {
                     Ok(r) => {
                         let ids: Vec<String> = r
@@ -532,7 +537,7 @@ async fn poll_queue(
                             .all(|id| messages.iter().any(|m| m.message_id() == Some(id.as_str())));
                         if known { ids } else { all_ids(&messages) }
                     }
-                    Err(_) => Vec::new(),
+                    Err(_) => all_ids(&messages),
                 }
             }
             Ok(_) => Vec::new(),
@@ -594,6 +599,21 @@ pub fn sqs_event(
                 .map(|a| {
                     a.iter()
                         .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            record.md5_of_message_attributes = m.md5_of_message_attributes().map(str::to_owned);
+            record.message_attributes = m
+                .message_attributes()
+                .map(|attrs| {
+                    attrs
+                        .iter()
+                        .map(|(k, v)| {
+                            let mut a = aws_lambda_events::sqs::SqsMessageAttribute::default();
+                            a.string_value = v.string_value().map(str::to_owned);
+                            a.data_type = Some(v.data_type().to_owned());
+                            (k.clone(), a)
+                        })
                         .collect()
                 })
                 .unwrap_or_default();

@@ -143,8 +143,10 @@ impl Moto {
                 detail: format!("127.0.0.1:{port} is already in use (is `make dev` running?)"),
             });
         }
+        // Loopback by default; CHATSYNC_MOTO_HOST=0.0.0.0 lets `sam local invoke` containers in.
+        let host = std::env::var("CHATSYNC_MOTO_HOST").unwrap_or_else(|_| "127.0.0.1".into());
         let mut child = Command::new(&exe)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-H", &host, "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)

@@ -21,10 +21,16 @@ pub const LOCAL_STACK_NAME: &str = "chatsync-local";
 
 /// Resource kinds the function host provides, and kinds deliberately not emulated.
 const HOSTED: [&str; 2] = ["AWS::Serverless::Function", "AWS::Serverless::HttpApi"];
-const NOT_EMULATED: [(&str, &str); 1] = [(
-    "AWS::CloudWatch::Alarm",
-    "CloudWatch alarms are not emulated locally",
-)];
+const NOT_EMULATED: [(&str, &str); 2] = [
+    (
+        "AWS::CloudWatch::Alarm",
+        "CloudWatch alarms are not emulated locally",
+    ),
+    (
+        "AWS::IAM::Role",
+        "IAM is not enforced locally (moto allows every call)",
+    ),
+];
 
 #[derive(Debug, Error)]
 pub enum StackError {
