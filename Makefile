@@ -77,6 +77,8 @@ bench: venv
 	cargo build --release -p chatsync-local -p rng-init
 	@echo "== intake handler work (verify + envelope), release"
 	cargo bench -p chatsync-tests --bench intake
+	@echo "== Salesforce client overhead per composite, emulator throughput"
+	cargo bench -p chatsync-tests --bench salesforce
 	@echo "== release binary size and cold start per function (under RIE, on moto)"
 	$(CARGO_TARGET_DIR)/release/chatsync-local coldstart --bin-dir $(CARGO_TARGET_DIR)/release --runs 9
 	@echo "== AWS-LC first random draw: as built (jitter entropy off, .cargo/config.toml) and with it on"

@@ -6,6 +6,7 @@ pub mod config;
 pub mod delivery;
 pub mod error;
 pub mod platforms;
+pub mod salesforce;
 pub mod secret;
 pub mod store;
 pub mod synclog;

@@ -22,6 +22,7 @@ async fn start() -> Session {
         log_dir: logs,
         schedule_every: None,
         extra_env: Vec::new(),
+        salesforce_addr: Some("127.0.0.1:0".parse().unwrap()),
     })
     .await
     .expect("local stack and host start")

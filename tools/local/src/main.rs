@@ -35,6 +35,9 @@ struct Run {
     http: SocketAddr,
     #[arg(long, default_value_t = 4566)]
     moto_port: u16,
+    /// Where the Salesforce emulator listens.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    salesforce: SocketAddr,
     #[arg(long, default_value = ".local/logs")]
     log_dir: PathBuf,
     /// Run scheduled functions this often instead of their template rate.
@@ -139,9 +142,13 @@ async fn start(template: &Path, run: &Run) -> Result<Session> {
         log_dir: run.log_dir.clone(),
         schedule_every: run.schedule_every,
         extra_env: Vec::new(),
+        salesforce_addr: Some(run.salesforce),
     })
     .await?;
     println!("moto        {}", session.moto.endpoint());
+    if let Some(url) = &session.salesforce_url {
+        println!("salesforce  {url} (emulator; admin API under /__emulator/)");
+    }
     println!("resources created from {}:", template.display());
     for line in &session.created {
         println!("  {line}");
@@ -271,9 +278,21 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
     }
     let report = session.host.run_scheduled("retry-drainer").await?;
     println!("\nretry-drainer run: {report}");
-    println!(
-        "\nSalesforce: nothing written yet (the emulator and the writer arrive with later issues)."
-    );
+    println!("\nwhat landed in Salesforce (emulator):");
+    if let Some(url) = &session.salesforce_url {
+        for sobject in ["Contact", "Lead", "Account", "Case", "Task"] {
+            let records: Vec<serde_json::Value> = http
+                .get(format!("{url}/__emulator/records/{sobject}"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            println!("  {sobject:<8} {} records", records.len());
+        }
+        println!(
+            "  (nothing yet: the writer does not write to Salesforce until identity and case writing land)"
+        );
+    }
     println!("\ncold starts reported by RIE:");
     for f in session.host.functions() {
         println!("  {:<20} {:?} ms", f.name, f.cold_starts());

@@ -31,6 +31,8 @@ pub enum SessionError {
         path: String,
         source: std::io::Error,
     },
+    #[error("Salesforce emulator: {0}")]
+    Salesforce(String),
     #[error("the pipeline did not drain within {0:?} ({1} messages or invocations pending)")]
     NotIdle(Duration, usize),
 }
@@ -44,10 +46,14 @@ pub struct SessionOptions {
     pub log_dir: PathBuf,
     pub schedule_every: Option<Duration>,
     pub extra_env: Vec<(String, String)>,
+    /// Where to run the Salesforce emulator (None: not started).
+    pub salesforce_addr: Option<SocketAddr>,
 }
 
 pub struct Session {
     pub moto: Moto,
+    /// The Salesforce emulator's base URL, when started.
+    pub salesforce_url: Option<String>,
     pub plan: Plan,
     pub host: Host,
     pub sdk: aws_config::SdkConfig,
@@ -80,6 +86,20 @@ impl Session {
             let file = read_tenant(path)?;
             put_tenant(&file, &session_tenants.0, &session_tenants.1).await?;
         }
+        let salesforce_url = match options.salesforce_addr {
+            Some(addr) => {
+                let emulator = sf_emulator::Emulator::new(sf_emulator::EmulatorConfig::default())
+                    .map_err(|e| SessionError::Salesforce(e.to_string()))?;
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| SessionError::Salesforce(format!("binding {addr}: {e}")))?;
+                Some(
+                    sf_emulator::spawn(listener, emulator)
+                        .map_err(|e| SessionError::Salesforce(e.to_string()))?,
+                )
+            }
+            None => None,
+        };
         let host = Host::start(HostOptions {
             plan: plan.clone(),
             bin_dir: options.bin_dir,
@@ -93,6 +113,7 @@ impl Session {
         .await?;
         Ok(Session {
             moto,
+            salesforce_url,
             plan,
             host,
             sdk,

@@ -1,0 +1,533 @@
+//! The REST resources under `/services/data/vXX.X/`, dispatched from a parsed request so that
+//! composite subrequests run through exactly the same code as top-level calls.
+
+use crate::errors::ApiError;
+use crate::state::State;
+use crate::{collections, composite, dml, limits, soql, sosl};
+use serde_json::{Map, Value, json};
+
+/// A REST call, already authenticated.
+#[derive(Debug, Clone)]
+pub struct RestRequest {
+    pub method: String,
+    /// "62.0"
+    pub version: String,
+    /// Path segments after the version, percent-decoded.
+    pub segments: Vec<String>,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
+    /// `Sforce-Duplicate-Rule-Header: allowSave=true`.
+    pub allow_duplicate_save: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RestResponse {
+    pub status: u16,
+    pub body: Option<Value>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl RestResponse {
+    pub fn json(status: u16, body: Value) -> Self {
+        Self {
+            status,
+            body: Some(body),
+            headers: Vec::new(),
+        }
+    }
+    pub fn no_content() -> Self {
+        Self {
+            status: 204,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+}
+
+impl From<ApiError> for RestResponse {
+    fn from(e: ApiError) -> Self {
+        RestResponse::json(e.status, e.to_body())
+    }
+}
+
+pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b);
+                        i += 1;
+                    }
+                }
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn parse_query_string(qs: &str) -> Vec<(String, String)> {
+    qs.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k, true), percent_decode(v, true))
+        })
+        .collect()
+}
+
+/// Splits `/services/data/v62.0/sobjects/Lead?x=y` into version, segments and query.
+/// None when the path is not a versioned data path.
+/// Version, path segments and query parameters of a data URL.
+pub type DataUrl = (String, Vec<String>, Vec<(String, String)>);
+
+pub fn parse_data_url(url: &str) -> Option<DataUrl> {
+    let (path, qs) = url.split_once('?').unwrap_or((url, ""));
+    let rest = path.strip_prefix("/services/data/")?;
+    let mut parts = rest.split('/');
+    let version = parts.next()?.strip_prefix('v')?;
+    let (major, minor) = version.split_once('.')?;
+    if major.is_empty()
+        || minor.is_empty()
+        || !major.bytes().all(|b| b.is_ascii_digit())
+        || !minor.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let segments = parts
+        .filter(|s| !s.is_empty())
+        .map(|s| percent_decode(s, false))
+        .collect();
+    Some((version.to_string(), segments, parse_query_string(qs)))
+}
+
+pub fn version_major(version: &str) -> u32 {
+    version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0)
+}
+
+impl RestRequest {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn body_object(&self) -> Result<&Map<String, Value>, ApiError> {
+        match &self.body {
+            Some(Value::Object(m)) => Ok(m),
+            Some(other) => Err(ApiError::json_parser(format!(
+                "Cannot deserialize instance of sobject from {} value",
+                if other.is_array() {
+                    "START_ARRAY"
+                } else {
+                    "VALUE"
+                }
+            ))),
+            None => Err(ApiError::json_parser(
+                "The HTTP entity body is required, but this request has no entity body.",
+            )),
+        }
+    }
+}
+
+/// Runs one REST call against the org.
+pub fn dispatch(st: &mut State, user_id: &str, req: &RestRequest) -> RestResponse {
+    match route(st, user_id, req) {
+        Ok(r) => r,
+        Err(e) => e.into(),
+    }
+}
+
+fn route(st: &mut State, user_id: &str, req: &RestRequest) -> Result<RestResponse, ApiError> {
+    let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    let m = req.method.as_str();
+    match (m, segs.as_slice()) {
+        ("GET", []) => Ok(RestResponse::json(200, resources(&req.version))),
+        ("GET", ["sobjects"]) => Ok(RestResponse::json(200, describe_global(st))),
+        (_, ["sobjects", sobject]) => match m {
+            "POST" => create(st, user_id, req, sobject),
+            "GET" => {
+                let obj = dml::object(&st.schema, sobject)?;
+                Ok(RestResponse::json(
+                    200,
+                    json!({"objectDescribe": {"name": obj.name, "label": obj.label, "keyPrefix": obj.key_prefix}, "recentItems": []}),
+                ))
+            }
+            _ => Err(ApiError::method_not_allowed(m)),
+        },
+        ("GET", ["sobjects", sobject, "describe"]) => {
+            let obj = dml::object(&st.schema, sobject)?;
+            Ok(RestResponse::json(200, obj.describe(&req.version)))
+        }
+        (_, ["sobjects", sobject, id]) => match m {
+            "GET" => get_record(st, req, sobject, id),
+            "PATCH" => {
+                let body = req.body_object()?;
+                let (ctx, store) = st.dml_parts(user_id, &req.version, req.allow_duplicate_save);
+                dml::update(store, &ctx, sobject, id, body).map(|_| RestResponse::no_content())
+            }
+            "DELETE" => dml::delete(&mut st.store, &st.schema, Some(sobject), id)
+                .map(|_| RestResponse::no_content()),
+            _ => Err(ApiError::method_not_allowed(m)),
+        },
+        (_, ["sobjects", sobject, field, value]) => match m {
+            "GET" => get_by_external_id(st, req, sobject, field, value),
+            "PATCH" | "POST" => upsert_one(st, user_id, req, sobject, field, value),
+            _ => Err(ApiError::method_not_allowed(m)),
+        },
+        ("GET", ["query"]) => query(st, req, false),
+        ("GET", ["queryAll"]) => query(st, req, true),
+        ("GET", ["query" | "queryAll", locator]) => next_page(st, &req.version, locator),
+        ("GET", ["search"]) => {
+            let q = req.param("q").unwrap_or("");
+            sosl::search(&st.schema, &st.store, q, &req.version).map(|b| RestResponse::json(200, b))
+        }
+        ("POST", ["composite"]) => Ok(composite::run(st, user_id, req)),
+        (_, ["composite", "sobjects", rest @ ..]) => collections::handle(st, user_id, req, rest),
+        ("GET", ["limits"]) => Ok(RestResponse::json(200, limits::body(st))),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+fn resources(version: &str) -> Value {
+    let base = format!("/services/data/v{version}");
+    json!({
+        "sobjects": format!("{base}/sobjects"),
+        "query": format!("{base}/query"),
+        "queryAll": format!("{base}/queryAll"),
+        "search": format!("{base}/search"),
+        "composite": format!("{base}/composite"),
+        "limits": format!("{base}/limits"),
+    })
+}
+
+fn describe_global(st: &State) -> Value {
+    let sobjects: Vec<Value> = st
+        .schema
+        .objects()
+        .map(|o| {
+            json!({
+                "name": o.name, "label": o.label, "keyPrefix": o.key_prefix,
+                "custom": o.custom, "createable": true, "queryable": true,
+            })
+        })
+        .collect();
+    json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects})
+}
+
+pub fn save_result(id: &str) -> Value {
+    json!({"id": id, "success": true, "errors": []})
+}
+
+fn create(
+    st: &mut State,
+    user_id: &str,
+    req: &RestRequest,
+    sobject: &str,
+) -> Result<RestResponse, ApiError> {
+    dml::object(&st.schema, sobject)?;
+    let body = req.body_object()?;
+    let (ctx, store) = st.dml_parts(user_id, &req.version, req.allow_duplicate_save);
+    let id = dml::create(store, &ctx, sobject, body)?;
+    let obj_name = st
+        .schema
+        .object(sobject)
+        .map(|o| o.name.clone())
+        .unwrap_or_default();
+    let mut resp = RestResponse::json(201, save_result(&id));
+    resp.headers.push((
+        "Location".into(),
+        format!("/services/data/v{}/sobjects/{obj_name}/{id}", req.version),
+    ));
+    Ok(resp)
+}
+
+/// A record limited to `?fields=`, checking each name.
+fn select_fields(
+    st: &State,
+    req: &RestRequest,
+    record: &crate::store::Record,
+) -> Result<Value, ApiError> {
+    let full = record.to_json(&req.version);
+    let Some(list) = req.param("fields") else {
+        return Ok(full);
+    };
+    let obj = dml::object(&st.schema, &record.sobject)?;
+    let mut out = Map::new();
+    out.insert("attributes".into(), record.attributes(&req.version));
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let f = obj.field(name).ok_or_else(|| {
+            ApiError::new(
+                400,
+                "INVALID_FIELD",
+                format!("No such column '{name}' on sobject of type {}", obj.name),
+            )
+        })?;
+        out.insert(f.name.clone(), record.get(&f.name).clone());
+    }
+    out.entry("Id")
+        .or_insert_with(|| Value::String(record.id().to_string()));
+    Ok(Value::Object(out))
+}
+
+fn get_record(
+    st: &State,
+    req: &RestRequest,
+    sobject: &str,
+    id: &str,
+) -> Result<RestResponse, ApiError> {
+    let obj = dml::object(&st.schema, sobject)?;
+    let rec = dml::existing(&st.store, obj, id)?;
+    Ok(RestResponse::json(200, select_fields(st, req, rec)?))
+}
+
+/// Resolves an external-id field usable in `/sobjects/{S}/{Field}/{value}`.
+fn external_field<'s>(
+    st: &'s State,
+    sobject: &str,
+    field: &str,
+) -> Result<&'s crate::schema::FieldDef, ApiError> {
+    let obj = dml::object(&st.schema, sobject)?;
+    obj.field(field)
+        .filter(|f| f.external_id || f.name == "Id")
+        .ok_or_else(|| {
+            ApiError::new(
+                404,
+                "NOT_FOUND",
+                format!("Provided external ID field does not exist or is not accessible: {field}"),
+            )
+        })
+}
+
+/// Live records whose external id equals `value` (external ids compare case-insensitively).
+pub fn matching_ids(st: &State, sobject: &str, field: &str, value: &str) -> Vec<String> {
+    st.store
+        .list(sobject, false)
+        .filter(|r| {
+            r.get(field)
+                .as_str()
+                .is_some_and(|v| v.eq_ignore_ascii_case(value))
+        })
+        .map(|r| r.id().to_string())
+        .collect()
+}
+
+fn multiple_choices(st: &State, version: &str, sobject: &str, ids: &[String]) -> RestResponse {
+    let name = st
+        .schema
+        .object(sobject)
+        .map(|o| o.name.clone())
+        .unwrap_or_default();
+    let urls: Vec<Value> = ids
+        .iter()
+        .map(|id| Value::String(format!("/services/data/v{version}/sobjects/{name}/{id}")))
+        .collect();
+    RestResponse::json(300, Value::Array(urls))
+}
+
+fn get_by_external_id(
+    st: &State,
+    req: &RestRequest,
+    sobject: &str,
+    field: &str,
+    value: &str,
+) -> Result<RestResponse, ApiError> {
+    let f = external_field(st, sobject, field)?;
+    let fname = f.name.clone();
+    let ids = matching_ids(st, sobject, &fname, value);
+    match ids.as_slice() {
+        [] => Err(ApiError::not_found()),
+        [one] => {
+            let rec = st.store.get(one).ok_or_else(ApiError::not_found)?;
+            Ok(RestResponse::json(200, select_fields(st, req, rec)?))
+        }
+        many => Ok(multiple_choices(st, &req.version, sobject, many)),
+    }
+}
+
+/// Outcome of an upsert, shared with Collections.
+pub enum UpsertOutcome {
+    Created(String),
+    Updated(String),
+    Ambiguous(Vec<String>),
+}
+
+/// Who writes, through which API version, and whether duplicate alerts may be overridden.
+pub struct Writer<'a> {
+    pub user_id: &'a str,
+    pub version: &'a str,
+    pub allow_duplicate_save: bool,
+}
+
+pub fn upsert(
+    st: &mut State,
+    writer: &Writer,
+    sobject: &str,
+    field: &str,
+    value: Option<&str>,
+    body: &Map<String, Value>,
+) -> Result<UpsertOutcome, ApiError> {
+    let fname = external_field(st, sobject, field)?.name.clone();
+    let mut body = body.clone();
+    body.retain(|k, _| !k.eq_ignore_ascii_case(&fname) || fname != "Id");
+    let ids = match value {
+        Some(v) if !v.is_empty() => {
+            if fname == "Id" {
+                let obj = dml::object(&st.schema, sobject)?;
+                vec![dml::existing(&st.store, obj, v)?.id().to_string()]
+            } else {
+                matching_ids(st, sobject, &fname, v)
+            }
+        }
+        _ => Vec::new(),
+    };
+    if let Some(v) = value.filter(|_| fname != "Id") {
+        body.insert(fname.clone(), Value::String(v.to_string()));
+    }
+    let (ctx, store) = st.dml_parts(writer.user_id, writer.version, writer.allow_duplicate_save);
+    match ids.as_slice() {
+        [] => dml::create(store, &ctx, sobject, &body).map(UpsertOutcome::Created),
+        [one] => dml::update(store, &ctx, sobject, one, &body)
+            .map(|_| UpsertOutcome::Updated(one.clone())),
+        many => Ok(UpsertOutcome::Ambiguous(many.to_vec())),
+    }
+}
+
+fn upsert_one(
+    st: &mut State,
+    user_id: &str,
+    req: &RestRequest,
+    sobject: &str,
+    field: &str,
+    value: &str,
+) -> Result<RestResponse, ApiError> {
+    let body = req.body_object()?.clone();
+    let new_flag = version_major(&req.version) >= 46;
+    let obj_name = dml::object(&st.schema, sobject)?.name.clone();
+    let writer = Writer {
+        user_id,
+        version: &req.version,
+        allow_duplicate_save: req.allow_duplicate_save,
+    };
+    match upsert(st, &writer, sobject, field, Some(value), &body)? {
+        UpsertOutcome::Created(id) => {
+            let mut b = save_result(&id);
+            if new_flag {
+                b["created"] = Value::Bool(true);
+            }
+            let mut resp = RestResponse::json(201, b);
+            resp.headers.push((
+                "Location".into(),
+                format!("/services/data/v{}/sobjects/{obj_name}/{id}", req.version),
+            ));
+            Ok(resp)
+        }
+        UpsertOutcome::Updated(id) => {
+            if new_flag {
+                let mut b = save_result(&id);
+                b["created"] = Value::Bool(false);
+                Ok(RestResponse::json(200, b))
+            } else {
+                Ok(RestResponse::no_content())
+            }
+        }
+        UpsertOutcome::Ambiguous(ids) => Ok(multiple_choices(st, &req.version, sobject, &ids)),
+    }
+}
+
+fn query(st: &mut State, req: &RestRequest, all: bool) -> Result<RestResponse, ApiError> {
+    let Some(q) = req.param("q") else {
+        return Err(ApiError::new(
+            400,
+            "MALFORMED_QUERY",
+            "A query string has to be specified",
+        ));
+    };
+    let parsed = soql::parse(q)?;
+    let out = soql::eval::run(&st.schema, &st.store, &parsed, all, &req.version)
+        .map_err(|e| e.into_api_error(q))?;
+    Ok(RestResponse::json(
+        200,
+        page(st, &req.version, out.records, out.total_size, 0, None),
+    ))
+}
+
+/// Builds one page of results, parking the rest behind a query locator.
+fn page(
+    st: &mut State,
+    version: &str,
+    rows: Vec<Value>,
+    total_size: usize,
+    offset: usize,
+    locator: Option<String>,
+) -> Value {
+    let batch = st.config.query_batch_size.max(1);
+    let end = offset.saturating_add(batch).min(rows.len());
+    let records: Vec<Value> = rows.get(offset..end).unwrap_or(&[]).to_vec();
+    let done = end >= rows.len();
+    let mut body = Map::new();
+    body.insert("totalSize".into(), json!(total_size));
+    body.insert("done".into(), json!(done));
+    if !done {
+        let loc = locator.unwrap_or_else(|| {
+            let n = st.next_serial();
+            crate::ids::make_id("01g", n)
+                .get(..15)
+                .unwrap_or("01g000000000000")
+                .to_string()
+        });
+        body.insert(
+            "nextRecordsUrl".into(),
+            json!(format!("/services/data/v{version}/query/{loc}-{end}")),
+        );
+        st.cursors
+            .insert(loc, crate::state::QueryCursor { rows, total_size });
+    }
+    body.insert("records".into(), Value::Array(records));
+    Value::Object(body)
+}
+
+fn next_page(st: &mut State, version: &str, locator: &str) -> Result<RestResponse, ApiError> {
+    let invalid = || ApiError::new(400, "INVALID_QUERY_LOCATOR", "invalid query locator");
+    let (loc, offset) = locator.rsplit_once('-').ok_or_else(invalid)?;
+    let offset: usize = offset.parse().map_err(|_| invalid())?;
+    let cursor = st.cursors.get(loc).cloned().ok_or_else(invalid)?;
+    if offset > cursor.rows.len() {
+        return Err(invalid());
+    }
+    Ok(RestResponse::json(
+        200,
+        page(
+            st,
+            version,
+            cursor.rows,
+            cursor.total_size,
+            offset,
+            Some(loc.to_string()),
+        ),
+    ))
+}

@@ -1,0 +1,275 @@
+//! HTTP glue: routes, bearer auth, the daily allowance, fault injection, the request log and the
+//! `Sforce-Limit-Info` header, around the pure REST dispatcher.
+
+use crate::errors::ApiError;
+use crate::faults::{self, FaultKind};
+use crate::rest::{self, RestRequest, RestResponse};
+use crate::state::{Emulator, RequestLog};
+use crate::{admin, limits, oauth};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Form, State as AxState};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::Duration;
+
+const JSON_CT: &str = "application/json;charset=UTF-8";
+
+pub fn json_response(status: u16, body: &Value) -> Response {
+    let mut resp = Response::new(Body::from(body.to_string()));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CT));
+    resp
+}
+
+/// The router for one emulated org.
+pub fn router(emulator: Emulator) -> Router {
+    Router::new()
+        .route("/services/oauth2/token", post(token))
+        .route("/services/data", get(versions))
+        .route("/services/data/", get(versions))
+        .route("/services/data/{*rest}", any(data))
+        .merge(admin::routes())
+        .fallback(not_found)
+        .with_state(emulator)
+}
+
+async fn not_found() -> Response {
+    json_response(404, &ApiError::not_found().to_body())
+}
+
+async fn versions() -> Response {
+    let list: Vec<Value> = (20..=62)
+        .map(|v| {
+            json!({"version": format!("{v}.0"), "url": format!("/services/data/v{v}.0"), "label": format!("API {v}")})
+        })
+        .collect();
+    json_response(200, &Value::Array(list))
+}
+
+fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_string(), secret.to_string()))
+}
+
+async fn token(
+    AxState(emu): AxState<Emulator>,
+    headers: HeaderMap,
+    form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let mut st = emu.lock();
+    let (status, body) = match oauth::token(&mut st, &form, basic_auth(&headers)) {
+        Ok(b) => (200, b),
+        Err(e) => (400, e.body()),
+    };
+    st.requests.push(RequestLog {
+        method: "POST".into(),
+        path: "/services/oauth2/token".into(),
+        status,
+        api_calls: 0,
+    });
+    json_response(status, &body)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("OAuth "))
+        .map(|t| t.trim().to_string())
+}
+
+fn allow_duplicate_save(headers: &HeaderMap) -> bool {
+    headers
+        .get("sforce-duplicate-rule-header")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').any(|part| {
+                part.trim()
+                    .replace(' ', "")
+                    .eq_ignore_ascii_case("allowSave=true")
+            })
+        })
+}
+
+fn fault_response(kind: FaultKind) -> Response {
+    match kind {
+        FaultKind::UnableToLockRow => json_response(
+            400,
+            &ApiError::dml(
+                "UNABLE_TO_LOCK_ROW",
+                "unable to obtain exclusive access to this record",
+                &[],
+            )
+            .to_body(),
+        ),
+        FaultKind::ServerUnavailable => json_response(
+            503,
+            &ApiError::new(503, "SERVER_UNAVAILABLE", "Server Unavailable").to_body(),
+        ),
+        FaultKind::RequestLimitExceeded => {
+            json_response(403, &ApiError::limit_exceeded().to_body())
+        }
+        FaultKind::Html500 => {
+            let mut resp = Response::new(Body::from(
+                "<html><head><title>Error</title></head><body><h1>An internal server error has occurred</h1><p>An error has occurred while processing your request.</p></body></html>",
+            ));
+            *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html;charset=UTF-8"),
+            );
+            resp
+        }
+    }
+}
+
+fn with_limit_header(mut resp: Response, value: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        resp.headers_mut().insert("sforce-limit-info", v);
+    }
+    resp
+}
+
+fn rest_response(r: RestResponse) -> Response {
+    let mut resp = match &r.body {
+        Some(b) => json_response(r.status, b),
+        None => {
+            let mut resp = Response::new(Body::empty());
+            *resp.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::NO_CONTENT);
+            resp
+        }
+    };
+    for (k, v) in r.headers {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(&v),
+        ) {
+            resp.headers_mut().insert(name, value);
+        }
+    }
+    resp
+}
+
+async fn data(
+    AxState(emu): AxState<Emulator>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let url = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.clone(),
+    };
+    let method_name = method.as_str().to_string();
+    let log = |emu: &Emulator, status: u16, api_calls: u64| {
+        emu.lock().requests.push(RequestLog {
+            method: method_name.clone(),
+            path: path.clone(),
+            status,
+            api_calls,
+        });
+    };
+
+    // Authentication, allowance and faults are decided under one lock; the lock is released
+    // before any injected delay.
+    let (user_id, fault, limit_info) = {
+        let mut st = emu.lock();
+        let user = bearer(&headers).and_then(|t| st.authenticate(&t));
+        let Some(user) = user else {
+            drop(st);
+            log(&emu, 401, 0);
+            let mut resp = json_response(401, &ApiError::session_invalid().to_body());
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
+            return resp;
+        };
+        if limits::exhausted(&st) {
+            let info = limits::header_value(&st);
+            drop(st);
+            log(&emu, 403, 0);
+            return with_limit_header(
+                json_response(403, &ApiError::limit_exceeded().to_body()),
+                &info,
+            );
+        }
+        let fault = faults::pick(&mut st.faults, &method_name, &path);
+        // Calls that reach the API count, including those failing validation or locking;
+        // unavailability and edge HTML pages never reached it.
+        let counts = !matches!(
+            fault.error,
+            Some(
+                FaultKind::ServerUnavailable | FaultKind::Html500 | FaultKind::RequestLimitExceeded
+            )
+        );
+        if counts {
+            st.api_used += 1;
+        }
+        (user, fault, limits::header_value(&st))
+    };
+    if fault.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
+    }
+    if let Some(kind) = fault.error {
+        let resp = fault_response(kind);
+        let counted = u64::from(kind == FaultKind::UnableToLockRow);
+        log(&emu, resp.status().as_u16(), counted);
+        return with_limit_header(resp, &limit_info);
+    }
+
+    let parsed_body = if body.is_empty() {
+        None
+    } else {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                log(&emu, 400, 1);
+                return with_limit_header(
+                    json_response(
+                        400,
+                        &ApiError::json_parser(format!("Unexpected character: {e}")).to_body(),
+                    ),
+                    &limit_info,
+                );
+            }
+        }
+    };
+    let Some((version, segments, query)) = rest::parse_data_url(&url) else {
+        log(&emu, 404, 1);
+        return with_limit_header(not_found().await, &limit_info);
+    };
+    let req = RestRequest {
+        method: method_name.clone(),
+        version,
+        segments,
+        query,
+        body: parsed_body,
+        allow_duplicate_save: allow_duplicate_save(&headers),
+    };
+    let result = {
+        let mut st = emu.lock();
+        let r = rest::dispatch(&mut st, &user_id, &req);
+        st.requests.push(RequestLog {
+            method: method_name.clone(),
+            path: path.clone(),
+            status: r.status,
+            api_calls: 1,
+        });
+        r
+    };
+    with_limit_header(rest_response(result), &limit_info).into_response()
+}
