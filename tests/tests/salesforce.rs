@@ -465,3 +465,78 @@ async fn injected_faults_are_transient_and_the_daily_limit_pauses() {
         (ErrorClass::RateLimited, "REQUEST_LIMIT_EXCEEDED".into())
     );
 }
+
+#[tokio::test]
+async fn upserts_collections_and_sosl_answer_as_salesforce_does() {
+    let r = emulator(EmulatorConfig::default()).await;
+    let c = client();
+    let o = org(&r, &c);
+    // Upsert by the chat contact id declared in salesforce/: created, then updated, then ambiguous.
+    let fields = json!({"LastName": "Johnson", "Email": "k.johnson@example.net", "Phone": "+1 555 121 1212"});
+    let created = o
+        .upsert("Contact", "Chat_Contact_Id__c", "rio-112233", &fields)
+        .await
+        .unwrap();
+    assert!(created.created);
+    let updated = o
+        .upsert("Contact", "Chat_Contact_Id__c", "rio-112233", &fields)
+        .await
+        .unwrap();
+    assert!(!updated.created);
+    assert_eq!(updated.id, created.id);
+    r.emulator
+        .seed(&json!({"Contact": [{"LastName": "Twin", "Chat_Contact_Id__c": "dup"}, {"LastName": "Twin", "Chat_Contact_Id__c": "dup"}]}))
+        .unwrap();
+    let ambiguous = o
+        .upsert(
+            "Contact",
+            "Chat_Contact_Id__c",
+            "dup",
+            &json!({"LastName": "X"}),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(ambiguous, SalesforceError::Ambiguous { ref candidates } if candidates.len() == 2),
+        "{ambiguous}"
+    );
+    assert_eq!(ambiguous.class(), ErrorClass::Data);
+
+    // SOSL finds the Contact by e-mail.
+    let sosl = shared::salesforce::Sosl::find(
+        "k.johnson@example.net",
+        shared::salesforce::SearchGroup::Email,
+    )
+    .returning("Contact", &["Id", "Email"])
+    .returning("Lead", &["Id", "Email"])
+    .build()
+    .unwrap();
+    let found = o.search(&sosl).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["Id"], created.id.clone().unwrap().as_str());
+
+    // Collections with allOrNone: the culprit keeps its code, the rest are collateral.
+    let before = r.emulator.api_calls();
+    let results = o
+        .collection_create(
+            true,
+            &[
+                shared::salesforce::collections::record("Account", json!({"Name": "Fine"})),
+                shared::salesforce::collections::record("Lead", json!({"Company": "No name"})),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.emulator.api_calls() - before,
+        1,
+        "a Collections call is one API call"
+    );
+    let (index, err) = shared::salesforce::collections::first_failure(&results).unwrap();
+    assert_eq!(index, 1);
+    assert_eq!(
+        class_and_code(&err),
+        (ErrorClass::Data, "REQUIRED_FIELD_MISSING".into())
+    );
+    assert!(!results[0].success, "rolled back with the rest");
+}
