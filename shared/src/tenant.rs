@@ -92,6 +92,9 @@ impl Default for WebhookPolicy {
 pub struct TenantSecrets {
     #[serde(default)]
     pub webhooks: WebhookSecrets,
+    /// How chatsync signs in to the tenant's org (absent until the org is connected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salesforce: Option<crate::salesforce::SalesforceCredentials>,
 }
 
 /// Webhook signing material per platform. Lists allow rotation: any entry may match.

@@ -540,3 +540,47 @@ async fn upserts_collections_and_sosl_answer_as_salesforce_does() {
     );
     assert!(!results[0].success, "rolled back with the rest");
 }
+
+#[tokio::test]
+async fn a_rotated_refresh_token_lands_in_the_tenants_secret() {
+    let aws = chatsync_tests::LocalAws::start().await;
+    let r = emulator(EmulatorConfig {
+        rotate_refresh_tokens: true,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let mut tenant = aws.load_demo_tenant().await;
+    let credentials = SalesforceCredentials::RefreshToken {
+        login_url: r.base.clone(),
+        client_id: r.config.client_id.clone(),
+        client_secret: Secret::new(r.config.client_secret.clone()),
+        refresh_token: Secret::new(r.config.initial_refresh_token.clone()),
+    };
+    tenant.secrets.salesforce = Some(credentials.clone());
+    let store = shared::store::secrets::TenantSecretStore::new(
+        aws_sdk_secretsmanager::Client::new(&aws.sdk),
+        &aws.env("identity-resolver")["TENANT_SECRET_PREFIX"],
+    );
+    store.put("demo", &tenant.secrets).await.unwrap();
+
+    let c = client();
+    let o = c.org("demo", credentials, Arc::new(store.clone()));
+    o.create("Account", &json!({"Name": "Rotated"}))
+        .await
+        .unwrap();
+
+    let stored = store.get("demo").await.unwrap().unwrap();
+    let Some(SalesforceCredentials::RefreshToken { refresh_token, .. }) = stored.salesforce else {
+        panic!("refresh-token credentials kept");
+    };
+    assert_ne!(
+        refresh_token.expose(),
+        r.config.initial_refresh_token,
+        "the rotated token was written back"
+    );
+    assert_eq!(
+        stored.webhooks, tenant.secrets.webhooks,
+        "the webhook secrets are untouched"
+    );
+    aws.moto.stop().await;
+}

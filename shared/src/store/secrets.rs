@@ -89,3 +89,41 @@ impl TenantSecretStore {
         }
     }
 }
+
+/// Writes a rotated Salesforce refresh token back into the tenant's secret, so the next cold
+/// start (or another function) uses it; the client calls this before using the new session.
+impl crate::salesforce::TokenSink for TenantSecretStore {
+    fn persist_refresh_token<'a>(
+        &'a self,
+        tenant_id: &'a str,
+        refresh_token: &'a crate::secret::Secret,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<(), crate::salesforce::TokenSinkError>>
+                + Send
+                + 'a,
+        >,
+    > {
+        Box::pin(async move {
+            let mut secrets = self
+                .get(tenant_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("tenant {tenant_id} has no secret"))?;
+            match secrets.salesforce.as_mut() {
+                Some(crate::salesforce::SalesforceCredentials::RefreshToken {
+                    refresh_token: stored,
+                    ..
+                }) => *stored = refresh_token.clone(),
+                _ => {
+                    return Err(format!(
+                        "tenant {tenant_id} does not use the refresh-token flow"
+                    ));
+                }
+            }
+            self.put(tenant_id, &secrets)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
