@@ -3,7 +3,7 @@
 
 pub mod batch;
 pub mod config;
-pub mod delivery;
+pub mod event;
 pub mod error;
 pub mod platforms;
 pub mod salesforce;

@@ -8,7 +8,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use shared::batch::process_in_order;
 use shared::config::{ConfigError, Env, vars};
-use shared::delivery::QueuedDelivery;
+use shared::event::QueuedEvent;
 use shared::store::StoreError;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
 use shared::store::tenants::TenantTable;
@@ -47,7 +47,7 @@ pub async fn handle(
 }
 
 async fn write(function: &Function, record: &SqsMessage) -> Result<(), WriteError> {
-    let delivery: QueuedDelivery =
+    let delivery: QueuedEvent =
         serde_json::from_str(record.body.as_deref().unwrap_or_default())?;
     tracing::Span::current().record("correlation_id", delivery.correlation_id.as_str());
     let entry = SyncLogEntry::new(

@@ -9,7 +9,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use shared::batch::process_in_order;
 use shared::config::{ConfigError, Env, vars};
-use shared::delivery::QueuedDelivery;
+use shared::event::QueuedEvent;
 use shared::store::StoreError;
 use shared::store::queue::FifoQueue;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
@@ -58,7 +58,7 @@ pub async fn handle(
 
 async fn resolve(function: &Function, record: &SqsMessage) -> Result<(), ResolveError> {
     let body = record.body.as_deref().unwrap_or_default();
-    let delivery: QueuedDelivery = serde_json::from_str(body)?;
+    let delivery: QueuedEvent = serde_json::from_str(body)?;
     tracing::Span::current().record("correlation_id", delivery.correlation_id.as_str());
     function
         .write_queue

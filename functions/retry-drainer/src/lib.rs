@@ -11,7 +11,7 @@ use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use shared::config::{ConfigError, Env, vars};
-use shared::delivery::QueuedDelivery;
+use shared::event::QueuedEvent;
 use shared::error::ErrorClass;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
 use shared::store::tenants::TenantTable;
@@ -125,7 +125,7 @@ async fn park(
         .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    let entry = match serde_json::from_str::<QueuedDelivery>(body) {
+    let entry = match serde_json::from_str::<QueuedEvent>(body) {
         Ok(d) => SyncLogEntry::new(
             &d.correlation_id,
             &d.tenant_id,

@@ -2,7 +2,7 @@
 //! (`?token=` or `Authorization: Bearer`), compared in constant time. No event id either:
 //! dedupe on a hash of the body.
 
-use super::{Envelope, Inbound, ParseError, VerifyError, body_hash, same, scalar};
+use super::{Accepted, Parsed, Inbound, ParseError, VerifyError, body_hash, same, scalar};
 use crate::secret::Secret;
 
 pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), VerifyError> {
@@ -26,7 +26,7 @@ pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), Verify
     }
 }
 
-pub(super) fn envelope(v: &serde_json::Value, body: &[u8]) -> Result<Envelope, ParseError> {
+pub(super) fn parse(v: &serde_json::Value, body: &[u8]) -> Result<Parsed, ParseError> {
     let topic = v
         .get("event")
         .and_then(|t| t.as_str())
@@ -43,19 +43,19 @@ pub(super) fn envelope(v: &serde_json::Value, body: &[u8]) -> Result<Envelope, P
                 .map(|id| format!("contact:{id}"))
         })
         .unwrap_or_else(|| "unknown".into());
-    Ok(Envelope {
+    Ok(Parsed::Accepted(Accepted {
         delivery_id: body_hash(body),
         topic,
         conversation_key,
         occurred_at: None,
-        is_ping: false,
-    })
+        events: Vec::new(),
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::{Platform, envelope as read, verify as check};
+    use crate::platforms::{Platform, parse as read, verify as check};
     use http::HeaderMap;
     use time::OffsetDateTime;
 
@@ -97,7 +97,7 @@ mod tests {
 
     #[test]
     fn the_envelope_keys_on_the_ticket_and_hashes_the_body() {
-        let e = read(Platform::CloudCx, BODY).unwrap();
+        let e = read(Platform::CloudCx, BODY).unwrap().accepted().unwrap();
         assert_eq!(e.topic, "TicketCreated");
         assert_eq!(e.conversation_key, "ticket:T-77");
         assert_eq!(e.delivery_id.len(), 64);

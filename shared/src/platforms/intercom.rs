@@ -1,7 +1,7 @@
 //! Intercom: `X-Hub-Signature: sha1=<hex>`, HMAC-SHA1 of the raw body keyed with the app's
 //! client secret; dedupe on the notification `id`; `ping` is a probe.
 
-use super::{Envelope, Inbound, ParseError, VerifyError, same, scalar, unix_time};
+use super::{Accepted, Parsed, Inbound, ParseError, VerifyError, same, scalar, unix_time};
 use crate::secret::Secret;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
@@ -40,20 +40,14 @@ pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), Verify
     }
 }
 
-pub(super) fn envelope(v: &serde_json::Value) -> Result<Envelope, ParseError> {
+pub(super) fn parse(v: &serde_json::Value) -> Result<Parsed, ParseError> {
     let topic = v
         .get("topic")
         .and_then(|t| t.as_str())
         .ok_or(ParseError::Field("topic"))?
         .to_owned();
     if topic == "ping" {
-        return Ok(Envelope {
-            delivery_id: String::new(),
-            topic,
-            conversation_key: String::new(),
-            occurred_at: None,
-            is_ping: true,
-        });
+        return Ok(Parsed::Ping);
     }
     let delivery_id = scalar(v.get("id")).ok_or(ParseError::Field("id"))?;
     let item = v
@@ -67,19 +61,19 @@ pub(super) fn envelope(v: &serde_json::Value) -> Result<Envelope, ParseError> {
             .or_else(|| scalar(item.get("id")).map(|id| format!("contact:{id}"))),
     }
     .unwrap_or_else(|| "unknown".into());
-    Ok(Envelope {
+    Ok(Parsed::Accepted(Accepted {
         delivery_id,
         topic,
         conversation_key,
         occurred_at: unix_time(v.get("created_at")),
-        is_ping: false,
-    })
+        events: Vec::new(),
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::{Platform, envelope as read, verify as check};
+    use crate::platforms::{Platform, parse as read, verify as check};
     use http::HeaderMap;
     use time::OffsetDateTime;
 
@@ -161,18 +155,18 @@ mod tests {
 
     #[test]
     fn the_envelope_names_delivery_topic_and_conversation() {
-        let e = read(Platform::Intercom, BODY).unwrap();
+        let e = read(Platform::Intercom, BODY).unwrap().accepted().unwrap();
         assert_eq!(e.delivery_id, "notif_1");
         assert_eq!(e.topic, "conversation.user.created");
         assert_eq!(e.conversation_key, "conversation:123");
         assert_eq!(e.occurred_at.unwrap().unix_timestamp(), 1_700_000_000);
-        assert!(!e.is_ping);
+        
     }
 
     #[test]
     fn ping_is_a_probe_without_an_id() {
         let body = br#"{"type":"notification_event","topic":"ping","id":null,"data":{"item":{"type":"ping","message":"something something interzen"}}}"#;
-        assert!(read(Platform::Intercom, body).unwrap().is_ping);
+        assert_eq!(read(Platform::Intercom, body), Ok(Parsed::Ping));
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Chat platform adapters: verify a delivery exactly as the platform signs it, and read its
-//! envelope (delivery id, topic, conversation, time). Platform differences end here.
+//! delivery into canonical events (`crate::event`). Platform differences end here.
 
 pub mod cloudcx;
 pub mod intercom;
 pub mod respondio;
 pub mod tidio;
 
+use crate::event::Event;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -116,17 +117,40 @@ pub fn verify(
     }
 }
 
-/// The platform-independent facts of one delivery, enough to claim and queue it.
+/// What a verified delivery holds, as far as the pipeline is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Envelope {
+pub enum Parsed {
+    /// A liveness probe (Intercom `ping`): answered 200, nothing queued.
+    Ping,
+    /// A topic chatsync does not handle: answered 202, logged, ignored.
+    Unsupported { topic: String },
+    Accepted(Accepted),
+}
+
+/// A delivery of a supported topic, with the canonical events it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
     /// The platform's delivery id, or a hash of the body where the platform gives none.
     pub delivery_id: String,
     pub topic: String,
-    /// Orders the queue: one conversation (or contact) is processed in order.
+    /// Orders the queue: `conversation:<id>`, `ticket:<id>`, `session:<id>`, or
+    /// `contact:<id>` when there is no conversation. One conversation is processed in order.
     pub conversation_key: String,
+    /// The delivery's own time (UTC), when the platform sends one.
     pub occurred_at: Option<OffsetDateTime>,
-    /// A liveness probe (Intercom `ping`): answered 200, nothing queued.
-    pub is_ping: bool,
+    /// In the order they happened. Empty when a known topic carries nothing to sync
+    /// (answered like an unsupported topic).
+    pub events: Vec<Event>,
+}
+
+impl Parsed {
+    /// The accepted delivery, if this is one.
+    pub fn accepted(self) -> Option<Accepted> {
+        match self {
+            Parsed::Accepted(a) => Some(a),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -139,19 +163,30 @@ pub enum ParseError {
     Field(&'static str),
 }
 
-/// Reads the envelope of a verified delivery.
-pub fn envelope(platform: Platform, body: &[u8]) -> Result<Envelope, ParseError> {
+/// Turns a verified delivery into canonical events. Pure: no I/O, no clock.
+pub fn parse(platform: Platform, body: &[u8]) -> Result<Parsed, ParseError> {
     let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+        serde_json::from_slice(body).map_err(|e| ParseError::Json(json_error(&e)))?;
     if !value.is_object() {
         return Err(ParseError::NotObject);
     }
     match platform {
-        Platform::Intercom => intercom::envelope(&value),
-        Platform::Tidio => tidio::envelope(&value),
-        Platform::RespondIo => respondio::envelope(&value, body),
-        Platform::CloudCx => cloudcx::envelope(&value, body),
+        Platform::Intercom => intercom::parse(&value),
+        Platform::Tidio => tidio::parse(&value),
+        Platform::RespondIo => respondio::parse(&value, body),
+        Platform::CloudCx => cloudcx::parse(&value, body),
     }
+}
+
+/// serde_json's message without the offending input (which could echo the body).
+fn json_error(e: &serde_json::Error) -> String {
+    let what = match e.classify() {
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => "unexpected data",
+        serde_json::error::Category::Eof => "unexpected end of input",
+    };
+    format!("{what} at line {} column {}", e.line(), e.column())
 }
 
 /// How a platform would authenticate `body`: headers to send and, for CloudCX, the URL token.
@@ -184,6 +219,20 @@ pub fn sign(platform: Platform, secret: &str, body: &[u8], now: OffsetDateTime) 
 /// Hex SHA-256 of a body: the delivery id for platforms that send none.
 pub fn body_hash(body: &[u8]) -> String {
     hex::encode(Sha256::digest(body))
+}
+
+/// A non-empty, trimmed JSON string.
+pub(crate) fn text(value: Option<&serde_json::Value>) -> Option<String> {
+    let s = value?.as_str()?.trim();
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// An RFC 3339 / ISO 8601 timestamp as UTC.
+pub(crate) fn iso_time(value: Option<&serde_json::Value>) -> Option<OffsetDateTime> {
+    let s = value?.as_str()?;
+    OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.to_offset(time::UtcOffset::UTC))
 }
 
 /// A JSON scalar (string or number) as a string, for ids that platforms send either way.
@@ -259,11 +308,11 @@ mod tests {
     #[test]
     fn bodies_that_are_not_objects_are_refused() {
         assert!(matches!(
-            envelope(Platform::Tidio, b"[1]"),
+            parse(Platform::Tidio, b"[1]"),
             Err(ParseError::NotObject)
         ));
         assert!(matches!(
-            envelope(Platform::Tidio, b"{"),
+            parse(Platform::Tidio, b"{"),
             Err(ParseError::Json(_))
         ));
     }

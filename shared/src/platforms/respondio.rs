@@ -2,7 +2,7 @@
 //! signing key (one key per webhook, so a tenant has several). Dedupe on `event_id`, else on a
 //! hash of the body.
 
-use super::{Envelope, Inbound, ParseError, VerifyError, body_hash, same, scalar, unix_time};
+use super::{Accepted, Parsed, Inbound, ParseError, VerifyError, body_hash, same, scalar, unix_time};
 use crate::secret::Secret;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -39,7 +39,7 @@ pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), Verify
     }
 }
 
-pub(super) fn envelope(v: &serde_json::Value, body: &[u8]) -> Result<Envelope, ParseError> {
+pub(super) fn parse(v: &serde_json::Value, body: &[u8]) -> Result<Parsed, ParseError> {
     let topic = v
         .get("event_type")
         .and_then(|t| t.as_str())
@@ -53,19 +53,19 @@ pub(super) fn envelope(v: &serde_json::Value, body: &[u8]) -> Result<Envelope, P
     let occurred_at = unix_time(v.get("timestamp"))
         .or_else(|| unix_time(v.pointer("/message/timestamp")))
         .or_else(|| unix_time(v.pointer("/conversation/closedTime")));
-    Ok(Envelope {
+    Ok(Parsed::Accepted(Accepted {
         delivery_id,
         topic,
         conversation_key,
         occurred_at,
-        is_ping: false,
-    })
+        events: Vec::new(),
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::{Platform, envelope as read, verify as check};
+    use crate::platforms::{Platform, parse as read, verify as check};
     use http::HeaderMap;
     use time::OffsetDateTime;
 
@@ -103,14 +103,14 @@ mod tests {
 
     #[test]
     fn without_event_id_the_body_hash_dedupes() {
-        let e = read(Platform::RespondIo, BODY).unwrap();
+        let e = read(Platform::RespondIo, BODY).unwrap().accepted().unwrap();
         assert_eq!(e.delivery_id, body_hash(BODY));
         assert_eq!(e.conversation_key, "contact:42");
         assert_eq!(e.occurred_at.unwrap().unix_timestamp(), 1_700_000_000);
         let with_id =
             br#"{"event_type":"conversation.closed","event_id":"e-9","contact":{"id":1}}"#;
         assert_eq!(
-            read(Platform::RespondIo, with_id).unwrap().delivery_id,
+            read(Platform::RespondIo, with_id).unwrap().accepted().unwrap().delivery_id,
             "e-9"
         );
     }

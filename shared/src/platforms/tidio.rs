@@ -2,7 +2,7 @@
 //! any `s` may match (rotation). `t` outside the tenant's tolerance window is refused.
 //! Dedupe on `webhook_id`.
 
-use super::{Envelope, Inbound, ParseError, VerifyError, same, scalar, unix_time};
+use super::{Accepted, Parsed, Inbound, ParseError, VerifyError, same, scalar, unix_time};
 use crate::secret::Secret;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -63,7 +63,7 @@ pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), Verify
     }
 }
 
-pub(super) fn envelope(v: &serde_json::Value) -> Result<Envelope, ParseError> {
+pub(super) fn parse(v: &serde_json::Value) -> Result<Parsed, ParseError> {
     let delivery_id = scalar(v.get("webhook_id")).ok_or(ParseError::Field("webhook_id"))?;
     let topic = v
         .get("topic")
@@ -83,19 +83,19 @@ pub(super) fn envelope(v: &serde_json::Value) -> Result<Envelope, ParseError> {
                 .map(|id| format!("contact:{id}"))
         })
         .unwrap_or_else(|| "unknown".into());
-    Ok(Envelope {
+    Ok(Parsed::Accepted(Accepted {
         delivery_id,
         topic,
         conversation_key,
         occurred_at: unix_time(v.get("created_at")),
-        is_ping: false,
-    })
+        events: Vec::new(),
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::{Platform, envelope as read, verify as check};
+    use crate::platforms::{Platform, parse as read, verify as check};
     use http::HeaderMap;
     use time::OffsetDateTime;
 
@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn the_envelope_uses_webhook_id() {
-        let e = read(Platform::Tidio, BODY).unwrap();
+        let e = read(Platform::Tidio, BODY).unwrap().accepted().unwrap();
         assert_eq!(e.delivery_id, "4a1c0e56-2d8e-4c55-9a7e-0c2f5d1e7a10");
         assert_eq!(e.topic, "contact.created");
         assert_eq!(e.conversation_key, "contact:c-1");

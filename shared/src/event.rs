@@ -1,0 +1,427 @@
+//! Canonical chat events: the one model the pipeline speaks, whatever the platform.
+//!
+//! A platform parser (`platforms::*::parse`) turns one verified delivery into zero or more
+//! [`Event`]s; the intake wraps each in a [`QueuedEvent`] (tenant, delivery, correlation id, raw
+//! payload reference) and sends it to resolve.fifo. Later steps read only this model.
+
+use crate::platforms::Platform;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+/// Bumped when a change to [`QueuedEvent`] would be misread by an older consumer.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Free-form attributes as the platform sent them (custom attributes, contact properties).
+pub type Attributes = serde_json::Map<String, serde_json::Value>;
+
+/// What happened, with the facts specific to that kind of change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A conversation (chat, ticket, session) began. Its opening message, if any, follows as
+    /// its own `MessageAdded`.
+    ConversationStarted,
+    /// A line of the transcript: visitor, agent or bot message, or an internal note.
+    MessageAdded { message: Message },
+    /// Tags added to or removed from the conversation (or the contact, for contact topics).
+    TagsChanged {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        added: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        removed: Vec<String>,
+    },
+    /// The conversation's assignee changed. Both `None` means unassigned.
+    Assigned {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<Agent>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<Team>,
+    },
+    PriorityChanged { priority: String },
+    /// A status that is neither closed nor open (snoozed, pending, waiting on the customer).
+    StatusChanged { status: String },
+    Closed,
+    Reopened,
+    /// The platform contact was created or changed; the visitor carries its fields.
+    ContactUpserted,
+    /// The platform contact was deleted. Salesforce records are never deleted because of it;
+    /// only chatsync's link to the contact is dropped.
+    ContactDeleted,
+}
+
+impl EventKind {
+    /// A short stable name for logs and the sync log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::ConversationStarted => "conversation_started",
+            EventKind::MessageAdded { .. } => "message_added",
+            EventKind::TagsChanged { .. } => "tags_changed",
+            EventKind::Assigned { .. } => "assigned",
+            EventKind::PriorityChanged { .. } => "priority_changed",
+            EventKind::StatusChanged { .. } => "status_changed",
+            EventKind::Closed => "closed",
+            EventKind::Reopened => "reopened",
+            EventKind::ContactUpserted => "contact_upserted",
+            EventKind::ContactDeleted => "contact_deleted",
+        }
+    }
+}
+
+/// Who wrote a transcript line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Visitor,
+    Agent,
+    Bot,
+    /// An internal note by an agent: never shown to the visitor.
+    Note,
+}
+
+/// How a message body is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyFormat {
+    #[default]
+    Text,
+    /// HTML as the platform sent it (Intercom); turned into text where it is written.
+    Html,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// The platform's message or part id, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub role: Role,
+    /// The author when the platform names one (agent, bot, or the visitor's contact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Agent>,
+    /// The body; empty when the message is only attachments.
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub format: BodyFormat,
+    /// When the message was written (UTC), if the platform says.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+/// An agent, admin, operator or bot on the platform.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// A team or inbox (routed to a Salesforce Queue by the tenant's map).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The conversation as the platform describes it at the time of the event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub id: String,
+    /// A link an agent can open (the platform's inbox URL), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbox: Option<Team>,
+    /// The platform's own status word (open, closed, snoozed, Resolved…), unmapped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Where the visitor wrote from (web chat, WhatsApp, e-mail…), when the platform says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    #[serde(default, skip_serializing_if = "Attributes::is_empty")]
+    pub custom_attributes: Attributes,
+}
+
+/// Everything the event says about who the visitor is, as sent (normalised by the resolver).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visitor {
+    /// The platform's contact id (Intercom contact, Tidio contact uuid, respond.io id…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<String>,
+    /// The customer's own id for the person (Intercom external_id, Tidio distinct_id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// A web visitor or cookie id (CloudCX visitorId, Intercom legacy lead user_id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_domain: Option<String>,
+    /// The platform's word for the person (Intercom `user` / `lead`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Attributes::is_empty")]
+    pub custom_attributes: Attributes,
+}
+
+impl Visitor {
+    /// True when the event says nothing about the visitor.
+    pub fn is_empty(&self) -> bool {
+        *self == Visitor::default()
+    }
+}
+
+/// One canonical event as a parser produces it, before the intake adds tenant and delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    #[serde(flatten)]
+    pub kind: EventKind,
+    /// When it happened on the platform (UTC), if the payload says more precisely than the
+    /// delivery's own time.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub occurred_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<Conversation>,
+    #[serde(default, skip_serializing_if = "Visitor::is_empty")]
+    pub visitor: Visitor,
+    /// The agent who acted (replied, closed, assigned), when the platform says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Agent>,
+}
+
+impl Event {
+    pub fn new(kind: EventKind) -> Self {
+        Self {
+            kind,
+            occurred_at: None,
+            conversation: None,
+            visitor: Visitor::default(),
+            actor: None,
+        }
+    }
+}
+
+/// The raw payload behind an event: inline when small, else in the sync log's intake entry
+/// under the event's correlation id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawPayload {
+    pub sha256: String,
+    pub bytes: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline: Option<String>,
+}
+
+/// Raw payloads up to this size travel with the event; larger ones by reference.
+pub const RAW_INLINE_MAX: usize = 8 * 1024;
+
+impl RawPayload {
+    pub fn of(body: &str) -> Self {
+        Self {
+            sha256: hex::encode(Sha256::digest(body.as_bytes())),
+            bytes: body.len(),
+            inline: (body.len() <= RAW_INLINE_MAX).then(|| body.to_owned()),
+        }
+    }
+
+    /// True when the body lives only in the sync log.
+    pub fn by_reference(&self) -> bool {
+        self.inline.is_none()
+    }
+}
+
+/// One canonical event on its way through the queues (the body of a resolve.fifo message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedEvent {
+    pub schema: u32,
+    pub correlation_id: String,
+    pub tenant_id: String,
+    pub platform: Platform,
+    /// The platform's delivery id (or a body hash where it gives none): the dedupe key.
+    pub delivery_id: String,
+    /// This event's place among the events of its delivery (0-based) and their number.
+    pub index: u16,
+    pub count: u16,
+    pub topic: String,
+    /// Orders the queue: `conversation:<id>`, `ticket:<id>`, or `contact:<id>` without one.
+    pub conversation_key: String,
+    /// Platform time of the event in UTC; the receive time when the platform gives none.
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    #[serde(flatten)]
+    pub event: Event,
+    pub raw: RawPayload,
+}
+
+/// SQS allows at most 128 characters in group and deduplication ids.
+const SQS_ID_MAX: usize = 128;
+
+impl QueuedEvent {
+    /// The idempotency key of the delivery this event came from.
+    pub fn delivery_key(&self) -> String {
+        delivery_key(&self.tenant_id, self.platform, &self.delivery_id)
+    }
+
+    /// `tenant:platform:conversation`, so one conversation is processed in order.
+    pub fn group_id(&self) -> String {
+        group_id(&self.tenant_id, self.platform, &self.conversation_key)
+    }
+
+    /// Stable across redeliveries of the same webhook, distinct per event of a delivery, so
+    /// FIFO deduplication drops repeats and keeps siblings.
+    pub fn dedupe_id(&self) -> String {
+        let key = format!("{}#{}", self.delivery_key(), self.index);
+        hex::encode(Sha256::digest(key.as_bytes()))
+    }
+}
+
+pub fn delivery_key(tenant_id: &str, platform: Platform, delivery_id: &str) -> String {
+    format!("{tenant_id}#{platform}#{delivery_id}")
+}
+
+pub fn group_id(tenant_id: &str, platform: Platform, conversation_key: &str) -> String {
+    sqs_safe(&format!("{tenant_id}:{platform}:{conversation_key}"))
+}
+
+/// A new correlation id: created once at intake, carried by every step.
+pub fn new_correlation_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Keeps an id within SQS's length and character rules; long or odd ids keep a readable
+/// prefix and a hash so they stay unique.
+fn sqs_safe(id: &str) -> String {
+    if id.len() <= SQS_ID_MAX && id.chars().all(|c| c.is_ascii_graphic()) {
+        return id.to_owned();
+    }
+    let prefix: String = id
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(SQS_ID_MAX - 65)
+        .collect();
+    format!("{prefix}~{}", hex::encode(Sha256::digest(id.as_bytes())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queued(conversation: &str, index: u16) -> QueuedEvent {
+        let mut event = Event::new(EventKind::MessageAdded {
+            message: Message {
+                id: Some("m1".into()),
+                role: Role::Visitor,
+                author: None,
+                body: "<p>Hi</p>".into(),
+                format: BodyFormat::Html,
+                at: Some(OffsetDateTime::UNIX_EPOCH),
+                attachments: vec![],
+            },
+        });
+        event.visitor.email = Some("jane@example.com".into());
+        QueuedEvent {
+            schema: SCHEMA_VERSION,
+            correlation_id: new_correlation_id(),
+            tenant_id: "acme".into(),
+            platform: Platform::Intercom,
+            delivery_id: "notif_1".into(),
+            index,
+            count: 2,
+            topic: "conversation.user.replied".into(),
+            conversation_key: conversation.into(),
+            occurred_at: OffsetDateTime::UNIX_EPOCH,
+            received_at: OffsetDateTime::UNIX_EPOCH,
+            event,
+            raw: RawPayload::of("{}"),
+        }
+    }
+
+    #[test]
+    fn group_ids_keep_one_conversation_together_and_stay_within_sqs_rules() {
+        assert_eq!(
+            queued("conversation:1", 0).group_id(),
+            "acme:intercom:conversation:1"
+        );
+        let long = queued(&"x".repeat(300), 0).group_id();
+        assert!(long.len() <= SQS_ID_MAX, "{}", long.len());
+        assert_ne!(long, queued(&"x".repeat(301), 0).group_id());
+        let spaced = queued("conversation:a b é", 0).group_id();
+        assert!(spaced.chars().all(|c| c.is_ascii_graphic()));
+    }
+
+    #[test]
+    fn the_dedupe_id_depends_on_the_delivery_and_the_index_only() {
+        let a = queued("conversation:1", 0);
+        let mut b = queued("conversation:1", 0);
+        b.correlation_id = new_correlation_id();
+        assert_eq!(a.dedupe_id(), b.dedupe_id());
+        assert_ne!(a.dedupe_id(), queued("conversation:1", 1).dedupe_id());
+        b.delivery_id = "notif_2".into();
+        assert_ne!(a.dedupe_id(), b.dedupe_id());
+        assert_eq!(a.dedupe_id().len(), 64);
+    }
+
+    #[test]
+    fn it_round_trips_through_json_with_a_flat_kind() {
+        let q = queued("conversation:1", 0);
+        let json = serde_json::to_value(&q).unwrap();
+        assert_eq!(json["kind"], "message_added");
+        assert_eq!(json["message"]["role"], "visitor");
+        assert_eq!(json["schema"], SCHEMA_VERSION);
+        let back: QueuedEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(back, q);
+    }
+
+    #[test]
+    fn large_raw_payloads_travel_by_reference() {
+        assert!(!RawPayload::of("{}").by_reference());
+        let big = "x".repeat(RAW_INLINE_MAX + 1);
+        let raw = RawPayload::of(&big);
+        assert!(raw.by_reference());
+        assert_eq!(raw.bytes, big.len());
+    }
+}
