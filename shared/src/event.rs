@@ -4,7 +4,7 @@
 //! [`Event`]s; the intake wraps each in a [`QueuedEvent`] (tenant, delivery, correlation id, raw
 //! payload reference) and sends it to resolve.fifo. Later steps read only this model.
 
-use crate::platforms::Platform;
+use crate::platforms::{Accepted, Platform};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -23,7 +23,9 @@ pub enum EventKind {
     /// its own `MessageAdded`.
     ConversationStarted,
     /// A line of the transcript: visitor, agent or bot message, or an internal note.
-    MessageAdded { message: Message },
+    MessageAdded {
+        message: Message,
+    },
     /// Tags added to or removed from the conversation (or the contact, for contact topics).
     TagsChanged {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -38,9 +40,13 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         team: Option<Team>,
     },
-    PriorityChanged { priority: String },
+    PriorityChanged {
+        priority: String,
+    },
     /// A status that is neither closed nor open (snoozed, pending, waiting on the customer).
-    StatusChanged { status: String },
+    StatusChanged {
+        status: String,
+    },
     Closed,
     Reopened,
     /// The platform contact was created or changed; the visitor carries its fields.
@@ -319,6 +325,48 @@ impl QueuedEvent {
     }
 }
 
+/// The facts of one delivery that the intake adds to the events parsed from it.
+#[derive(Debug, Clone, Copy)]
+pub struct Received<'a> {
+    pub tenant_id: &'a str,
+    pub platform: Platform,
+    pub correlation_id: &'a str,
+    pub received_at: OffsetDateTime,
+    /// The verified raw body.
+    pub body: &'a str,
+}
+
+/// Wraps a delivery's parsed events for resolve.fifo, in order, all under one correlation id.
+pub fn queue_events(accepted: Accepted, received: &Received) -> Vec<QueuedEvent> {
+    let raw = RawPayload::of(received.body);
+    // A platform never sends thousands of events in one delivery; saturate rather than wrap.
+    let count = u16::try_from(accepted.events.len()).unwrap_or(u16::MAX);
+    accepted
+        .events
+        .into_iter()
+        .take(usize::from(u16::MAX))
+        .enumerate()
+        .map(|(index, event)| QueuedEvent {
+            schema: SCHEMA_VERSION,
+            correlation_id: received.correlation_id.to_owned(),
+            tenant_id: received.tenant_id.to_owned(),
+            platform: received.platform,
+            delivery_id: accepted.delivery_id.clone(),
+            index: u16::try_from(index).unwrap_or(u16::MAX),
+            count,
+            topic: accepted.topic.clone(),
+            conversation_key: accepted.conversation_key.clone(),
+            occurred_at: event
+                .occurred_at
+                .or(accepted.occurred_at)
+                .unwrap_or(received.received_at),
+            received_at: received.received_at,
+            event,
+            raw: raw.clone(),
+        })
+        .collect()
+}
+
 pub fn delivery_key(tenant_id: &str, platform: Platform, delivery_id: &str) -> String {
     format!("{tenant_id}#{platform}#{delivery_id}")
 }
@@ -414,6 +462,42 @@ mod tests {
         assert_eq!(json["schema"], SCHEMA_VERSION);
         let back: QueuedEvent = serde_json::from_value(json).unwrap();
         assert_eq!(back, q);
+    }
+
+    #[test]
+    fn queued_events_take_the_most_precise_time_and_share_the_delivery() {
+        let at = |s| OffsetDateTime::from_unix_timestamp(s).unwrap();
+        let mut precise = Event::new(EventKind::Closed);
+        precise.occurred_at = Some(at(30));
+        let accepted = Accepted {
+            delivery_id: "d1".into(),
+            topic: "t".into(),
+            conversation_key: "conversation:1".into(),
+            occurred_at: Some(at(20)),
+            events: vec![Event::new(EventKind::ConversationStarted), precise],
+        };
+        let received = Received {
+            tenant_id: "acme",
+            platform: Platform::Tidio,
+            correlation_id: "c1",
+            received_at: at(40),
+            body: "{}",
+        };
+        let queued = queue_events(accepted.clone(), &received);
+        assert_eq!(queued.len(), 2);
+        assert_eq!((queued[0].index, queued[1].index), (0, 1));
+        assert!(
+            queued
+                .iter()
+                .all(|q| q.count == 2 && q.correlation_id == "c1")
+        );
+        assert_eq!(queued[0].occurred_at, at(20));
+        assert_eq!(queued[1].occurred_at, at(30));
+        assert_ne!(queued[0].dedupe_id(), queued[1].dedupe_id());
+        assert_eq!(queued[0].group_id(), queued[1].group_id());
+        let mut no_time = accepted;
+        no_time.occurred_at = None;
+        assert_eq!(queue_events(no_time, &received)[0].occurred_at, at(40));
     }
 
     #[test]

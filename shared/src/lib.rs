@@ -3,8 +3,9 @@
 
 pub mod batch;
 pub mod config;
-pub mod event;
 pub mod error;
+pub mod event;
+pub mod mask;
 pub mod platforms;
 pub mod salesforce;
 pub mod secret;

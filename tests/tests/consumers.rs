@@ -6,21 +6,25 @@ use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use chatsync_tests::{LocalAws, repo_root};
 use lambda_runtime::{Context, LambdaEvent};
 use shared::config::Env;
-use shared::delivery::QueuedDelivery;
+use shared::event::{Event, EventKind, QueuedEvent, RawPayload, SCHEMA_VERSION};
 use shared::platforms::Platform;
 use time::OffsetDateTime;
 
-fn delivery(id: &str, conversation: &str) -> QueuedDelivery {
-    QueuedDelivery {
+fn delivery(id: &str, conversation: &str) -> QueuedEvent {
+    QueuedEvent {
+        schema: SCHEMA_VERSION,
         correlation_id: format!("corr-{id}"),
         tenant_id: "demo".into(),
         platform: Platform::Intercom,
         delivery_id: id.into(),
-        topic: "conversation.user.replied".into(),
+        index: 0,
+        count: 1,
+        topic: "conversation.admin.closed".into(),
         conversation_key: conversation.into(),
+        occurred_at: OffsetDateTime::now_utc(),
         received_at: OffsetDateTime::now_utc(),
-        occurred_at: None,
-        body: "{}".into(),
+        event: Event::new(EventKind::Closed),
+        raw: RawPayload::of("{}"),
     }
 }
 
@@ -52,7 +56,7 @@ async fn a_failed_message_holds_back_the_rest_of_its_conversation_only() {
     let a1 = delivery("a1", "conversation:a");
     let a2 = delivery("a2", "conversation:a");
     let b1 = delivery("b1", "conversation:b");
-    let json = |d: &QueuedDelivery| serde_json::to_string(d).unwrap();
+    let json = |d: &QueuedEvent| serde_json::to_string(d).unwrap();
     // GIVEN a batch where the first message of conversation c is unreadable
     let event = batch(vec![
         record("m1", &a1.group_id(), &json(&a1)),

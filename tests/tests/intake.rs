@@ -7,6 +7,8 @@ use chatsync_local::stack::HttpRoute;
 use chatsync_tests::{LocalAws, SAMPLE_DELIVERIES, repo_root};
 use lambda_http::Body;
 use shared::config::Env;
+use shared::event::{EventKind, QueuedEvent, SCHEMA_VERSION};
+use shared::platforms::Accepted;
 use shared::platforms::Platform;
 use shared::tenant::TenantFile;
 use time::OffsetDateTime;
@@ -74,11 +76,16 @@ async fn setup() -> (LocalAws, Intake, TenantFile) {
 #[tokio::test]
 async fn each_platforms_signed_delivery_is_queued_once_however_often_it_arrives() {
     let (aws, intake, tenant) = setup().await;
+    let mut events = 0;
     for (platform, file) in SAMPLE_DELIVERIES {
         let body = payload(file);
         let first = signed(&intake, &tenant, platform, &body).await;
         assert_eq!(first.status, 202, "{file}: {}", first.json);
+        assert_eq!(first.json["status"], "queued");
         let id = first.json["correlation_id"].as_str().unwrap().to_owned();
+        let expected = parsed(platform, &body);
+        assert_eq!(first.json["events"], expected.events.len(), "{file}");
+        events += expected.events.len();
         for _ in 0..2 {
             let again = signed(&intake, &tenant, platform, &body).await;
             assert_eq!(again.status, 200, "{file}");
@@ -86,20 +93,61 @@ async fn each_platforms_signed_delivery_is_queued_once_however_often_it_arrives(
             assert_eq!(again.json["correlation_id"], id.as_str());
         }
     }
-    assert_eq!(aws.visible("ResolveQueue").await, 4);
+    assert_eq!(aws.visible("ResolveQueue").await, events);
     assert_eq!(aws.count("DeliveriesTable").await, 4);
     assert_eq!(aws.count("SyncLogTable").await, 4);
-    // The queued message keeps one conversation in one group and carries the raw body.
-    let messages = aws.peek("ResolveQueue").await;
-    let intercom = messages
+    // Each message is a canonical event of the current schema, grouped by conversation, in
+    // the order the delivery gave them.
+    let body = payload("intercom-conversation-user-created.json");
+    let expected = parsed(Platform::Intercom, &body);
+    let mut queued: Vec<QueuedEvent> = all_messages(&aws, "ResolveQueue")
+        .await
         .iter()
-        .find(|m| m.body().unwrap().contains("\"platform\":\"intercom\""))
-        .unwrap();
-    let group = intercom.attributes().unwrap()
-        [&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId]
-        .clone();
-    assert_eq!(group, "demo:intercom:conversation:184467440737");
+        .map(|m| serde_json::from_str::<QueuedEvent>(m.body().unwrap()).unwrap())
+        .filter(|e| e.platform == Platform::Intercom)
+        .collect();
+    queued.sort_by_key(|e| e.index);
+    assert_eq!(queued.len(), expected.events.len());
+    for (q, e) in queued.iter().zip(&expected.events) {
+        assert_eq!(q.schema, SCHEMA_VERSION);
+        assert_eq!(&q.event, e);
+        assert_eq!(q.tenant_id, "demo");
+        assert_eq!(
+            q.group_id(),
+            format!("demo:intercom:{}", expected.conversation_key)
+        );
+        assert_eq!(q.raw.inline.as_deref().map(str::as_bytes), Some(&body[..]));
+    }
     aws.moto.stop().await;
+}
+
+/// The canonical events a sample should yield, straight from the pure parser.
+fn parsed(platform: Platform, body: &[u8]) -> Accepted {
+    shared::platforms::parse(platform, body)
+        .unwrap()
+        .accepted()
+        .expect("a supported sample")
+}
+
+/// Every message on a queue, received and left in flight (the test owns the queue).
+async fn all_messages(aws: &LocalAws, logical_id: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut all = Vec::new();
+    loop {
+        let out = aws
+            .sqs()
+            .receive_message()
+            .queue_url(aws.queue_url(logical_id))
+            .max_number_of_messages(10)
+            .visibility_timeout(300)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        match out.messages {
+            Some(m) if !m.is_empty() => all.extend(m),
+            _ => return all,
+        }
+    }
 }
 
 #[tokio::test]
@@ -270,28 +318,195 @@ async fn head_probes_and_pings_answer_200_and_queue_nothing() {
 }
 
 #[tokio::test]
-async fn a_claim_left_pending_by_a_crash_is_queued_by_the_platforms_retry() {
-    // GIVEN an earlier attempt claimed the delivery and died before queueing it
+async fn an_enqueue_that_fails_after_the_claim_is_queued_by_the_platforms_retry() {
     let (aws, intake, tenant) = setup().await;
+    // GIVEN an intake whose queue fails after the claim is taken (the queue does not exist)
+    let mut env = aws.env("webhook-intake").clone();
+    env.insert(
+        "RESOLVE_QUEUE_URL".into(),
+        aws.queue_url("ResolveQueue").replace("resolve", "missing"),
+    );
+    let broken = Intake::from_env(&aws.sdk, &Env::from_map(&env)).unwrap();
     let body = payload("intercom-conversation-user-created.json");
-    let envelope = shared::platforms::envelope(Platform::Intercom, &body).unwrap();
-    let claims =
-        shared::store::deliveries::DeliveryClaims::new(aws.dynamo(), aws.table("DeliveriesTable"));
-    let key = shared::delivery::delivery_key("demo", Platform::Intercom, &envelope.delivery_id);
-    let claim = claims
-        .claim(&key, "first-attempt", OffsetDateTime::now_utc())
-        .await
-        .unwrap();
-    assert_eq!(claim, shared::store::deliveries::Claim::New);
-    // WHEN the platform retries
-    let reply = signed(&intake, &tenant, Platform::Intercom, &body).await;
-    // THEN it is queued under the first attempt's correlation id, and only once
-    assert_eq!(reply.status, 202);
-    assert_eq!(reply.json["correlation_id"], "first-attempt");
-    assert_eq!(aws.visible("ResolveQueue").await, 1);
+    let expected = parsed(Platform::Intercom, &body);
+    let failed = signed(&broken, &tenant, Platform::Intercom, &body).await;
+    // THEN the platform is told to retry, the claim stays pending, nothing is queued
+    assert!(failed.status >= 500, "{}", failed.json);
+    assert_ne!(failed.status, 410);
+    assert_eq!(aws.count("DeliveriesTable").await, 1);
+    assert_eq!(aws.visible("ResolveQueue").await, 0);
+    // WHEN the platform retries against a working intake
+    let retry = signed(&intake, &tenant, Platform::Intercom, &body).await;
+    // THEN every event is queued once, under one correlation id, and later repeats are duplicates
+    assert_eq!(retry.status, 202, "{}", retry.json);
+    assert_eq!(aws.visible("ResolveQueue").await, expected.events.len());
     let again = signed(&intake, &tenant, Platform::Intercom, &body).await;
     assert_eq!(again.json["status"], "duplicate");
-    assert_eq!(aws.visible("ResolveQueue").await, 1);
+    assert_eq!(again.json["correlation_id"], retry.json["correlation_id"]);
+    assert_eq!(aws.visible("ResolveQueue").await, expected.events.len());
+    aws.moto.stop().await;
+}
+
+#[tokio::test]
+async fn fifty_concurrent_deliveries_of_one_event_queue_one_message() {
+    let (aws, intake, tenant) = setup().await;
+    let body = payload("tidio-contact-created.json");
+    assert_eq!(parsed(Platform::Tidio, &body).events.len(), 1);
+    let replies = futures::future::join_all(
+        (0..50).map(|_| signed(&intake, &tenant, Platform::Tidio, &body)),
+    )
+    .await;
+    let ids: std::collections::BTreeSet<_> = replies
+        .iter()
+        .map(|r| {
+            assert!(matches!(r.status, 200 | 202), "{}", r.json);
+            r.json["correlation_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one correlation id for every copy: {ids:?}");
+    assert_eq!(all_messages(&aws, "ResolveQueue").await.len(), 1);
+    assert_eq!(aws.count("DeliveriesTable").await, 1);
+    aws.moto.stop().await;
+}
+
+#[tokio::test]
+async fn each_platform_refuses_forgeries_and_ignores_unknown_topics() {
+    let (aws, intake, tenant) = setup().await;
+    let now = OffsetDateTime::now_utc();
+    for (platform, file) in SAMPLE_DELIVERIES {
+        let body = payload(file);
+        let (headers, path) = signed_request(platform, &tenant, &body, now).unwrap();
+        let json = vec![("content-type".to_owned(), "application/json".to_owned())];
+        let base = format!("/webhooks/{platform}/demo");
+        // Signed (or token-authenticated) as the platform would, with the wrong secret.
+        let forged = shared::platforms::sign(platform, "not-the-secret", &body, now);
+        let mut forged_headers = json.clone();
+        forged_headers.extend(
+            forged
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone())),
+        );
+        let forged_path = match &forged.query_token {
+            Some(t) => format!("{base}?token={t}"),
+            None => base.clone(),
+        };
+        let mut cases = vec![
+            (
+                "wrong secret",
+                request("POST", &forged_path, &forged_headers, &body),
+                401,
+            ),
+            (
+                "missing signature",
+                request("POST", &base, &json, &body),
+                401,
+            ),
+            (
+                "not JSON content",
+                request(
+                    "POST",
+                    &path,
+                    &[
+                        &headers[1..],
+                        &[("content-type".into(), "text/plain".into())],
+                    ]
+                    .concat(),
+                    &body,
+                ),
+                415,
+            ),
+        ];
+        // CloudCX signs nothing: its URL token cannot detect a changed body.
+        if platform != Platform::CloudCx {
+            let tampered = [&body[..], b" "].concat();
+            cases.push((
+                "tampered body",
+                request("POST", &path, &headers, &tampered),
+                401,
+            ));
+        }
+        let malformed = b"{\"topic\": ".to_vec();
+        let (h, p) = signed_request(platform, &tenant, &malformed, now).unwrap();
+        cases.push(("malformed JSON", request("POST", &p, &h, &malformed), 400));
+        for (name, req, status) in cases {
+            let reply = send(&intake, req).await;
+            assert_eq!(reply.status, status, "{platform} {name}: {}", reply.json);
+            let message = reply.json["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            assert!(!message.is_empty(), "{platform} {name}: says why");
+            assert!(
+                !message.contains("secret") || name == "missing signature",
+                "{platform} {name}: {message}"
+            );
+        }
+        // A topic chatsync does not sync is accepted (so the platform does not retry) and dropped.
+        let unknown = match platform {
+            Platform::Intercom => {
+                serde_json::json!({"type": "notification_event", "id": "notif_unknown", "topic": "admin.away_mode_updated", "created_at": 1_700_000_000, "data": {"item": {"type": "admin", "id": "1"}}})
+            }
+            Platform::Tidio => {
+                serde_json::json!({"webhook_id": "0b9f2a4e-unknown", "topic": "project.renamed", "created_at": 1_700_000_000, "version": 1, "content": {}})
+            }
+            Platform::RespondIo => {
+                serde_json::json!({"event_type": "workspace.renamed", "event_id": "e-unknown"})
+            }
+            Platform::CloudCx => serde_json::json!({"event": "AgentStatusChanged", "AgentId": "7"}),
+        };
+        let unknown = serde_json::to_vec(&unknown).unwrap();
+        let reply = signed(&intake, &tenant, platform, &unknown).await;
+        assert_eq!(
+            reply.status, 202,
+            "{platform} unknown topic: {}",
+            reply.json
+        );
+        assert_eq!(reply.json["status"], "ignored");
+    }
+    assert_eq!(aws.visible("ResolveQueue").await, 0, "nothing queued");
+    assert_eq!(aws.count("DeliveriesTable").await, 0, "nothing claimed");
+    assert_eq!(aws.count("SyncLogTable").await, 0);
+    aws.moto.stop().await;
+}
+
+#[tokio::test]
+async fn a_large_payload_travels_by_reference_to_the_sync_log() {
+    let (aws, intake, tenant) = setup().await;
+    // A respond.io message with a long text: well over the inline limit, under the body limit.
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&payload("respondio-message-received.json")).unwrap();
+    let long = "lorem ipsum ".repeat(6_000);
+    value["message"]["message"]["text"] = serde_json::Value::String(long.clone());
+    value["event_id"] = serde_json::Value::String("large-1".into());
+    let body = serde_json::to_vec(&value).unwrap();
+    assert!(body.len() > shared::event::RAW_INLINE_MAX);
+    let reply = signed(&intake, &tenant, Platform::RespondIo, &body).await;
+    assert_eq!(reply.status, 202, "{}", reply.json);
+    let messages = all_messages(&aws, "ResolveQueue").await;
+    assert_eq!(messages.len(), 1);
+    let queued: QueuedEvent = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    assert!(queued.raw.by_reference());
+    assert_eq!(queued.raw.bytes, body.len());
+    let EventKind::MessageAdded { message } = &queued.event.kind else {
+        panic!("{:?}", queued.event.kind)
+    };
+    assert_eq!(message.body, long);
+    // The raw body is in the intake's sync log entry under the correlation id.
+    let item = aws
+        .dynamo()
+        .query()
+        .table_name(aws.table("SyncLogTable"))
+        .key_condition_expression("pk = :c")
+        .expression_attribute_values(
+            ":c",
+            aws_sdk_dynamodb::types::AttributeValue::S(queued.correlation_id.clone()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let stored = item.items()[0]["payload"].as_s().unwrap();
+    assert_eq!(stored.as_bytes(), &body[..]);
     aws.moto.stop().await;
 }
 
@@ -316,8 +531,14 @@ async fn the_sample_api_gateway_events_run_through_the_handler() {
             202
         };
         assert_eq!(reply.status, expected, "{}: {}", path.display(), reply.json);
+        if expected == 202 {
+            assert_eq!(reply.json["status"], "queued", "{}", path.display());
+        }
         n += 1;
     }
-    assert_eq!(n, 5);
+    let payloads = std::fs::read_dir(repo_root().join("events/payloads"))
+        .unwrap()
+        .count();
+    assert_eq!(n, payloads, "one API Gateway event per payload");
     aws.moto.stop().await;
 }

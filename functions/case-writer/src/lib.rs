@@ -47,8 +47,7 @@ pub async fn handle(
 }
 
 async fn write(function: &Function, record: &SqsMessage) -> Result<(), WriteError> {
-    let delivery: QueuedEvent =
-        serde_json::from_str(record.body.as_deref().unwrap_or_default())?;
+    let delivery: QueuedEvent = serde_json::from_str(record.body.as_deref().unwrap_or_default())?;
     tracing::Span::current().record("correlation_id", delivery.correlation_id.as_str());
     let entry = SyncLogEntry::new(
         &delivery.correlation_id,

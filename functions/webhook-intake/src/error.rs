@@ -22,6 +22,8 @@ pub enum IntakeError {
     EmptyBody,
     #[error("body is not UTF-8 JSON")]
     NotUtf8,
+    #[error("content type must be application/json")]
+    UnsupportedMediaType,
     #[error("signature rejected: {0}")]
     Signature(#[from] VerifyError),
     #[error("malformed payload: {0}")]
@@ -41,6 +43,7 @@ impl IntakeError {
             | IntakeError::UnknownTenant
             | IntakeError::PlatformNotEnabled(_) => 404,
             IntakeError::TooLarge { .. } => 413,
+            IntakeError::UnsupportedMediaType => 415,
             IntakeError::EmptyBody | IntakeError::NotUtf8 | IntakeError::Malformed(_) => 400,
             IntakeError::Signature(VerifyError::NoSecret) => 403,
             IntakeError::Signature(_) => 401,
@@ -59,6 +62,7 @@ impl IntakeError {
             IntakeError::TooLarge { .. } => "body_too_large",
             IntakeError::EmptyBody => "empty_body",
             IntakeError::NotUtf8 => "not_utf8",
+            IntakeError::UnsupportedMediaType => "unsupported_media_type",
             IntakeError::Signature(_) => "bad_signature",
             IntakeError::Malformed(_) => "malformed_payload",
             IntakeError::Store(_) => "unavailable",
@@ -66,13 +70,9 @@ impl IntakeError {
         }
     }
 
+    /// The response; the handler logs the outcome once for the whole delivery.
     pub(crate) fn into_response(self) -> Response<Body> {
         let status = self.status();
-        if status >= 500 {
-            tracing::error!(error = ?self, "intake failed");
-        } else {
-            tracing::info!(status, code = self.code(), reason = %self, "refused");
-        }
         json_response(
             status,
             &serde_json::json!({"error": self.code(), "message": self.to_string()}),
@@ -100,6 +100,7 @@ mod tests {
             IntakeError::TooLarge { limit: 1 },
             IntakeError::EmptyBody,
             IntakeError::NotUtf8,
+            IntakeError::UnsupportedMediaType,
             IntakeError::Signature(VerifyError::Mismatch),
             IntakeError::Signature(VerifyError::NoSecret),
             IntakeError::Malformed(ParseError::NotObject),

@@ -7,19 +7,20 @@ mod error;
 pub use error::IntakeError;
 
 use aws_config::SdkConfig;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, RequestExt, Response, http};
 use shared::config::{ConfigError, Env, vars};
-use shared::delivery::{QueuedDelivery, new_correlation_id};
-use shared::platforms::{self, Inbound, Platform};
+use shared::event::{self, QueuedEvent, Received};
+use shared::mask;
+use shared::platforms::{self, Inbound, Parsed, Platform};
 use shared::store::deliveries::{Claim, DeliveryClaims};
-use shared::store::queue::FifoQueue;
+use shared::store::queue::{FifoMessage, FifoQueue};
 use shared::store::secrets::TenantSecretStore;
 use shared::store::synclog::SyncLogTable;
 use shared::store::tenants::{TenantTable, TtlCache};
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 use shared::tenant::{TenantConfig, TenantSecrets, is_valid_tenant_id};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 /// Default body limit: SQS takes 256 KiB per message and the envelope needs room.
@@ -93,16 +94,65 @@ impl Intake {
     }
 }
 
-/// The Lambda handler: every outcome, error or not, is an HTTP response.
+/// The Lambda handler: every outcome, error or not, is an HTTP response, and one log line.
 pub async fn handle(
     intake: &Intake,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    let response = match receive(intake, &request).await {
+    let started = Instant::now();
+    let mut seen = Seen::default();
+    let result = receive_noting(intake, &request, &mut seen).await;
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (status, outcome) = match &result {
+        Ok(reply) => (reply.status(), reply.outcome()),
+        Err(e) => (e.status(), e.code()),
+    };
+    let reason = result.as_ref().err().map(ToString::to_string);
+    // One structured line per delivery; personal data masked, secrets and bodies never logged.
+    if status >= 500 {
+        tracing::error!(
+            correlation_id = seen.correlation_id.as_deref(),
+            tenant_id = seen.tenant_id.as_deref(),
+            platform = seen.platform.map(Platform::as_str),
+            topic = seen.topic.as_deref(),
+            status,
+            outcome,
+            reason = reason.as_deref(),
+            duration_ms,
+            "delivery"
+        );
+    } else {
+        tracing::info!(
+            correlation_id = seen.correlation_id.as_deref(),
+            tenant_id = seen.tenant_id.as_deref(),
+            platform = seen.platform.map(Platform::as_str),
+            topic = seen.topic.as_deref(),
+            events = seen.events,
+            visitor_email = seen.visitor_email.as_deref(),
+            visitor_phone = seen.visitor_phone.as_deref(),
+            status,
+            outcome,
+            reason = reason.as_deref(),
+            duration_ms,
+            "delivery"
+        );
+    }
+    Ok(match result {
         Ok(reply) => reply.into_response(),
         Err(e) => e.into_response(),
-    };
-    Ok(response)
+    })
+}
+
+/// What the intake learned about a delivery, for its log line (masked where personal).
+#[derive(Debug, Default)]
+struct Seen {
+    correlation_id: Option<String>,
+    tenant_id: Option<String>,
+    platform: Option<Platform>,
+    topic: Option<String>,
+    events: usize,
+    visitor_email: Option<String>,
+    visitor_phone: Option<String>,
 }
 
 /// What the intake answers for an accepted request.
@@ -112,6 +162,11 @@ pub enum Reply {
     Alive,
     Queued {
         correlation_id: String,
+        events: usize,
+    },
+    /// A topic chatsync does not sync: accepted so the platform does not retry, then dropped.
+    Ignored {
+        correlation_id: String,
     },
     Duplicate {
         correlation_id: String,
@@ -119,24 +174,53 @@ pub enum Reply {
 }
 
 impl Reply {
+    fn status(&self) -> u16 {
+        match self {
+            Reply::Alive | Reply::Duplicate { .. } => 200,
+            Reply::Queued { .. } | Reply::Ignored { .. } => 202,
+        }
+    }
+
+    fn outcome(&self) -> &'static str {
+        match self {
+            Reply::Alive => "alive",
+            Reply::Queued { .. } => "queued",
+            Reply::Ignored { .. } => "ignored",
+            Reply::Duplicate { .. } => "duplicate",
+        }
+    }
+
     fn into_response(self) -> Response<Body> {
-        let (status, body) = match self {
-            Reply::Alive => (200, serde_json::json!({"status": "ok"})),
-            Reply::Queued { correlation_id } => (
-                202,
-                serde_json::json!({"status": "queued", "correlation_id": correlation_id}),
-            ),
-            Reply::Duplicate { correlation_id } => (
-                200,
-                serde_json::json!({"status": "duplicate", "correlation_id": correlation_id}),
-            ),
+        let status = self.status();
+        let body = match self {
+            Reply::Alive => serde_json::json!({"status": "ok"}),
+            Reply::Queued {
+                correlation_id,
+                events,
+            } => {
+                serde_json::json!({"status": "queued", "correlation_id": correlation_id, "events": events})
+            }
+            Reply::Ignored { correlation_id } => {
+                serde_json::json!({"status": "ignored", "correlation_id": correlation_id})
+            }
+            Reply::Duplicate { correlation_id } => {
+                serde_json::json!({"status": "duplicate", "correlation_id": correlation_id})
+            }
         };
         error::json_response(status, &body)
     }
 }
 
-/// Verifies, claims and queues one request.
+/// Verifies, parses, claims and queues one request.
 pub async fn receive(intake: &Intake, request: &Request) -> Result<Reply, IntakeError> {
+    receive_noting(intake, request, &mut Seen::default()).await
+}
+
+async fn receive_noting(
+    intake: &Intake,
+    request: &Request,
+    seen: &mut Seen,
+) -> Result<Reply, IntakeError> {
     let method = request.method().as_str();
     if method != "POST" && method != "HEAD" {
         return Err(IntakeError::MethodNotAllowed);
@@ -147,10 +231,12 @@ pub async fn receive(intake: &Intake, request: &Request) -> Result<Reply, Intake
         .unwrap_or_default()
         .parse()
         .map_err(IntakeError::UnknownPlatform)?;
+    seen.platform = Some(platform);
     let tenant_id = params.first("tenant").unwrap_or_default();
     if !is_valid_tenant_id(tenant_id) {
         return Err(IntakeError::UnknownTenant);
     }
+    seen.tenant_id = Some(tenant_id.to_owned());
     if method == "HEAD" {
         // Intercom validates the URL with HEAD: answer without touching any store.
         return Ok(Reply::Alive);
@@ -164,6 +250,7 @@ pub async fn receive(intake: &Intake, request: &Request) -> Result<Reply, Intake
     if body.is_empty() {
         return Err(IntakeError::EmptyBody);
     }
+    check_content_type(request.headers())?;
 
     let tenant = intake.tenant(tenant_id).await?;
     let (config, secrets) = (&tenant.0, &tenant.1);
@@ -182,77 +269,175 @@ pub async fn receive(intake: &Intake, request: &Request) -> Result<Reply, Intake
     platforms::verify(platform, secrets.webhooks.for_platform(platform), &inbound)?;
 
     let text = std::str::from_utf8(body).map_err(|_| IntakeError::NotUtf8)?;
-    let envelope = platforms::envelope(platform, body)?;
-    if envelope.is_ping {
-        return Ok(Reply::Alive);
+    let accepted = match platforms::parse(platform, body)? {
+        Parsed::Ping => return Ok(Reply::Alive),
+        Parsed::Unsupported { topic } => {
+            seen.topic = Some(topic);
+            return Ok(ignored(seen));
+        }
+        Parsed::Accepted(a) if a.events.is_empty() => {
+            seen.topic = Some(a.topic);
+            return Ok(ignored(seen));
+        }
+        Parsed::Accepted(a) => a,
+    };
+    seen.topic = Some(accepted.topic.clone());
+    seen.events = accepted.events.len();
+    if let Some(visitor) = accepted
+        .events
+        .iter()
+        .map(|e| &e.visitor)
+        .find(|v| !v.is_empty())
+    {
+        seen.visitor_email = visitor.email.as_deref().map(mask::email);
+        seen.visitor_phone = visitor.phone.as_deref().map(mask::phone);
     }
 
-    let mut delivery = QueuedDelivery {
-        correlation_id: new_correlation_id(),
-        tenant_id: tenant_id.to_owned(),
-        platform,
-        delivery_id: envelope.delivery_id,
-        topic: envelope.topic,
-        conversation_key: envelope.conversation_key,
-        received_at: now,
-        occurred_at: envelope.occurred_at,
-        body: text.to_owned(),
+    let key = event::delivery_key(tenant_id, platform, &accepted.delivery_id);
+    let new_id = event::new_correlation_id();
+    seen.correlation_id = Some(new_id.clone());
+    let received = |correlation_id: &str| -> Result<Vec<FifoMessage>, IntakeError> {
+        let received = Received {
+            tenant_id,
+            platform,
+            correlation_id,
+            received_at: now,
+            body: text,
+        };
+        messages(event::queue_events(accepted.clone(), &received))
     };
-    // JSON escaping can grow a body near the limit past what SQS takes in one message:
-    // refuse it before claiming anything.
-    let provisional =
-        serde_json::to_string(&delivery).map_err(|e| IntakeError::Internal(e.to_string()))?;
-    if provisional.len() > SQS_MAX_MESSAGE_BYTES {
+    // Sized before claiming: a delivery SQS cannot take is refused without leaving a claim.
+    let messages = received(&new_id)?;
+    if let Some(m) = messages
+        .iter()
+        .find(|m| m.body.len() > SQS_MAX_MESSAGE_BYTES)
+    {
+        tracing::warn!(bytes = m.body.len(), "an event is over SQS's message limit");
         return Err(IntakeError::TooLarge {
             limit: intake.max_body_bytes,
         });
     }
-    let key = delivery.delivery_key();
-    match intake
-        .claims
-        .claim(&key, &delivery.correlation_id, now)
-        .await?
-    {
-        Claim::New => {}
+    let (correlation_id, messages) = match intake.claims.claim(&key, &new_id, now).await? {
+        Claim::New => (new_id, messages),
         Claim::Queued { correlation_id } => {
-            tracing::info!(%correlation_id, tenant_id, %platform, "duplicate delivery ignored");
+            seen.correlation_id = Some(correlation_id.clone());
             return Ok(Reply::Duplicate { correlation_id });
         }
-        // Claimed by an attempt that did not confirm queueing: queue it under that id again.
-        Claim::Pending { correlation_id } => delivery.correlation_id = correlation_id,
-    }
+        // Claimed by an attempt that did not confirm queueing (crashed, or still running):
+        // queue under its correlation id. The dedupe ids are the same, so SQS keeps one copy.
+        Claim::Pending { correlation_id } => {
+            seen.correlation_id = Some(correlation_id.clone());
+            let messages = received(&correlation_id)?;
+            (correlation_id, messages)
+        }
+    };
 
-    let message =
-        serde_json::to_string(&delivery).map_err(|e| IntakeError::Internal(e.to_string()))?;
-    intake
-        .resolve_queue
-        .send(&delivery.group_id(), &delivery.dedupe_id(), &message)
-        .await?;
-    intake.claims.mark_queued(&key).await?;
-
-    let mut entry = SyncLogEntry::new(
-        &delivery.correlation_id,
+    // The raw body goes to the sync log before the events: an event too large to carry it
+    // refers to it there, so that write must not be lost.
+    let raw_by_reference = text.len() > event::RAW_INLINE_MAX;
+    let entry = SyncLogEntry::new(
+        &correlation_id,
         tenant_id,
         platform,
         Step::Intake,
         Outcome::Ok,
-        format!("verified and queued for resolve ({} bytes)", body.len()),
+        format!(
+            "verified; {} event(s) queued for resolve ({} bytes)",
+            messages.len(),
+            body.len()
+        ),
     )
-    .topic(&delivery.topic);
-    // Stamped with the receive time: the resolver may log its step before this line is written.
-    entry.at = now;
-    if let Err(e) = intake.sync_log.append(&entry, config.retention_days).await {
-        // The delivery is safely queued; a missing audit line must not make the platform retry.
-        tracing::warn!(correlation_id = %delivery.correlation_id, error = %e, "sync log write failed");
+    .topic(seen.topic.as_deref().unwrap_or_default())
+    .payload(text);
+    match intake.sync_log.append(&entry, config.retention_days).await {
+        Ok(()) => {}
+        Err(e) if raw_by_reference => return Err(e.into()),
+        // The events carry the body themselves; a missing audit line must not make the
+        // platform retry.
+        Err(e) => tracing::warn!(%correlation_id, error = %e, "sync log write failed"),
     }
-    tracing::info!(
-        correlation_id = %delivery.correlation_id,
-        tenant_id,
-        %platform,
-        topic = %delivery.topic,
-        "queued"
-    );
+    intake.resolve_queue.send_all(&messages).await?;
+    intake.claims.mark_queued(&key).await?;
     Ok(Reply::Queued {
-        correlation_id: delivery.correlation_id,
+        correlation_id,
+        events: messages.len(),
     })
+}
+
+fn ignored(seen: &mut Seen) -> Reply {
+    let correlation_id = event::new_correlation_id();
+    seen.correlation_id = Some(correlation_id.clone());
+    Reply::Ignored { correlation_id }
+}
+
+fn messages(events: Vec<QueuedEvent>) -> Result<Vec<FifoMessage>, IntakeError> {
+    events
+        .iter()
+        .map(|e| {
+            Ok(FifoMessage {
+                group_id: e.group_id(),
+                dedupe_id: e.dedupe_id(),
+                body: serde_json::to_string(e).map_err(|e| IntakeError::Internal(e.to_string()))?,
+            })
+        })
+        .collect()
+}
+
+/// All four platforms send JSON. A request that says it is something else is refused; one
+/// that says nothing is read as JSON (a parse failure is then a clear 400).
+fn check_content_type(headers: &http::HeaderMap) -> Result<(), IntakeError> {
+    let Some(value) = headers.get(http::header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let essence = value
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if json {
+        Ok(())
+    } else {
+        Err(IntakeError::UnsupportedMediaType)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(content_type: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::CONTENT_TYPE, content_type.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn json_content_types_pass_and_others_are_415() {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/vnd.api+json",
+        ] {
+            assert!(check_content_type(&with(ok)).is_ok(), "{ok}");
+        }
+        assert!(check_content_type(&http::HeaderMap::new()).is_ok());
+        for bad in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "",
+        ] {
+            assert_eq!(
+                check_content_type(&with(bad)).map_err(|e| e.status()),
+                Err(415),
+                "{bad}"
+            );
+        }
+    }
 }

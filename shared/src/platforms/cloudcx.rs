@@ -2,7 +2,7 @@
 //! (`?token=` or `Authorization: Bearer`), compared in constant time. No event id either:
 //! dedupe on a hash of the body.
 
-use super::{Accepted, Parsed, Inbound, ParseError, VerifyError, body_hash, same, scalar};
+use super::{Accepted, Inbound, ParseError, Parsed, VerifyError, body_hash, same, scalar};
 use crate::secret::Secret;
 
 pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), VerifyError> {

@@ -1,7 +1,7 @@
 //! Intercom: `X-Hub-Signature: sha1=<hex>`, HMAC-SHA1 of the raw body keyed with the app's
 //! client secret; dedupe on the notification `id`; `ping` is a probe.
 
-use super::{Accepted, Parsed, Inbound, ParseError, VerifyError, same, scalar, unix_time};
+use super::{Accepted, Inbound, ParseError, Parsed, VerifyError, same, scalar, unix_time};
 use crate::secret::Secret;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
@@ -160,7 +160,6 @@ mod tests {
         assert_eq!(e.topic, "conversation.user.created");
         assert_eq!(e.conversation_key, "conversation:123");
         assert_eq!(e.occurred_at.unwrap().unix_timestamp(), 1_700_000_000);
-        
     }
 
     #[test]

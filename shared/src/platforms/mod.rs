@@ -123,7 +123,9 @@ pub enum Parsed {
     /// A liveness probe (Intercom `ping`): answered 200, nothing queued.
     Ping,
     /// A topic chatsync does not handle: answered 202, logged, ignored.
-    Unsupported { topic: String },
+    Unsupported {
+        topic: String,
+    },
     Accepted(Accepted),
 }
 

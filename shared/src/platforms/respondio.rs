@@ -2,7 +2,9 @@
 //! signing key (one key per webhook, so a tenant has several). Dedupe on `event_id`, else on a
 //! hash of the body.
 
-use super::{Accepted, Parsed, Inbound, ParseError, VerifyError, body_hash, same, scalar, unix_time};
+use super::{
+    Accepted, Inbound, ParseError, Parsed, VerifyError, body_hash, same, scalar, unix_time,
+};
 use crate::secret::Secret;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -110,7 +112,11 @@ mod tests {
         let with_id =
             br#"{"event_type":"conversation.closed","event_id":"e-9","contact":{"id":1}}"#;
         assert_eq!(
-            read(Platform::RespondIo, with_id).unwrap().accepted().unwrap().delivery_id,
+            read(Platform::RespondIo, with_id)
+                .unwrap()
+                .accepted()
+                .unwrap()
+                .delivery_id,
             "e-9"
         );
     }

@@ -2,7 +2,7 @@
 //! any `s` may match (rotation). `t` outside the tenant's tolerance window is refused.
 //! Dedupe on `webhook_id`.
 
-use super::{Accepted, Parsed, Inbound, ParseError, VerifyError, same, scalar, unix_time};
+use super::{Accepted, Inbound, ParseError, Parsed, VerifyError, same, scalar, unix_time};
 use crate::secret::Secret;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;

@@ -2,6 +2,19 @@
 
 use super::{StoreError, aws_error};
 use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+
+/// SQS's limits for one SendMessageBatch call.
+const BATCH_MAX_ENTRIES: usize = 10;
+const BATCH_MAX_BYTES: usize = 256 * 1024;
+
+/// One message for a FIFO queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FifoMessage {
+    pub group_id: String,
+    pub dedupe_id: String,
+    pub body: String,
+}
 
 #[derive(Debug, Clone)]
 pub struct FifoQueue {
@@ -38,5 +51,102 @@ impl FifoQueue {
             .await
             .map_err(|e| aws_error("SQS", "SendMessage", e))?;
         Ok(())
+    }
+
+    /// Sends messages in order, in as few SendMessageBatch calls as SQS's limits allow. Any
+    /// entry SQS refuses fails the whole call; resending is safe (the dedupe ids are stable).
+    pub async fn send_all(&self, messages: &[FifoMessage]) -> Result<(), StoreError> {
+        if let [one] = messages {
+            return self.send(&one.group_id, &one.dedupe_id, &one.body).await;
+        }
+        for chunk in batches(messages) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_group_id(&m.group_id)
+                        .message_deduplication_id(&m.dedupe_id)
+                        .message_body(&m.body)
+                        .build()
+                        .map_err(|e| StoreError::Aws {
+                            service: "SQS",
+                            operation: "SendMessageBatch",
+                            message: e.to_string(),
+                            retryable: false,
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| aws_error("SQS", "SendMessageBatch", e))?;
+            if let Some(failed) = out.failed().first() {
+                return Err(StoreError::Aws {
+                    service: "SQS",
+                    operation: "SendMessageBatch",
+                    message: format!(
+                        "{} of {} entries refused, first: {}: {}",
+                        out.failed().len(),
+                        chunk.len(),
+                        failed.code(),
+                        failed.message().unwrap_or_default()
+                    ),
+                    retryable: !failed.sender_fault(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Splits messages into consecutive batches within SQS's entry and size limits. A single
+/// message over the size limit gets a batch of its own (SQS then refuses it clearly).
+fn batches(messages: &[FifoMessage]) -> Vec<&[FifoMessage]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, m) in messages.iter().enumerate() {
+        let size = m.body.len();
+        if i > start && (i - start == BATCH_MAX_ENTRIES || bytes + size > BATCH_MAX_BYTES) {
+            out.push(&messages[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < messages.len() {
+        out.push(&messages[start..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(bytes: usize) -> FifoMessage {
+        FifoMessage {
+            group_id: "g".into(),
+            dedupe_id: "d".into(),
+            body: "x".repeat(bytes),
+        }
+    }
+
+    #[test]
+    fn batches_respect_the_entry_and_size_limits_and_keep_order() {
+        let many: Vec<_> = (0..23).map(|_| message(10)).collect();
+        let sizes: Vec<_> = batches(&many).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [10, 10, 3]);
+        let big: Vec<_> = (0..4).map(|_| message(100 * 1024)).collect();
+        let sizes: Vec<_> = batches(&big).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [2, 2]);
+        assert!(batches(&[]).is_empty());
+        let oversized = [message(300 * 1024), message(1)];
+        let sizes: Vec<_> = batches(&oversized).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [1, 1]);
     }
 }

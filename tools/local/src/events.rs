@@ -14,6 +14,9 @@ use time::OffsetDateTime;
 pub const SAMPLE_SIGNED_AT: i64 = 1_767_225_600;
 
 /// The platform a payload file is for, from its name (`intercom-….json`).
+/// The payload whose first event the SQS sample events carry.
+const SQS_SAMPLE: &str = "intercom-conversation-user-created";
+
 pub fn platform_of(file_name: &str) -> Option<Platform> {
     let prefix = file_name.split('-').next()?;
     prefix.parse().ok()
@@ -143,27 +146,27 @@ pub fn sample_files(
             root.join(format!("events/apigw/{name}.json")),
             pretty(&event),
         ));
-        if first_delivery.is_none()
-            && platform_of(&name) == Some(shared::platforms::Platform::Intercom)
-            && !name.ends_with("ping")
-        {
+        if name == SQS_SAMPLE {
             first_delivery = Some((platform, body));
         }
     }
     // SQS samples carry a queued delivery as the intake would have written it.
-    let (platform, body) = first_delivery.ok_or("no intercom payload in events/payloads")?;
-    let envelope = shared::platforms::envelope(platform, body.as_bytes())?;
-    let delivery = shared::delivery::QueuedDelivery {
-        correlation_id: "0123456789abcdef0123456789abcdef".into(),
-        tenant_id: tenant.config.tenant_id.clone(),
+    let (platform, body) = first_delivery
+        .ok_or("events/payloads/intercom-conversation-user-created.json is missing")?;
+    let accepted = shared::platforms::parse(platform, body.as_bytes())?
+        .accepted()
+        .ok_or("the SQS sample payload is not a supported topic")?;
+    let received = shared::event::Received {
+        tenant_id: &tenant.config.tenant_id,
         platform,
-        delivery_id: envelope.delivery_id,
-        topic: envelope.topic,
-        conversation_key: envelope.conversation_key,
+        correlation_id: "0123456789abcdef0123456789abcdef",
         received_at: time::OffsetDateTime::from_unix_timestamp(SAMPLE_SIGNED_AT)?,
-        occurred_at: envelope.occurred_at,
-        body,
+        body: &body,
     };
+    let delivery = shared::event::queue_events(accepted, &received)
+        .into_iter()
+        .next()
+        .ok_or("the SQS sample payload yields no event")?;
     for (queue, name) in [("ResolveQueue", "resolve"), ("WriteQueue", "write")] {
         let q = plan.queue(queue).ok_or("queue missing from template")?;
         let message = serde_json::json!({
