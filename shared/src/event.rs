@@ -298,7 +298,6 @@ pub struct QueuedEvent {
     pub occurred_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
-    #[serde(flatten)]
     pub event: Event,
     pub raw: RawPayload,
 }
@@ -454,11 +453,11 @@ mod tests {
     }
 
     #[test]
-    fn it_round_trips_through_json_with_a_flat_kind() {
+    fn it_round_trips_through_json_with_the_kind_beside_its_facts() {
         let q = queued("conversation:1", 0);
         let json = serde_json::to_value(&q).unwrap();
-        assert_eq!(json["kind"], "message_added");
-        assert_eq!(json["message"]["role"], "visitor");
+        assert_eq!(json["event"]["kind"], "message_added");
+        assert_eq!(json["event"]["message"]["role"], "visitor");
         assert_eq!(json["schema"], SCHEMA_VERSION);
         let back: QueuedEvent = serde_json::from_value(json).unwrap();
         assert_eq!(back, q);
