@@ -15,13 +15,14 @@ export PATH := $(VENV)/bin:$(HOME)/.cargo/bin:$(PATH)
 BIN_DIR := $(CARGO_TARGET_DIR)/debug
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum tools/python/requirements.txt | cut -c1-16)
 
-.PHONY: venv help demo dev test lint fmt-check clippy lint-template lint-selfcheck bins events bench bench-profiles build deploy clean-local
+.PHONY: venv help demo dev test fuzz lint fmt-check clippy lint-template lint-selfcheck bins events bench bench-profiles build deploy clean-local
 
 help:
 	@echo "make demo    set up and run the whole pipeline locally (moto + function host), then stop"
 	@echo "make dev     the same, and stay up (intake on http://127.0.0.1:3000)"
 	@echo "make test    fmt, clippy, cfn-lint, sam validate, every test suite"
 	@echo "make bench   benchmarks (see BENCHMARKS.md)"
+	@echo "make fuzz    fuzz every platform parser for FUZZ_SECONDS (default 60) each"
 	@echo "make build   sam build: arm64 bootstrap binaries through cargo-lambda"
 	@echo "make deploy  sam deploy (--guided the first time)"
 
@@ -68,6 +69,12 @@ lint: fmt-check clippy lint-template lint-selfcheck
 test: venv lint bins
 	$(BIN_DIR)/chatsync-local events --check
 	cargo test --workspace --no-fail-fast
+
+# One proptest target per platform parser, each run for FUZZ_SECONDS; a failure prints the
+# shrunk input and the seed to replay it (PROPTEST_RNG_SEED).
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test -p shared --test fuzz_parsers -- --nocapture --test-threads 4
 
 FUNCTIONS := -p webhook-intake -p identity-resolver -p case-writer -p retry-drainer
 

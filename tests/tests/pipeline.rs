@@ -207,3 +207,62 @@ async fn the_host_answers_like_an_http_api_and_applies_batch_item_failures() {
     assert_eq!(in_flight, 1);
     session.stop().await;
 }
+
+#[tokio::test]
+async fn the_operator_cli_signs_and_sends_payloads_as_the_platform_would() {
+    let session = start().await;
+    let root = repo_root();
+    let secret_name = session.tenants().1.secret_name("demo");
+    let prefix = secret_name.strip_suffix("demo").unwrap().to_owned();
+    // Awaited, not blocking: the host serving the intake runs on this test's runtime.
+    let cli = async |args: &[&str]| {
+        let out = tokio::process::Command::new(bin_dir().join("chatsync"))
+            .args(args)
+            .args(["--url", &session.intake_url()])
+            .envs(chatsync_local::procs::aws_env(&session.moto.endpoint()))
+            .env("TENANT_SECRET_PREFIX", &prefix)
+            .output()
+            .await
+            .expect("chatsync runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let payload = |name: &str| root.join("events/payloads").join(name);
+    // The secret from the tenant's secret in Secrets Manager (moto), a header signature.
+    let (code, out) = cli(&[
+        "send",
+        "tidio",
+        "demo",
+        payload("tidio-contact-created.json").to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("202 "), "{out}");
+    // The secret from a tenant file, a URL token.
+    let tenant_file = root.join("events/tenants/demo.toml");
+    let (code, out) = cli(&[
+        "send",
+        "cloudcx",
+        "demo",
+        payload("cloudcx-ticket-created.json").to_str().unwrap(),
+        "--tenant-file",
+        tenant_file.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("202 "), "{out}");
+    // A refusal is a failing exit code that scripts can trust.
+    let (code, out) = cli(&[
+        "send",
+        "intercom",
+        "nobody",
+        payload("intercom-ping.json").to_str().unwrap(),
+        "--tenant-file",
+        tenant_file.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code, Some(2), "{out}");
+    session.stop().await;
+}

@@ -34,17 +34,21 @@ enum Command {
     /// Tenants: put a TOML file (config to the tenants table, secrets to the tenant's secret), get, list.
     #[command(subcommand)]
     Tenant(TenantCommand),
-    /// Sign a payload as the platform would and POST it to an intake URL.
+    /// Sign a raw payload exactly as the platform would and POST it to an intake.
+    ///
+    /// The signing secret is the tenant's first one for the platform, read from the tenant's
+    /// secret in Secrets Manager, or from --tenant-file when given. Exit code 0 when the intake
+    /// accepted it (2xx), 1 otherwise.
     Send {
-        #[arg(long)]
         platform: Platform,
-        /// The tenant file holding the signing secret.
-        #[arg(long)]
-        tenant_file: PathBuf,
+        tenant: String,
+        payload: PathBuf,
         /// The intake base URL (the stack's WebhookBaseUrl, or http://127.0.0.1:3000 locally).
         #[arg(long, default_value = "http://127.0.0.1:3000")]
         url: String,
-        payload: PathBuf,
+        /// A tenant file (TOML) to take the secret from instead of Secrets Manager.
+        #[arg(long)]
+        tenant_file: Option<PathBuf>,
     },
     /// One correlation id's trail, oldest first.
     Log { correlation_id: String },
@@ -156,49 +160,61 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Send {
             platform,
-            tenant_file,
-            url,
+            tenant,
             payload,
+            url,
+            tenant_file,
         } => {
-            let tenant = TenantFile::from_toml(&std::fs::read_to_string(&tenant_file)?)
-                .map_err(|e| Failure::Usage(format!("{}: {e}", tenant_file.display())))?;
-            let secret = tenant
-                .secrets
+            let secrets = match tenant_file {
+                Some(file) => {
+                    let t = TenantFile::from_toml(&std::fs::read_to_string(&file)?)
+                        .map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
+                    if t.config.tenant_id != tenant {
+                        return Err(Failure::Usage(format!(
+                            "{} is tenant {}, not {tenant}",
+                            file.display(),
+                            t.config.tenant_id
+                        )));
+                    }
+                    t.secrets
+                }
+                None => TenantSecretStore::new(
+                    aws_sdk_secretsmanager::Client::new(&sdk),
+                    need(&cli.secret_prefix, "--secret-prefix")?,
+                )
+                .get(&tenant)
+                .await?
+                .ok_or_else(|| Failure::NotFound(format!("secret of tenant {tenant}")))?,
+            };
+            let secret = secrets
                 .webhooks
                 .for_platform(platform)
                 .first()
                 .ok_or_else(|| {
-                    Failure::Usage(format!(
-                        "{} has no {platform} secret",
-                        tenant_file.display()
-                    ))
+                    Failure::Usage(format!("tenant {tenant} has no {platform} secret"))
                 })?;
-            let body = std::fs::read(&payload)?;
+            let body = std::fs::read(&payload)
+                .map_err(|e| Failure::Usage(format!("{}: {e}", payload.display())))?;
             let sig = platforms::sign(
                 platform,
                 secret.expose(),
                 &body,
                 time::OffsetDateTime::now_utc(),
             );
-            let mut target = format!(
-                "{}/webhooks/{}/{}",
-                url.trim_end_matches('/'),
-                platform,
-                tenant.config.tenant_id
-            );
-            if let Some(token) = sig.query_token {
-                target = format!("{target}?token={token}");
-            }
+            let target = format!("{}/webhooks/{platform}/{tenant}", url.trim_end_matches('/'));
             let mut req = reqwest::Client::new()
                 .post(&target)
                 .header("content-type", "application/json")
                 .body(body);
+            if let Some(token) = &sig.query_token {
+                req = req.query(&[("token", token)]);
+            }
             for (k, v) in sig.headers {
                 req = req.header(k, v);
             }
             let resp = req.send().await?;
             let status = resp.status();
-            println!("{status} {}", resp.text().await?);
+            println!("{} {}", status.as_u16(), resp.text().await?);
             if !status.is_success() {
                 return Err(Failure::Other(format!("intake answered {status}")));
             }
