@@ -2,7 +2,8 @@
 //! client secret; dedupe on the notification `id`; `ping` is a probe.
 
 use super::{
-    Accepted, Inbound, ParseError, Parsed, VerifyError, iso_time, same, scalar, text, unix_time,
+    Accepted, Inbound, ParseError, Parsed, VerifyError, agent, iso_time, same, scalar, text,
+    unix_time,
 };
 use crate::event::{
     Agent, Attachment, Attributes, BodyFormat, Conversation, Event, EventKind, Message, Role, Team,
@@ -360,16 +361,6 @@ fn actor(part: &Value) -> Option<Agent> {
         Some(t) if is_person(t) => None,
         _ => agent(part.get("author")),
     }
-}
-
-fn agent(v: Option<&Value>) -> Option<Agent> {
-    let v = v?;
-    let agent = Agent {
-        id: scalar(v.get("id")),
-        name: text(v.get("name")),
-        email: text(v.get("email")),
-    };
-    (agent != Agent::default()).then_some(agent)
 }
 
 fn attachments(v: Option<&Value>) -> Vec<Attachment> {

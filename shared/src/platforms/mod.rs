@@ -6,7 +6,7 @@ pub mod intercom;
 pub mod respondio;
 pub mod tidio;
 
-use crate::event::Event;
+use crate::event::{Agent, Event};
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -221,6 +221,17 @@ pub fn sign(platform: Platform, secret: &str, body: &[u8], now: OffsetDateTime) 
 /// Hex SHA-256 of a body: the delivery id for platforms that send none.
 pub fn body_hash(body: &[u8]) -> String {
     hex::encode(Sha256::digest(body))
+}
+
+/// An agent object `{id, name, email}` as Intercom and Tidio send it; None when it names nobody.
+pub(crate) fn agent(value: Option<&serde_json::Value>) -> Option<Agent> {
+    let v = value.filter(|v| v.is_object())?;
+    let agent = Agent {
+        id: scalar(v.get("id")),
+        name: text(v.get("name")),
+        email: text(v.get("email")),
+    };
+    (agent != Agent::default()).then_some(agent)
 }
 
 /// A non-empty, trimmed JSON string.

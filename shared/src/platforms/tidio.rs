@@ -3,7 +3,8 @@
 //! Dedupe on `webhook_id`.
 
 use super::{
-    Accepted, Inbound, ParseError, Parsed, VerifyError, iso_time, same, scalar, text, unix_time,
+    Accepted, Inbound, ParseError, Parsed, VerifyError, agent, iso_time, same, scalar, text,
+    unix_time,
 };
 use crate::event::{
     Agent, Attachment, Attributes, BodyFormat, Conversation, Event, EventKind, Message, Role, Team,
@@ -186,7 +187,7 @@ fn solved(content: &Value) -> Result<(String, Event), ParseError> {
     if event.visitor.contact_id.is_none() {
         event.visitor.contact_id = scalar(content.get("contact_id"));
     }
-    event.actor = person(content.get("operator")).or_else(|| by_id(content.get("operator_id")));
+    event.actor = agent(content.get("operator")).or_else(|| by_id(content.get("operator_id")));
     Ok((format!("conversation:{id}"), event))
 }
 
@@ -268,7 +269,7 @@ fn ticket_assigned(content: &Value) -> Result<(String, Event), ParseError> {
     }
     let (agent, team) = (first(AGENT), first(TEAM));
     let kind = EventKind::Assigned {
-        agent: person(agent).or_else(|| by_id(agent)),
+        agent: self::agent(agent).or_else(|| by_id(agent)),
         team: scalar(team).map(|id| Team {
             id: Some(id),
             name: None,
@@ -294,17 +295,6 @@ fn ticket(content: &Value, kind: EventKind) -> Result<(String, Event), ParseErro
         ..Visitor::default()
     };
     Ok((format!("ticket:{id}"), event))
-}
-
-/// An operator object `{id, name, email}`.
-fn person(value: Option<&Value>) -> Option<Agent> {
-    let v = value.filter(|v| v.is_object())?;
-    let agent = Agent {
-        id: scalar(v.get("id")),
-        name: text(v.get("name")),
-        email: text(v.get("email")),
-    };
-    (agent != Agent::default()).then_some(agent)
 }
 
 /// An operator known only by its id.
