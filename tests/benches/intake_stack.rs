@@ -1,0 +1,296 @@
+//! The whole intake on the local stack: signed deliveries over HTTP to the host's API, the
+//! release webhook-intake binary under the Lambda Runtime Interface Emulator, DynamoDB, Secrets
+//! Manager and SQS in moto. Latency at concurrency 1, throughput at concurrency 8.
+//! `make bench` runs it after `cargo build --release -p webhook-intake`; figures go to
+//! BENCHMARKS.md.
+
+use chatsync_local::events::signed_request;
+use chatsync_local::host::{Host, HostOptions};
+use chatsync_local::procs::rie_path;
+use chatsync_tests::{LocalAws, SAMPLE_DELIVERIES, repo_root};
+use shared::platforms::Platform;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+
+/// Timed deliveries per platform and concurrency.
+const REQUESTS: usize = 500;
+/// Untimed deliveries first: the function's cold start and the tenant cache fill.
+const WARM_UP: usize = 20;
+const CONCURRENCY: [usize; 2] = [1, 8];
+
+/// One delivery ready to send: everything signed before the clock starts.
+struct Delivery {
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+#[tokio::main]
+async fn main() {
+    let bin_dir = release_bin_dir();
+    let aws = LocalAws::start().await;
+    let tenant = aws.load_demo_tenant().await;
+    // Only the intake: the resolver and writer would compete for the two cores while the
+    // intake is measured, and the deliveries it queues stay on resolve.fifo, unconsumed.
+    let mut plan = aws.plan.clone();
+    plan.functions.retain(|f| f.binary == "webhook-intake");
+    assert_eq!(plan.functions.len(), 1, "webhook-intake in the template");
+    let host = Host::start(HostOptions {
+        plan,
+        bin_dir: bin_dir.clone(),
+        rie: rie_path().expect("RIE (in the venv's aws-sam-cli)"),
+        log_dir: std::env::temp_dir().join(format!("chatsync-bench-{}", std::process::id())),
+        http_addr: "127.0.0.1:0".parse().expect("address"),
+        aws_endpoint: aws.moto.endpoint(),
+        extra_env: Vec::new(),
+        schedule_every: None,
+    })
+    .await
+    .expect("function host starts");
+    let (stop_drain, drained) = drain(&aws);
+    let base = format!("http://{}", host.http_addr);
+    let client = reqwest::Client::new();
+
+    println!("{}", machine());
+    println!(
+        "webhook-intake from {}; {REQUESTS} deliveries per row after {WARM_UP} untimed",
+        bin_dir.display()
+    );
+    println!();
+    println!("| platform | concurrency | requests | median (ms) | p99 (ms) | requests/s |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let mut queued = 0;
+    for (platform, file) in SAMPLE_DELIVERIES {
+        let sample: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(repo_root().join("events/payloads").join(file)).expect("sample"),
+        )
+        .expect("sample JSON");
+        let warm_up = deliveries(&base, &tenant, platform, &sample, "warm", WARM_UP);
+        run(&client, warm_up, 1).await;
+        queued += WARM_UP;
+        for concurrency in CONCURRENCY {
+            let batch = deliveries(
+                &base,
+                &tenant,
+                platform,
+                &sample,
+                &format!("c{concurrency}"),
+                REQUESTS,
+            );
+            let (mut latencies, wall) = run(&client, batch, concurrency).await;
+            queued += REQUESTS;
+            latencies.sort_unstable();
+            println!(
+                "| {platform} | {concurrency} | {REQUESTS} | {:.2} | {:.2} | {:.0} |",
+                millis(percentile(&latencies, 50.0)),
+                millis(percentile(&latencies, 99.0)),
+                REQUESTS as f64 / wall.as_secs_f64(),
+            );
+        }
+    }
+    let _ = stop_drain.send(true);
+    let drained = drained.await.expect("drain task");
+    assert_eq!(
+        host.invocation_errors(),
+        0,
+        "function errors during the run"
+    );
+    // Each delivery claimed once: distinct ids really went through the whole intake.
+    assert_eq!(
+        aws.count("DeliveriesTable").await,
+        queued,
+        "claimed deliveries"
+    );
+    println!();
+    println!("{drained} queued events taken off resolve.fifo during the run");
+    host.stop().await;
+    aws.moto.stop().await;
+}
+
+/// Takes messages off resolve.fifo while the bench runs, as the resolver would. moto's FIFO
+/// send slows with every message the queue holds (15 ms with an empty queue, 64 ms with 600
+/// in one measurement here), so an unconsumed queue would make the figures moto's, growing
+/// with the run, rather than the intake's. Returns a stop switch and the count taken.
+fn drain(
+    aws: &LocalAws,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<usize>,
+) {
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let (sqs, url) = (aws.sqs(), aws.queue_url("ResolveQueue"));
+    let task = tokio::spawn(async move {
+        let mut taken = 0;
+        loop {
+            // Long polling: the call returns as soon as there is something to take.
+            let receive = sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send();
+            let out = tokio::select! {
+                out = receive => out.expect("receive from resolve.fifo"),
+                _ = stopped.changed() => return taken,
+            };
+            let entries: Vec<_> = out
+                .messages()
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(m.receipt_handle().unwrap_or_default())
+                        .build()
+                        .expect("delete entry")
+                })
+                .collect();
+            if entries.is_empty() {
+                continue;
+            }
+            taken += entries.len();
+            sqs.delete_message_batch()
+                .queue_url(&url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .expect("delete from resolve.fifo");
+        }
+    });
+    (stop, task)
+}
+
+/// The release binaries: the function host runs what `cargo build --release` left next to
+/// this bench (<target>/release), or CHATSYNC_BIN_DIR.
+fn release_bin_dir() -> PathBuf {
+    let dir = match std::env::var("CHATSYNC_BIN_DIR") {
+        Ok(dir) => PathBuf::from(dir),
+        // Bench executables live in <target>/release/deps.
+        Err(_) => std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.parent()?.to_owned()))
+            .unwrap_or_default(),
+    };
+    let binary = dir.join("webhook-intake");
+    if !binary.exists() {
+        eprintln!(
+            "{} is missing: build the release function first \
+             (`cargo build --release -p webhook-intake`, same CARGO_TARGET_DIR), \
+             or point CHATSYNC_BIN_DIR at a directory holding it",
+            binary.display()
+        );
+        std::process::exit(1);
+    }
+    dir
+}
+
+/// `n` signed deliveries of `sample`, each with its own delivery id so each is claimed and
+/// queued (a repeat would be answered 200 as a duplicate without touching SQS).
+fn deliveries(
+    base: &str,
+    tenant: &shared::tenant::TenantFile,
+    platform: Platform,
+    sample: &serde_json::Value,
+    run: &str,
+    n: usize,
+) -> Vec<Delivery> {
+    // Where each platform keeps its delivery id; CloudCX sends none (the intake hashes the
+    // body), so its ticket id varies instead.
+    let pointer = match platform {
+        Platform::Intercom => "/id",
+        Platform::Tidio => "/webhook_id",
+        Platform::RespondIo => "/event_id",
+        Platform::CloudCx => "/ticketId",
+    };
+    let now = OffsetDateTime::now_utc();
+    (0..n)
+        .map(|i| {
+            let mut value = sample.clone();
+            let id = value.pointer_mut(pointer).expect("delivery id field");
+            *id = format!("{}-{run}-{i}", id.as_str().expect("id is a string")).into();
+            let body = serde_json::to_vec(&value).expect("JSON");
+            // Tidio signs a timestamp: a run lasts seconds, well inside its 300 s window.
+            let (headers, path) =
+                signed_request(platform, tenant, &body, now).expect("demo tenant signs");
+            Delivery {
+                url: format!("{base}{path}"),
+                headers,
+                body,
+            }
+        })
+        .collect()
+}
+
+/// Sends every delivery with `concurrency` workers; asserts each is answered 202 "queued".
+/// Returns each request's latency and the wall time of the whole batch.
+async fn run(
+    client: &reqwest::Client,
+    batch: Vec<Delivery>,
+    concurrency: usize,
+) -> (Vec<Duration>, Duration) {
+    let batch = Arc::new(batch);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, batch, next) = (client.clone(), batch.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(d) = batch.get(i) else {
+                        return latencies;
+                    };
+                    let mut request = client.post(&d.url).body(d.body.clone());
+                    for (name, value) in &d.headers {
+                        request = request.header(name, value);
+                    }
+                    let sent = Instant::now();
+                    let response = request.send().await.expect("intake answers");
+                    let status = response.status().as_u16();
+                    let text = response.text().await.expect("reply body");
+                    latencies.push(sent.elapsed());
+                    // A bench that silently measured errors or duplicates would be worthless.
+                    let reply: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                    assert!(
+                        status == 202 && reply["status"] == "queued",
+                        "delivery {i} answered {status}: {text}"
+                    );
+                }
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(batch.len());
+    for worker in workers {
+        latencies.extend(worker.await.expect("worker"));
+    }
+    (latencies, started.elapsed())
+}
+
+/// The machine the figures come from.
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("machine: {cpus} CPUs ({model})")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    // Nearest rank: the smallest sample with at least p % of samples at or below it.
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
