@@ -32,6 +32,10 @@ pub enum EventKind {
         added: Vec<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         removed: Vec<String>,
+        /// The whole set after the change, when the platform sends the set instead of the
+        /// change: tags missing from it were removed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        current: Option<Vec<String>>,
     },
     /// The conversation's assignee changed. Both `None` means unassigned.
     Assigned {
@@ -316,10 +320,16 @@ impl QueuedEvent {
         group_id(&self.tenant_id, self.platform, &self.conversation_key)
     }
 
-    /// Stable across redeliveries of the same webhook, distinct per event of a delivery, so
-    /// FIFO deduplication drops repeats and keeps siblings.
+    /// Stable across redeliveries of the same webhook (a retry of a pending claim reuses the
+    /// first correlation id), distinct per event of a delivery, and distinct for a new claim of
+    /// the same key once the old one expired (an identical CloudCX body is a new event then).
     pub fn dedupe_id(&self) -> String {
-        let key = format!("{}#{}", self.delivery_key(), self.index);
+        let key = format!(
+            "{}#{}#{}",
+            self.delivery_key(),
+            self.correlation_id,
+            self.index
+        );
         hex::encode(Sha256::digest(key.as_bytes()))
     }
 }
@@ -441,12 +451,17 @@ mod tests {
     }
 
     #[test]
-    fn the_dedupe_id_depends_on_the_delivery_and_the_index_only() {
+    fn the_dedupe_id_depends_on_the_delivery_its_claim_and_the_index() {
         let a = queued("conversation:1", 0);
-        let mut b = queued("conversation:1", 0);
-        b.correlation_id = new_correlation_id();
+        let mut b = a.clone();
+        b.received_at = OffsetDateTime::now_utc();
         assert_eq!(a.dedupe_id(), b.dedupe_id());
-        assert_ne!(a.dedupe_id(), queued("conversation:1", 1).dedupe_id());
+        b.correlation_id = new_correlation_id();
+        assert_ne!(a.dedupe_id(), b.dedupe_id());
+        b.correlation_id = a.correlation_id.clone();
+        b.index = 1;
+        assert_ne!(a.dedupe_id(), b.dedupe_id());
+        b.index = 0;
         b.delivery_id = "notif_2".into();
         assert_ne!(a.dedupe_id(), b.dedupe_id());
         assert_eq!(a.dedupe_id().len(), 64);

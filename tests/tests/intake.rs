@@ -350,22 +350,67 @@ async fn an_enqueue_that_fails_after_the_claim_is_queued_by_the_platforms_retry(
 #[tokio::test]
 async fn fifty_concurrent_deliveries_of_one_event_queue_one_message() {
     let (aws, intake, tenant) = setup().await;
-    let body = payload("tidio-contact-created.json");
-    assert_eq!(parsed(Platform::Tidio, &body).events.len(), 1);
-    let replies = futures::future::join_all(
-        (0..50).map(|_| signed(&intake, &tenant, Platform::Tidio, &body)),
-    )
-    .await;
-    let ids: std::collections::BTreeSet<_> = replies
-        .iter()
-        .map(|r| {
-            assert!(matches!(r.status, 200 | 202), "{}", r.json);
-            r.json["correlation_id"].as_str().unwrap().to_owned()
-        })
-        .collect();
-    assert_eq!(ids.len(), 1, "one correlation id for every copy: {ids:?}");
-    assert_eq!(all_messages(&aws, "ResolveQueue").await.len(), 1);
-    assert_eq!(aws.count("DeliveriesTable").await, 1);
+    // Tidio dedupes on its webhook_id, CloudCX (no id) on a hash of the body.
+    let cases = [
+        (Platform::Tidio, "tidio-contact-created.json"),
+        (Platform::CloudCx, "cloudcx-ticket-assignee-changed.json"),
+    ];
+    for (n, (platform, file)) in cases.into_iter().enumerate() {
+        let body = payload(file);
+        assert_eq!(parsed(platform, &body).events.len(), 1);
+        let replies =
+            futures::future::join_all((0..50).map(|_| signed(&intake, &tenant, platform, &body)))
+                .await;
+        let ids: std::collections::BTreeSet<_> = replies
+            .iter()
+            .map(|r| {
+                assert!(matches!(r.status, 200 | 202), "{file}: {}", r.json);
+                r.json["correlation_id"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(
+            ids.len(),
+            1,
+            "{file}: one correlation id for every copy: {ids:?}"
+        );
+        assert_eq!(all_messages(&aws, "ResolveQueue").await.len(), 1, "{file}");
+        assert_eq!(aws.count("DeliveriesTable").await, n + 1, "{file}");
+        // The intake entry is written once, not once per copy.
+        assert_eq!(aws.count("SyncLogTable").await, n + 1, "{file}");
+    }
+    aws.moto.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_hash_claim_only_covers_retries_and_a_delivery_id_claim_covers_the_week() {
+    let (aws, intake, tenant) = setup().await;
+    let cloudcx = payload("cloudcx-ticket-assignee-changed.json");
+    let tidio = payload("tidio-contact-created.json");
+    for (platform, body) in [(Platform::CloudCx, &cloudcx), (Platform::Tidio, &tidio)] {
+        assert_eq!(signed(&intake, &tenant, platform, body).await.status, 202);
+        assert_eq!(signed(&intake, &tenant, platform, body).await.status, 200);
+    }
+    // An hour later, the same CloudCX body is a new event (the ticket was assigned back), while
+    // a Tidio webhook_id is still the same delivery. (Tidio's signature is made at that time.)
+    let later = Intake::from_env(&aws.sdk, &Env::from_map(aws.env("webhook-intake")))
+        .unwrap()
+        .with_clock(|| OffsetDateTime::now_utc() + time::Duration::hours(1));
+    let in_an_hour = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let again = |platform, body: &[u8]| {
+        let (headers, path) = signed_request(platform, &tenant, body, in_an_hour).unwrap();
+        send(&later, request("POST", &path, &headers, body))
+    };
+    let reply = again(Platform::CloudCx, &cloudcx).await;
+    assert_eq!(
+        (reply.status, &reply.json["status"]),
+        (202, &serde_json::json!("queued"))
+    );
+    let reply = again(Platform::Tidio, &tidio).await;
+    assert_eq!(
+        (reply.status, &reply.json["status"]),
+        (200, &serde_json::json!("duplicate"))
+    );
+    assert_eq!(all_messages(&aws, "ResolveQueue").await.len(), 3);
     aws.moto.stop().await;
 }
 

@@ -253,7 +253,7 @@ async fn the_operator_cli_signs_and_sends_payloads_as_the_platform_would() {
     .await;
     assert_eq!(code, Some(0), "{out}");
     assert!(out.starts_with("202 "), "{out}");
-    // A refusal is a failing exit code that scripts can trust.
+    // A usage error and an intake's refusal are distinct failing exit codes scripts can trust.
     let (code, out) = cli(&[
         "send",
         "intercom",
@@ -264,5 +264,26 @@ async fn the_operator_cli_signs_and_sends_payloads_as_the_platform_would() {
     ])
     .await;
     assert_eq!(code, Some(2), "{out}");
+    let forged = std::env::temp_dir().join(format!("chatsync-forged-{}.toml", std::process::id()));
+    let text = std::fs::read_to_string(&tenant_file).unwrap();
+    let tenant = chatsync_local::session::read_tenant(&tenant_file).unwrap();
+    let secret = tenant.secrets.webhooks.for_platform(Platform::Intercom)[0]
+        .expose()
+        .to_owned();
+    std::fs::write(&forged, text.replace(&secret, "not-the-secret")).unwrap();
+    let (code, out) = cli(&[
+        "send",
+        "intercom",
+        "demo",
+        payload("intercom-conversation-user-created.json")
+            .to_str()
+            .unwrap(),
+        "--tenant-file",
+        forged.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.starts_with("401 "), "{out}");
+    std::fs::remove_file(&forged).ok();
     session.stop().await;
 }

@@ -18,6 +18,8 @@ pub enum IntakeError {
     PlatformNotEnabled(Platform),
     #[error("body exceeds {limit} bytes")]
     TooLarge { limit: usize },
+    #[error("an event of this delivery exceeds the queue's {limit}-byte message limit")]
+    EventTooLarge { limit: usize },
     #[error("body is empty")]
     EmptyBody,
     #[error("body is not UTF-8 JSON")]
@@ -42,7 +44,7 @@ impl IntakeError {
             IntakeError::UnknownPlatform(_)
             | IntakeError::UnknownTenant
             | IntakeError::PlatformNotEnabled(_) => 404,
-            IntakeError::TooLarge { .. } => 413,
+            IntakeError::TooLarge { .. } | IntakeError::EventTooLarge { .. } => 413,
             IntakeError::UnsupportedMediaType => 415,
             IntakeError::EmptyBody | IntakeError::NotUtf8 | IntakeError::Malformed(_) => 400,
             IntakeError::Signature(VerifyError::NoSecret) => 403,
@@ -59,7 +61,7 @@ impl IntakeError {
             IntakeError::UnknownPlatform(_) => "unknown_platform",
             IntakeError::UnknownTenant => "unknown_tenant",
             IntakeError::PlatformNotEnabled(_) => "platform_not_enabled",
-            IntakeError::TooLarge { .. } => "body_too_large",
+            IntakeError::TooLarge { .. } | IntakeError::EventTooLarge { .. } => "body_too_large",
             IntakeError::EmptyBody => "empty_body",
             IntakeError::NotUtf8 => "not_utf8",
             IntakeError::UnsupportedMediaType => "unsupported_media_type",
@@ -98,6 +100,7 @@ mod tests {
             IntakeError::MethodNotAllowed,
             IntakeError::UnknownTenant,
             IntakeError::TooLarge { limit: 1 },
+            IntakeError::EventTooLarge { limit: 1 },
             IntakeError::EmptyBody,
             IntakeError::NotUtf8,
             IntakeError::UnsupportedMediaType,

@@ -12,7 +12,9 @@ use shared::config::{ConfigError, Env, vars};
 use shared::event::{self, QueuedEvent, Received};
 use shared::mask;
 use shared::platforms::{self, Inbound, Parsed, Platform};
-use shared::store::deliveries::{Claim, DeliveryClaims};
+use shared::store::deliveries::{
+    BODY_HASH_CLAIM_TTL_SECONDS, CLAIM_TTL_SECONDS, Claim, DeliveryClaims,
+};
 use shared::store::queue::{FifoMessage, FifoQueue};
 use shared::store::secrets::TenantSecretStore;
 use shared::store::synclog::SyncLogTable;
@@ -317,44 +319,54 @@ async fn receive_noting(
             limit: intake.max_body_bytes,
         });
     }
-    let (correlation_id, messages) = match intake.claims.claim(&key, &new_id, now).await? {
-        Claim::New => (new_id, messages),
-        Claim::Queued { correlation_id } => {
-            seen.correlation_id = Some(correlation_id.clone());
-            return Ok(Reply::Duplicate { correlation_id });
-        }
-        // Claimed by an attempt that did not confirm queueing (crashed, or still running):
-        // queue under its correlation id. The dedupe ids are the same, so SQS keeps one copy.
-        Claim::Pending { correlation_id } => {
-            seen.correlation_id = Some(correlation_id.clone());
-            let messages = received(&correlation_id)?;
-            (correlation_id, messages)
-        }
+    // Without a platform delivery id the claim is keyed on the body, and only covers retries.
+    let ttl = if accepted.delivery_id == platforms::body_hash(body) {
+        BODY_HASH_CLAIM_TTL_SECONDS
+    } else {
+        CLAIM_TTL_SECONDS
     };
+    let (correlation_id, messages, first) =
+        match intake.claims.claim(&key, &new_id, now, ttl).await? {
+            Claim::New => (new_id, messages, true),
+            Claim::Queued { correlation_id } => {
+                seen.correlation_id = Some(correlation_id.clone());
+                return Ok(Reply::Duplicate { correlation_id });
+            }
+            // Claimed by an attempt that did not confirm queueing (crashed, or still running):
+            // queue under its correlation id. The dedupe ids are the same, so SQS keeps one copy.
+            Claim::Pending { correlation_id } => {
+                seen.correlation_id = Some(correlation_id.clone());
+                let messages = received(&correlation_id)?;
+                (correlation_id, messages, false)
+            }
+        };
 
     // The raw body goes to the sync log before the events: an event too large to carry it
-    // refers to it there, so that write must not be lost.
+    // refers to it there, so that write must not be lost. A repeat of a pending claim writes it
+    // again only then (the first attempt may have died before writing it).
     let raw_by_reference = text.len() > event::RAW_INLINE_MAX;
-    let entry = SyncLogEntry::new(
-        &correlation_id,
-        tenant_id,
-        platform,
-        Step::Intake,
-        Outcome::Ok,
-        format!(
-            "verified; {} event(s) queued for resolve ({} bytes)",
-            messages.len(),
-            body.len()
-        ),
-    )
-    .topic(seen.topic.as_deref().unwrap_or_default())
-    .payload(text);
-    match intake.sync_log.append(&entry, config.retention_days).await {
-        Ok(()) => {}
-        Err(e) if raw_by_reference => return Err(e.into()),
-        // The events carry the body themselves; a missing audit line must not make the
-        // platform retry.
-        Err(e) => tracing::warn!(%correlation_id, error = %e, "sync log write failed"),
+    if first || raw_by_reference {
+        let entry = SyncLogEntry::new(
+            &correlation_id,
+            tenant_id,
+            platform,
+            Step::Intake,
+            Outcome::Ok,
+            format!(
+                "verified and parsed: {} event(s) for resolve ({} bytes)",
+                messages.len(),
+                body.len()
+            ),
+        )
+        .topic(seen.topic.as_deref().unwrap_or_default())
+        .payload(text);
+        match intake.sync_log.append(&entry, config.retention_days).await {
+            Ok(()) => {}
+            Err(e) if raw_by_reference => return Err(e.into()),
+            // The events carry the body themselves; a missing audit line must not make the
+            // platform retry.
+            Err(e) => tracing::warn!(%correlation_id, error = %e, "sync log write failed"),
+        }
     }
     intake.resolve_queue.send_all(&messages).await?;
     intake.claims.mark_queued(&key).await?;

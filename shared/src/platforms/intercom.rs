@@ -101,7 +101,12 @@ enum ConversationChange {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ContactChange {
     Upserted,
-    Tagged { added: bool },
+    /// Archiving is reversible (`contact.unarchived`), so it is an upsert with a flag, not a
+    /// deletion that would drop the contact's link.
+    Archived(bool),
+    Tagged {
+        added: bool,
+    },
     Deleted,
 }
 
@@ -144,7 +149,9 @@ impl Topic {
                     | "contact.lead.tag.deleted"
                     | "user.tag.deleted"
                     | "contact.tag.deleted" => K::Tagged { added: false },
-                    "contact.deleted" | "contact.archived" | "user.deleted" => K::Deleted,
+                    "contact.archived" => K::Archived(true),
+                    "contact.unarchived" => K::Archived(false),
+                    "contact.deleted" | "user.deleted" => K::Deleted,
                     _ => return None,
                 };
                 return Some(Topic::Contact(contact));
@@ -273,6 +280,7 @@ fn tagged(item: &Value, parts: &[&Value]) -> Vec<Event> {
     vec![Event::new(EventKind::TagsChanged {
         added,
         removed: Vec::new(),
+        current: None,
     })]
 }
 
@@ -495,9 +503,10 @@ fn conversation_visitor(item: &Value) -> Visitor {
 fn contact_events(change: ContactChange, item: &Value) -> Result<(String, Vec<Event>), ParseError> {
     let (who, kind) = match change {
         ContactChange::Tagged { added } => {
-            let who = item
-                .get("contact")
-                .filter(|c| c.is_object())
+            // 2.x: `{type: "contact_tag", tag, contact}`; legacy: `{type: "user_tag", tag, user}`.
+            let who = ["contact", "user"]
+                .into_iter()
+                .find_map(|key| item.get(key).filter(|c| c.is_object()))
                 .ok_or(ParseError::Field("data.item.contact"))?;
             if scalar(who.get("id")).is_none() {
                 return Err(ParseError::Field("data.item.contact.id"));
@@ -509,12 +518,24 @@ fn contact_events(change: ContactChange, item: &Value) -> Result<(String, Vec<Ev
             } else {
                 (Vec::new(), vec![tag])
             };
-            (who, EventKind::TagsChanged { added, removed })
+            (
+                who,
+                EventKind::TagsChanged {
+                    added,
+                    removed,
+                    current: None,
+                },
+            )
         }
-        ContactChange::Upserted => (item, EventKind::ContactUpserted),
+        ContactChange::Upserted | ContactChange::Archived(_) => (item, EventKind::ContactUpserted),
         ContactChange::Deleted => (item, EventKind::ContactDeleted),
     };
-    let visitor = person(who);
+    let mut visitor = person(who);
+    if let ContactChange::Archived(archived) = change {
+        visitor
+            .custom_attributes
+            .insert("archived".into(), Value::Bool(archived));
+    }
     let id = visitor
         .contact_id
         .clone()
@@ -1245,6 +1266,7 @@ mod tests {
         let added = EventKind::TagsChanged {
             added: vec!["EU".into()],
             removed: vec![],
+            current: None,
         };
         assert_eq!(
             a.events,
@@ -1321,6 +1343,7 @@ mod tests {
         let added = EventKind::TagsChanged {
             added: tag.clone(),
             removed: vec![],
+            current: None,
         };
         assert_eq!(
             a.events,
@@ -1333,6 +1356,7 @@ mod tests {
         let removed = EventKind::TagsChanged {
             added: vec![],
             removed: tag,
+            current: None,
         };
         assert_eq!(
             accepted(&body).events,
@@ -1344,7 +1368,7 @@ mod tests {
     }
 
     #[test]
-    fn a_deleted_or_archived_contact_is_deleted() {
+    fn a_deleted_contact_is_deleted_and_an_archived_one_only_flagged() {
         let body = include_bytes!("../../../events/payloads/intercom-contact-deleted.json");
         let expected = vec![Event {
             visitor: Visitor {
@@ -1357,8 +1381,47 @@ mod tests {
         let a = accepted(body);
         assert_eq!(a.conversation_key, "contact:65b2a1d3f4e5a6b7c8d9e0f1");
         assert_eq!(a.events, expected);
-        let body = edited(body, "/topic", json!("contact.archived"));
-        assert_eq!(accepted(&body).events, expected);
+        let legacy = edited(body, "/topic", json!("user.deleted"));
+        assert_eq!(accepted(&legacy).events, expected);
+        for (topic, archived) in [("contact.archived", true), ("contact.unarchived", false)] {
+            let events = accepted(&edited(body, "/topic", json!(topic))).events;
+            assert_eq!(events.len(), 1, "{topic}");
+            assert_eq!(events[0].kind, EventKind::ContactUpserted, "{topic}");
+            assert_eq!(
+                events[0].visitor.custom_attributes.get("archived"),
+                Some(&json!(archived)),
+                "{topic}"
+            );
+        }
+    }
+
+    #[test]
+    fn legacy_user_tag_topics_name_the_user() {
+        let body = include_bytes!("../../../events/payloads/intercom-user-tag-created-legacy.json");
+        let a = accepted(body);
+        assert_eq!(a.conversation_key, "contact:5a1b2c3d4e5f60718293a4b5");
+        assert_eq!(a.events.len(), 1);
+        assert_eq!(
+            a.events[0].kind,
+            EventKind::TagsChanged {
+                added: vec!["VIP".into()],
+                removed: vec![],
+                current: None,
+            }
+        );
+        assert_eq!(
+            a.events[0].visitor.email.as_deref(),
+            Some("grace.hopper@example.com")
+        );
+        let deleted = accepted(&edited(body, "/topic", json!("user.tag.deleted")));
+        assert_eq!(
+            deleted.events[0].kind,
+            EventKind::TagsChanged {
+                added: vec![],
+                removed: vec!["VIP".into()],
+                current: None,
+            }
+        );
     }
 
     // ---- refusals and robustness ----

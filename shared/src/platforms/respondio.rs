@@ -303,30 +303,42 @@ fn assignee_updated(ctx: &Ctx) -> Event {
 
 /// The shape is not documented by respond.io. One receiver logged a flat
 /// `{tag, action: "add" | "remove", contact}`, so that pair gives the change ("added" /
-/// "removed" are accepted too). Without it, the full list (`tags`, else `contact.tags`) is
-/// reported as added: the tags the contact has now. Tags live on the contact, so the event
-/// carries no conversation.
+/// "removed" are accepted too). Without it, the full list (`tags`, else `contact.tags`) is the
+/// contact's whole set now (`current`), so a removal is not mistaken for nothing. Tags live on
+/// the contact, so the event carries no conversation.
 fn tag_updated(ctx: &Ctx) -> Vec<Event> {
     let tag = text(ctx.v.get("tag"));
     let action = text(ctx.v.get("action"));
-    let (added, removed) = match (tag, action.as_deref()) {
-        (Some(tag), Some("add" | "added")) => (vec![tag], Vec::new()),
-        (Some(tag), Some("remove" | "removed")) => (Vec::new(), vec![tag]),
-        _ => (full_tag_list(ctx), Vec::new()),
+    let kind = match (tag, action.as_deref()) {
+        (Some(tag), Some("add" | "added")) => EventKind::TagsChanged {
+            added: vec![tag],
+            removed: Vec::new(),
+            current: None,
+        },
+        (Some(tag), Some("remove" | "removed")) => EventKind::TagsChanged {
+            added: Vec::new(),
+            removed: vec![tag],
+            current: None,
+        },
+        _ => match full_tag_list(ctx) {
+            Some(all) => EventKind::TagsChanged {
+                added: Vec::new(),
+                removed: Vec::new(),
+                current: Some(all),
+            },
+            None => return Vec::new(),
+        },
     };
-    if added.is_empty() && removed.is_empty() {
-        return Vec::new();
-    }
-    vec![ctx.contact_event(EventKind::TagsChanged { added, removed })]
+    vec![ctx.contact_event(kind)]
 }
 
-fn full_tag_list(ctx: &Ctx) -> Vec<String> {
+/// The tag list when the payload has one (an empty list is a set with every tag removed).
+fn full_tag_list(ctx: &Ctx) -> Option<Vec<String>> {
     ctx.v
         .get("tags")
         .or_else(|| ctx.contact.get("tags"))
         .and_then(Value::as_array)
         .map(|tags| tags.iter().filter_map(|t| text(Some(t))).collect())
-        .unwrap_or_default()
 }
 
 /// The new lifecycle comes at the top level (with `oldLifecycle`); it wins over the
@@ -826,6 +838,7 @@ mod tests {
         let mut expected = Event::new(EventKind::TagsChanged {
             added: vec!["vip".into()],
             removed: vec![],
+            current: None,
         });
         expected.visitor = katherine(json!({"countryCode": "US", "lifecycle": "Customer"}));
         assert_eq!(only(&a), &expected);
@@ -839,7 +852,8 @@ mod tests {
             only(&accepted_json(&removed)).kind,
             EventKind::TagsChanged {
                 added: vec![],
-                removed: vec!["vip".into()]
+                removed: vec!["vip".into()],
+                current: None,
             }
         );
         let list = json!({"event_type": "contact.tag.updated",
@@ -847,8 +861,20 @@ mod tests {
         assert_eq!(
             only(&accepted_json(&list)).kind,
             EventKind::TagsChanged {
-                added: vec!["a".into(), "b".into()],
-                removed: vec![]
+                added: vec![],
+                removed: vec![],
+                current: Some(vec!["a".into(), "b".into()]),
+            }
+        );
+        // An empty list is a set too: every tag was removed.
+        let none_left =
+            json!({"event_type": "contact.tag.updated", "tags": [], "contact": {"id": 7}});
+        assert_eq!(
+            only(&accepted_json(&none_left)).kind,
+            EventKind::TagsChanged {
+                added: vec![],
+                removed: vec![],
+                current: Some(vec![]),
             }
         );
         let bare = json!({"event_type": "contact.tag.updated", "contact": {"id": 7}});

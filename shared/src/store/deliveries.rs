@@ -12,6 +12,11 @@ use time::OffsetDateTime;
 /// How long a claim is kept: longer than any platform's retry schedule (Tidio: ~5 h).
 pub const CLAIM_TTL_SECONDS: i64 = 7 * 24 * 3600;
 
+/// How long a claim keyed on a hash of the body is kept. Without a delivery id, an identical
+/// body later is a real new event (a ticket reassigned back, a status changed back), so the
+/// claim covers retries and duplicate sends only.
+pub const BODY_HASH_CLAIM_TTL_SECONDS: i64 = 15 * 60;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// First sight of this delivery.
@@ -36,12 +41,14 @@ impl DeliveryClaims {
         }
     }
 
-    /// Claims `key` for `correlation_id` unless it is already claimed.
+    /// Claims `key` for `correlation_id` for `ttl_seconds`, unless a live claim holds it. An
+    /// expired claim DynamoDB has not deleted yet counts as absent.
     pub async fn claim(
         &self,
         key: &str,
         correlation_id: &str,
         now: OffsetDateTime,
+        ttl_seconds: i64,
     ) -> Result<Claim, StoreError> {
         let put = self
             .client
@@ -56,9 +63,13 @@ impl DeliveryClaims {
             .item("claimed_at", AttributeValue::S(crate::rfc3339(now)))
             .item(
                 "expires_at",
-                AttributeValue::N((now.unix_timestamp() + CLAIM_TTL_SECONDS).to_string()),
+                AttributeValue::N((now.unix_timestamp() + ttl_seconds).to_string()),
             )
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(now.unix_timestamp().to_string()),
+            )
             .return_values_on_condition_check_failure(
                 aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
             )
