@@ -82,8 +82,10 @@ bench: venv
 	# Functions built on their own, as sam build builds them (no feature unification with tools).
 	cargo build --release $(FUNCTIONS)
 	cargo build --release -p chatsync-local -p rng-init
-	@echo "== intake handler work (verify + envelope), release"
+	@echo "== intake handler work (verify + parse + queue_events), typical and 64 KiB payloads, release"
 	cargo bench -p chatsync-tests --bench intake
+	@echo "== whole intake on the local stack (release webhook-intake under RIE, on moto)"
+	cargo bench -p chatsync-tests --bench intake_stack
 	@echo "== Salesforce client overhead per composite, emulator throughput"
 	cargo bench -p chatsync-tests --bench salesforce
 	@echo "== release binary size and cold start per function (under RIE, on moto)"

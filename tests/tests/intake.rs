@@ -595,3 +595,114 @@ async fn the_sample_api_gateway_events_run_through_the_handler() {
     assert_eq!(n, payloads, "one API Gateway event per payload");
     aws.moto.stop().await;
 }
+
+#[tokio::test]
+async fn a_base64_encoded_body_is_verified_over_its_decoded_bytes() {
+    use base64::Engine;
+    let (aws, intake, tenant) = setup().await;
+    let body = payload("respondio-message-received.json");
+    let (headers, path) = signed_request(
+        Platform::RespondIo,
+        &tenant,
+        &body,
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let mut event = http_event_json(&{
+        let uri: http::Uri = path.parse().unwrap();
+        let mut map = http::HeaderMap::new();
+        for (k, v) in &headers {
+            map.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        let route = HttpRoute {
+            method: "POST".into(),
+            path: "/webhooks/{platform}/{tenant}".into(),
+        };
+        let params = match_route(&route.path, uri.path()).unwrap();
+        http_event(&http::Method::POST, &uri, &map, &body, &route, params)
+    });
+    // API Gateway may hand the body over base64-encoded; the MAC covers the platform's bytes.
+    event["body"] = base64::engine::general_purpose::STANDARD
+        .encode(&body)
+        .into();
+    event["isBase64Encoded"] = true.into();
+    let req = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let reply = send(&intake, req).await;
+    assert_eq!(reply.status, 202, "{}", reply.json);
+    assert_eq!(aws.visible("ResolveQueue").await, 1);
+    aws.moto.stop().await;
+}
+
+/// Log output captured in memory, as the Lambda runtime would ship it (JSON lines).
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn each_delivery_logs_one_line_with_personal_data_masked_and_no_secret() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let (aws, intake, tenant) = setup().await;
+    let body = payload("tidio-contact-created.json");
+    assert_eq!(
+        signed(&intake, &tenant, Platform::Tidio, &body)
+            .await
+            .status,
+        202
+    );
+    let forged = request(
+        "POST",
+        "/webhooks/tidio/demo",
+        &[("x-tidio-signature".into(), "t=1,s=00".into())],
+        &body,
+    );
+    assert_eq!(send(&intake, forged).await.status, 401);
+    aws.moto.stop().await;
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["fields"]["message"] == "delivery")
+        .collect();
+    assert_eq!(lines.len(), 2, "one line per delivery:\n{text}");
+    let accepted = &lines[0]["fields"];
+    assert_eq!(accepted["tenant_id"], "demo");
+    assert_eq!(accepted["platform"], "tidio");
+    assert_eq!(accepted["topic"], "contact.created");
+    assert_eq!(accepted["outcome"], "queued");
+    assert_eq!(accepted["status"], 202);
+    assert_eq!(accepted["visitor_email"], "g***@example.com");
+    assert_eq!(accepted["visitor_phone"], "***42");
+    assert!(accepted["duration_ms"].as_f64().is_some());
+    assert_eq!(accepted["correlation_id"].as_str().unwrap().len(), 32);
+    let refused = &lines[1]["fields"];
+    assert_eq!(refused["outcome"], "bad_signature");
+    assert_eq!(refused["status"], 401);
+    // Nothing personal or secret anywhere in the output, from any module.
+    for needle in [
+        "grace.hopper@example.com",
+        "555 0142",
+        "demo-tidio-secret-not-real",
+    ] {
+        assert!(!text.contains(needle), "{needle} was logged");
+    }
+}

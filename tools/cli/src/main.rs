@@ -38,7 +38,7 @@ enum Command {
     ///
     /// The signing secret is the tenant's first one for the platform, read from the tenant's
     /// secret in Secrets Manager, or from --tenant-file when given. Exit code 0 when the intake
-    /// accepted it (2xx), 1 otherwise.
+    /// accepted it (2xx), 1 when it refused it, 2 on a usage error, 3 when the secret is missing.
     Send {
         platform: Platform,
         tenant: String,
