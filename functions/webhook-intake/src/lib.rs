@@ -111,33 +111,30 @@ pub async fn handle(
     };
     let reason = result.as_ref().err().map(ToString::to_string);
     // One structured line per delivery; personal data masked, secrets and bodies never logged.
+    // tracing needs the level at compile time, hence the macro over the two levels.
+    macro_rules! delivery_line {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                correlation_id = seen.correlation_id.as_deref(),
+                tenant_id = seen.tenant_id.as_deref(),
+                platform = seen.platform.map(Platform::as_str),
+                topic = seen.topic.as_deref(),
+                events = seen.events,
+                visitor_email = seen.visitor_email.as_deref(),
+                visitor_phone = seen.visitor_phone.as_deref(),
+                status,
+                outcome,
+                reason = reason.as_deref(),
+                duration_ms,
+                "delivery"
+            )
+        };
+    }
     if status >= 500 {
-        tracing::error!(
-            correlation_id = seen.correlation_id.as_deref(),
-            tenant_id = seen.tenant_id.as_deref(),
-            platform = seen.platform.map(Platform::as_str),
-            topic = seen.topic.as_deref(),
-            status,
-            outcome,
-            reason = reason.as_deref(),
-            duration_ms,
-            "delivery"
-        );
+        delivery_line!(tracing::Level::ERROR);
     } else {
-        tracing::info!(
-            correlation_id = seen.correlation_id.as_deref(),
-            tenant_id = seen.tenant_id.as_deref(),
-            platform = seen.platform.map(Platform::as_str),
-            topic = seen.topic.as_deref(),
-            events = seen.events,
-            visitor_email = seen.visitor_email.as_deref(),
-            visitor_phone = seen.visitor_phone.as_deref(),
-            status,
-            outcome,
-            reason = reason.as_deref(),
-            duration_ms,
-            "delivery"
-        );
+        delivery_line!(tracing::Level::INFO);
     }
     Ok(match result {
         Ok(reply) => reply.into_response(),
@@ -320,7 +317,10 @@ async fn receive_noting(
         });
     }
     // Without a platform delivery id the claim is keyed on the body, and only covers retries.
-    let ttl = if accepted.delivery_id == platforms::body_hash(body) {
+    // Only a 64-character id can be a body hash: the body is hashed again only then.
+    let hashed_id =
+        accepted.delivery_id.len() == 64 && accepted.delivery_id == platforms::body_hash(body);
+    let ttl = if hashed_id {
         BODY_HASH_CLAIM_TTL_SECONDS
     } else {
         CLAIM_TTL_SECONDS
