@@ -5,6 +5,7 @@ pub mod batch;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod identity;
 pub mod mask;
 pub mod platforms;
 pub mod salesforce;

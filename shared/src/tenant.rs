@@ -38,13 +38,38 @@ pub enum Mode {
     Sales,
 }
 
-/// How a visitor is matched to a Salesforce person (used from the identity resolver on).
+/// How a visitor is matched to a Salesforce person, and what happens when nobody matches.
+/// Every field has a safe default, so a tenant file may leave the section out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct IdentityPolicy {
+    /// The rules tried after the links table, in order.
     pub match_order: Vec<MatchKey>,
     /// ISO 3166 region used to read phone numbers written without a country code.
     pub default_phone_region: String,
+    /// Which kind wins when a Contact and a Lead both match one rule.
+    pub prefer: Preferred,
+    /// Several people match one rule: the most recently modified (ties broken by Id), or
+    /// park the event as a review item listing them.
+    pub multiple_matches: MultipleMatches,
+    /// What to create when nothing matches; absent: Contact in support mode, Lead in sales.
+    pub create: Option<CreateKind>,
+    /// What the visitor must have before anything is created.
+    pub require: Required,
+    /// Salesforce field holding the customer's own id for the person (`external_id` rule).
+    pub external_id_field: Option<String>,
+    /// Salesforce field holding the chat visitor or cookie id (`visitor_id` rule).
+    pub visitor_id_field: Option<String>,
+    /// LastName when the visitor gives no name.
+    pub placeholder_last_name: String,
+    /// Lead.Company when neither a company nor a business e-mail domain is known.
+    pub placeholder_company: String,
+    /// How an existing person's fields follow the chat.
+    pub update: UpdatePolicy,
+    /// Match and set Accounts by company domain or name.
+    pub accounts: bool,
+    /// Days a link (platform contact, e-mail, phone → Salesforce id) is trusted.
+    pub link_ttl_days: u32,
 }
 
 impl Default for IdentityPolicy {
@@ -57,8 +82,59 @@ impl Default for IdentityPolicy {
                 MatchKey::VisitorId,
             ],
             default_phone_region: "US".into(),
+            prefer: Preferred::Contact,
+            multiple_matches: MultipleMatches::Review,
+            create: None,
+            require: Required::EmailOrPhone,
+            external_id_field: None,
+            visitor_id_field: None,
+            placeholder_last_name: "Unknown".into(),
+            placeholder_company: "Unknown".into(),
+            update: UpdatePolicy::FillBlanks,
+            accounts: false,
+            link_ttl_days: 30,
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preferred {
+    Contact,
+    Lead,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MultipleMatches {
+    MostRecent,
+    Review,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CreateKind {
+    Contact,
+    Lead,
+    Nothing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Required {
+    Nothing,
+    Email,
+    Phone,
+    EmailOrPhone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdatePolicy {
+    Never,
+    FillBlanks,
+    Overwrite,
+    NewestWins,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
