@@ -304,6 +304,9 @@ pub struct QueuedEvent {
     pub received_at: OffsetDateTime,
     pub event: Event,
     pub raw: RawPayload,
+    /// Who the visitor is in Salesforce: set by the identity resolver, absent before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<crate::identity::resolution::Resolution>,
 }
 
 /// SQS allows at most 128 characters in group and deduplication ids.
@@ -372,6 +375,7 @@ pub fn queue_events(accepted: Accepted, received: &Received) -> Vec<QueuedEvent>
             received_at: received.received_at,
             event,
             raw: raw.clone(),
+            resolution: None,
         })
         .collect()
 }
@@ -434,6 +438,7 @@ mod tests {
             received_at: OffsetDateTime::UNIX_EPOCH,
             event,
             raw: RawPayload::of("{}"),
+            resolution: None,
         }
     }
 

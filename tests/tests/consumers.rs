@@ -25,6 +25,7 @@ fn delivery(id: &str, conversation: &str) -> QueuedEvent {
         received_at: OffsetDateTime::now_utc(),
         event: Event::new(EventKind::Closed),
         raw: RawPayload::of("{}"),
+        resolution: None,
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod create;
 pub mod normalize;
+pub mod resolution;
 pub mod rules;
 
 use crate::event::Visitor;

@@ -62,6 +62,17 @@ pub struct Session {
 }
 
 /// Reads and validates a tenant file.
+/// The emulator's integration user, signed in with its refresh token (the emulator's defaults).
+pub fn emulator_credentials(url: &str) -> shared::salesforce::SalesforceCredentials {
+    let defaults = sf_emulator::EmulatorConfig::default();
+    shared::salesforce::SalesforceCredentials::RefreshToken {
+        login_url: url.to_owned(),
+        client_id: defaults.client_id,
+        client_secret: shared::secret::Secret::new(defaults.client_secret),
+        refresh_token: shared::secret::Secret::new(defaults.initial_refresh_token),
+    }
+}
+
 pub fn read_tenant(path: &Path) -> Result<TenantFile, SessionError> {
     let text = std::fs::read_to_string(path).map_err(|source| SessionError::Read {
         path: path.display().to_string(),
@@ -81,11 +92,7 @@ impl Session {
         let plan = stack::plan(&template, &Settings::local(&endpoint))?;
         let sdk = sdk_config(&endpoint).await;
         let created = stack::create(&plan, &sdk).await?;
-        let session_tenants = tenant_stores(&plan, &sdk);
-        for path in &options.tenant_files {
-            let file = read_tenant(path)?;
-            put_tenant(&file, &session_tenants.0, &session_tenants.1).await?;
-        }
+        // The emulator first: tenants without an org of their own are connected to it.
         let salesforce_url = match options.salesforce_addr {
             Some(addr) => {
                 let emulator = sf_emulator::Emulator::new(sf_emulator::EmulatorConfig::default())
@@ -100,6 +107,14 @@ impl Session {
             }
             None => None,
         };
+        let session_tenants = tenant_stores(&plan, &sdk);
+        for path in &options.tenant_files {
+            let mut file = read_tenant(path)?;
+            if let (None, Some(url)) = (&file.secrets.salesforce, &salesforce_url) {
+                file.secrets.salesforce = Some(emulator_credentials(url));
+            }
+            put_tenant(&file, &session_tenants.0, &session_tenants.1).await?;
+        }
         let host = Host::start(HostOptions {
             plan: plan.clone(),
             bin_dir: options.bin_dir,
