@@ -33,13 +33,18 @@ impl Keys {
     /// phone numbers (ISO 3166, e.g. "US", "GB").
     pub fn from_visitor(v: &Visitor, default_region: &str) -> Keys {
         let email = v.email.as_deref().and_then(normalize::email);
-        let (first, last) = match (&v.first_name, &v.last_name) {
+        // Blank first and last names (platforms send "") count as absent, so the full name
+        // is used then.
+        let (first, last) = match (
+            clean(v.first_name.as_deref()),
+            clean(v.last_name.as_deref()),
+        ) {
             (None, None) => v
                 .name
                 .as_deref()
                 .map(normalize::split_name)
                 .unwrap_or_default(),
-            (f, l) => (clean(f.as_deref()), clean(l.as_deref())),
+            (f, l) => (f, l),
         };
         let domain = v
             .company_domain
@@ -72,4 +77,175 @@ impl Keys {
 fn clean(s: Option<&str>) -> Option<String> {
     let s = s?.trim();
     (!s.is_empty()).then(|| s.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn visitor() -> Visitor {
+        Visitor::default()
+    }
+
+    #[test]
+    fn empty_visitor_gives_empty_keys() {
+        assert_eq!(Keys::from_visitor(&visitor(), "US"), Keys::default());
+    }
+
+    #[test]
+    fn full_visitor_is_normalised() {
+        let v = Visitor {
+            contact_id: Some(" 6543 ".into()),
+            external_id: Some("cust-42".into()),
+            email: Some("  Ada.Lovelace@Analytical.co.UK ".into()),
+            phone: Some("020 7946 0958".into()),
+            name: Some("Ada Lovelace".into()),
+            visitor_id: Some("cookie-1".into()),
+            ..visitor()
+        };
+        let k = Keys::from_visitor(&v, "GB");
+        assert_eq!(
+            k,
+            Keys {
+                platform_contact_id: Some("6543".into()),
+                external_id: Some("cust-42".into()),
+                email: Some("ada.lovelace@analytical.co.uk".into()),
+                phone: Some("+442079460958".into()),
+                visitor_id: Some("cookie-1".into()),
+                first_name: Some("Ada".into()),
+                last_name: Some("Lovelace".into()),
+                company: Some("analytical.co.uk".into()),
+                company_domain: Some("analytical.co.uk".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn phone_formats_give_the_same_key() {
+        let a = Visitor {
+            phone: Some("(555) 121-1212".into()),
+            ..visitor()
+        };
+        let b = Visitor {
+            phone: Some("+1 555 121 1212".into()),
+            ..visitor()
+        };
+        let ka = Keys::from_visitor(&a, "US");
+        let kb = Keys::from_visitor(&b, "DE");
+        assert_eq!(ka.phone.as_deref(), Some("+15551211212"));
+        assert_eq!(ka.phone, kb.phone);
+    }
+
+    #[test]
+    fn national_phone_without_a_known_region_is_no_key() {
+        let v = Visitor {
+            phone: Some("020 7946 0958".into()),
+            ..visitor()
+        };
+        assert_eq!(Keys::from_visitor(&v, "").phone, None);
+        assert_eq!(
+            Keys::from_visitor(&v, "gb").phone.as_deref(),
+            Some("+442079460958")
+        );
+    }
+
+    #[test]
+    fn invalid_email_and_phone_are_dropped() {
+        let v = Visitor {
+            email: Some("n/a".into()),
+            phone: Some("call me".into()),
+            company_name: Some("Acme".into()),
+            ..visitor()
+        };
+        let k = Keys::from_visitor(&v, "US");
+        assert_eq!(k.email, None);
+        assert_eq!(k.phone, None);
+        assert_eq!(k.company.as_deref(), Some("Acme"));
+        assert_eq!(k.company_domain, None);
+    }
+
+    #[test]
+    fn explicit_first_and_last_names_win_over_the_full_name() {
+        let v = Visitor {
+            name: Some("Somebody Else".into()),
+            first_name: Some(" Ada ".into()),
+            last_name: Some("Lovelace".into()),
+            ..visitor()
+        };
+        let k = Keys::from_visitor(&v, "US");
+        assert_eq!(k.first_name.as_deref(), Some("Ada"));
+        assert_eq!(k.last_name.as_deref(), Some("Lovelace"));
+    }
+
+    #[test]
+    fn blank_first_and_last_names_fall_back_to_the_full_name() {
+        let v = Visitor {
+            name: Some("Lovelace, Ada".into()),
+            first_name: Some("".into()),
+            last_name: Some("  ".into()),
+            ..visitor()
+        };
+        let k = Keys::from_visitor(&v, "US");
+        assert_eq!(k.first_name.as_deref(), Some("Ada"));
+        assert_eq!(k.last_name.as_deref(), Some("Lovelace"));
+    }
+
+    #[test]
+    fn only_a_first_name_keeps_last_name_empty() {
+        let v = Visitor {
+            first_name: Some("Ada".into()),
+            ..visitor()
+        };
+        let k = Keys::from_visitor(&v, "US");
+        assert_eq!(k.first_name.as_deref(), Some("Ada"));
+        assert_eq!(k.last_name, None);
+    }
+
+    #[test]
+    fn free_mail_gives_no_company_or_domain() {
+        let v = Visitor {
+            email: Some("Ada@GMail.com".into()),
+            ..visitor()
+        };
+        let k = Keys::from_visitor(&v, "US");
+        assert_eq!(k.email.as_deref(), Some("ada@gmail.com"));
+        assert_eq!(k.company, None);
+        assert_eq!(k.company_domain, None);
+    }
+
+    #[test]
+    fn company_domain_field_beats_the_email_domain() {
+        let v = Visitor {
+            email: Some("ada@mail.acme.com".into()),
+            company_name: Some("Acme Ltd".into()),
+            company_domain: Some("https://www.Acme.com/about".into()),
+            ..visitor()
+        };
+        let k = Keys::from_visitor(&v, "US");
+        assert_eq!(k.company.as_deref(), Some("Acme Ltd"));
+        assert_eq!(k.company_domain.as_deref(), Some("acme.com"));
+    }
+
+    #[test]
+    fn invalid_company_domain_falls_back_to_the_email_domain() {
+        let v = Visitor {
+            email: Some("ada@acme.io".into()),
+            company_domain: Some("n/a".into()),
+            ..visitor()
+        };
+        let k = Keys::from_visitor(&v, "US");
+        assert_eq!(k.company_domain.as_deref(), Some("acme.io"));
+        assert_eq!(k.company.as_deref(), Some("acme.io"));
+    }
+
+    #[test]
+    fn blank_ids_are_absent() {
+        let v = Visitor {
+            contact_id: Some("   ".into()),
+            external_id: Some("".into()),
+            visitor_id: Some("\t".into()),
+            ..visitor()
+        };
+        assert_eq!(Keys::from_visitor(&v, "US"), Keys::default());
+    }
 }
