@@ -2,6 +2,7 @@
 //! Each is built once per warm function from the SDK config and the template's names.
 
 pub mod deliveries;
+pub mod links;
 pub mod queue;
 pub mod secrets;
 pub mod synclog;

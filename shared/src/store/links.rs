@@ -1,0 +1,264 @@
+//! The links table: what chatsync already knows about a visitor, so a known visitor costs no
+//! Salesforce call. One item per (tenant, key): `pk` = tenant id, `sk` = the key
+//! (`platform:<platform>:<contact id>`, `email:<normalised e-mail>`, `phone:<E.164>`), pointing
+//! at the Salesforce person. Items carry `expires_at` (epoch seconds, the table's TTL
+//! attribute); DynamoDB deletes expired items only eventually, so an expired one reads as absent.
+//! Keeping the tenant as the partition key lets one tenant's links be listed or removed together.
+
+use super::{StoreError, aws_error};
+use crate::identity::Keys;
+use crate::identity::rules::{Person, PersonKind};
+use crate::platforms::Platform;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Longest key stored as it is; longer ones (DynamoDB allows 1 KiB) are stored as a hash.
+const MAX_PLAIN_KEY_BYTES: usize = 512;
+
+/// What a link is keyed on. Values are expected normalised (see [`crate::identity::normalize`]);
+/// [`LinkKey::for_keys`] builds them from a visitor's [`Keys`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LinkKey {
+    PlatformContact {
+        platform: Platform,
+        contact_id: String,
+    },
+    Email(String),
+    Phone(String),
+}
+
+impl LinkKey {
+    /// Every key a visitor has: platform contact id, e-mail, phone (in that order).
+    pub fn for_keys(platform: Platform, keys: &Keys) -> Vec<LinkKey> {
+        let mut out = Vec::new();
+        if let Some(id) = keys
+            .platform_contact_id
+            .as_deref()
+            .filter(|s| !s.is_empty())
+        {
+            out.push(LinkKey::PlatformContact {
+                platform,
+                contact_id: id.to_owned(),
+            });
+        }
+        if let Some(e) = keys.email.as_deref().filter(|s| !s.is_empty()) {
+            out.push(LinkKey::Email(e.to_owned()));
+        }
+        if let Some(p) = keys.phone.as_deref().filter(|s| !s.is_empty()) {
+            out.push(LinkKey::Phone(p.to_owned()));
+        }
+        out
+    }
+
+    /// The sort key: `platform:intercom:123`, `email:a@b.io`, `phone:+15551211212`; a key too
+    /// long to store is replaced by `<kind>:sha256:<hex>` of its full text.
+    pub fn render(&self) -> String {
+        let (prefix, text) = match self {
+            LinkKey::PlatformContact {
+                platform,
+                contact_id,
+            } => (
+                "platform",
+                format!("platform:{}:{contact_id}", platform.as_str()),
+            ),
+            LinkKey::Email(e) => ("email", format!("email:{e}")),
+            LinkKey::Phone(p) => ("phone", format!("phone:{p}")),
+        };
+        if text.len() <= MAX_PLAIN_KEY_BYTES {
+            text
+        } else {
+            format!(
+                "{prefix}:sha256:{}",
+                hex::encode(Sha256::digest(text.as_bytes()))
+            )
+        }
+    }
+}
+
+/// A stored link: the person and when chatsync linked them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub person: Person,
+    pub linked_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct Links {
+    client: Client,
+    table: String,
+}
+
+fn kind_name(kind: PersonKind) -> &'static str {
+    kind.sobject()
+}
+
+fn corrupt(reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        what: "identity link",
+        reason: reason.into(),
+    }
+}
+
+impl Links {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn key(tenant: &str, key: &LinkKey) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("pk".to_owned(), AttributeValue::S(tenant.to_owned())),
+            ("sk".to_owned(), AttributeValue::S(key.render())),
+        ])
+    }
+
+    /// The live link for `key`, or None (never linked, forgotten, or expired).
+    pub async fn get(&self, tenant: &str, key: &LinkKey) -> Result<Option<Link>, StoreError> {
+        self.get_at(tenant, key, OffsetDateTime::now_utc()).await
+    }
+
+    /// [`Links::get`] as of `now`: a link whose `expires_at` is before `now` is absent.
+    pub async fn get_at(
+        &self,
+        tenant: &str,
+        key: &LinkKey,
+        now: OffsetDateTime,
+    ) -> Result<Option<Link>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(tenant, key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "GetItem", e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+        if let Some(expires) = item.get("expires_at") {
+            let expires: i64 = expires
+                .as_n()
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| corrupt("expires_at is not a number"))?;
+            if expires < now.unix_timestamp() {
+                return Ok(None);
+            }
+        }
+        let kind = match text("kind").map(String::as_str) {
+            Some("Contact") => PersonKind::Contact,
+            Some("Lead") => PersonKind::Lead,
+            other => return Err(corrupt(format!("unknown kind {other:?}"))),
+        };
+        let id = text("id")
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| corrupt("no id"))?
+            .clone();
+        let linked_at = text("linked_at")
+            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+            .ok_or_else(|| corrupt("linked_at missing or unreadable"))?;
+        Ok(Some(Link {
+            person: Person {
+                kind,
+                id,
+                account_id: text("account_id").filter(|s| !s.is_empty()).cloned(),
+            },
+            linked_at,
+        }))
+    }
+
+    /// Links every key to `person` as of `now`, for `ttl_days` (0: no expiry), replacing what
+    /// the keys pointed at before. One write per key.
+    pub async fn put(
+        &self,
+        tenant: &str,
+        keys: &[LinkKey],
+        person: &Person,
+        ttl_days: u32,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let expires_at = (ttl_days > 0).then(|| {
+            now.unix_timestamp()
+                .saturating_add(i64::from(ttl_days) * 86_400)
+        });
+        for key in keys {
+            let mut item = Self::key(tenant, key);
+            item.insert(
+                "kind".into(),
+                AttributeValue::S(kind_name(person.kind).to_owned()),
+            );
+            item.insert("id".into(), AttributeValue::S(person.id.clone()));
+            if let Some(account) = person.account_id.as_deref().filter(|s| !s.is_empty()) {
+                item.insert("account_id".into(), AttributeValue::S(account.to_owned()));
+            }
+            item.insert("linked_at".into(), AttributeValue::S(crate::rfc3339(now)));
+            if let Some(expires) = expires_at {
+                item.insert("expires_at".into(), AttributeValue::N(expires.to_string()));
+            }
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(|e| aws_error("DynamoDB", "PutItem", e))?;
+        }
+        Ok(())
+    }
+
+    /// Removes the link for `key` (the record was deleted or merged); absent is fine.
+    pub async fn forget(&self, tenant: &str, key: &LinkKey) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(tenant, key)))
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "DeleteItem", e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_render_by_kind() {
+        let keys = Keys {
+            platform_contact_id: Some("c-1".into()),
+            email: Some("a@b.io".into()),
+            phone: Some("+15551211212".into()),
+            ..Keys::default()
+        };
+        let rendered: Vec<String> = LinkKey::for_keys(Platform::RespondIo, &keys)
+            .iter()
+            .map(LinkKey::render)
+            .collect();
+        assert_eq!(
+            rendered,
+            [
+                "platform:respondio:c-1",
+                "email:a@b.io",
+                "phone:+15551211212"
+            ]
+        );
+        assert!(LinkKey::for_keys(Platform::Tidio, &Keys::default()).is_empty());
+    }
+
+    #[test]
+    fn long_keys_are_hashed_and_stay_distinct() {
+        let a = LinkKey::Email(format!("{}@x.io", "a".repeat(600))).render();
+        let b = LinkKey::Email(format!("{}@x.io", "b".repeat(600))).render();
+        assert!(a.starts_with("email:sha256:") && a.len() == "email:sha256:".len() + 64);
+        assert_ne!(a, b);
+    }
+}
