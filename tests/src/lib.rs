@@ -120,9 +120,34 @@ impl LocalAws {
 
     /// Loads the demo tenant (config + secret) into this stack.
     pub async fn load_demo_tenant(&self) -> shared::tenant::TenantFile {
-        let file =
+        self.store_demo_tenant(None).await
+    }
+
+    /// Starts a Salesforce emulator in this process and loads the demo tenant connected to
+    /// it; returns the tenant and the emulator's base URL (its admin API is under it).
+    pub async fn load_demo_tenant_with_salesforce(&self) -> (shared::tenant::TenantFile, String) {
+        let emulator = sf_emulator::Emulator::new(sf_emulator::EmulatorConfig::default())
+            .expect("emulator config");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind emulator");
+        let url = sf_emulator::spawn(listener, emulator).expect("emulator serves");
+        let file = self
+            .store_demo_tenant(Some(chatsync_local::session::emulator_credentials(&url)))
+            .await;
+        (file, url)
+    }
+
+    async fn store_demo_tenant(
+        &self,
+        salesforce: Option<shared::salesforce::SalesforceCredentials>,
+    ) -> shared::tenant::TenantFile {
+        let mut file =
             chatsync_local::session::read_tenant(&repo_root().join("events/tenants/demo.toml"))
                 .expect("demo tenant parses");
+        if salesforce.is_some() {
+            file.secrets.salesforce = salesforce;
+        }
         let env = self.env("webhook-intake");
         let tenants =
             shared::store::tenants::TenantTable::new(self.dynamo(), &env["TENANTS_TABLE"]);

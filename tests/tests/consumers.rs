@@ -152,7 +152,7 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
 #[tokio::test]
 async fn the_sample_sqs_events_run_through_the_resolver_and_writer() {
     let aws = LocalAws::start().await;
-    aws.load_demo_tenant().await;
+    aws.load_demo_tenant_with_salesforce().await;
     let read = |name: &str| -> SqsEvent {
         serde_json::from_str(
             &std::fs::read_to_string(repo_root().join("events/sqs").join(name)).unwrap(),

@@ -1,8 +1,13 @@
-//! identity-resolver: for each queued delivery, find the visitor's Salesforce person and pass
-//! the delivery on to write.fifo in conversation order.
+//! identity-resolver: for each queued event, find the visitor's Salesforce person and pass
+//! the event on to write.fifo in conversation order, with the decision attached.
 //!
-//! Identity resolution itself arrives with the `identity` module (issue 5); until then this
-//! step is a recorded pass-through: the delivery moves on unchanged and the sync log says so.
+//! Order: the links table (a known visitor costs no Salesforce call), then one lookup call
+//! for Contact and Lead candidates and the tenant's rule chain, then creation per the
+//! tenant's policy. Several matches under the review policy park the event for an operator.
+
+mod error;
+
+pub use error::ResolveError;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -10,29 +15,40 @@ use lambda_runtime::LambdaEvent;
 use shared::batch::process_in_order;
 use shared::config::{ConfigError, Env, vars};
 use shared::event::QueuedEvent;
-use shared::store::StoreError;
+use shared::identity::Keys;
+use shared::identity::create::{self, CreatePlan};
+use shared::identity::lookup;
+use shared::identity::resolution::{Outcome as Resolved, Resolution};
+use shared::identity::rules::{self, Decision, Person};
+use shared::salesforce::{ClientConfig, SalesforceClient};
+use shared::store::links::{LinkKey, Links};
 use shared::store::queue::FifoQueue;
+use shared::store::secrets::TenantSecretStore;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
-use shared::store::tenants::TenantTable;
+use shared::store::tenants::{TenantTable, TtlCache};
 use shared::synclog::{Outcome, Step, SyncLogEntry};
-use thiserror::Error;
+use shared::tenant::{MatchKey, TenantConfig};
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Tenant config changes rarely; a short cache saves a read per message.
+const TENANT_CACHE_TTL: Duration = Duration::from_secs(60);
 
 pub struct Function {
     write_queue: FifoQueue,
     sync_log: SyncLogWriter,
-}
-
-#[derive(Debug, Error)]
-pub enum ResolveError {
-    #[error("queued message is not a delivery: {0}")]
-    Malformed(#[from] serde_json::Error),
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    tenants: TenantTable,
+    tenant_cache: TtlCache<Arc<TenantConfig>>,
+    secrets: TenantSecretStore,
+    links: Links,
+    salesforce: SalesforceClient,
 }
 
 impl Function {
     pub fn from_env(sdk: &SdkConfig, env: &Env) -> Result<Self, ConfigError> {
         let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+        let tenants = TenantTable::new(dynamo.clone(), env.required(vars::TENANTS_TABLE)?);
         Ok(Self {
             write_queue: FifoQueue::new(
                 aws_sdk_sqs::Client::new(sdk),
@@ -40,9 +56,41 @@ impl Function {
             ),
             sync_log: SyncLogWriter::new(
                 SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
-                TenantTable::new(dynamo, env.required(vars::TENANTS_TABLE)?),
+                tenants.clone(),
             ),
+            tenants,
+            tenant_cache: TtlCache::new(TENANT_CACHE_TTL),
+            secrets: TenantSecretStore::new(
+                aws_sdk_secretsmanager::Client::new(sdk),
+                env.required(vars::TENANT_SECRET_PREFIX)?,
+            ),
+            links: Links::new(dynamo, env.required(vars::LINKS_TABLE)?),
+            salesforce: SalesforceClient::new(ClientConfig::default()).map_err(|e| {
+                ConfigError::Invalid {
+                    name: "the Salesforce HTTP client",
+                    reason: e.to_string(),
+                }
+            })?,
         })
+    }
+
+    /// Salesforce REST calls this warm function has spent (for tests and benchmarks).
+    pub fn salesforce_calls(&self) -> u64 {
+        self.salesforce.api_calls()
+    }
+
+    async fn tenant(&self, tenant_id: &str) -> Result<Arc<TenantConfig>, ResolveError> {
+        if let Some(t) = self.tenant_cache.get(tenant_id) {
+            return Ok(t);
+        }
+        let config = Arc::new(
+            self.tenants
+                .get(tenant_id)
+                .await?
+                .ok_or_else(|| ResolveError::UnknownTenant(tenant_id.to_owned()))?,
+        );
+        self.tenant_cache.put(tenant_id, config.clone());
+        Ok(config)
     }
 }
 
@@ -56,29 +104,232 @@ pub async fn handle(
     .await)
 }
 
+/// What became of one message.
+enum Next {
+    Forward(Resolution),
+    /// Several people match and the tenant wants an operator to choose.
+    Park {
+        detail: String,
+    },
+}
+
 async fn resolve(function: &Function, record: &SqsMessage) -> Result<(), ResolveError> {
     let body = record.body.as_deref().unwrap_or_default();
-    let delivery: QueuedEvent = serde_json::from_str(body)?;
-    tracing::Span::current().record("correlation_id", delivery.correlation_id.as_str());
-    function
-        .write_queue
-        .send(&delivery.group_id(), &delivery.dedupe_id(), body)
-        .await?;
-    let entry = SyncLogEntry::new(
-        &delivery.correlation_id,
-        &delivery.tenant_id,
-        delivery.platform,
-        Step::Resolve,
-        Outcome::Passed,
-        "identity resolution not built yet: passed on to the writer unchanged",
-    )
-    .topic(&delivery.topic)
-    .attempts(receive_count(record));
-    if let Err(e) = function.sync_log.record(&entry).await {
-        // The delivery has moved on; retrying it for an audit line would send it twice.
-        tracing::warn!(correlation_id = %delivery.correlation_id, error = %e, "sync log write failed");
+    let mut queued: QueuedEvent = serde_json::from_str(body)?;
+    tracing::Span::current().record("correlation_id", queued.correlation_id.as_str());
+    let config = function.tenant(&queued.tenant_id).await?;
+    let entry = |outcome, detail: String| {
+        SyncLogEntry::new(
+            &queued.correlation_id,
+            &queued.tenant_id,
+            queued.platform,
+            Step::Resolve,
+            outcome,
+            detail,
+        )
+        .topic(&queued.topic)
+        .attempts(receive_count(record))
+    };
+    match identify(function, &config, &queued).await? {
+        Next::Park { detail } => {
+            // A review item: the event waits for an operator's choice instead of a guess.
+            let parked = entry(Outcome::Parked, detail).payload(body);
+            function.sync_log.record(&parked).await?;
+            Ok(())
+        }
+        Next::Forward(resolution) => {
+            let detail = resolution.detail.clone();
+            queued.resolution = Some(resolution);
+            let message = serde_json::to_string(&queued)?;
+            function
+                .write_queue
+                .send(&queued.group_id(), &queued.dedupe_id(), &message)
+                .await?;
+            if let Err(e) = function.sync_log.record(&entry(Outcome::Ok, detail)).await {
+                // The event has moved on; retrying it for an audit line would send it twice.
+                tracing::warn!(correlation_id = %queued.correlation_id, error = %e, "sync log write failed");
+            }
+            Ok(())
+        }
     }
+}
+
+/// Links table, then lookup and rule chain, then creation.
+async fn identify(
+    function: &Function,
+    config: &TenantConfig,
+    queued: &QueuedEvent,
+) -> Result<Next, ResolveError> {
+    let policy = &config.identity;
+    let keys = Keys::from_visitor(&queued.event.visitor, &policy.default_phone_region);
+    let link_keys = linkable(
+        LinkKey::for_keys(queued.platform, &keys),
+        &policy.match_order,
+    );
+    for key in &link_keys {
+        if let Some(link) = function.links.get(&queued.tenant_id, key).await? {
+            return Ok(Next::Forward(Resolution {
+                outcome: Resolved::Linked,
+                detail: format!(
+                    "known visitor: {} {} by its {} link",
+                    link.person.kind.sobject(),
+                    link.person.id,
+                    key_kind(key)
+                ),
+                person: Some(link.person),
+                rule: None,
+                trace: None,
+            }));
+        }
+    }
+    if !has_lookup_key(&keys, config) {
+        return Ok(Next::Forward(Resolution {
+            outcome: Resolved::Unidentified,
+            person: None,
+            rule: None,
+            detail: "the event carries nothing to identify its visitor by".into(),
+            trace: None,
+        }));
+    }
+    let secrets = function
+        .secrets
+        .get(&queued.tenant_id)
+        .await?
+        .ok_or_else(|| ResolveError::NotConnected(queued.tenant_id.clone()))?;
+    let credentials = secrets
+        .salesforce
+        .ok_or_else(|| ResolveError::NotConnected(queued.tenant_id.clone()))?;
+    let org = function.salesforce.org(
+        &queued.tenant_id,
+        credentials,
+        Arc::new(function.secrets.clone()),
+    );
+    let candidates = lookup::candidates(&org, &keys, policy).await?;
+    let now = OffsetDateTime::now_utc();
+    match rules::decide(&keys, &candidates, policy) {
+        Decision::Matched {
+            person,
+            rule,
+            trace,
+        } => {
+            link(function, queued, &link_keys, &person, config, now).await?;
+            Ok(Next::Forward(Resolution {
+                outcome: Resolved::Matched,
+                detail: format!(
+                    "matched {} {} by {} ({} candidate(s) seen)",
+                    person.kind.sobject(),
+                    person.id,
+                    rule_name(rule),
+                    trace.candidates_seen.len()
+                ),
+                person: Some(person),
+                rule: Some(rule),
+                trace: Some(trace),
+            }))
+        }
+        Decision::Ambiguous {
+            rule, candidates, ..
+        } => {
+            let ids: Vec<String> = candidates
+                .iter()
+                .map(|p| format!("{} {}", p.kind.sobject(), p.id))
+                .collect();
+            Ok(Next::Park {
+                detail: format!(
+                    "several people match by {}: {}. Choose one with `chatsync resolve <review-id> --choose <id>`",
+                    rule_name(rule),
+                    ids.join(", ")
+                ),
+            })
+        }
+        Decision::NoMatch { trace } => match create::plan(&keys, policy, config.mode, None) {
+            CreatePlan::Skip { reason } => Ok(Next::Forward(Resolution {
+                outcome: Resolved::NotCreated,
+                person: None,
+                rule: None,
+                detail: format!("nobody matched; {reason}"),
+                trace: Some(trace),
+            })),
+            plan => {
+                let person = lookup::create(&org, &plan)
+                    .await?
+                    .ok_or(ResolveError::NothingCreated)?;
+                link(function, queued, &link_keys, &person, config, now).await?;
+                Ok(Next::Forward(Resolution {
+                    outcome: Resolved::Created,
+                    detail: format!(
+                        "nobody matched; created {} {}",
+                        person.kind.sobject(),
+                        person.id
+                    ),
+                    person: Some(person),
+                    rule: None,
+                    trace: Some(trace),
+                }))
+            }
+        },
+    }
+}
+
+async fn link(
+    function: &Function,
+    queued: &QueuedEvent,
+    keys: &[LinkKey],
+    person: &Person,
+    config: &TenantConfig,
+    now: OffsetDateTime,
+) -> Result<(), ResolveError> {
+    function
+        .links
+        .put(
+            &queued.tenant_id,
+            keys,
+            person,
+            config.identity.link_ttl_days,
+            now,
+        )
+        .await?;
     Ok(())
+}
+
+/// The keys a link may be kept under: the platform's contact id always, an e-mail or phone
+/// only when the tenant matches on it (a link must not widen the tenant's rules).
+fn linkable(keys: Vec<LinkKey>, order: &[MatchKey]) -> Vec<LinkKey> {
+    keys.into_iter()
+        .filter(|k| match k {
+            LinkKey::PlatformContact { .. } => true,
+            LinkKey::Email(_) => order.contains(&MatchKey::Email),
+            LinkKey::Phone(_) => order.contains(&MatchKey::Phone),
+        })
+        .collect()
+}
+
+/// Whether any rule of the tenant's chain has something to look up.
+fn has_lookup_key(keys: &Keys, config: &TenantConfig) -> bool {
+    let policy = &config.identity;
+    policy.match_order.iter().any(|rule| match rule {
+        MatchKey::ExternalId => keys.external_id.is_some() && policy.external_id_field.is_some(),
+        MatchKey::Email => keys.email.is_some(),
+        MatchKey::Phone => keys.phone.is_some(),
+        MatchKey::VisitorId => keys.visitor_id.is_some() && policy.visitor_id_field.is_some(),
+    })
+}
+
+fn key_kind(key: &LinkKey) -> &'static str {
+    match key {
+        LinkKey::PlatformContact { .. } => "platform contact",
+        LinkKey::Email(_) => "e-mail",
+        LinkKey::Phone(_) => "phone",
+    }
+}
+
+fn rule_name(rule: MatchKey) -> &'static str {
+    match rule {
+        MatchKey::ExternalId => "external id",
+        MatchKey::Email => "e-mail",
+        MatchKey::Phone => "phone",
+        MatchKey::VisitorId => "visitor id",
+    }
 }
 
 fn receive_count(record: &SqsMessage) -> u32 {
@@ -87,4 +338,25 @@ fn receive_count(record: &SqsMessage) -> u32 {
         .get("ApproximateReceiveCount")
         .and_then(|n| n.parse().ok())
         .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_never_widen_the_tenants_rules() {
+        let keys = vec![
+            LinkKey::PlatformContact {
+                platform: shared::platforms::Platform::Intercom,
+                contact_id: "1".into(),
+            },
+            LinkKey::Email("a@example.com".into()),
+            LinkKey::Phone("+14155550132".into()),
+        ];
+        let only_phone = linkable(keys.clone(), &[MatchKey::Phone]);
+        assert_eq!(only_phone.len(), 2);
+        assert!(matches!(only_phone[1], LinkKey::Phone(_)));
+        assert_eq!(linkable(keys, &[MatchKey::ExternalId]).len(), 1);
+    }
 }

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, run, service_fn, tracing};
 
