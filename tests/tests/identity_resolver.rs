@@ -1,0 +1,249 @@
+//! The identity resolver against real parts: moto (links, queues, sync log, tenant secret) and
+//! the Salesforce emulator, with Salesforce API calls counted by the emulator.
+
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use chatsync_tests::LocalAws;
+use identity_resolver::{Function, handle};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use shared::config::Env;
+use shared::event::{Event, EventKind, QueuedEvent, RawPayload, SCHEMA_VERSION, Visitor};
+use shared::identity::resolution::Outcome;
+use shared::identity::rules::PersonKind;
+use shared::platforms::Platform;
+use time::OffsetDateTime;
+
+struct Stack {
+    aws: LocalAws,
+    salesforce: String,
+    resolver: Function,
+}
+
+async fn stack() -> Stack {
+    let aws = LocalAws::start().await;
+    let (_, salesforce) = aws.load_demo_tenant_with_salesforce().await;
+    let resolver = Function::from_env(&aws.sdk, &Env::from_map(aws.env("identity-resolver")))
+        .expect("resolver configured from the template");
+    Stack {
+        aws,
+        salesforce,
+        resolver,
+    }
+}
+
+impl Stack {
+    async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = reqwest::Client::new().request(method, format!("{}{path}", self.salesforce));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap().json().await.unwrap()
+    }
+
+    async fn seed(&self, data: Value) -> Value {
+        self.admin(reqwest::Method::POST, "/__emulator/seed", Some(data))
+            .await
+    }
+
+    async fn api_calls(&self) -> u64 {
+        self.admin(reqwest::Method::GET, "/__emulator/stats", None)
+            .await["api_calls"]
+            .as_u64()
+            .unwrap()
+    }
+
+    /// Resolves one event; returns the Salesforce API calls it spent.
+    async fn resolve(&self, n: usize, visitor: Visitor) -> u64 {
+        let before = self.api_calls().await;
+        let queued = event(n, visitor);
+        let mut record = SqsMessage::default();
+        record.message_id = Some(format!("m{n}"));
+        record.body = Some(serde_json::to_string(&queued).unwrap());
+        record
+            .attributes
+            .insert("MessageGroupId".into(), queued.group_id());
+        let mut batch = SqsEvent::default();
+        batch.records = vec![record];
+        let out = handle(&self.resolver, LambdaEvent::new(batch, Context::default()))
+            .await
+            .unwrap();
+        assert!(out.batch_item_failures.is_empty(), "event {n} failed");
+        self.api_calls().await - before
+    }
+
+    /// The events on write.fifo so far, by correlation id order of sending.
+    async fn written(&self) -> Vec<QueuedEvent> {
+        let mut all = Vec::new();
+        loop {
+            let out = self
+                .aws
+                .sqs()
+                .receive_message()
+                .queue_url(self.aws.queue_url("WriteQueue"))
+                .max_number_of_messages(10)
+                .visibility_timeout(300)
+                .send()
+                .await
+                .unwrap();
+            match out.messages {
+                Some(m) if !m.is_empty() => all.extend(
+                    m.iter()
+                        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap()),
+                ),
+                _ => break,
+            }
+        }
+        all.sort_by_key(|e: &QueuedEvent| e.correlation_id.clone());
+        all
+    }
+}
+
+fn event(n: usize, visitor: Visitor) -> QueuedEvent {
+    let mut e = Event::new(EventKind::ContactUpserted);
+    e.visitor = visitor;
+    QueuedEvent {
+        schema: SCHEMA_VERSION,
+        correlation_id: format!("corr-{n:03}"),
+        tenant_id: "demo".into(),
+        platform: Platform::Intercom,
+        delivery_id: format!("notif_{n}"),
+        index: 0,
+        count: 1,
+        topic: "contact.user.updated".into(),
+        conversation_key: format!("contact:{n}"),
+        occurred_at: OffsetDateTime::now_utc(),
+        received_at: OffsetDateTime::now_utc(),
+        event: e,
+        raw: RawPayload::of("{}"),
+        resolution: None,
+    }
+}
+
+fn visitor(contact_id: &str, email: Option<&str>, phone: Option<&str>) -> Visitor {
+    Visitor {
+        contact_id: Some(contact_id.into()),
+        email: email.map(Into::into),
+        phone: phone.map(Into::into),
+        name: Some("Visitor Person".into()),
+        ..Visitor::default()
+    }
+}
+
+#[tokio::test]
+async fn a_known_visitor_costs_no_call_and_a_new_one_at_most_two() {
+    let s = stack().await;
+    let seeded = s
+        .seed(
+            json!({"Contact": [{"FirstName": "Ada", "LastName": "Lovelace",
+            "Email": "Ada.Lovelace@Example.org", "Phone": "020 7946 0958"}]}),
+        )
+        .await;
+    let ada = seeded["Contact"][0].as_str().expect(&seeded.to_string()).to_owned();
+
+    // A visitor Salesforce knows: one lookup call, then linked.
+    let first = s
+        .resolve(1, visitor("ic-1", Some("ada.lovelace@example.org"), None))
+        .await;
+    assert_eq!(first, 1, "one call finds Contact and Lead candidates");
+    // The same platform contact again, and the same person by phone from elsewhere: no call.
+    assert_eq!(s.resolve(2, visitor("ic-1", None, None)).await, 0);
+    assert_eq!(
+        s.resolve(3, visitor("ic-9", None, Some("+44 20 7946 0958")))
+            .await,
+        1,
+        "a phone not linked yet is looked up"
+    );
+    // A new visitor: lookup and creation, two calls; known from then on.
+    let new = s
+        .resolve(4, visitor("ic-2", Some("Grace@Example.net"), None))
+        .await;
+    assert!(new <= 2, "new visitor cost {new} calls");
+    assert_eq!(s.resolve(5, visitor("ic-2", None, None)).await, 0);
+
+    let written = s.written().await;
+    assert_eq!(written.len(), 5);
+    let r: Vec<_> = written
+        .iter()
+        .map(|e| e.resolution.clone().expect("resolution attached"))
+        .collect();
+    assert_eq!(r[0].outcome, Outcome::Matched);
+    assert_eq!(r[0].person.as_ref().unwrap().id, ada);
+    assert_eq!(r[1].outcome, Outcome::Linked);
+    assert_eq!(r[1].person.as_ref().unwrap().id, ada);
+    assert_eq!(r[2].outcome, Outcome::Matched, "{:?}", r[2]);
+    assert_eq!(r[2].person.as_ref().unwrap().id, ada);
+    assert_eq!(r[3].outcome, Outcome::Created);
+    let created = r[3].person.clone().unwrap();
+    assert_eq!(
+        created.kind,
+        PersonKind::Contact,
+        "support mode creates Contacts"
+    );
+    assert_eq!(r[4].person.as_ref().unwrap().id, created.id);
+    let contacts = s
+        .admin(reqwest::Method::GET, "/__emulator/records/Contact", None)
+        .await;
+    let grace = contacts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["Id"] == created.id.as_str())
+        .expect("the created Contact is in Salesforce");
+    assert_eq!(grace["Email"], "grace@example.net");
+    assert_eq!(grace["LastName"], "Person");
+    s.aws.moto.stop().await;
+}
+
+#[tokio::test]
+async fn several_matches_park_the_event_for_review_and_forward_nothing() {
+    let s = stack().await;
+    let seeded = s
+        .seed(json!({"Contact": [
+            {"LastName": "Smith", "Email": "sam@example.com"},
+            {"LastName": "Smith", "Email": "SAM@example.com"}
+        ]}))
+        .await;
+    assert_eq!(
+        s.resolve(1, visitor("ic-3", Some("sam@example.com"), None))
+            .await,
+        1
+    );
+    assert!(s.written().await.is_empty(), "nothing forwarded on a guess");
+    let log =
+        shared::store::synclog::SyncLogTable::new(s.aws.dynamo(), s.aws.table("SyncLogTable"));
+    let open = log.open("demo", 10).await.unwrap();
+    assert_eq!(open.len(), 1, "one review item");
+    for id in seeded["Contact"].as_array().unwrap() {
+        assert!(
+            open[0].detail.contains(id.as_str().unwrap()),
+            "{}",
+            open[0].detail
+        );
+    }
+    assert!(open[0].payload.is_some(), "the event is kept for replay");
+    s.aws.moto.stop().await;
+}
+
+#[tokio::test]
+async fn a_converted_lead_resolves_to_its_contact() {
+    let s = stack().await;
+    let contact = s
+        .seed(json!({"Contact": [{"LastName": "Hopper", "Email": "grace.hopper@navy.example"}]}))
+        .await["Contact"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.seed(json!({"Lead": [{"LastName": "Hopper", "Company": "Navy",
+        "Email": "g.hopper@navy.example", "IsConverted": true, "ConvertedContactId": contact}]}))
+        .await;
+    s.resolve(1, visitor("ic-4", Some("g.hopper@navy.example"), None))
+        .await;
+    let written = s.written().await;
+    let person = written[0]
+        .resolution
+        .as_ref()
+        .and_then(|r| r.person.clone())
+        .unwrap();
+    assert_eq!((person.kind, person.id), (PersonKind::Contact, contact));
+    s.aws.moto.stop().await;
+}
