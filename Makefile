@@ -86,6 +86,8 @@ bench: venv
 	cargo bench -p chatsync-tests --bench intake
 	@echo "== whole intake on the local stack (release webhook-intake under RIE, on moto)"
 	cargo bench -p chatsync-tests --bench intake_stack
+	@echo "== identity corpus through the resolver and the emulator: precision, recall, calls per resolution"
+	cargo test -q -p chatsync-tests --test identity_corpus -- --nocapture 2>&1 | grep "identity corpus"
 	@echo "== Salesforce client overhead per composite, emulator throughput"
 	cargo bench -p chatsync-tests --bench salesforce
 	@echo "== release binary size and cold start per function (under RIE, on moto)"

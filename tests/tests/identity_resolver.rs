@@ -138,7 +138,10 @@ async fn a_known_visitor_costs_no_call_and_a_new_one_at_most_two() {
             "Email": "Ada.Lovelace@Example.org", "Phone": "020 7946 0958"}]}),
         )
         .await;
-    let ada = seeded["Contact"][0].as_str().expect(&seeded.to_string()).to_owned();
+    let ada = seeded["Contact"][0]
+        .as_str()
+        .expect(&seeded.to_string())
+        .to_owned();
 
     // A visitor Salesforce knows: one lookup call, then linked.
     let first = s

@@ -109,6 +109,16 @@ fn check_value(
                 Value::Bool(b) => b.to_string(),
                 other => return Err(deserialize_error("string", other)),
             };
+            // Salesforce stores single-line text without leading or trailing whitespace, and
+            // an empty one as null.
+            let text = if t == FieldType::Textarea {
+                text
+            } else {
+                text.trim().to_owned()
+            };
+            if text.is_empty() {
+                return Ok(Value::Null);
+            }
             if text.chars().count() > field.length as usize {
                 return Err(ApiError::dml(
                     "STRING_TOO_LONG",
@@ -520,14 +530,25 @@ pub fn create(
     };
     let id = seeded_id.unwrap_or_else(|| store.next_id(&obj.key_prefix));
     let now = datetime::now();
+    // Seeding may set the audit dates, as an org with "Set Audit Fields upon Record Creation"
+    // may (migrated data keeps its history); otherwise they are now.
+    let audit = |name: &str| {
+        ctx.seeding
+            .then(|| body.get(name).and_then(Value::as_str))
+            .flatten()
+            .and_then(datetime::normalize_datetime)
+            .unwrap_or_else(|| now.clone())
+    };
+    let created = audit("CreatedDate");
+    let modified = audit("LastModifiedDate");
     for (k, v) in [
         ("Id", Value::String(id.clone())),
         ("IsDeleted", Value::Bool(false)),
-        ("CreatedDate", Value::String(now.clone())),
+        ("CreatedDate", Value::String(created)),
         ("CreatedById", Value::String(ctx.user_id.to_string())),
-        ("LastModifiedDate", Value::String(now.clone())),
+        ("LastModifiedDate", Value::String(modified.clone())),
         ("LastModifiedById", Value::String(ctx.user_id.to_string())),
-        ("SystemModstamp", Value::String(now)),
+        ("SystemModstamp", Value::String(modified)),
     ] {
         fields.insert(k.into(), v);
     }
