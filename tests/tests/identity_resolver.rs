@@ -140,7 +140,7 @@ async fn a_known_visitor_costs_no_call_and_a_new_one_at_most_two() {
         .await;
     let ada = seeded["Contact"][0]
         .as_str()
-        .expect(&seeded.to_string())
+        .unwrap_or_else(|| panic!("seed refused: {seeded}"))
         .to_owned();
 
     // A visitor Salesforce knows: one lookup call, then linked.
