@@ -288,9 +288,18 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
                 .json()
                 .await?;
             println!("  {sobject:<8} {} records", records.len());
+            for r in records.iter().take(5) {
+                let name = r["Name"].as_str().or(r["LastName"].as_str()).unwrap_or("");
+                let email = r["Email"].as_str().unwrap_or("");
+                println!(
+                    "    {} {name} {}",
+                    r["Id"].as_str().unwrap_or("?"),
+                    mask_email(email)
+                );
+            }
         }
         println!(
-            "  (nothing yet: the writer does not write to Salesforce until identity and case writing land)"
+            "  (Contacts and Leads come from the identity resolver; Cases and Tasks arrive with the writer)"
         );
     }
     println!("\ncold starts reported by RIE:");
@@ -396,4 +405,13 @@ async fn coldstart(template: &Path, bin_dir: &Path, runs: usize, only: Option<&s
     }
     moto.stop().await;
     Ok(())
+}
+
+/// The demo prints what landed without showing whole addresses.
+fn mask_email(email: &str) -> String {
+    if email.is_empty() {
+        String::new()
+    } else {
+        shared::mask::email(email)
+    }
 }
