@@ -1,12 +1,14 @@
 //! The identity lookup against the Salesforce emulator (candidates for every key in ONE API call,
-//! phones stored as free text in any format, creation in one call), and the links table against
-//! moto (put, get, forget, expiry).
+//! phones stored as free text in any format, creation in one call; the agent's User as owner and
+//! the visitor's Account in the same call), and the links table against moto (put, get, forget,
+//! expiry).
 
 use serde_json::{Value, json};
 use sf_emulator::{Emulator, EmulatorConfig};
+use shared::event::Visitor;
 use shared::identity::Keys;
-use shared::identity::create::CreatePlan;
-use shared::identity::lookup::{candidates, create};
+use shared::identity::create::{CreatePlan, plan_with_account};
+use shared::identity::lookup::{Lookup, candidates, create, lookup};
 use shared::identity::rules::{Candidate, Person, PersonKind};
 use shared::platforms::Platform;
 use shared::salesforce::{
@@ -14,7 +16,7 @@ use shared::salesforce::{
 };
 use shared::secret::Secret;
 use shared::store::links::{LinkKey, Links};
-use shared::tenant::{IdentityPolicy, MatchKey};
+use shared::tenant::{IdentityPolicy, MatchKey, Mode};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -69,6 +71,30 @@ impl Sf {
         let before = self.api_calls().await;
         let found = candidates(&self.org, keys, policy).await.expect("lookup");
         (found, self.api_calls().await - before)
+    }
+
+    /// Runs the full lookup (candidates, owner, Account) and returns it with the calls it cost.
+    async fn lookup_all(
+        &self,
+        keys: &Keys,
+        policy: &IdentityPolicy,
+        agent: Option<&str>,
+    ) -> (Lookup, u64) {
+        let before = self.api_calls().await;
+        let found = lookup(&self.org, keys, policy, agent)
+            .await
+            .expect("lookup");
+        (found, self.api_calls().await - before)
+    }
+
+    async fn records(&self, sobject: &str) -> Vec<Value> {
+        let all: Value = reqwest::get(format!("{}/__emulator/records/{sobject}", self.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        all.as_array().cloned().unwrap_or_default()
     }
 
     async fn record(&self, sobject: &str, id: &str) -> Value {
@@ -537,4 +563,264 @@ async fn links_put_get_forget_and_expire() {
         .expect("stored under pk/sk");
     let expires: i64 = item["expires_at"].as_n().unwrap().parse().unwrap();
     assert_eq!(expires, now.unix_timestamp() + 30 * 86_400);
+}
+
+fn user(email: &str, active: bool) -> Value {
+    let alias: String = email.chars().take(8).collect();
+    json!({"Username": format!("{email}.chatsync"), "LastName": "Agent", "Alias": alias,
+           "Email": email, "IsActive": active})
+}
+
+/// Users: 0 active agent, 1 inactive agent, 2–3 two active Users sharing an e-mail.
+fn agents() -> Value {
+    json!({"User": [
+        user("agent@acme.example", true),
+        user("gone@acme.example", false),
+        user("shared@acme.example", true),
+        user("shared@acme.example", true),
+    ]})
+}
+
+fn accounts_policy() -> IdentityPolicy {
+    IdentityPolicy {
+        accounts: true,
+        ..policy()
+    }
+}
+
+fn visitor_keys(email: &str, company: Option<&str>) -> Keys {
+    let v = Visitor {
+        email: Some(email.into()),
+        company_name: company.map(Into::into),
+        ..Visitor::default()
+    };
+    Keys::from_visitor(&v, "US")
+}
+
+#[tokio::test]
+async fn the_emulator_has_the_integration_user_and_seeded_users() {
+    let sf = salesforce().await;
+    let seeded = sf.seed(agents());
+    let users = sf.records("User").await;
+    // The integration user plus the four seeded ones, with their IsActive as seeded.
+    assert_eq!(users.len(), 5, "{users:?}");
+    let gone = users
+        .iter()
+        .find(|u| u["Id"] == id(&seeded, "User", 1))
+        .unwrap();
+    assert_eq!(gone["IsActive"], false);
+    assert!(
+        users
+            .iter()
+            .any(|u| u["LastName"] == "Integration" && u["IsActive"] == true)
+    );
+}
+
+#[tokio::test]
+async fn owner_is_the_one_active_user_with_the_agents_email_in_the_same_call() {
+    let sf = salesforce().await;
+    let seeded = sf.seed(agents());
+    let people = sf.seed(people());
+    let keys = email("jane.doe@example.com");
+    sf.lookup(&email("warm@example.com"), &policy()).await;
+
+    // Active: found, and the candidates come in the same single call.
+    let (found, calls) = sf
+        .lookup_all(&keys, &policy(), Some(" Agent@ACME.example "))
+        .await;
+    assert_eq!(calls, 1);
+    assert_eq!(found.owner_id, Some(id(&seeded, "User", 0)));
+    assert_eq!(
+        ids(&found.candidates),
+        BTreeSet::from([id(&people, "Contact", 0), id(&people, "Lead", 0)])
+    );
+    assert!(found.notes.is_empty(), "{:?}", found.notes);
+
+    // Inactive, absent, or two active Users: no owner, a note, still one call.
+    for agent in [
+        "gone@acme.example",
+        "nobody@acme.example",
+        "shared@acme.example",
+    ] {
+        let (found, calls) = sf.lookup_all(&keys, &policy(), Some(agent)).await;
+        assert_eq!(calls, 1, "{agent}");
+        assert_eq!(found.owner_id, None, "{agent}");
+        assert_eq!(found.candidates.len(), 2, "{agent}");
+        assert_eq!(found.notes.len(), 1, "{agent}: {:?}", found.notes);
+    }
+    // No agent: no User query, no note; an invalid agent e-mail: a note, no query.
+    let (found, calls) = sf.lookup_all(&keys, &policy(), None).await;
+    assert_eq!((found.owner_id, found.notes.len(), calls), (None, 0, 1));
+    let (found, calls) = sf.lookup_all(&keys, &policy(), Some("agent at acme")).await;
+    assert_eq!((found.owner_id, found.notes.len(), calls), (None, 1, 1));
+
+    // Only the owner wanted (no person key): still one call, no candidates.
+    let (found, calls) = sf
+        .lookup_all(&Keys::default(), &policy(), Some("agent@acme.example"))
+        .await;
+    assert_eq!(calls, 1);
+    assert_eq!(found.owner_id, Some(id(&seeded, "User", 0)));
+    assert!(found.candidates.is_empty());
+    // Nothing at all to look up: no call.
+    let (found, calls) = sf.lookup_all(&Keys::default(), &policy(), None).await;
+    assert_eq!((found, calls), (Lookup::default(), 0));
+}
+
+/// Accounts: 0 by website, 1 by name only, 2–3 sharing a website, 4 a look-alike domain,
+/// 5–6 sharing a name.
+fn companies() -> Value {
+    json!({"Account": [
+        {"Name": "Acme Holdings", "Website": "https://www.acme.example/"},
+        {"Name": "Beta Ltd"},
+        {"Name": "Gamma One", "Website": "gamma.example"},
+        {"Name": "Gamma Two", "Website": "http://www.gamma.example/about"},
+        {"Name": "Not Acme", "Website": "https://notacme.example"},
+        {"Name": "Delta"},
+        {"Name": "DELTA"},
+    ]})
+}
+
+#[tokio::test]
+async fn account_by_website_domain_or_name_never_a_guess_in_one_call() {
+    let sf = salesforce().await;
+    let seeded = sf.seed(companies());
+    let users = sf.seed(agents());
+    sf.lookup(&email("warm@example.com"), &policy()).await;
+    let p = accounts_policy();
+
+    // The visitor's e-mail domain is the Account's website domain ("https://www.acme.example/"),
+    // not the look-alike notacme.example; owner and candidates in the same call.
+    let keys = visitor_keys("ada@acme.example", None);
+    assert_eq!(keys.company_domain.as_deref(), Some("acme.example"));
+    let (found, calls) = sf.lookup_all(&keys, &p, Some("agent@acme.example")).await;
+    assert_eq!(calls, 1);
+    assert_eq!(found.account, Some(id(&seeded, "Account", 0)));
+    assert_eq!(found.owner_id, Some(id(&users, "User", 0)));
+    assert!(found.notes.is_empty(), "{:?}", found.notes);
+
+    // By name, whatever the case (free-mail e-mail: no domain).
+    let keys = visitor_keys("ada@gmail.com", Some("beta ltd"));
+    let (found, calls) = sf.lookup_all(&keys, &p, None).await;
+    assert_eq!(calls, 1);
+    assert_eq!(found.account, Some(id(&seeded, "Account", 1)));
+
+    // Two Accounts with the website, or two with the name: none, and a note naming them.
+    let keys = visitor_keys("ada@gamma.example", Some("Gamma One"));
+    let (found, calls) = sf.lookup_all(&keys, &p, None).await;
+    assert_eq!(calls, 1);
+    assert_eq!(found.account, None);
+    assert!(
+        found
+            .notes
+            .iter()
+            .any(|n| n.contains(&id(&seeded, "Account", 2))
+                && n.contains(&id(&seeded, "Account", 3))),
+        "{:?}",
+        found.notes
+    );
+    let keys = visitor_keys("ada@gmail.com", Some("Delta"));
+    let (found, _) = sf.lookup_all(&keys, &p, None).await;
+    assert_eq!(found.account, None);
+    assert_eq!(found.notes.len(), 1, "{:?}", found.notes);
+
+    // No Account at all: none, one call.
+    let keys = visitor_keys("ada@zeta.example", None);
+    let (found, calls) = sf.lookup_all(&keys, &p, None).await;
+    assert_eq!((found.account, calls), (None, 1));
+
+    // The tenant does not want Accounts: no Account query, no note.
+    let keys = visitor_keys("ada@acme.example", None);
+    let (found, calls) = sf.lookup_all(&keys, &policy(), None).await;
+    assert_eq!((found.account, found.notes.len(), calls), (None, 0, 1));
+
+    // Only the Account wanted (a name, no person key the tenant matches on): one call.
+    let name_only = Keys {
+        company: Some("Beta Ltd".into()),
+        ..Keys::default()
+    };
+    let (found, calls) = sf.lookup_all(&name_only, &p, None).await;
+    assert_eq!(calls, 1);
+    assert_eq!(found.account, Some(id(&seeded, "Account", 1)));
+    assert!(found.candidates.is_empty());
+}
+
+#[tokio::test]
+async fn a_new_visitor_is_created_with_owner_and_account_in_two_calls() {
+    let sf = salesforce().await;
+    let seeded = sf.seed(companies());
+    let users = sf.seed(agents());
+    sf.lookup(&email("warm@example.com"), &policy()).await;
+    let keys = visitor_keys("ada@acme.example", None);
+    let p = accounts_policy();
+
+    let before = sf.api_calls().await;
+    let found = lookup(&sf.org, &keys, &p, Some("agent@acme.example"))
+        .await
+        .unwrap();
+    assert!(found.candidates.is_empty());
+    let plan = plan_with_account(
+        &keys,
+        &p,
+        Mode::Support,
+        found.owner_id.as_deref(),
+        found.account.as_deref(),
+    );
+    let person = create(&sf.org, &plan).await.unwrap().expect("created");
+    assert_eq!(sf.api_calls().await - before, 2);
+    let account = id(&seeded, "Account", 0);
+    let agent = id(&users, "User", 0);
+    assert_eq!(person.kind, PersonKind::Contact);
+    assert_eq!(person.account_id.as_deref(), Some(account.as_str()));
+    let stored = sf.record("Contact", &person.id).await;
+    assert_eq!(stored["AccountId"], account);
+    assert_eq!(stored["OwnerId"], agent);
+    assert_eq!(stored["Email"], "ada@acme.example");
+
+    // Sales: a Lead owned by the agent, with its Company and no AccountId.
+    let keys = visitor_keys("bob@acme.example", Some("Acme Holdings"));
+    let found = lookup(&sf.org, &keys, &p, Some("agent@acme.example"))
+        .await
+        .unwrap();
+    let plan = plan_with_account(
+        &keys,
+        &p,
+        Mode::Sales,
+        found.owner_id.as_deref(),
+        found.account.as_deref(),
+    );
+    let person = create(&sf.org, &plan).await.unwrap().expect("created");
+    assert_eq!(
+        (person.kind, person.account_id.clone()),
+        (PersonKind::Lead, None)
+    );
+    let stored = sf.record("Lead", &person.id).await;
+    assert_eq!(stored["OwnerId"], agent);
+    assert_eq!(stored["Company"], "Acme Holdings");
+
+    // An inactive agent is no owner: the integration user owns the record.
+    let found = lookup(
+        &sf.org,
+        &visitor_keys("cy@acme.example", None),
+        &p,
+        Some("gone@acme.example"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.owner_id, None);
+    let plan = plan_with_account(
+        &visitor_keys("cy@acme.example", None),
+        &p,
+        Mode::Support,
+        found.owner_id.as_deref(),
+        found.account.as_deref(),
+    );
+    let person = create(&sf.org, &plan).await.unwrap().expect("created");
+    let stored = sf.record("Contact", &person.id).await;
+    let integration = sf
+        .records("User")
+        .await
+        .into_iter()
+        .find(|u| u["LastName"] == "Integration")
+        .unwrap();
+    assert_eq!(stored["OwnerId"], integration["Id"]);
 }

@@ -44,6 +44,19 @@ pub fn plan(
     mode: Mode,
     owner_id: Option<&str>,
 ) -> CreatePlan {
+    plan_with_account(keys, policy, mode, owner_id, None)
+}
+
+/// [`plan`], and a Contact's `AccountId` from `account_id` when known (the Account the lookup
+/// decided, see [`super::lookup::Lookup::account`]). A Lead gets no AccountId: its Company stays
+/// the visitor's company as in [`plan`].
+pub fn plan_with_account(
+    keys: &Keys,
+    policy: &IdentityPolicy,
+    mode: Mode,
+    owner_id: Option<&str>,
+    account_id: Option<&str>,
+) -> CreatePlan {
     let kind = match (policy.create, mode) {
         (Some(CreateKind::Nothing), _) => {
             return CreatePlan::Skip {
@@ -87,6 +100,11 @@ pub fn plan(
         if let (Some(field), Some(value)) = (present(field.as_deref()), present(value.as_deref())) {
             fields.insert(field.to_owned(), Value::String(value.to_owned()));
         }
+    }
+    if kind == PersonKind::Contact
+        && let Some(account) = present(account_id)
+    {
+        fields.insert("AccountId".into(), Value::String(account.to_owned()));
     }
     if let Some(owner) = present(owner_id) {
         fields.insert("OwnerId".into(), Value::String(owner.to_owned()));
@@ -343,6 +361,53 @@ mod tests {
         let (_, fields) = created(plan(&keys(), &policy, Mode::Support, None));
         assert!(
             !fields.contains_key("External_Id__c") && !fields.contains_key("Chat_Contact_Id__c")
+        );
+    }
+
+    #[test]
+    fn a_known_account_is_set_on_contacts_only() {
+        let (kind, fields) = created(plan_with_account(
+            &keys(),
+            &IdentityPolicy::default(),
+            Mode::Support,
+            Some("005agent"),
+            Some("001acme"),
+        ));
+        assert_eq!(kind, PersonKind::Contact);
+        assert_eq!(fields["AccountId"], "001acme");
+        assert_eq!(fields["OwnerId"], "005agent");
+        let mut k = keys();
+        k.company = Some("Acme".into());
+        let (kind, fields) = created(plan_with_account(
+            &k,
+            &IdentityPolicy::default(),
+            Mode::Sales,
+            None,
+            Some("001acme"),
+        ));
+        assert_eq!(kind, PersonKind::Lead);
+        assert!(!fields.contains_key("AccountId"));
+        assert_eq!(fields["Company"], "Acme");
+        // Unknown or blank: no AccountId, and plan() is plan_with_account(.., None).
+        for account in [None, Some(" ")] {
+            let (_, fields) = created(plan_with_account(
+                &keys(),
+                &IdentityPolicy::default(),
+                Mode::Support,
+                None,
+                account,
+            ));
+            assert!(!fields.contains_key("AccountId"));
+        }
+        assert_eq!(
+            plan(&keys(), &IdentityPolicy::default(), Mode::Support, None),
+            plan_with_account(
+                &keys(),
+                &IdentityPolicy::default(),
+                Mode::Support,
+                None,
+                None
+            )
         );
     }
 

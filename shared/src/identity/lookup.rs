@@ -26,6 +26,26 @@
 //!
 //! Values are escaped with [`soql_string`]; field names are checked as identifiers. A visitor
 //! with no usable key costs no call at all.
+//!
+//! # Owner and Account in the same call
+//!
+//! [`lookup`] adds up to two more subrequests to the same composite (still ONE API call):
+//!
+//! - `SELECT Id FROM User WHERE Email = '<agent e-mail>' AND IsActive = true LIMIT 2` when the
+//!   event names an agent: exactly one active User becomes [`Lookup::owner_id`], else None (the
+//!   integration user then owns what is created);
+//! - `SELECT Id, Name, Website, LastModifiedDate FROM Account WHERE Website LIKE '%<domain>%'
+//!   OR Name = '<company>' ORDER BY Id LIMIT 10` when the tenant wants Accounts
+//!   (`policy.accounts`) and the visitor has a company domain or name: [`Lookup::account`] is
+//!   decided by [`decide_account`] (exact normalised Website domain first, then exact name,
+//!   never a guess between several).
+//!
+//! [`lookup_request_with`] builds that request: None (no call) only when there is nothing at all
+//! to look up. When the visitor has no person key but an owner or Account is wanted, the request
+//! holds only those subrequests (still one call): the answers then only serve the creation of
+//! the new person (OwnerId, Contact.AccountId), since there are no candidates to match. The
+//! owner and Account subrequests are best-effort: if one fails, its answer is None with a note,
+//! and the candidates still count.
 
 use super::Keys;
 use super::create::CreatePlan;
@@ -47,6 +67,36 @@ pub const MIN_PHONE_DIGITS: usize = 6;
 
 const CONTACT_REF: &str = "contacts";
 const LEAD_REF: &str = "leads";
+const OWNER_REF: &str = "owner";
+const ACCOUNT_REF: &str = "accounts";
+
+/// Most Accounts read for the Account decision. Reaching it means the company is too common to
+/// decide on (no Account is set, with a note).
+pub const MAX_ACCOUNT_CANDIDATES: u32 = 10;
+
+/// What one lookup call found: the person candidates, the owner for a new record and the
+/// visitor's Account, with notes saying why an owner or Account was not decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lookup {
+    /// Contacts first, then Leads, each by Id; no Id twice (as [`candidates`] returns them).
+    pub candidates: Vec<Candidate>,
+    /// The one active User with the agent's e-mail; None when there is no agent e-mail, no such
+    /// active User, or several.
+    pub owner_id: Option<String>,
+    /// The visitor's Account as [`decide_account`] chose it; None when not looked up, not found
+    /// or ambiguous.
+    pub account: Option<String>,
+    /// Why the owner or Account is None when something was looked up, and anything skipped.
+    pub notes: Vec<String>,
+}
+
+/// An Account the Account subrequest returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountCandidate {
+    pub id: String,
+    pub name: Option<String>,
+    pub website: Option<String>,
+}
 
 /// The fields read for every candidate, before the tenant's configured ones.
 const CONTACT_FIELDS: &[&str] = &[
@@ -213,6 +263,266 @@ pub fn lookup_request(
     Ok(Some(request))
 }
 
+/// The agent e-mail normalised, or None with a note when it is blank or invalid.
+fn agent(agent_email: Option<&str>, notes: &mut Vec<String>) -> Option<String> {
+    let raw = agent_email?.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    let email = super::normalize::email(raw);
+    if email.is_none() {
+        notes.push(format!(
+            "owner: the agent e-mail {raw:?} is not a valid address; the integration user owns \
+             what is created"
+        ));
+    }
+    email
+}
+
+fn owner_query(email: &str) -> Result<String, SalesforceError> {
+    Ok(format!(
+        "SELECT Id FROM User WHERE Email = {} AND IsActive = true LIMIT 2",
+        soql_string(email)?
+    ))
+}
+
+/// A SOQL LIKE pattern literal matching text that contains `value`: the value's own `%` and
+/// `_` are escaped so they match only themselves.
+fn contains_pattern(value: &str) -> Result<String, SalesforceError> {
+    let escaped = crate::salesforce::soql::escape_soql(value)?
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Ok(format!("'%{escaped}%'"))
+}
+
+/// The Account subrequest's SOQL, or None when the tenant does not want Accounts or the visitor
+/// has neither a company domain nor a company name.
+fn account_query(keys: &Keys, policy: &IdentityPolicy) -> Result<Option<String>, SalesforceError> {
+    if !policy.accounts {
+        return Ok(None);
+    }
+    let mut clauses = Vec::new();
+    if let Some(domain) = keys
+        .company_domain
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        clauses.push(format!("Website LIKE {}", contains_pattern(domain)?));
+    }
+    if let Some(company) = keys
+        .company
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        clauses.push(format!("Name = {}", soql_string(company)?));
+    }
+    if clauses.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "SELECT Id, Name, Website, LastModifiedDate FROM Account WHERE {} ORDER BY Id LIMIT \
+         {MAX_ACCOUNT_CANDIDATES}",
+        clauses.join(" OR ")
+    )))
+}
+
+/// The request [`lookup`] sends and the notes about what it leaves out; the request is None
+/// when there is nothing at all to look up (no person key, no valid agent e-mail, no Account
+/// wanted or no company to find it by): then no call is made.
+///
+/// With person keys it holds the Contact and Lead queries as [`lookup_request`] does, plus the
+/// owner query when `agent_email` is a valid address and the Account query when
+/// `policy.accounts` is set and the visitor has a company domain or name. Without person keys
+/// but with an owner or Account to find, it holds only those (one call whose answers serve only
+/// the creation of a new person).
+pub fn lookup_request_with(
+    keys: &Keys,
+    policy: &IdentityPolicy,
+    agent_email: Option<&str>,
+) -> Result<(Option<CompositeRequest>, Vec<String>), SalesforceError> {
+    let mut notes = Vec::new();
+    let mut request = lookup_request(keys, policy)?.unwrap_or_else(|| CompositeRequest::new(false));
+    if let Some(email) = agent(agent_email, &mut notes) {
+        request.push(SubRequest::query(OWNER_REF, &owner_query(&email)?))?;
+    }
+    if let Some(q) = account_query(keys, policy)? {
+        request.push(SubRequest::query(ACCOUNT_REF, &q))?;
+    }
+    Ok(((!request.is_empty()).then_some(request), notes))
+}
+
+/// Candidates, owner and Account in ONE API call (none when there is nothing to look up; see
+/// [`lookup_request_with`]). `agent_email` is the event's actor, if an agent.
+pub async fn lookup(
+    org: &Org,
+    keys: &Keys,
+    policy: &IdentityPolicy,
+    agent_email: Option<&str>,
+) -> Result<Lookup, SalesforceError> {
+    let (request, notes) = lookup_request_with(keys, policy, agent_email)?;
+    let mut out = Lookup {
+        notes,
+        ..Lookup::default()
+    };
+    let Some(request) = request else {
+        return Ok(out);
+    };
+    let response = org.composite(&request).await?;
+    let has = |r: &str| request.subrequests().iter().any(|s| s.reference_id == r);
+    if has(CONTACT_REF) {
+        out.candidates = read_candidates(org, &response, policy)?;
+    }
+    if has(OWNER_REF) {
+        match page_of(&response, OWNER_REF) {
+            Ok(page) => {
+                let ids: Vec<String> = page.records.iter().filter_map(|r| text(r, "Id")).collect();
+                match ids.as_slice() {
+                    [one] => out.owner_id = Some(one.clone()),
+                    [] => out.notes.push(
+                        "owner: no active Salesforce User has the agent's e-mail; the \
+                         integration user owns what is created"
+                            .into(),
+                    ),
+                    _ => out.notes.push(
+                        "owner: several active Salesforce Users have the agent's e-mail; the \
+                         integration user owns what is created"
+                            .into(),
+                    ),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(tenant_id = %org.tenant_id(), error = %e, "owner lookup failed");
+                out.notes.push(format!(
+                    "owner: the User query failed ({e}); no owner is set"
+                ));
+            }
+        }
+    }
+    if has(ACCOUNT_REF) {
+        match page_of(&response, ACCOUNT_REF) {
+            Ok(page) => {
+                let accounts: Vec<AccountCandidate> =
+                    page.records.iter().filter_map(parse_account).collect();
+                if page.records.len() >= MAX_ACCOUNT_CANDIDATES as usize {
+                    out.notes.push(format!(
+                        "account: {} or more Accounts match the company; none is set",
+                        MAX_ACCOUNT_CANDIDATES
+                    ));
+                } else {
+                    let (account, note) = decide_account(keys, &accounts);
+                    out.account = account;
+                    out.notes.extend(note);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(tenant_id = %org.tenant_id(), error = %e, "account lookup failed");
+                out.notes.push(format!(
+                    "account: the Account query failed ({e}); none is set"
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The query page of one subresponse, or its error.
+fn page_of(
+    response: &crate::salesforce::CompositeResponse,
+    reference: &str,
+) -> Result<QueryPage, SalesforceError> {
+    let sub = response
+        .get(reference)
+        .ok_or_else(|| SalesforceError::InvalidResponse {
+            status: 200,
+            reason: format!("composite answer has no {reference:?} subresponse"),
+        })?;
+    if let Some(err) = sub.error() {
+        return Err(err);
+    }
+    serde_json::from_value(sub.body.clone()).map_err(|e| SalesforceError::InvalidResponse {
+        status: sub.http_status_code,
+        reason: format!("{reference} query answer: {e}"),
+    })
+}
+
+fn parse_account(record: &Value) -> Option<AccountCandidate> {
+    Some(AccountCandidate {
+        id: text(record, "Id")?,
+        name: text(record, "Name"),
+        website: text(record, "Website"),
+    })
+}
+
+/// The visitor's Account among `accounts`, deterministically: exactly one whose Website's
+/// normalised domain equals the visitor's company domain; else (none by domain) exactly one
+/// whose Name equals the visitor's company, ignoring case and surrounding space; else None.
+/// Several at either step give None and a note saying so (never a guess).
+pub fn decide_account(
+    keys: &Keys,
+    accounts: &[AccountCandidate],
+) -> (Option<String>, Option<String>) {
+    let pick = |what: &str,
+                matching: Vec<&AccountCandidate>|
+     -> Option<(Option<String>, Option<String>)> {
+        match matching.as_slice() {
+            [] => None,
+            [one] => Some((Some(one.id.clone()), None)),
+            several => Some((
+                None,
+                Some(format!(
+                    "account: {} Accounts have the visitor's {what} ({}); none is set",
+                    several.len(),
+                    several
+                        .iter()
+                        .map(|a| a.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            )),
+        }
+    };
+    if let Some(domain) = keys
+        .company_domain
+        .as_deref()
+        .and_then(super::normalize::domain)
+    {
+        let by_domain = accounts
+            .iter()
+            .filter(|a| {
+                a.website
+                    .as_deref()
+                    .and_then(super::normalize::domain)
+                    .as_deref()
+                    == Some(domain.as_str())
+            })
+            .collect();
+        if let Some(decided) = pick("website domain", by_domain) {
+            return decided;
+        }
+    }
+    if let Some(company) = keys
+        .company
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        let company = company.to_lowercase();
+        let by_name = accounts
+            .iter()
+            .filter(|a| a.name.as_deref().map(|n| n.trim().to_lowercase()) == Some(company.clone()))
+            .collect();
+        if let Some(decided) = pick("company name", by_name) {
+            return decided;
+        }
+    }
+    (
+        None,
+        Some("account: no Account has the visitor's website domain or company name".into()),
+    )
+}
+
 /// Every Contact and Lead that may be the visitor, in one API call (none when the visitor has
 /// no key the tenant matches on). Contacts first, then Leads, each by Id; no Id twice. The
 /// candidates are a superset of the matches: compare them with [`super::rules::decide`].
@@ -225,27 +535,22 @@ pub async fn candidates(
         return Ok(Vec::new());
     };
     let response = org.composite(&request).await?;
+    read_candidates(org, &response, policy)
+}
+
+/// The Contact and Lead candidates of a composite answer holding both person queries.
+fn read_candidates(
+    org: &Org,
+    response: &crate::salesforce::CompositeResponse,
+    policy: &IdentityPolicy,
+) -> Result<Vec<Candidate>, SalesforceError> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for (reference, kind) in [
         (CONTACT_REF, PersonKind::Contact),
         (LEAD_REF, PersonKind::Lead),
     ] {
-        let sub = response
-            .get(reference)
-            .ok_or_else(|| SalesforceError::InvalidResponse {
-                status: 200,
-                reason: format!("composite answer has no {reference:?} subresponse"),
-            })?;
-        if let Some(err) = sub.error() {
-            return Err(err);
-        }
-        let page: QueryPage = serde_json::from_value(sub.body.clone()).map_err(|e| {
-            SalesforceError::InvalidResponse {
-                status: sub.http_status_code,
-                reason: format!("{reference} query answer: {e}"),
-            }
-        })?;
+        let page = page_of(response, reference)?;
         if page.records.len() >= MAX_CANDIDATES_PER_OBJECT as usize {
             tracing::warn!(
                 tenant_id = %org.tenant_id(),
@@ -519,6 +824,121 @@ mod tests {
             lookup_request(&keys, &policy()),
             Err(SalesforceError::InvalidRequest(_))
         ));
+    }
+
+    fn account(id: &str, name: &str, website: Option<&str>) -> AccountCandidate {
+        AccountCandidate {
+            id: id.into(),
+            name: Some(name.into()),
+            website: website.map(Into::into),
+        }
+    }
+
+    fn company(name: Option<&str>, domain: Option<&str>) -> Keys {
+        Keys {
+            company: name.map(Into::into),
+            company_domain: domain.map(Into::into),
+            ..Keys::default()
+        }
+    }
+
+    #[test]
+    fn owner_and_account_join_the_same_composite() {
+        let accounts = IdentityPolicy {
+            accounts: true,
+            ..policy()
+        };
+        let keys = Keys {
+            email: Some("ada@acme.example".into()),
+            company: Some("Acme_100%".into()),
+            company_domain: Some("acme.example".into()),
+            ..Keys::default()
+        };
+        let (req, notes) =
+            lookup_request_with(&keys, &accounts, Some(" Agent@Acme.Example ")).unwrap();
+        let req = req.unwrap();
+        assert!(notes.is_empty());
+        assert_eq!(req.len(), 4);
+        assert_eq!(
+            soql_of(&req, 2),
+            "SELECT Id FROM User WHERE Email = 'agent@acme.example' AND IsActive = true LIMIT 2"
+        );
+        assert_eq!(
+            soql_of(&req, 3),
+            "SELECT Id, Name, Website, LastModifiedDate FROM Account WHERE \
+             Website LIKE '%acme.example%' OR Name = 'Acme_100%' ORDER BY Id LIMIT 10"
+        );
+        // Without policy.accounts no Account query; without an agent no User query.
+        let (req, _) = lookup_request_with(&keys, &policy(), None).unwrap();
+        assert_eq!(req.unwrap().len(), 2);
+    }
+
+    #[test]
+    fn owner_or_account_alone_is_one_request_and_nothing_is_none() {
+        let accounts = IdentityPolicy {
+            accounts: true,
+            ..policy()
+        };
+        let (req, _) = lookup_request_with(&Keys::default(), &policy(), Some("a@b.io")).unwrap();
+        let req = req.unwrap();
+        assert_eq!(req.len(), 1);
+        assert!(soql_of(&req, 0).contains("FROM User"));
+        let (req, _) = lookup_request_with(&company(Some("Acme"), None), &accounts, None).unwrap();
+        let req = req.unwrap();
+        assert_eq!(req.len(), 1);
+        assert!(soql_of(&req, 0).ends_with("WHERE Name = 'Acme' ORDER BY Id LIMIT 10"));
+        // Nothing to look up at all: no request.
+        let (req, notes) =
+            lookup_request_with(&company(Some("Acme"), None), &policy(), Some("  ")).unwrap();
+        assert!(req.is_none() && notes.is_empty());
+        let (req, notes) = lookup_request_with(&Keys::default(), &accounts, None).unwrap();
+        assert!(req.is_none() && notes.is_empty());
+        // An invalid agent e-mail is no query, and a note.
+        let (req, notes) = lookup_request_with(&Keys::default(), &policy(), Some("n/a")).unwrap();
+        assert!(req.is_none());
+        assert_eq!(notes.len(), 1, "{notes:?}");
+    }
+
+    #[test]
+    fn like_wildcards_in_values_are_escaped() {
+        assert_eq!(contains_pattern("a_b%c").unwrap(), "'%a\\_b\\%c%'");
+        assert_eq!(contains_pattern("o'x").unwrap(), "'%o\\'x%'");
+        assert!(contains_pattern("a\u{1}").is_err());
+    }
+
+    #[test]
+    fn account_by_domain_then_name_never_a_guess() {
+        let keys = company(Some("Acme Corp"), Some("acme.example"));
+        let by_site = [
+            account("001a", "Acme Holdings", Some("https://www.acme.example/")),
+            account("001b", "acme corp", None),
+            account("001c", "Not Acme", Some("http://notacme.example")),
+            account("001d", "Other", Some("acme.example.org")),
+        ];
+        assert_eq!(decide_account(&keys, &by_site), (Some("001a".into()), None));
+        // No website match: the one Account named like the company, whatever the case.
+        assert_eq!(
+            decide_account(&keys, &by_site[1..]),
+            (Some("001b".into()), None)
+        );
+        // Two by website: none, with a note, even though one has the name.
+        let two = [
+            account("001a", "Acme", Some("acme.example")),
+            account("001b", "Acme Corp", Some("WWW.ACME.EXAMPLE/contact")),
+        ];
+        let (id, note) = decide_account(&keys, &two);
+        assert_eq!(id, None);
+        let note = note.unwrap();
+        assert!(note.contains("001a") && note.contains("001b"), "{note}");
+        // Two by name: none.
+        let names = [
+            account("001a", " ACME CORP ", None),
+            account("001b", "Acme Corp", Some("other.example")),
+        ];
+        assert_eq!(decide_account(&keys, &names).0, None);
+        // Nothing matching: none, with a note; no company at all: none.
+        assert_eq!(decide_account(&keys, &by_site[2..]).0, None);
+        assert_eq!(decide_account(&Keys::default(), &by_site).0, None);
     }
 
     #[test]
