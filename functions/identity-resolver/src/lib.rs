@@ -204,9 +204,11 @@ async fn identify(
         credentials,
         Arc::new(function.secrets.clone()),
     );
-    let candidates = lookup::candidates(&org, &keys, policy).await?;
+    // The acting agent's User owns what is created (else the integration user does).
+    let agent_email = queued.event.actor.as_ref().and_then(|a| a.email.as_deref());
+    let found = lookup::lookup(&org, &keys, policy, agent_email).await?;
     let now = OffsetDateTime::now_utc();
-    match rules::decide(&keys, &candidates, policy) {
+    match rules::decide(&keys, &found.candidates, policy) {
         Decision::Matched {
             person,
             rule,
@@ -258,9 +260,10 @@ async fn identify(
                 Ok(Next::Forward(Resolution {
                     outcome: Resolved::Created,
                     detail: format!(
-                        "nobody matched; created {} {}",
+                        "nobody matched; created {} {}{}",
                         person.kind.sobject(),
-                        person.id
+                        person.id,
+                        notes(&found.notes)
                     ),
                     person: Some(person),
                     rule: None,
@@ -313,6 +316,15 @@ fn has_lookup_key(keys: &Keys, config: &TenantConfig) -> bool {
         MatchKey::Phone => keys.phone.is_some(),
         MatchKey::VisitorId => keys.visitor_id.is_some() && policy.visitor_id_field.is_some(),
     })
+}
+
+/// The lookup's remarks (owner or Account not decided, and why) for the sync log.
+fn notes(notes: &[String]) -> String {
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", notes.join("; "))
+    }
 }
 
 fn key_kind(key: &LinkKey) -> &'static str {
