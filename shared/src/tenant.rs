@@ -171,6 +171,22 @@ pub struct TenantSecrets {
     /// How chatsync signs in to the tenant's org (absent until the org is connected).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salesforce: Option<crate::salesforce::SalesforceCredentials>,
+    /// Tokens for the platforms' REST APIs, used to look up a visitor the event names only by
+    /// contact id (identity enrichment). Absent: no lookup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_api: Option<PlatformApiSecrets>,
+}
+
+/// The tenant's own API tokens on its chat platforms (read-only use: contact lookups).
+/// Unknown keys are not refused, as in [`TenantSecrets`]: a webhook must not fail on a typo here.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PlatformApiSecrets {
+    /// An Intercom access token (`Authorization: Bearer`) with permission to read contacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intercom_access_token: Option<Secret>,
+    /// A respond.io API access token (`Authorization: Bearer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub respondio_api_token: Option<Secret>,
 }
 
 /// Webhook signing material per platform. Lists allow rotation: any entry may match.

@@ -4,6 +4,7 @@
 //! function does the I/O (links table, Salesforce lookup) around these.
 
 pub mod create;
+pub mod enrich;
 pub mod lookup;
 pub mod normalize;
 pub mod resolution;
