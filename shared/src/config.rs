@@ -35,6 +35,11 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// An optional variable.
+    pub fn optional(&self, name: &'static str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
     /// An optional numeric variable with a default.
     pub fn number_or(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
         match (self.0)(name) {
@@ -52,6 +57,10 @@ pub mod vars {
     pub const TENANTS_TABLE: &str = "TENANTS_TABLE";
     pub const DELIVERIES_TABLE: &str = "DELIVERIES_TABLE";
     pub const LINKS_TABLE: &str = "LINKS_TABLE";
+    /// Platform REST API bases for enrichment; unset means the vendors' own (tests point
+    /// them at a stand-in).
+    pub const INTERCOM_API_URL: &str = "INTERCOM_API_URL";
+    pub const RESPONDIO_API_URL: &str = "RESPONDIO_API_URL";
     pub const WATERMARKS_TABLE: &str = "WATERMARKS_TABLE";
     pub const SYNC_LOG_TABLE: &str = "SYNC_LOG_TABLE";
     pub const RESOLVE_QUEUE_URL: &str = "RESOLVE_QUEUE_URL";

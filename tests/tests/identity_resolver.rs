@@ -250,3 +250,73 @@ async fn a_converted_lead_resolves_to_its_contact() {
     assert_eq!((person.kind, person.id), (PersonKind::Contact, contact));
     s.aws.moto.stop().await;
 }
+
+#[tokio::test]
+async fn a_visitor_known_only_by_platform_id_is_looked_up_at_the_platform_first() {
+    use axum::extract::Path;
+    use axum::http::HeaderMap;
+    let s = stack().await;
+    let ada = s
+        .seed(json!({"Contact": [{"LastName": "Lovelace", "Email": "ada@example.org"}]}))
+        .await["Contact"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A stand-in of Intercom's GET /contacts/{id}: the visitor's e-mail for the right token.
+    let app = axum::Router::new().route(
+        "/contacts/{id}",
+        axum::routing::get(|Path(id): Path<String>, headers: HeaderMap| async move {
+            let authorised = headers
+                .get("authorization")
+                .is_some_and(|v| v == "Bearer intercom-token-for-tests");
+            if !authorised {
+                return (axum::http::StatusCode::UNAUTHORIZED, axum::Json(json!({})));
+            }
+            (
+                axum::http::StatusCode::OK,
+                axum::Json(json!({"type": "contact", "id": id, "role": "user",
+                    "email": "Ada@Example.org", "name": "Ada Lovelace"})),
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let intercom = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    // The tenant's Intercom token, and a resolver pointed at the stand-in.
+    let env = s.aws.env("identity-resolver").clone();
+    let store = shared::store::secrets::TenantSecretStore::new(
+        aws_sdk_secretsmanager::Client::new(&s.aws.sdk),
+        &env["TENANT_SECRET_PREFIX"],
+    );
+    let mut secrets = store.get("demo").await.unwrap().unwrap();
+    secrets.platform_api = Some(shared::tenant::PlatformApiSecrets {
+        intercom_access_token: Some(shared::secret::Secret::new("intercom-token-for-tests")),
+        respondio_api_token: None,
+    });
+    store.put("demo", &secrets).await.unwrap();
+    let mut env = env;
+    env.insert("INTERCOM_API_URL".into(), intercom);
+    let resolver = Function::from_env(&s.aws.sdk, &Env::from_map(&env)).unwrap();
+    let s = Stack { resolver, ..s };
+
+    let only_id = Visitor {
+        contact_id: Some("65a1f0c2e1b2c3d4e5f60718".into()),
+        ..Visitor::default()
+    };
+    assert_eq!(
+        s.resolve(1, only_id.clone()).await,
+        1,
+        "one lookup after the fetch"
+    );
+    assert_eq!(s.resolve(2, only_id).await, 0, "linked by the platform id");
+    let written = s.written().await;
+    let r = written[0].resolution.clone().unwrap();
+    assert_eq!(r.outcome, Outcome::Matched, "{}", r.detail);
+    assert_eq!(r.person.unwrap().id, ada);
+    assert!(r.detail.contains("fetched from intercom"), "{}", r.detail);
+    assert_eq!(
+        written[1].resolution.as_ref().unwrap().outcome,
+        Outcome::Linked
+    );
+    s.aws.moto.stop().await;
+}

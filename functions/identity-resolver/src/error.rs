@@ -1,6 +1,7 @@
 //! Why a message could not be resolved, classified for the retry policy.
 
 use shared::error::{Classify, ErrorClass};
+use shared::identity::enrich::EnrichError;
 use shared::salesforce::SalesforceError;
 use shared::store::StoreError;
 use thiserror::Error;
@@ -13,6 +14,8 @@ pub enum ResolveError {
     Store(#[from] StoreError),
     #[error("Salesforce: {0}")]
     Salesforce(#[from] SalesforceError),
+    #[error("platform contact lookup: {0}")]
+    Enrich(#[from] EnrichError),
     #[error("tenant {0} is not configured")]
     UnknownTenant(String),
     #[error("tenant {0} has no Salesforce org connected (no credentials in its secret)")]
@@ -27,6 +30,7 @@ impl Classify for ResolveError {
             ResolveError::Malformed(_) => ErrorClass::Data,
             ResolveError::Store(e) => e.class(),
             ResolveError::Salesforce(e) => e.class(),
+            ResolveError::Enrich(e) => e.class(),
             ResolveError::UnknownTenant(_) | ResolveError::NotConnected(_) => {
                 ErrorClass::Configuration
             }

@@ -14,9 +14,11 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use shared::batch::process_in_order;
 use shared::config::{ConfigError, Env, vars};
+use shared::error::Classify;
 use shared::event::QueuedEvent;
 use shared::identity::Keys;
 use shared::identity::create::{self, CreatePlan};
+use shared::identity::enrich::{self, Enricher};
 use shared::identity::lookup;
 use shared::identity::resolution::{Outcome as Resolved, Resolution};
 use shared::identity::rules::{self, Decision, Person};
@@ -43,6 +45,7 @@ pub struct Function {
     secrets: TenantSecretStore,
     links: Links,
     salesforce: SalesforceClient,
+    enricher: Enricher,
 }
 
 impl Function {
@@ -70,6 +73,16 @@ impl Function {
                     name: "the Salesforce HTTP client",
                     reason: e.to_string(),
                 }
+            })?,
+            enricher: Enricher::with_bases(
+                env.optional(vars::INTERCOM_API_URL)
+                    .unwrap_or_else(|| enrich::INTERCOM_BASE.into()),
+                env.optional(vars::RESPONDIO_API_URL)
+                    .unwrap_or_else(|| enrich::RESPONDIO_BASE.into()),
+            )
+            .map_err(|e| ConfigError::Invalid {
+                name: vars::INTERCOM_API_URL,
+                reason: e.to_string(),
             })?,
         })
     }
@@ -139,13 +152,16 @@ async fn resolve(function: &Function, record: &SqsMessage) -> Result<(), Resolve
         }
         Next::Forward(resolution) => {
             let detail = resolution.detail.clone();
+            let records: Vec<String> = resolution.person.iter().map(|p| p.id.clone()).collect();
             queued.resolution = Some(resolution);
             let message = serde_json::to_string(&queued)?;
             function
                 .write_queue
                 .send(&queued.group_id(), &queued.dedupe_id(), &message)
                 .await?;
-            if let Err(e) = function.sync_log.record(&entry(Outcome::Ok, detail)).await {
+            let mut done = entry(Outcome::Ok, detail);
+            done.records = records;
+            if let Err(e) = function.sync_log.record(&done).await {
                 // The event has moved on; retrying it for an audit line would send it twice.
                 tracing::warn!(correlation_id = %queued.correlation_id, error = %e, "sync log write failed");
             }
@@ -161,25 +177,51 @@ async fn identify(
     queued: &QueuedEvent,
 ) -> Result<Next, ResolveError> {
     let policy = &config.identity;
-    let keys = Keys::from_visitor(&queued.event.visitor, &policy.default_phone_region);
-    let link_keys = linkable(
+    let mut keys = Keys::from_visitor(&queued.event.visitor, &policy.default_phone_region);
+    let mut link_keys = linkable(
         LinkKey::for_keys(queued.platform, &keys),
         &policy.match_order,
     );
-    for key in &link_keys {
-        if let Some(link) = function.links.get(&queued.tenant_id, key).await? {
-            return Ok(Next::Forward(Resolution {
-                outcome: Resolved::Linked,
-                detail: format!(
-                    "known visitor: {} {} by its {} link",
-                    link.person.kind.sobject(),
-                    link.person.id,
-                    key_kind(key)
-                ),
-                person: Some(link.person),
-                rule: None,
-                trace: None,
-            }));
+    if let Some(known) = linked(function, queued, &link_keys).await? {
+        return Ok(Next::Forward(known));
+    }
+    let secrets = function
+        .secrets
+        .get(&queued.tenant_id)
+        .await?
+        .ok_or_else(|| ResolveError::NotConnected(queued.tenant_id.clone()))?;
+    // Only a platform contact id (Intercom 2.x conversations): ask the platform who it is.
+    let mut enrichment_note = String::new();
+    if let Some(contact_id) = keys.platform_contact_id.clone()
+        && keys.email.is_none()
+        && keys.phone.is_none()
+    {
+        match function
+            .enricher
+            .contact(queued.platform, &contact_id, &secrets)
+            .await
+        {
+            Ok(Some(fetched)) => {
+                let mut visitor = queued.event.visitor.clone();
+                enrich::merge(&mut visitor, fetched);
+                keys = Keys::from_visitor(&visitor, &policy.default_phone_region);
+                link_keys = linkable(
+                    LinkKey::for_keys(queued.platform, &keys),
+                    &policy.match_order,
+                );
+                enrichment_note = format!("; e-mail and phone fetched from {}", queued.platform);
+                if let Some(known) = linked(function, queued, &link_keys).await? {
+                    return Ok(Next::Forward(known));
+                }
+            }
+            Ok(None) => {}
+            // Worth waiting for: fail the message so SQS brings it back.
+            Err(e) if e.class().is_retryable() => return Err(e.into()),
+            // A wrong token or a strange answer must not hold the conversation back.
+            Err(e) => {
+                tracing::warn!(correlation_id = %queued.correlation_id, error = %e, "enrichment failed");
+                enrichment_note = format!("; enrichment failed: {e}");
+            }
         }
     }
     if !has_lookup_key(&keys, config) {
@@ -187,15 +229,12 @@ async fn identify(
             outcome: Resolved::Unidentified,
             person: None,
             rule: None,
-            detail: "the event carries nothing to identify its visitor by".into(),
+            detail: format!(
+                "the event carries nothing to identify its visitor by{enrichment_note}"
+            ),
             trace: None,
         }));
     }
-    let secrets = function
-        .secrets
-        .get(&queued.tenant_id)
-        .await?
-        .ok_or_else(|| ResolveError::NotConnected(queued.tenant_id.clone()))?;
     let credentials = secrets
         .salesforce
         .ok_or_else(|| ResolveError::NotConnected(queued.tenant_id.clone()))?;
@@ -218,7 +257,7 @@ async fn identify(
             Ok(Next::Forward(Resolution {
                 outcome: Resolved::Matched,
                 detail: format!(
-                    "matched {} {} by {} ({} candidate(s) seen)",
+                    "matched {} {} by {} ({} candidate(s) seen){enrichment_note}",
                     person.kind.sobject(),
                     person.id,
                     rule_name(rule),
@@ -249,7 +288,7 @@ async fn identify(
                 outcome: Resolved::NotCreated,
                 person: None,
                 rule: None,
-                detail: format!("nobody matched; {reason}"),
+                detail: format!("nobody matched; {reason}{enrichment_note}"),
                 trace: Some(trace),
             })),
             plan => {
@@ -260,7 +299,7 @@ async fn identify(
                 Ok(Next::Forward(Resolution {
                     outcome: Resolved::Created,
                     detail: format!(
-                        "nobody matched; created {} {}{}",
+                        "nobody matched; created {} {}{}{enrichment_note}",
                         person.kind.sobject(),
                         person.id,
                         notes(&found.notes)
@@ -272,6 +311,31 @@ async fn identify(
             }
         },
     }
+}
+
+/// The person a link names, for the first of the keys that has one.
+async fn linked(
+    function: &Function,
+    queued: &QueuedEvent,
+    keys: &[LinkKey],
+) -> Result<Option<Resolution>, ResolveError> {
+    for key in keys {
+        if let Some(link) = function.links.get(&queued.tenant_id, key).await? {
+            return Ok(Some(Resolution {
+                outcome: Resolved::Linked,
+                detail: format!(
+                    "known visitor: {} {} by its {} link",
+                    link.person.kind.sobject(),
+                    link.person.id,
+                    key_kind(key)
+                ),
+                person: Some(link.person),
+                rule: None,
+                trace: None,
+            }));
+        }
+    }
+    Ok(None)
 }
 
 async fn link(
