@@ -9,6 +9,7 @@ use super::{StoreError, aws_error};
 use crate::identity::Keys;
 use crate::identity::rules::{Person, PersonKind};
 use crate::platforms::Platform;
+use crate::tenant::MatchKey;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use sha2::{Digest, Sha256};
@@ -52,6 +53,19 @@ impl LinkKey {
             out.push(LinkKey::Phone(p.to_owned()));
         }
         out
+    }
+
+    /// The keys a link may be kept under for this tenant: the platform's contact id always, an
+    /// e-mail or phone only when the tenant matches on it (a link must not widen its rules).
+    pub fn linkable(platform: Platform, keys: &Keys, order: &[MatchKey]) -> Vec<LinkKey> {
+        LinkKey::for_keys(platform, keys)
+            .into_iter()
+            .filter(|k| match k {
+                LinkKey::PlatformContact { .. } => true,
+                LinkKey::Email(_) => order.contains(&MatchKey::Email),
+                LinkKey::Phone(_) => order.contains(&MatchKey::Phone),
+            })
+            .collect()
     }
 
     /// The sort key: `platform:intercom:123`, `email:a@b.io`, `phone:+15551211212`; a key too

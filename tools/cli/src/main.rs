@@ -5,10 +5,16 @@
 //! Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found.
 
 use clap::{Parser, Subcommand};
+use shared::event::QueuedEvent;
+use shared::identity::Keys;
+use shared::identity::rules::{Person, PersonKind};
 use shared::platforms::{self, Platform};
+use shared::store::links::{LinkKey, Links};
+use shared::store::queue::FifoQueue;
 use shared::store::secrets::TenantSecretStore;
 use shared::store::synclog::SyncLogTable;
 use shared::store::tenants::{TenantTable, put_tenant};
+use shared::synclog::{Outcome, Step, SyncLogEntry};
 use shared::tenant::TenantFile;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +31,10 @@ struct Cli {
     sync_log_table: String,
     #[arg(long, env = "TENANT_SECRET_PREFIX", global = true, default_value = "")]
     secret_prefix: String,
+    #[arg(long, env = "LINKS_TABLE", global = true, default_value = "")]
+    links_table: String,
+    #[arg(long, env = "RESOLVE_QUEUE_URL", global = true, default_value = "")]
+    resolve_queue_url: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,6 +62,15 @@ enum Command {
     },
     /// One correlation id's trail, oldest first.
     Log { correlation_id: String },
+    /// Settle a review item parked because several people matched: the chosen Salesforce
+    /// Contact or Lead becomes the visitor's link, and the event is queued again.
+    Resolve {
+        /// The review item: the correlation id of the parked event.
+        review_id: String,
+        /// The Salesforce Id of the person the visitor is (003… Contact, 00Q… Lead).
+        #[arg(long)]
+        choose: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -219,6 +238,100 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 return Err(Failure::Other(format!("intake answered {status}")));
             }
         }
+        Command::Resolve { review_id, choose } => {
+            let log = SyncLogTable::new(
+                dynamo.clone(),
+                need(&cli.sync_log_table, "--sync-log-table")?,
+            );
+            let parked = log
+                .trail(&review_id)
+                .await?
+                .into_iter()
+                .rev()
+                .find(|e| e.step == Step::Resolve && e.outcome == Outcome::Parked)
+                .ok_or_else(|| Failure::NotFound(format!("review item {review_id}")))?;
+            let payload = parked.payload.as_deref().ok_or_else(|| {
+                Failure::Other(format!("review item {review_id} holds no event to replay"))
+            })?;
+            let mut event: QueuedEvent = serde_json::from_str(payload)?;
+            let kind = match choose.get(..3) {
+                Some("003") => PersonKind::Contact,
+                Some("00Q") => PersonKind::Lead,
+                _ => {
+                    return Err(Failure::Usage(format!(
+                        "{choose} is not a Contact (003…) or Lead (00Q…) Id"
+                    )));
+                }
+            };
+            let config =
+                TenantTable::new(dynamo.clone(), need(&cli.tenants_table, "--tenants-table")?)
+                    .get(&event.tenant_id)
+                    .await?
+                    .ok_or_else(|| Failure::NotFound(format!("tenant {}", event.tenant_id)))?;
+            let policy = &config.identity;
+            let keys = Keys::from_visitor(&event.event.visitor, &policy.default_phone_region);
+            let link_keys = LinkKey::linkable(event.platform, &keys, &policy.match_order);
+            if link_keys.is_empty() {
+                return Err(Failure::Other(
+                    "the event names no key to link (no platform contact, e-mail or phone)".into(),
+                ));
+            }
+            let person = Person {
+                kind,
+                id: choose.clone(),
+                account_id: None,
+            };
+            let now = time::OffsetDateTime::now_utc();
+            Links::new(dynamo.clone(), need(&cli.links_table, "--links-table")?)
+                .put(
+                    &event.tenant_id,
+                    &link_keys,
+                    &person,
+                    policy.link_ttl_days,
+                    now,
+                )
+                .await?;
+            // Queued again in its conversation's group; the resolver now finds the link.
+            event.resolution = None;
+            let dedupe = format!("{}#chosen#{choose}", event.dedupe_id());
+            FifoQueue::new(
+                aws_sdk_sqs::Client::new(&sdk),
+                need(&cli.resolve_queue_url, "--resolve-queue-url")?,
+            )
+            .send(
+                &event.group_id(),
+                &sha256_hex(&dedupe),
+                &serde_json::to_string(&event)?,
+            )
+            .await?;
+            let mut entry = SyncLogEntry::new(
+                &review_id,
+                &event.tenant_id,
+                event.platform,
+                Step::Replay,
+                Outcome::Ok,
+                format!(
+                    "operator chose {} {choose}; {} link(s) written; queued again for resolve",
+                    kind.sobject(),
+                    link_keys.len()
+                ),
+            )
+            .topic(&event.topic);
+            entry.records = vec![choose.clone()];
+            log.append(&entry, config.retention_days).await?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"review_id": review_id, "chosen": choose, "links": link_keys.len()})
+                );
+            } else {
+                println!(
+                    "{review_id}: linked to {} {choose} ({} key(s)) and queued again",
+                    kind.sobject(),
+                    link_keys.len()
+                );
+            }
+        }
         Command::Log { correlation_id } => {
             let log = SyncLogTable::new(dynamo, need(&cli.sync_log_table, "--sync-log-table")?);
             let trail = log.trail(&correlation_id).await?;
@@ -244,4 +357,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
