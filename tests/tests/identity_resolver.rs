@@ -320,3 +320,132 @@ async fn a_visitor_known_only_by_platform_id_is_looked_up_at_the_platform_first(
     );
     s.aws.moto.stop().await;
 }
+
+/// The stack with the demo tenant's update policy (and an external id field) changed.
+async fn stack_with_update(update: shared::tenant::UpdatePolicy) -> Stack {
+    let aws = LocalAws::start().await;
+    let (mut file, salesforce) = aws.load_demo_tenant_with_salesforce().await;
+    file.config.identity.update = update;
+    file.config.identity.external_id_field = Some("Chat_Contact_Id__c".into());
+    let env = aws.env("identity-resolver").clone();
+    let tenants = shared::store::tenants::TenantTable::new(aws.dynamo(), &env["TENANTS_TABLE"]);
+    let secrets = shared::store::secrets::TenantSecretStore::new(
+        aws_sdk_secretsmanager::Client::new(&aws.sdk),
+        &env["TENANT_SECRET_PREFIX"],
+    );
+    shared::store::tenants::put_tenant(&file, &tenants, &secrets)
+        .await
+        .unwrap();
+    let resolver = Function::from_env(&aws.sdk, &Env::from_map(&env)).unwrap();
+    Stack {
+        aws,
+        salesforce,
+        resolver,
+    }
+}
+
+impl Stack {
+    async fn record(&self, sobject: &str, id: &str) -> Value {
+        let all = self
+            .admin(
+                reqwest::Method::GET,
+                &format!("/__emulator/records/{sobject}"),
+                None,
+            )
+            .await;
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["Id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{sobject} {id} not in Salesforce"))
+    }
+}
+
+#[tokio::test]
+async fn fill_blanks_fills_a_missing_phone_and_keeps_a_different_email() {
+    let s = stack_with_update(shared::tenant::UpdatePolicy::FillBlanks).await;
+    let ada = s
+        .seed(
+            json!({"Contact": [{"FirstName": "Ada", "LastName": "Lovelace",
+            "Email": "ada@old.example", "Chat_Contact_Id__c": "cust-7"}]}),
+        )
+        .await["Contact"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let v = Visitor {
+        external_id: Some("cust-7".into()),
+        ..visitor("ic-7", Some("Ada@New.Example"), Some("+44 20 7946 0958"))
+    };
+    assert_eq!(s.resolve(1, v).await, 2, "lookup, then one update");
+    let record = s.record("Contact", &ada).await;
+    assert_eq!(record["Phone"], "+442079460958", "{record}");
+    assert_eq!(record["Email"], "ada@old.example", "{record}");
+    assert_eq!(record["FirstName"], "Ada", "a filled name stays");
+    assert_eq!(record["LastName"], "Lovelace");
+    let r = s.written().await[0].resolution.clone().unwrap();
+    assert_eq!(r.outcome, Outcome::Matched);
+    assert!(r.detail.contains("updated Phone"), "{}", r.detail);
+    s.aws.moto.stop().await;
+}
+
+#[tokio::test]
+async fn overwrite_changes_the_name_and_a_format_difference_sends_nothing() {
+    let s = stack_with_update(shared::tenant::UpdatePolicy::Overwrite).await;
+    let seeded = s
+        .seed(json!({"Contact": [
+            {"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.org",
+             "Phone": "020 7946 0958"},
+            {"FirstName": "Grace", "LastName": "Hopper", "Email": "Grace@Navy.Example",
+             "Phone": "020 7946 0000"}
+        ]}))
+        .await;
+    let ada = seeded["Contact"][0].as_str().unwrap().to_owned();
+    let grace = seeded["Contact"][1].as_str().unwrap().to_owned();
+
+    let mut married = visitor("ic-8", Some("ada@example.org"), Some("+44 20 7946 0958"));
+    married.name = Some("Ada King".into());
+    assert_eq!(s.resolve(1, married).await, 2, "lookup, then one update");
+    let record = s.record("Contact", &ada).await;
+    assert_eq!(record["LastName"], "King", "{record}");
+    assert_eq!(record["FirstName"], "Ada");
+    assert_eq!(
+        record["Phone"], "020 7946 0958",
+        "same number: kept as written"
+    );
+
+    // The same values in other formats: the lookup only.
+    let mut same = visitor(
+        "ic-9",
+        Some(" GRACE@navy.example "),
+        Some("+44 (0)20 7946 0000"),
+    );
+    same.name = Some("grace  HOPPER".into());
+    assert_eq!(s.resolve(2, same).await, 1, "nothing to update");
+    let record = s.record("Contact", &grace).await;
+    assert_eq!(record["Email"], "Grace@Navy.Example");
+    assert_eq!(record["LastName"], "Hopper");
+    let written = s.written().await;
+    assert!(
+        written[0]
+            .resolution
+            .as_ref()
+            .unwrap()
+            .detail
+            .contains("updated LastName"),
+        "{:?}",
+        written[0].resolution
+    );
+    assert!(
+        !written[1]
+            .resolution
+            .as_ref()
+            .unwrap()
+            .detail
+            .contains("updated"),
+        "{:?}",
+        written[1].resolution
+    );
+    s.aws.moto.stop().await;
+}

@@ -15,13 +15,14 @@ use lambda_runtime::LambdaEvent;
 use shared::batch::process_in_order;
 use shared::config::{ConfigError, Env, vars};
 use shared::error::Classify;
-use shared::event::QueuedEvent;
+use shared::event::{EventKind, QueuedEvent};
 use shared::identity::Keys;
 use shared::identity::create::{self, CreatePlan};
 use shared::identity::enrich::{self, Enricher};
 use shared::identity::lookup;
 use shared::identity::resolution::{Outcome as Resolved, Resolution};
 use shared::identity::rules::{self, Decision, Person};
+use shared::identity::update;
 use shared::salesforce::{ClientConfig, SalesforceClient};
 use shared::store::links::{LinkKey, Links};
 use shared::store::queue::FifoQueue;
@@ -29,7 +30,7 @@ use shared::store::secrets::TenantSecretStore;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
 use shared::store::tenants::{TenantTable, TtlCache};
 use shared::synclog::{Outcome, Step, SyncLogEntry};
-use shared::tenant::{MatchKey, TenantConfig};
+use shared::tenant::{MatchKey, TenantConfig, UpdatePolicy};
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -253,11 +254,22 @@ async fn identify(
             rule,
             trace,
         } => {
+            // Before the link: a failed update retries the message, which must look up again.
+            let update_note = update_person(
+                function,
+                &org,
+                config,
+                queued,
+                &found.candidates,
+                &person,
+                &link_keys,
+            )
+            .await?;
             link(function, queued, &link_keys, &person, config, now).await?;
             Ok(Next::Forward(Resolution {
                 outcome: Resolved::Matched,
                 detail: format!(
-                    "matched {} {} by {} ({} candidate(s) seen){enrichment_note}",
+                    "matched {} {} by {} ({} candidate(s) seen){enrichment_note}{update_note}",
                     person.kind.sobject(),
                     person.id,
                     rule_name(rule),
@@ -310,6 +322,69 @@ async fn identify(
                 }))
             }
         },
+    }
+}
+
+/// Applies the tenant's update policy to the matched person: the fields that change, in one
+/// PATCH, and a note for the resolution detail (empty when nothing was considered).
+///
+/// Only what the event itself says about the visitor is written (not what enrichment fetched
+/// to identify it). A person the lookup did not return (a converted Lead's Contact) is left as
+/// it is. A data error (validation rule, bad value) is noted and the event goes on; a retryable
+/// one fails the message; ENTITY_IS_DELETED forgets the visitor's links and fails the message,
+/// so the retry resolves it afresh.
+async fn update_person(
+    function: &Function,
+    org: &shared::salesforce::Org,
+    config: &TenantConfig,
+    queued: &QueuedEvent,
+    candidates: &[shared::identity::rules::Candidate],
+    person: &Person,
+    link_keys: &[LinkKey],
+) -> Result<String, ResolveError> {
+    let policy = &config.identity;
+    let contact_upserted = matches!(queued.event.kind, EventKind::ContactUpserted);
+    if !contact_upserted && policy.update == UpdatePolicy::Never {
+        return Ok(String::new());
+    }
+    let Some(current) = candidates
+        .iter()
+        .find(|c| c.kind == person.kind && c.id == person.id)
+    else {
+        return Ok(format!(
+            "; not updated: {} {} was not among the candidates read",
+            person.kind.sobject(),
+            person.id
+        ));
+    };
+    let keys = Keys::from_visitor(&queued.event.visitor, &policy.default_phone_region);
+    let fields = update::changes_with(&keys, current, policy, queued.occurred_at);
+    if fields.is_empty() {
+        return Ok(String::new());
+    }
+    let names: Vec<String> = fields.keys().cloned().collect();
+    let names = names.join(", ");
+    match org
+        .update(
+            person.kind.sobject(),
+            &person.id,
+            &serde_json::Value::Object(fields),
+        )
+        .await
+    {
+        Ok(()) => Ok(format!("; updated {names}")),
+        Err(e) if e.code() == Some("ENTITY_IS_DELETED") => {
+            tracing::info!(correlation_id = %queued.correlation_id, person = %person.id, "matched person is deleted; links forgotten");
+            for key in link_keys {
+                function.links.forget(&queued.tenant_id, key).await?;
+            }
+            Err(e.into())
+        }
+        Err(e) if e.class().is_retryable() => Err(e.into()),
+        Err(e) => {
+            tracing::warn!(correlation_id = %queued.correlation_id, error = %e, "person update refused");
+            Ok(format!("; update of {names} refused: {e}"))
+        }
     }
 }
 

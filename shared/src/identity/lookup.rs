@@ -49,7 +49,7 @@
 
 use super::Keys;
 use super::create::CreatePlan;
-use super::rules::{Candidate, Person, PersonKind};
+use super::rules::{Candidate, Person, PersonKind, StoredFields};
 use crate::salesforce::soql::{check_identifier, soql_string};
 use crate::salesforce::{CompositeRequest, Org, QueryPage, SalesforceError, Soql, SubRequest};
 use crate::tenant::{IdentityPolicy, MatchKey};
@@ -101,6 +101,8 @@ pub struct AccountCandidate {
 /// The fields read for every candidate, before the tenant's configured ones.
 const CONTACT_FIELDS: &[&str] = &[
     "Id",
+    "FirstName",
+    "LastName",
     "Email",
     "Phone",
     "MobilePhone",
@@ -109,6 +111,9 @@ const CONTACT_FIELDS: &[&str] = &[
 ];
 const LEAD_FIELDS: &[&str] = &[
     "Id",
+    "FirstName",
+    "LastName",
+    "Company",
     "Email",
     "Phone",
     "MobilePhone",
@@ -664,6 +669,15 @@ fn parse_candidate(
         converted_account_id,
         account_id,
         last_modified,
+        stored: StoredFields {
+            first_name: text(record, "FirstName"),
+            last_name: text(record, "LastName"),
+            phone: text(record, "Phone"),
+            company: match kind {
+                PersonKind::Lead => text(record, "Company"),
+                PersonKind::Contact => None,
+            },
+        },
         id,
     })
 }
@@ -764,15 +778,15 @@ mod tests {
         let lead = soql_of(&req, 1);
         assert_eq!(
             contact,
-            "SELECT Id, Email, Phone, MobilePhone, AccountId, LastModifiedDate, \
-             Chat_Contact_Id__c, Chat_Visitor_Id__c FROM Contact WHERE \
+            "SELECT Id, FirstName, LastName, Email, Phone, MobilePhone, AccountId, \
+             LastModifiedDate, Chat_Contact_Id__c, Chat_Visitor_Id__c FROM Contact WHERE \
              Email = 'o\\'brien@example.com' OR Chat_Contact_Id__c = 'ext-1\\' OR Id != \\'' \
              OR Chat_Visitor_Id__c = 'v-9' OR Phone LIKE '%5%5%5%1%2%1%1%2%1%2%' \
              OR MobilePhone LIKE '%5%5%5%1%2%1%1%2%1%2%' ORDER BY Id LIMIT 200"
         );
         assert!(lead.starts_with(
-            "SELECT Id, Email, Phone, MobilePhone, IsConverted, ConvertedContactId, \
-             ConvertedAccountId, LastModifiedDate, Chat_Contact_Id__c, Chat_Visitor_Id__c \
+            "SELECT Id, FirstName, LastName, Company, Email, Phone, MobilePhone, IsConverted, \
+             ConvertedContactId, ConvertedAccountId, LastModifiedDate, Chat_Contact_Id__c, Chat_Visitor_Id__c \
              FROM Lead WHERE Email = "
         ));
         assert_eq!(

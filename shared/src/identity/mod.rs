@@ -9,6 +9,7 @@ pub mod lookup;
 pub mod normalize;
 pub mod resolution;
 pub mod rules;
+pub mod update;
 
 use crate::event::Visitor;
 use serde::{Deserialize, Serialize};

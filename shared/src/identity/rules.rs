@@ -40,6 +40,21 @@ pub struct Candidate {
     pub account_id: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub last_modified: OffsetDateTime,
+    /// Name, the Phone field itself and Lead.Company as stored, for the update policy.
+    #[serde(default)]
+    pub stored: StoredFields,
+}
+
+/// A candidate's fields the update policy compares with the visitor (raw, as stored; blank
+/// values are absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFields {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// The Phone field alone (`phones` also holds MobilePhone).
+    pub phone: Option<String>,
+    /// Leads only.
+    pub company: Option<String>,
 }
 
 /// The Salesforce person an event is attached to.
@@ -379,6 +394,7 @@ mod tests {
             converted_account_id: None,
             account_id: None,
             last_modified: datetime!(2024-01-01 00:00 UTC),
+            stored: StoredFields::default(),
         }
     }
 

@@ -156,6 +156,7 @@ impl Record {
             converted_account_id: self.ConvertedAccountId.clone(),
             account_id: self.AccountId.clone(),
             last_modified,
+            stored: Default::default(),
         })
     }
 }
