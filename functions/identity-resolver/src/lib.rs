@@ -179,10 +179,7 @@ async fn identify(
 ) -> Result<Next, ResolveError> {
     let policy = &config.identity;
     let mut keys = Keys::from_visitor(&queued.event.visitor, &policy.default_phone_region);
-    let mut link_keys = linkable(
-        LinkKey::for_keys(queued.platform, &keys),
-        &policy.match_order,
-    );
+    let mut link_keys = LinkKey::linkable(queued.platform, &keys, &policy.match_order);
     if let Some(known) = linked(function, queued, &link_keys).await? {
         return Ok(Next::Forward(known));
     }
@@ -206,10 +203,7 @@ async fn identify(
                 let mut visitor = queued.event.visitor.clone();
                 enrich::merge(&mut visitor, fetched);
                 keys = Keys::from_visitor(&visitor, &policy.default_phone_region);
-                link_keys = linkable(
-                    LinkKey::for_keys(queued.platform, &keys),
-                    &policy.match_order,
-                );
+                link_keys = LinkKey::linkable(queued.platform, &keys, &policy.match_order);
                 enrichment_note = format!("; e-mail and phone fetched from {}", queued.platform);
                 if let Some(known) = linked(function, queued, &link_keys).await? {
                     return Ok(Next::Forward(known));
@@ -434,18 +428,6 @@ async fn link(
     Ok(())
 }
 
-/// The keys a link may be kept under: the platform's contact id always, an e-mail or phone
-/// only when the tenant matches on it (a link must not widen the tenant's rules).
-fn linkable(keys: Vec<LinkKey>, order: &[MatchKey]) -> Vec<LinkKey> {
-    keys.into_iter()
-        .filter(|k| match k {
-            LinkKey::PlatformContact { .. } => true,
-            LinkKey::Email(_) => order.contains(&MatchKey::Email),
-            LinkKey::Phone(_) => order.contains(&MatchKey::Phone),
-        })
-        .collect()
-}
-
 /// Whether any rule of the tenant's chain has something to look up.
 fn has_lookup_key(keys: &Keys, config: &TenantConfig) -> bool {
     let policy = &config.identity;
@@ -489,25 +471,4 @@ fn receive_count(record: &SqsMessage) -> u32 {
         .get("ApproximateReceiveCount")
         .and_then(|n| n.parse().ok())
         .unwrap_or(1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn links_never_widen_the_tenants_rules() {
-        let keys = vec![
-            LinkKey::PlatformContact {
-                platform: shared::platforms::Platform::Intercom,
-                contact_id: "1".into(),
-            },
-            LinkKey::Email("a@example.com".into()),
-            LinkKey::Phone("+14155550132".into()),
-        ];
-        let only_phone = linkable(keys.clone(), &[MatchKey::Phone]);
-        assert_eq!(only_phone.len(), 2);
-        assert!(matches!(only_phone[1], LinkKey::Phone(_)));
-        assert_eq!(linkable(keys, &[MatchKey::ExternalId]).len(), 1);
-    }
 }

@@ -246,6 +246,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn links_never_widen_the_tenants_rules() {
+        let keys = Keys {
+            platform_contact_id: Some("1".into()),
+            email: Some("a@example.com".into()),
+            phone: Some("+14155550132".into()),
+            ..Keys::default()
+        };
+        let only_phone = LinkKey::linkable(Platform::Intercom, &keys, &[MatchKey::Phone]);
+        assert_eq!(only_phone.len(), 2);
+        assert!(matches!(only_phone[1], LinkKey::Phone(_)));
+        assert_eq!(
+            LinkKey::linkable(Platform::Intercom, &keys, &[MatchKey::ExternalId]).len(),
+            1
+        );
+    }
+
+    #[test]
     fn keys_render_by_kind() {
         let keys = Keys {
             platform_contact_id: Some("c-1".into()),
