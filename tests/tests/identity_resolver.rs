@@ -54,8 +54,11 @@ impl Stack {
 
     /// Resolves one event; returns the Salesforce API calls it spent.
     async fn resolve(&self, n: usize, visitor: Visitor) -> u64 {
+        self.resolve_event(n, event(n, visitor)).await
+    }
+
+    async fn resolve_event(&self, n: usize, queued: QueuedEvent) -> u64 {
         let before = self.api_calls().await;
-        let queued = event(n, visitor);
         let mut record = SqsMessage::default();
         record.message_id = Some(format!("m{n}"));
         record.body = Some(serde_json::to_string(&queued).unwrap());
@@ -447,5 +450,62 @@ async fn overwrite_changes_the_name_and_a_format_difference_sends_nothing() {
         "{:?}",
         written[1].resolution
     );
+    s.aws.moto.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_visitor_is_owned_by_the_acting_agents_user_and_the_trace_is_logged() {
+    let s = stack().await;
+    let user = s
+        .seed(
+            json!({"User": [{"LastName": "Agent", "Email": "agent@example.com",
+            "Username": "agent@example.com.demo", "IsActive": true}]}),
+        )
+        .await["User"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut queued = event(1, visitor("ic-8", Some("new.visitor@example.net"), None));
+    queued.event.actor = Some(shared::event::Agent {
+        id: Some("991".into()),
+        name: Some("Agent".into()),
+        email: Some("Agent@Example.com".into()),
+    });
+    assert_eq!(
+        s.resolve_event(1, queued).await,
+        2,
+        "lookup (with the User) and creation"
+    );
+    let created = s.written().await[0]
+        .resolution
+        .clone()
+        .unwrap()
+        .person
+        .unwrap();
+    let contacts = s
+        .admin(reqwest::Method::GET, "/__emulator/records/Contact", None)
+        .await;
+    let contact = contacts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["Id"] == created.id.as_str())
+        .unwrap();
+    assert_eq!(contact["OwnerId"], user.as_str());
+    // The resolve step's sync log entry carries the decision trace.
+    let log =
+        shared::store::synclog::SyncLogTable::new(s.aws.dynamo(), s.aws.table("SyncLogTable"));
+    let trail = log.trail("corr-001").await.unwrap();
+    let resolve = trail
+        .iter()
+        .find(|e| e.step == shared::synclog::Step::Resolve)
+        .unwrap();
+    assert!(
+        resolve.detail.contains("Trace: candidates []"),
+        "{}",
+        resolve.detail
+    );
+    assert!(resolve.detail.contains("email:"), "{}", resolve.detail);
+    assert_eq!(resolve.records, vec![created.id.clone()]);
     s.aws.moto.stop().await;
 }

@@ -160,6 +160,11 @@ async fn resolve(function: &Function, record: &SqsMessage) -> Result<(), Resolve
                 .write_queue
                 .send(&queued.group_id(), &queued.dedupe_id(), &message)
                 .await?;
+            // The decision trace goes to the sync log too, so an operator sees why.
+            let detail = match &queued.resolution.as_ref().and_then(|r| r.trace.as_ref()) {
+                Some(trace) => format!("{detail}. Trace: {}", trace.summary()),
+                None => detail,
+            };
             let mut done = entry(Outcome::Ok, detail);
             done.records = records;
             if let Err(e) = function.sync_log.record(&done).await {
@@ -289,7 +294,13 @@ async fn identify(
                 ),
             })
         }
-        Decision::NoMatch { trace } => match create::plan(&keys, policy, config.mode, None) {
+        Decision::NoMatch { trace } => match create::plan_with_account(
+            &keys,
+            policy,
+            config.mode,
+            found.owner_id.as_deref(),
+            found.account.as_deref(),
+        ) {
             CreatePlan::Skip { reason } => Ok(Next::Forward(Resolution {
                 outcome: Resolved::NotCreated,
                 person: None,
@@ -325,8 +336,8 @@ async fn identify(
 /// Only what the event itself says about the visitor is written (not what enrichment fetched
 /// to identify it). A person the lookup did not return (a converted Lead's Contact) is left as
 /// it is. A data error (validation rule, bad value) is noted and the event goes on; a retryable
-/// one fails the message; ENTITY_IS_DELETED forgets the visitor's links and fails the message,
-/// so the retry resolves it afresh.
+/// one fails the message; ENTITY_IS_DELETED or INVALID_CROSS_REFERENCE_KEY (deleted or merged)
+/// forgets the visitor's links and fails the message, so the retry resolves it afresh.
 async fn update_person(
     function: &Function,
     org: &shared::salesforce::Org,
@@ -367,7 +378,13 @@ async fn update_person(
         .await
     {
         Ok(()) => Ok(format!("; updated {names}")),
-        Err(e) if e.code() == Some("ENTITY_IS_DELETED") => {
+        // Deleted, or merged into another record: the link is stale.
+        Err(e)
+            if matches!(
+                e.code(),
+                Some("ENTITY_IS_DELETED" | "INVALID_CROSS_REFERENCE_KEY")
+            ) =>
+        {
             tracing::info!(correlation_id = %queued.correlation_id, person = %person.id, "matched person is deleted; links forgotten");
             for key in link_keys {
                 function.links.forget(&queued.tenant_id, key).await?;

@@ -82,6 +82,32 @@ pub struct Trace {
     pub rules: Vec<RuleTried>,
 }
 
+impl Trace {
+    /// One line for the sync log: the candidates seen and what each rule did.
+    pub fn summary(&self) -> String {
+        let rules: Vec<String> = self
+            .rules
+            .iter()
+            .map(|r| {
+                let rule = serde_json::to_value(r.rule)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                if r.matched.is_empty() {
+                    format!("{rule}: {}", r.note)
+                } else {
+                    format!("{rule}: {} ({})", r.matched.join(", "), r.note)
+                }
+            })
+            .collect();
+        format!(
+            "candidates [{}]; {}",
+            self.candidates_seen.join(", "),
+            rules.join("; ")
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
