@@ -227,3 +227,32 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A queued Intercom contact update for `visitor`, as the intake would have made it: what the
+/// identity tests feed the resolver.
+pub fn contact_event(
+    tenant: &str,
+    correlation_id: &str,
+    visitor: shared::event::Visitor,
+) -> shared::event::QueuedEvent {
+    use shared::event::{Event, EventKind, QueuedEvent, RawPayload, SCHEMA_VERSION};
+    let mut event = Event::new(EventKind::ContactUpserted);
+    event.visitor = visitor;
+    let now = time::OffsetDateTime::now_utc();
+    QueuedEvent {
+        schema: SCHEMA_VERSION,
+        correlation_id: correlation_id.into(),
+        tenant_id: tenant.into(),
+        platform: shared::platforms::Platform::Intercom,
+        delivery_id: format!("notif_{correlation_id}"),
+        index: 0,
+        count: 1,
+        topic: "contact.user.updated".into(),
+        conversation_key: format!("contact:{correlation_id}"),
+        occurred_at: now,
+        received_at: now,
+        event,
+        raw: RawPayload::of("{}"),
+        resolution: None,
+    }
+}

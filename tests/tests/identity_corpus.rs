@@ -8,15 +8,13 @@
 mod corpus;
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use chatsync_tests::LocalAws;
+use chatsync_tests::{LocalAws, contact_event};
 use corpus::{Case, Record, SObject};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Map, Value, json};
 use shared::config::Env;
-use shared::event::{Event, EventKind, QueuedEvent, RawPayload, SCHEMA_VERSION};
-use shared::platforms::Platform;
+use shared::event::QueuedEvent;
 use std::collections::{BTreeMap, BTreeSet};
-use time::OffsetDateTime;
 
 /// What the resolver did with a case's event, in corpus labels.
 #[derive(Debug, PartialEq, Eq)]
@@ -169,27 +167,6 @@ fn emulator_field(name: &str) -> &str {
     }
 }
 
-fn event(tenant: &str, n: usize, case: &Case) -> QueuedEvent {
-    let mut e = Event::new(EventKind::ContactUpserted);
-    e.visitor = case.visitor.to_visitor();
-    QueuedEvent {
-        schema: SCHEMA_VERSION,
-        correlation_id: format!("corpus-{n:03}"),
-        tenant_id: tenant.into(),
-        platform: Platform::Intercom,
-        delivery_id: format!("corpus-{n}"),
-        index: 0,
-        count: 1,
-        topic: "contact.user.updated".into(),
-        conversation_key: format!("contact:corpus-{n}"),
-        occurred_at: OffsetDateTime::now_utc(),
-        received_at: OffsetDateTime::now_utc(),
-        event: e,
-        raw: RawPayload::of("{}"),
-        resolution: None,
-    }
-}
-
 #[tokio::test]
 async fn the_identity_corpus_through_the_resolver_and_the_emulator() {
     let aws = LocalAws::start().await;
@@ -252,7 +229,11 @@ async fn the_identity_corpus_through_the_resolver_and_the_emulator() {
                 .unwrap_or_else(|| format!("new:{id}"))
         };
         let before = run.api_calls().await;
-        let queued = event(&tenant, n, case);
+        let queued = contact_event(
+            &tenant,
+            &format!("corpus-{n:03}"),
+            case.visitor.to_visitor(),
+        );
         let mut record = SqsMessage::default();
         record.message_id = Some(format!("m{n}"));
         record.body = Some(serde_json::to_string(&queued).unwrap());

@@ -2,16 +2,14 @@
 //! the Salesforce emulator, with Salesforce API calls counted by the emulator.
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use chatsync_tests::LocalAws;
+use chatsync_tests::{LocalAws, contact_event};
 use identity_resolver::{Function, handle};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use shared::config::Env;
-use shared::event::{Event, EventKind, QueuedEvent, RawPayload, SCHEMA_VERSION, Visitor};
+use shared::event::{QueuedEvent, Visitor};
 use shared::identity::resolution::Outcome;
 use shared::identity::rules::PersonKind;
-use shared::platforms::Platform;
-use time::OffsetDateTime;
 
 struct Stack {
     aws: LocalAws,
@@ -54,7 +52,8 @@ impl Stack {
 
     /// Resolves one event; returns the Salesforce API calls it spent.
     async fn resolve(&self, n: usize, visitor: Visitor) -> u64 {
-        self.resolve_event(n, event(n, visitor)).await
+        self.resolve_event(n, contact_event("demo", &format!("corr-{n:03}"), visitor))
+            .await
     }
 
     async fn resolve_event(&self, n: usize, queued: QueuedEvent) -> u64 {
@@ -98,27 +97,6 @@ impl Stack {
         }
         all.sort_by_key(|e: &QueuedEvent| e.correlation_id.clone());
         all
-    }
-}
-
-fn event(n: usize, visitor: Visitor) -> QueuedEvent {
-    let mut e = Event::new(EventKind::ContactUpserted);
-    e.visitor = visitor;
-    QueuedEvent {
-        schema: SCHEMA_VERSION,
-        correlation_id: format!("corr-{n:03}"),
-        tenant_id: "demo".into(),
-        platform: Platform::Intercom,
-        delivery_id: format!("notif_{n}"),
-        index: 0,
-        count: 1,
-        topic: "contact.user.updated".into(),
-        conversation_key: format!("contact:{n}"),
-        occurred_at: OffsetDateTime::now_utc(),
-        received_at: OffsetDateTime::now_utc(),
-        event: e,
-        raw: RawPayload::of("{}"),
-        resolution: None,
     }
 }
 
@@ -465,7 +443,11 @@ async fn a_new_visitor_is_owned_by_the_acting_agents_user_and_the_trace_is_logge
         .as_str()
         .unwrap()
         .to_owned();
-    let mut queued = event(1, visitor("ic-8", Some("new.visitor@example.net"), None));
+    let mut queued = contact_event(
+        "demo",
+        "corr-001",
+        visitor("ic-8", Some("new.visitor@example.net"), None),
+    );
     queued.event.actor = Some(shared::event::Agent {
         id: Some("991".into()),
         name: Some("Agent".into()),

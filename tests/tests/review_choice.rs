@@ -2,15 +2,13 @@
 //! visitor's link and the parked event goes through again, linked, without a Salesforce call.
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use chatsync_tests::{LocalAws, bin_dir};
+use chatsync_tests::{LocalAws, bin_dir, contact_event};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use shared::config::Env;
-use shared::event::{Event, EventKind, QueuedEvent, RawPayload, SCHEMA_VERSION, Visitor};
+use shared::event::{QueuedEvent, Visitor};
 use shared::identity::resolution::Outcome;
-use shared::platforms::Platform;
 use shared::synclog::Step;
-use time::OffsetDateTime;
 
 fn batch(body: String) -> LambdaEvent<SqsEvent> {
     let mut record = SqsMessage::default();
@@ -60,28 +58,15 @@ async fn an_operators_choice_becomes_the_link_and_the_event_goes_through() {
     let resolver = identity_resolver::Function::from_env(&aws.sdk, &Env::from_map(&env)).unwrap();
 
     // GIVEN an event parked because two Contacts share the visitor's e-mail
-    let mut event = Event::new(EventKind::ContactUpserted);
-    event.visitor = Visitor {
-        contact_id: Some("ic-77".into()),
-        email: Some("sam@example.com".into()),
-        ..Visitor::default()
-    };
-    let queued = QueuedEvent {
-        schema: SCHEMA_VERSION,
-        correlation_id: "review-1".into(),
-        tenant_id: "demo".into(),
-        platform: Platform::Intercom,
-        delivery_id: "notif_review".into(),
-        index: 0,
-        count: 1,
-        topic: "contact.user.updated".into(),
-        conversation_key: "contact:ic-77".into(),
-        occurred_at: OffsetDateTime::now_utc(),
-        received_at: OffsetDateTime::now_utc(),
-        event,
-        raw: RawPayload::of("{}"),
-        resolution: None,
-    };
+    let queued = contact_event(
+        "demo",
+        "review-1",
+        Visitor {
+            contact_id: Some("ic-77".into()),
+            email: Some("sam@example.com".into()),
+            ..Visitor::default()
+        },
+    );
     let out = identity_resolver::handle(&resolver, batch(serde_json::to_string(&queued).unwrap()))
         .await
         .unwrap();
