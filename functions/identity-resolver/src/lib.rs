@@ -188,6 +188,10 @@ async fn identify(
     if let Some(known) = linked(function, queued, &link_keys).await? {
         return Ok(Next::Forward(known));
     }
+    // Nothing to look up and nobody to ask the platform about: no secret read needed.
+    if keys.platform_contact_id.is_none() && !has_lookup_key(&keys, config) {
+        return Ok(Next::Forward(unidentified(String::new())));
+    }
     let secrets = function
         .secrets
         .get(&queued.tenant_id)
@@ -225,15 +229,7 @@ async fn identify(
         }
     }
     if !has_lookup_key(&keys, config) {
-        return Ok(Next::Forward(Resolution {
-            outcome: Resolved::Unidentified,
-            person: None,
-            rule: None,
-            detail: format!(
-                "the event carries nothing to identify its visitor by{enrichment_note}"
-            ),
-            trace: None,
-        }));
+        return Ok(Next::Forward(unidentified(enrichment_note)));
     }
     let credentials = secrets
         .salesforce
@@ -396,6 +392,16 @@ async fn update_person(
             tracing::warn!(correlation_id = %queued.correlation_id, error = %e, "person update refused");
             Ok(format!("; update of {names} refused: {e}"))
         }
+    }
+}
+
+fn unidentified(note: String) -> Resolution {
+    Resolution {
+        outcome: Resolved::Unidentified,
+        person: None,
+        rule: None,
+        detail: format!("the event carries nothing to identify its visitor by{note}"),
+        trace: None,
     }
 }
 
