@@ -95,6 +95,64 @@ where
     response
 }
 
+/// Like [`process_in_order`], but hands each FIFO group's messages of the batch to `handle`
+/// together (in delivery order), so one conversation's events can share one write. `handle`
+/// returns `Err((k, e))` when messages `k..` of the group failed (those before it succeeded).
+pub async fn process_by_group<F, E>(
+    event: &aws_lambda_events::sqs::SqsEvent,
+    mut handle: F,
+) -> aws_lambda_events::sqs::SqsBatchResponse
+where
+    F: AsyncFnMut(&[&aws_lambda_events::sqs::SqsMessage]) -> Result<(), (usize, E)>,
+    E: std::fmt::Display,
+{
+    use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
+    let mut groups: Vec<(Option<&str>, Vec<&SqsMessage>)> = Vec::new();
+    for record in &event.records {
+        let group = record.attributes.get("MessageGroupId").map(String::as_str);
+        // Messages without a group (not FIFO) are each their own unit.
+        match groups.iter_mut().find(|(g, _)| g.is_some() && *g == group) {
+            Some((_, members)) => members.push(record),
+            None => groups.push((group, vec![record])),
+        }
+    }
+    let mut failed: Vec<String> = Vec::new();
+    for (group, members) in &groups {
+        let span = tracing::info_span!(
+            "group",
+            group = group.unwrap_or_default(),
+            messages = members.len(),
+            correlation_id = tracing::field::Empty
+        );
+        if let Err((from, e)) = tracing::Instrument::instrument(handle(members), span).await {
+            tracing::warn!(group = group.unwrap_or_default(), failed = members.len().saturating_sub(from), error = %e, "messages failed; left on the queue");
+            failed.extend(
+                members
+                    .iter()
+                    .skip(from)
+                    .map(|m| m.message_id.clone().unwrap_or_default()),
+            );
+        }
+    }
+    // Report in delivery order, as SQS gave them.
+    let order: Vec<&str> = event
+        .records
+        .iter()
+        .filter_map(|r| r.message_id.as_deref())
+        .collect();
+    failed.sort_by_key(|id| order.iter().position(|o| o == id));
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .map(|id| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id;
+            f
+        })
+        .collect();
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,9 @@
 //! The non-secret part lives in the tenants table; the secrets in the tenant's own secret.
 //! Operators write both from one TOML file (`chatsync tenant put FILE`).
 
+use crate::mapping::policy::{
+    CasePolicy, ConflictPolicy, FieldMapping, OwnerPolicy, TranscriptPolicy,
+};
 use crate::platforms::Platform;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -25,6 +28,21 @@ pub struct TenantConfig {
     /// Days the sync log keeps entries for this tenant.
     #[serde(default = "default_retention_days")]
     pub retention_days: u32,
+    /// When a conversation gets a Case, which one, and how chat values map to its fields.
+    #[serde(default)]
+    pub case: CasePolicy,
+    /// Who owns Cases and Tasks: agents by e-mail, teams and inboxes by queue.
+    #[serde(default)]
+    pub owners: OwnerPolicy,
+    /// Where the transcript goes, in which time zone, and what is removed from it.
+    #[serde(default)]
+    pub transcript: TranscriptPolicy,
+    /// Extra mappings: any chat attribute to any allowed Case or Task field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldMapping>,
+    /// Who wins when Salesforce changed a field after chatsync's last write.
+    #[serde(default)]
+    pub conflicts: ConflictPolicy,
 }
 
 fn default_retention_days() -> u32 {
@@ -278,6 +296,12 @@ impl TenantFile {
             return Err(TenantError::Invalid {
                 tenant: c.tenant_id.clone(),
                 reason: "identity.match_order is empty".into(),
+            });
+        }
+        if let Some(problem) = crate::mapping::policy::check(c).into_iter().next() {
+            return Err(TenantError::Invalid {
+                tenant: c.tenant_id.clone(),
+                reason: problem,
             });
         }
         if c.retention_days == 0 {

@@ -1,41 +1,114 @@
-//! case-writer: plan and send the Salesforce changes for each resolved delivery.
+//! case-writer: writes each conversation to Salesforce — the Case with its routing fields, the
+//! transcript Task(s) (or CaseComments or transcript records) — sending only changed fields.
 //!
-//! The Salesforce client (issue 3) and the mapping (issue 6) are not built yet; until they are,
-//! this step records in the sync log that nothing was written, and acknowledges the message.
+//! A batch's messages are taken per FIFO group (one conversation), so its events share one
+//! composite call. Messages only add transcript lines (kept in DynamoDB) until something else
+//! goes out, enough lines gather, or the chat closes.
+
+mod conflict;
+mod error;
+mod lookups;
+mod transcript;
+
+pub use error::WriteError;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
-use shared::batch::process_in_order;
+use shared::batch::process_by_group;
 use shared::config::{ConfigError, Env, vars};
+use shared::error::Classify;
 use shared::event::QueuedEvent;
-use shared::store::StoreError;
+use shared::mapping::intents::{self, Absorbed, Target};
+use shared::mapping::plan::{self, Effect, Lookups, PlanInput, WritePlan};
+use shared::mapping::state::{ConversationState, PartState, RecordWatermarks, Watermark};
+use shared::salesforce::{ClientConfig, CompositeResponse, Org, SalesforceClient};
+use shared::store::conversations::{ConversationKey, Conversations, Saved};
+use shared::store::secrets::TenantSecretStore;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
-use shared::store::tenants::TenantTable;
+use shared::store::tenants::{TenantTable, TtlCache};
+use shared::store::watermarks::Watermarks;
 use shared::synclog::{Outcome, Step, SyncLogEntry};
-use thiserror::Error;
+use shared::tenant::TenantConfig;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Tenant config changes rarely; a short cache saves a read per batch.
+const TENANT_CACHE_TTL: Duration = Duration::from_secs(60);
 
 pub struct Function {
     sync_log: SyncLogWriter,
-}
-
-#[derive(Debug, Error)]
-pub enum WriteError {
-    #[error("queued message is not a delivery: {0}")]
-    Malformed(#[from] serde_json::Error),
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    tenants: TenantTable,
+    tenant_cache: TtlCache<Arc<TenantConfig>>,
+    secrets: TenantSecretStore,
+    conversations: Conversations,
+    watermarks: Watermarks,
+    salesforce: SalesforceClient,
+    lookups: lookups::LookupCache,
 }
 
 impl Function {
     pub fn from_env(sdk: &SdkConfig, env: &Env) -> Result<Self, ConfigError> {
         let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+        let tenants = TenantTable::new(dynamo.clone(), env.required(vars::TENANTS_TABLE)?);
         Ok(Self {
             sync_log: SyncLogWriter::new(
                 SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
-                TenantTable::new(dynamo, env.required(vars::TENANTS_TABLE)?),
+                tenants.clone(),
             ),
+            tenants,
+            tenant_cache: TtlCache::new(TENANT_CACHE_TTL),
+            secrets: TenantSecretStore::new(
+                aws_sdk_secretsmanager::Client::new(sdk),
+                env.required(vars::TENANT_SECRET_PREFIX)?,
+            ),
+            conversations: Conversations::new(
+                dynamo.clone(),
+                env.required(vars::CONVERSATIONS_TABLE)?,
+            ),
+            watermarks: Watermarks::new(dynamo, env.required(vars::WATERMARKS_TABLE)?),
+            salesforce: SalesforceClient::new(ClientConfig::default()).map_err(|e| {
+                ConfigError::Invalid {
+                    name: "the Salesforce HTTP client",
+                    reason: e.to_string(),
+                }
+            })?,
+            lookups: lookups::LookupCache::default(),
         })
+    }
+
+    /// Salesforce REST calls this warm function has spent (for tests and benchmarks).
+    pub fn salesforce_calls(&self) -> u64 {
+        self.salesforce.api_calls()
+    }
+
+    async fn tenant(&self, tenant_id: &str) -> Result<Arc<TenantConfig>, WriteError> {
+        if let Some(t) = self.tenant_cache.get(tenant_id) {
+            return Ok(t);
+        }
+        let config = Arc::new(
+            self.tenants
+                .get(tenant_id)
+                .await?
+                .ok_or_else(|| WriteError::UnknownTenant(tenant_id.to_owned()))?,
+        );
+        self.tenant_cache.put(tenant_id, config.clone());
+        Ok(config)
+    }
+
+    async fn org(&self, tenant_id: &str) -> Result<Org, WriteError> {
+        let secrets = self
+            .secrets
+            .get(tenant_id)
+            .await?
+            .ok_or_else(|| WriteError::NotConnected(tenant_id.to_owned()))?;
+        let credentials = secrets
+            .salesforce
+            .ok_or_else(|| WriteError::NotConnected(tenant_id.to_owned()))?;
+        Ok(self
+            .salesforce
+            .org(tenant_id, credentials, Arc::new(self.secrets.clone())))
     }
 }
 
@@ -43,21 +116,434 @@ pub async fn handle(
     function: &Function,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(process_in_order(&event.payload, async |record| write(function, record).await).await)
+    Ok(process_by_group(&event.payload, async |messages: &[&SqsMessage]| {
+        write_group(function, messages).await
+    })
+    .await)
 }
 
-async fn write(function: &Function, record: &SqsMessage) -> Result<(), WriteError> {
-    let delivery: QueuedEvent = serde_json::from_str(record.body.as_deref().unwrap_or_default())?;
-    tracing::Span::current().record("correlation_id", delivery.correlation_id.as_str());
-    let entry = SyncLogEntry::new(
-        &delivery.correlation_id,
-        &delivery.tenant_id,
-        delivery.platform,
-        Step::Write,
-        Outcome::Passed,
-        "Salesforce writer not built yet: nothing written",
-    )
-    .topic(&delivery.topic);
-    function.sync_log.record(&entry).await?;
+/// One FIFO group's messages of the batch: read them, then write what they ask.
+async fn write_group(
+    function: &Function,
+    messages: &[&SqsMessage],
+) -> Result<(), (usize, WriteError)> {
+    let mut events = Vec::with_capacity(messages.len());
+    for (i, record) in messages.iter().enumerate() {
+        match serde_json::from_str::<QueuedEvent>(record.body.as_deref().unwrap_or_default()) {
+            Ok(event) => events.push(event),
+            Err(e) => {
+                // Write what came before; this message and its group's later ones fail.
+                if i > 0 {
+                    write_events(function, &messages[..i], &events)
+                        .await
+                        .map_err(|e| (0, e))?;
+                }
+                return Err((i, e.into()));
+            }
+        }
+    }
+    write_events(function, messages, &events)
+        .await
+        .map_err(|e| (0, e))
+}
+
+/// What one group's write did, for the sync log.
+#[derive(Default)]
+struct Report {
+    records: Vec<String>,
+    sent: Vec<String>,
+    notes: Vec<String>,
+    calls: u64,
+}
+
+async fn write_events(
+    function: &Function,
+    messages: &[&SqsMessage],
+    events: &[QueuedEvent],
+) -> Result<(), WriteError> {
+    let Some(first) = events.first() else {
+        return Ok(());
+    };
+    tracing::Span::current().record("correlation_id", first.correlation_id.as_str());
+    let config = function.tenant(&first.tenant_id).await?;
+    // Contact events (no conversation) have nothing to write: the resolver kept the person.
+    let conversational: Vec<&QueuedEvent> = events
+        .iter()
+        .filter(|e| e.event.conversation.is_some())
+        .collect();
+    let outcome = if conversational.is_empty() {
+        Ok(Report {
+            notes: vec!["no conversation in this event: nothing to write".into()],
+            ..Report::default()
+        })
+    } else {
+        write_conversation(function, &config, &conversational).await
+    };
+    match outcome {
+        Ok(report) => {
+            log_events(function, messages, events, Outcome::Ok, &report, None).await;
+            Ok(())
+        }
+        Err(e) if e.class().is_retryable() => Err(e),
+        Err(e) => {
+            // A data or configuration error: a review item per event, not an endless retry.
+            let report = Report {
+                notes: vec![format!("not written: {e}")],
+                ..Report::default()
+            };
+            log_events(function, messages, events, Outcome::Parked, &report, Some(&e)).await;
+            Ok(())
+        }
+    }
+}
+
+async fn log_events(
+    function: &Function,
+    messages: &[&SqsMessage],
+    events: &[QueuedEvent],
+    outcome: Outcome,
+    report: &Report,
+    error: Option<&WriteError>,
+) {
+    for (queued, record) in events.iter().zip(messages) {
+        let mut detail = format!("{} · {}", queued.event.kind.name(), report.notes.join("; "));
+        if !report.sent.is_empty() {
+            detail.push_str(&format!(" · sent {}", report.sent.join(", ")));
+        }
+        if events.len() > 1 {
+            detail.push_str(&format!(
+                " · written with {} other event(s) of the conversation in {} call(s)",
+                events.len() - 1,
+                report.calls
+            ));
+        }
+        let mut entry = SyncLogEntry::new(
+            &queued.correlation_id,
+            &queued.tenant_id,
+            queued.platform,
+            Step::Write,
+            outcome,
+            detail,
+        )
+        .topic(&queued.topic)
+        .attempts(receive_count(record));
+        entry.records.clone_from(&report.records);
+        if let Some(e) = error {
+            entry = entry
+                .error_class(e.class())
+                .payload(record.body.as_deref().unwrap_or_default());
+        }
+        if let Err(e) = function.sync_log.record(&entry).await {
+            // Salesforce has the data; retrying the write for an audit line would repeat it.
+            tracing::warn!(correlation_id = %queued.correlation_id, error = %e, "sync log write failed");
+        }
+    }
+}
+
+async fn write_conversation(
+    function: &Function,
+    config: &TenantConfig,
+    events: &[&QueuedEvent],
+) -> Result<Report, WriteError> {
+    let first = events[0];
+    let key = ConversationKey::new(&first.tenant_id, first.platform, &first.conversation_key);
+    let now = OffsetDateTime::now_utc();
+    let tools = transcript::Tools::for_tenant(config)?;
+    let mut state = function.conversations.load(&key).await?;
+    let absorbed = intents::absorb(&mut state, events, config);
+    let mut report = Report {
+        notes: absorbed
+            .notes
+            .iter()
+            .filter(|n| !n.is_empty())
+            .cloned()
+            .collect(),
+        ..Report::default()
+    };
+    report.notes.dedup();
+    let lines = tools.lines(&absorbed)?;
+    function.conversations.put_lines(&key, &lines, now).await?;
+
+    let (mut lookups, needs) = function.lookups.split(config, &state, &absorbed);
+    let wants_transcript = absorbed.flush
+        || state.unsent_lines >= config.transcript.flush_after_messages
+        || state.parts.is_empty()
+        || !absorbed.intents.is_empty()
+        || !absorbed.owners.is_empty();
+    let mut org = None;
+    if !needs.is_empty() {
+        let o = function.org(&config.tenant_id).await?;
+        let before = o.api_calls();
+        let notes = function
+            .lookups
+            .fetch(&o, config, needs, &mut lookups, &mut state)
+            .await?;
+        report.calls += o.api_calls().saturating_sub(before);
+        report.notes.extend(notes);
+        org = Some(o);
+    }
+    let parts = if wants_transcript {
+        let stored = function.conversations.lines(&key).await?;
+        Some(tools.render(&stored, &state, first.platform)?)
+    } else {
+        None
+    };
+    let mut keep_salesforce: Vec<(Target, String)> = Vec::new();
+    let mut kept_marks: Vec<(String, Watermark)> = Vec::new();
+    // At most one conflict settlement per write: a second 412 means someone is editing now.
+    for attempt in 0..2 {
+        let case_marks = load_marks(function, config, "Case", case_id(&state)).await?;
+        let task_marks = load_marks(function, config, "Task", task_id(&state)).await?;
+        let plan = plan::plan(&PlanInput {
+            config,
+            platform: first.platform,
+            state: &state,
+            intents: &absorbed.intents,
+            owners: &absorbed.owners,
+            lookups: &lookups,
+            case_marks: &case_marks,
+            task_marks: &task_marks,
+            transcript: parts.as_deref(),
+            keep_salesforce: &keep_salesforce,
+        });
+        report.notes.extend(plan.notes.iter().cloned());
+        if plan.is_empty() {
+            save(function, &key, &mut state, now).await?;
+            report.notes.push("nothing changed in Salesforce".into());
+            break;
+        }
+        if plan.effects.iter().any(|(_, e)| creates(e, &state)) && !state.in_flight {
+            // Should we crash after Salesforce answers, the retry knows records may exist.
+            state.in_flight = true;
+            save(function, &key, &mut state, now).await?;
+        }
+        let o = match org.take() {
+            Some(o) => o,
+            None => function.org(&config.tenant_id).await?,
+        };
+        let before = o.api_calls();
+        let sent = o.composite(&plan.request).await;
+        report.calls += o.api_calls().saturating_sub(before);
+        let response = sent?;
+        match response.first_failure() {
+            None => {
+                record_success(function, config, &key, &mut state, &plan, &response, &kept_marks, now)
+                    .await?;
+                if parts.is_some() {
+                    state.unsent_lines = 0;
+                }
+                state.in_flight = false;
+                save(function, &key, &mut state, now).await?;
+                report.sent.extend(plan.sent.iter().cloned());
+                report.records.extend(touched(&state));
+                report.notes.push(case_choice(&state));
+                break;
+            }
+            Some((reference, e)) if reference == plan::REF_CASE && e.status() == Some(412) && attempt == 0 => {
+                let settled = conflict::settle(&o, config, &state, &plan, &case_marks, &absorbed).await?;
+                report.notes.extend(settled.notes);
+                keep_salesforce.extend(settled.keep_salesforce);
+                kept_marks.extend(settled.marks);
+                if let Some(id) = case_id(&state) {
+                    state.modstamps.insert(id.to_owned(), settled.last_modified);
+                }
+                org = Some(o);
+            }
+            Some((reference, e)) if reference == plan::REF_CASE && e.status() == Some(412) => {
+                return Err(WriteError::StillConflicting);
+            }
+            Some((reference, e))
+                if attempt == 0
+                    && matches!(
+                        e.code(),
+                        Some("ENTITY_IS_DELETED" | "INVALID_CROSS_REFERENCE_KEY" | "NOT_FOUND")
+                    )
+                    && forget_deleted(&mut state, reference) =>
+            {
+                // Someone deleted our Case or Task: upsert it afresh by its key.
+                report
+                    .notes
+                    .push(format!("{reference} was deleted in Salesforce: written anew"));
+                org = Some(o);
+            }
+            Some((_, e)) => return Err(e.into()),
+        }
+    }
+    Ok(report)
+}
+
+fn creates(effect: &Effect, state: &ConversationState) -> bool {
+    match effect {
+        Effect::CaseId | Effect::TaskId => true,
+        Effect::Part { index, .. } => state.parts.get(*index).is_none_or(|p| p.id.is_none()),
+        Effect::CaseModstamp => false,
+    }
+}
+
+fn case_id(state: &ConversationState) -> Option<&str> {
+    state.case.as_ref().and_then(|c| c.id.as_deref())
+}
+
+fn task_id(state: &ConversationState) -> Option<&str> {
+    state.task_id.as_deref()
+}
+
+async fn load_marks(
+    function: &Function,
+    config: &TenantConfig,
+    sobject: &str,
+    id: Option<&str>,
+) -> Result<RecordWatermarks, WriteError> {
+    Ok(match id {
+        Some(id) => function.watermarks.load(&config.tenant_id, sobject, id).await?,
+        None => RecordWatermarks::new(),
+    })
+}
+
+async fn save(
+    function: &Function,
+    key: &ConversationKey,
+    state: &mut ConversationState,
+    now: OffsetDateTime,
+) -> Result<(), WriteError> {
+    match function.conversations.save(key, state, now).await? {
+        Saved::Yes => Ok(()),
+        Saved::Conflict => Err(WriteError::StateConflict),
+    }
+}
+
+/// Records ids, hashes, modstamps and watermarks from a successful answer.
+#[allow(clippy::too_many_arguments)]
+async fn record_success(
+    function: &Function,
+    config: &TenantConfig,
+    _key: &ConversationKey,
+    state: &mut ConversationState,
+    plan: &WritePlan,
+    response: &CompositeResponse,
+    kept: &[(String, Watermark)],
+    now: OffsetDateTime,
+) -> Result<(), WriteError> {
+    for (reference, effect) in &plan.effects {
+        let Some(sub) = response.get(reference) else {
+            continue;
+        };
+        match effect {
+            Effect::CaseId => {
+                if let Some(id) = sub.id() {
+                    let reused = state.case.as_ref().is_some_and(|c| c.reused);
+                    state.case = Some(shared::mapping::state::CaseLink {
+                        id: Some(id.to_owned()),
+                        reused,
+                    });
+                }
+            }
+            Effect::CaseModstamp => {
+                if let (Some(id), Some(stamp)) = (
+                    sub.body.get("Id").and_then(|v| v.as_str()),
+                    sub.body.get("LastModifiedDate").and_then(|v| v.as_str()),
+                ) {
+                    state.modstamps.insert(id.to_owned(), stamp.to_owned());
+                }
+            }
+            Effect::TaskId => {}
+            Effect::Part { index, hash } => {
+                let part = part_mut(state, *index);
+                if let Some(id) = sub.id() {
+                    part.id = Some(id.to_owned());
+                }
+                part.hash.clone_from(hash);
+            }
+        }
+    }
+    if let Some(id) = response.get(plan::REF_TASK).and_then(|s| s.id()) {
+        state.task_id = Some(id.to_owned());
+    }
+    let tenant = &config.tenant_id;
+    for (target, id) in [(Target::Case, case_id(state)), (Target::Task, task_id(state))] {
+        let Some(id) = id else { continue };
+        let mut marks: Vec<(String, Watermark)> = plan
+            .marks
+            .iter()
+            .filter(|(t, _, _)| *t == target)
+            .map(|(_, f, m)| (f.clone(), m.clone()))
+            .collect();
+        if target == Target::Case {
+            marks.extend(kept.iter().cloned());
+        }
+        if !marks.is_empty() {
+            function
+                .watermarks
+                .save(tenant, target.sobject(), id, &marks, now)
+                .await?;
+        }
+    }
     Ok(())
+}
+
+fn part_mut(state: &mut ConversationState, index: usize) -> &mut PartState {
+    while state.parts.len() <= index {
+        state.parts.push(PartState {
+            id: None,
+            hash: String::new(),
+        });
+    }
+    &mut state.parts[index]
+}
+
+/// Drops the id behind a failed reference so the retry upserts by key. False when the
+/// reference is not one of ours to recreate.
+fn forget_deleted(state: &mut ConversationState, reference: &str) -> bool {
+    if reference == plan::REF_CASE {
+        if state.case.as_ref().is_some_and(|c| c.reused) {
+            // Someone else's Case is gone: make our own.
+            state.case = None;
+            return true;
+        }
+        if let Some(case) = &mut state.case {
+            case.id = None;
+            return true;
+        }
+        return false;
+    }
+    if reference == plan::REF_TASK && state.task_id.is_some() {
+        state.task_id = None;
+        if let Some(part) = state.parts.first_mut() {
+            part.id = None;
+            part.hash.clear();
+        }
+        return true;
+    }
+    false
+}
+
+fn touched(state: &ConversationState) -> Vec<String> {
+    let mut out: Vec<String> = case_id(state).map(str::to_owned).into_iter().collect();
+    for id in state.task_id.iter().chain(state.parts.iter().filter_map(|p| p.id.as_ref())) {
+        if !out.contains(id) {
+            out.push(id.clone());
+        }
+    }
+    out
+}
+
+fn case_choice(state: &ConversationState) -> String {
+    match &state.case {
+        Some(c) if c.reused => "Case: the Contact's open Case".into(),
+        Some(_) => "Case: one per conversation".into(),
+        None => "no Case for this conversation".into(),
+    }
+}
+
+fn receive_count(record: &SqsMessage) -> u32 {
+    record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Absorbed messages, for the transcript module.
+pub(crate) fn messages(absorbed: &Absorbed) -> &[(shared::mapping::state::Stamp, shared::event::Message)] {
+    &absorbed.messages
 }

@@ -1,12 +1,14 @@
 //! Stores: DynamoDB tables, SQS queues and Secrets Manager behind small, purpose-named types.
 //! Each is built once per warm function from the SDK config and the template's names.
 
+pub mod conversations;
 pub mod deliveries;
 pub mod links;
 pub mod queue;
 pub mod secrets;
 pub mod synclog;
 pub mod tenants;
+pub mod watermarks;
 
 use crate::error::{Classify, ErrorClass};
 use thiserror::Error;
@@ -76,4 +78,52 @@ where
         message,
         retryable,
     }
+}
+
+/// Writes items with BatchWriteItem, 25 at a time, retrying what DynamoDB leaves unprocessed.
+pub(crate) async fn batch_put(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    items: Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+) -> Result<(), StoreError> {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    use std::collections::HashMap;
+    for chunk in items.chunks(25) {
+        let mut requests = Vec::with_capacity(chunk.len());
+        for item in chunk {
+            let put = PutRequest::builder()
+                .set_item(Some(item.clone()))
+                .build()
+                .map_err(|e| StoreError::Corrupt {
+                    what: "batch item",
+                    reason: e.to_string(),
+                })?;
+            requests.push(WriteRequest::builder().put_request(put).build());
+        }
+        let mut pending = HashMap::from([(table.to_owned(), requests)]);
+        for _ in 0..8 {
+            let out = client
+                .batch_write_item()
+                .set_request_items(Some(pending))
+                .send()
+                .await
+                .map_err(|e| aws_error("DynamoDB", "BatchWriteItem", e))?;
+            match out.unprocessed_items {
+                Some(left) if left.values().any(|v| !v.is_empty()) => pending = left,
+                _ => {
+                    pending = HashMap::new();
+                    break;
+                }
+            }
+        }
+        if pending.values().any(|v| !v.is_empty()) {
+            return Err(StoreError::Aws {
+                service: "DynamoDB",
+                operation: "BatchWriteItem",
+                message: "items left unprocessed after retries".into(),
+                retryable: true,
+            });
+        }
+    }
+    Ok(())
 }

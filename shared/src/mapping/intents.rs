@@ -1,0 +1,360 @@
+//! From chat events to what Salesforce should hold: each event updates the conversation's state
+//! and yields stamped field values ([`Intent`]s), owner requests and transcript messages.
+//! Pure: no I/O, so the writer's decisions are tested directly.
+
+use super::policy::{self, OnClose, Source, normalise_key};
+use super::state::{ConversationState, Stamp};
+use crate::event::{Event, EventKind, Message, QueuedEvent};
+use crate::tenant::TenantConfig;
+use serde_json::Value;
+
+/// The record an intent is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    Case,
+    /// The conversation's (first) transcript Task.
+    Task,
+}
+
+impl Target {
+    pub fn sobject(self) -> &'static str {
+        match self {
+            Target::Case => "Case",
+            Target::Task => "Task",
+        }
+    }
+}
+
+/// A field value as of one event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intent {
+    pub target: Target,
+    pub field: String,
+    pub value: Value,
+    pub stamp: Stamp,
+}
+
+/// An assignment: resolved to a User or Queue id once the writer has looked them up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnerRequest {
+    pub stamp: Stamp,
+    /// The agent's e-mail (lower case), when the tenant maps agents to Users.
+    pub agent_email: Option<String>,
+    /// The team or inbox name, when the tenant maps it to a Queue.
+    pub queue: Option<String>,
+}
+
+/// What a batch of one conversation's events asks for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Absorbed {
+    pub intents: Vec<Intent>,
+    pub owners: Vec<OwnerRequest>,
+    pub messages: Vec<(Stamp, Message)>,
+    /// A close: the whole transcript is written now.
+    pub flush: bool,
+    /// Plain words for the sync log, per event (by position in the batch).
+    pub notes: Vec<String>,
+}
+
+/// Task.Status while the chat is open and once it is closed.
+pub const TASK_OPEN: &str = "In Progress";
+pub const TASK_DONE: &str = "Completed";
+
+/// Applies the events (one conversation, delivery order) to `state` and collects intents.
+pub fn absorb(
+    state: &mut ConversationState,
+    events: &[&QueuedEvent],
+    config: &TenantConfig,
+) -> Absorbed {
+    let mut out = Absorbed::default();
+    for queued in events {
+        let stamp = Stamp::new(queued.occurred_at, &queued.delivery_id, u32::from(queued.index));
+        let event = &queued.event;
+        remember_conversation(state, event, queued);
+        if let Some(person) = queued.resolution.as_ref().and_then(|r| r.person.clone())
+            && state.person.as_ref().is_none_or(|(_, s)| *s <= stamp)
+        {
+            state.person = Some((person, stamp.clone()));
+        }
+        let note = absorb_kind(state, &mut out, event, &stamp, config);
+        for mapping in &config.fields {
+            if let Some(intent) = mapped_field(mapping, event, &stamp) {
+                out.intents.push(intent);
+            }
+        }
+        out.notes.push(note);
+    }
+    state.wants_case = state.wants_case || wants_case(state, config);
+    out
+}
+
+fn absorb_kind(
+    state: &mut ConversationState,
+    out: &mut Absorbed,
+    event: &Event,
+    stamp: &Stamp,
+    config: &TenantConfig,
+) -> String {
+    let case = &config.case;
+    let mut set = |target: Target, field: &str, value: &str| {
+        out.intents.push(Intent {
+            target,
+            field: field.to_owned(),
+            value: Value::String(value.to_owned()),
+            stamp: stamp.clone(),
+        });
+    };
+    match &event.kind {
+        EventKind::ConversationStarted => {
+            if let Some(p) = event.conversation.as_ref().and_then(|c| c.priority.as_deref()) {
+                priority(&mut set, config, p);
+            }
+            set(Target::Task, "Status", TASK_OPEN);
+            "conversation started".into()
+        }
+        EventKind::MessageAdded { message } => {
+            out.messages.push((stamp.clone(), message.clone()));
+            state.unsent_lines = state.unsent_lines.saturating_add(1);
+            format!("{:?} message kept for the transcript", message.role).to_lowercase()
+        }
+        EventKind::TagsChanged {
+            added,
+            removed,
+            current,
+        } => {
+            if let Some(current) = current {
+                let known: Vec<String> = state.tags.keys().cloned().collect();
+                for tag in known {
+                    if !current.iter().any(|c| c.trim() == tag) {
+                        state.set_tag(&tag, false, stamp);
+                    }
+                }
+                for tag in current {
+                    state.set_tag(tag, true, stamp);
+                }
+            }
+            for tag in added {
+                state.set_tag(tag, true, stamp);
+            }
+            for tag in removed {
+                state.set_tag(tag, false, stamp);
+            }
+            format!("tags now: {}", state.current_tags().join(", "))
+        }
+        EventKind::Assigned { agent, team } => {
+            let agent_email = agent
+                .as_ref()
+                .and_then(|a| a.email.as_deref())
+                .map(|e| e.trim().to_lowercase())
+                .filter(|e| config.owners.agents && !e.is_empty());
+            let team_name = team
+                .as_ref()
+                .and_then(|t| t.name.as_deref())
+                .or(event
+                    .conversation
+                    .as_ref()
+                    .and_then(|c| c.inbox.as_ref())
+                    .and_then(|i| i.name.as_deref()));
+            let queue = team_name
+                .and_then(|name| policy::lookup(&config.owners.queues, name))
+                .map(str::to_owned);
+            if agent_email.is_none() && queue.is_none() {
+                return "assignment has no agent e-mail or mapped team: owner unchanged".into();
+            }
+            out.owners.push(OwnerRequest {
+                stamp: stamp.clone(),
+                agent_email,
+                queue,
+            });
+            "assignment".into()
+        }
+        EventKind::PriorityChanged { priority: p } => {
+            if priority(&mut set, config, p) {
+                format!("priority {p}")
+            } else {
+                format!("priority {p:?} is not in case.priority_map: not written")
+            }
+        }
+        EventKind::StatusChanged { status } => match policy::lookup(&case.status_map, status) {
+            Some(mapped) => {
+                set(Target::Case, "Status", mapped);
+                format!("status {status} → {mapped}")
+            }
+            None => format!("status {status:?} is not in case.status_map: not written"),
+        },
+        EventKind::Closed => {
+            out.flush = true;
+            set(Target::Task, "Status", TASK_DONE);
+            if case.on_close == OnClose::Close {
+                set(Target::Case, "Status", &case.closed_status);
+                "closed: transcript written, Case closed".into()
+            } else {
+                "closed: transcript written, Case left for an agent".into()
+            }
+        }
+        EventKind::Reopened => {
+            set(Target::Case, "Status", &case.reopened_status);
+            set(Target::Task, "Status", TASK_OPEN);
+            "reopened".into()
+        }
+        EventKind::ContactUpserted | EventKind::ContactDeleted => {
+            "contact event: the person's fields are the resolver's".into()
+        }
+    }
+}
+
+/// Case.Priority through the map, and the Task's matching priority. False when unmapped.
+fn priority(
+    set: &mut impl FnMut(Target, &str, &str),
+    config: &TenantConfig,
+    chat_priority: &str,
+) -> bool {
+    let Some(mapped) = policy::lookup(&config.case.priority_map, chat_priority) else {
+        return false;
+    };
+    set(Target::Case, "Priority", mapped);
+    // Task priorities are High / Normal / Low in every org.
+    let task = match normalise_key(mapped).as_str() {
+        "high" | "urgent" | "critical" => "High",
+        "low" => "Low",
+        _ => "Normal",
+    };
+    set(Target::Task, "Priority", task);
+    true
+}
+
+fn remember_conversation(state: &mut ConversationState, event: &Event, queued: &QueuedEvent) {
+    let fallback = crate::event::Conversation::default();
+    let c = event.conversation.as_ref().unwrap_or(&fallback);
+    if state.conversation_id.is_empty() {
+        state.conversation_id = if c.id.is_empty() {
+            queued.conversation_key.clone()
+        } else {
+            c.id.clone()
+        };
+    }
+    if c.url.is_some() {
+        state.url.clone_from(&c.url);
+    }
+    if c.subject.as_deref().is_some_and(|s| !s.trim().is_empty()) {
+        state.subject.clone_from(&c.subject);
+    }
+    if state.started_at.is_none_or(|s| queued.occurred_at < s) {
+        state.started_at = Some(queued.occurred_at);
+    }
+    let v = &event.visitor;
+    let name = v.name.clone().or_else(|| {
+        let joined = [v.first_name.as_deref(), v.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        (!joined.is_empty()).then_some(joined)
+    });
+    for (key, value) in [
+        ("SuppliedName", name),
+        ("SuppliedEmail", v.email.clone()),
+        ("SuppliedPhone", v.phone.clone()),
+    ] {
+        if let Some(value) = value.filter(|s| !s.trim().is_empty()) {
+            state.supplied.insert(key.to_owned(), value.trim().to_owned());
+        }
+    }
+}
+
+fn wants_case(state: &ConversationState, config: &TenantConfig) -> bool {
+    use super::policy::CaseTrigger;
+    match config.case.trigger(config.mode) {
+        CaseTrigger::Always => true,
+        CaseTrigger::Never => false,
+        CaseTrigger::Tags => state.current_tags().iter().any(|tag| {
+            config
+                .case
+                .trigger_tags
+                .iter()
+                .any(|t| normalise_key(t) == normalise_key(tag))
+        }),
+    }
+}
+
+/// The category for the current tags: the first tag (sorted) that the map knows.
+pub fn category(state: &ConversationState, config: &TenantConfig) -> Option<Intent> {
+    let stamp = state.tags_stamp()?.clone();
+    let value = state
+        .current_tags()
+        .into_iter()
+        .find_map(|tag| policy::lookup(&config.case.category_map, tag))?;
+    Some(Intent {
+        target: Target::Case,
+        field: config.case.category_field.clone(),
+        value: Value::String(value.to_owned()),
+        stamp,
+    })
+}
+
+fn mapped_field(mapping: &policy::FieldMapping, event: &Event, stamp: &Stamp) -> Option<Intent> {
+    let raw = source_value(&policy::parse_source(&mapping.from)?, event)?;
+    let (object, field) = mapping.to.split_once('.')?;
+    let target = match object {
+        "Case" => Target::Case,
+        "Task" => Target::Task,
+        _ => return None,
+    };
+    let value = match raw.as_str() {
+        Some(text) => match policy::lookup(&mapping.values, text) {
+            Some(mapped) => Value::String(mapped.to_owned()),
+            None if mapping.only_mapped => return None,
+            None => raw,
+        },
+        None if mapping.only_mapped => return None,
+        None => raw,
+    };
+    Some(Intent {
+        target,
+        field: field.to_owned(),
+        value,
+        stamp: stamp.clone(),
+    })
+}
+
+/// The value at a mapping's source; absent (not null) when the event does not carry it, so a
+/// silent event never blanks a field.
+fn source_value(source: &Source, event: &Event) -> Option<Value> {
+    let fallback = crate::event::Conversation::default();
+    let c = event.conversation.as_ref().unwrap_or(&fallback);
+    let v = &event.visitor;
+    let text = |s: &Option<String>| s.as_ref().map(|s| Value::String(s.clone()));
+    match source {
+        Source::Conversation(name) => match name.as_str() {
+            "id" => Some(Value::String(c.id.clone())).filter(|_| !c.id.is_empty()),
+            "url" => text(&c.url),
+            "status" => text(&c.status),
+            "priority" => text(&c.priority),
+            "subject" => text(&c.subject),
+            "channel" => text(&c.channel),
+            "inbox" => c
+                .inbox
+                .as_ref()
+                .and_then(|i| i.name.clone())
+                .map(Value::String),
+            _ => None,
+        },
+        Source::ConversationAttribute(name) => c.custom_attributes.get(name).cloned(),
+        Source::Visitor(name) => match name.as_str() {
+            "contact_id" => text(&v.contact_id),
+            "external_id" => text(&v.external_id),
+            "email" => text(&v.email),
+            "phone" => text(&v.phone),
+            "name" => text(&v.name),
+            "first_name" => text(&v.first_name),
+            "last_name" => text(&v.last_name),
+            "visitor_id" => text(&v.visitor_id),
+            "company_name" => text(&v.company_name),
+            "company_domain" => text(&v.company_domain),
+            "role" => text(&v.role),
+            _ => None,
+        },
+        Source::VisitorAttribute(name) => v.custom_attributes.get(name).cloned(),
+    }
+    .filter(|value| !value.is_null() && !value.is_object() && !value.is_array())
+}

@@ -1,0 +1,991 @@
+//! From a conversation's state and intents to one composite request: the Case, the transcript
+//! Task(s) (or CaseComments or transcript records) and only the fields whose value changed.
+//! Pure; the writer sends the request and records what [`WritePlan::effects`] says.
+//!
+//! Idempotent under retries and crashes: Cases are upserted by `Chat_Conversation_Id__c` and
+//! Tasks by `Chat_Transcript_Key__c` until their ids are known, so a replay after a crash
+//! between Salesforce's answer and our bookkeeping updates the same records.
+
+use super::intents::{Intent, OwnerRequest, TASK_DONE, TASK_OPEN, Target, category};
+use super::policy::{TranscriptTarget, normalise_key};
+use super::state::{ConversationState, RecordWatermarks, Watermark, value_hash};
+use crate::identity::rules::PersonKind;
+use crate::platforms::Platform;
+use crate::salesforce::{CompositeRequest, SubRequest, reference};
+use crate::tenant::TenantConfig;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// External id fields from `salesforce/`.
+pub const CASE_KEY_FIELD: &str = "Chat_Conversation_Id__c";
+pub const TASK_KEY_FIELD: &str = "Chat_Transcript_Key__c";
+pub const URL_FIELD: &str = "Chat_Conversation_URL__c";
+pub const TRANSCRIPT_OBJECT: &str = "Chat_Transcript__c";
+
+/// Salesforce's text limits for the fields chatsync fills from chat text.
+const SUBJECT_MAX: usize = 255;
+const URL_MAX: usize = 255;
+
+/// Ids the writer looked up before planning.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lookups {
+    /// Agent e-mail (lower case) → active User id, None when there is none.
+    pub users: BTreeMap<String, Option<String>>,
+    /// Queue name or Id as configured → Group id.
+    pub queues: BTreeMap<String, Option<String>>,
+    /// The Case record type's id.
+    pub record_type: Option<String>,
+}
+
+/// Everything the planner reads.
+pub struct PlanInput<'a> {
+    pub config: &'a TenantConfig,
+    pub platform: Platform,
+    pub state: &'a ConversationState,
+    pub intents: &'a [Intent],
+    pub owners: &'a [OwnerRequest],
+    pub lookups: &'a Lookups,
+    /// Watermarks of the Case and of the first Task, when their ids are known.
+    pub case_marks: &'a RecordWatermarks,
+    pub task_marks: &'a RecordWatermarks,
+    /// The rendered transcript parts, when the transcript is to be written now.
+    pub transcript: Option<&'a [String]>,
+    /// Fields Salesforce keeps after a conflict: left out of this plan.
+    pub keep_salesforce: &'a [(Target, String)],
+}
+
+/// What to record once Salesforce accepted a subrequest.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// The Case's id (upsert answer).
+    CaseId,
+    /// The Case's LastModifiedDate after the write (a GET after it).
+    CaseModstamp,
+    /// Transcript part `n` (0-based) now has this text hash; the answer carries its id.
+    Part { index: usize, hash: String },
+    /// The first Task's id (upsert answer), when the transcript lives elsewhere.
+    TaskId,
+}
+
+/// One planned write.
+#[derive(Debug, Clone, Default)]
+pub struct WritePlan {
+    pub request: CompositeRequest,
+    /// Reference id → what its success means.
+    pub effects: Vec<(String, Effect)>,
+    /// Watermarks to save once the request succeeded, by target.
+    pub marks: Vec<(Target, String, Watermark)>,
+    /// Fields sent, for the sync log (`Case.Status`…).
+    pub sent: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+impl WritePlan {
+    pub fn is_empty(&self) -> bool {
+        self.request.is_empty()
+    }
+}
+
+pub const REF_CASE: &str = "case";
+pub const REF_CASE_STAMP: &str = "caseStamp";
+pub const REF_TASK: &str = "task1";
+
+pub fn case_key(tenant_id: &str, platform: Platform, conversation_id: &str) -> String {
+    truncate(&format!("{tenant_id}:{platform}:{conversation_id}"), 255)
+}
+
+pub fn part_key(case_key: &str, part: usize) -> String {
+    format!("{case_key}#{part}")
+}
+
+/// Plans the write. `tenant_id` and `platform` form the external keys.
+pub fn plan(input: &PlanInput) -> WritePlan {
+    let mut out = WritePlan {
+        request: CompositeRequest::new(true),
+        ..WritePlan::default()
+    };
+    let config = input.config;
+    let state = input.state;
+    let key = case_key(&config.tenant_id, input.platform, &state.conversation_id);
+
+    // The latest value per field, and which are news to Salesforce.
+    let mut intents: Vec<Intent> = input.intents.to_vec();
+    intents.extend(owner_intents(input, &mut out.notes));
+    intents.extend(category(state, config));
+    intents.extend(person_intents(state));
+    let latest = latest(&intents);
+
+    // ---- Case
+    let case_id = state.case.as_ref().and_then(|c| c.id.clone());
+    let mut case_ref: Option<String> = case_id.clone();
+    if state.wants_case {
+        let mut fields = Map::new();
+        let creating = case_id.is_none();
+        for ((target, field), intent) in &latest {
+            if *target != Target::Case
+                || input
+                    .keep_salesforce
+                    .iter()
+                    .any(|(t, f)| t == target && f == field)
+            {
+                continue;
+            }
+            // A new Case takes every current value; an existing one only what changed.
+            let mark = input.case_marks.get(field.as_str());
+            match decide(mark, intent, creating) {
+                Decision::Send => {
+                    fields.insert(field.clone(), intent.value.clone());
+                    out.marks
+                        .push((Target::Case, field.clone(), watermark(intent)));
+                    out.sent.push(format!("Case.{field}"));
+                }
+                Decision::Advance => {
+                    out.marks
+                        .push((Target::Case, field.clone(), watermark(intent)));
+                }
+                Decision::Skip => {}
+            }
+        }
+        if creating {
+            case_create_fields(input, &mut fields);
+            let sub = SubRequest::upsert(REF_CASE, "Case", CASE_KEY_FIELD, &key, Value::Object(fields));
+            push(&mut out, sub);
+            out.effects.push((REF_CASE.into(), Effect::CaseId));
+            case_ref = Some(reference(REF_CASE, "id"));
+        } else if let Some(id) = &case_id
+            && !fields.is_empty()
+        {
+            let mut sub = SubRequest::update(REF_CASE, "Case", id, Value::Object(fields));
+            if let Some(since) = state.modstamps.get(id) {
+                sub = with_unmodified_since(sub, since);
+            }
+            push(&mut out, sub);
+        }
+        let case_written = out
+            .request
+            .subrequests()
+            .iter()
+            .any(|s| s.reference_id == REF_CASE);
+        if let Some(reference_or_id) = &case_ref
+            && case_written
+        {
+            push(
+                &mut out,
+                SubRequest::get(REF_CASE_STAMP, "Case", reference_or_id, &["LastModifiedDate"]),
+            );
+            out.effects.push((REF_CASE_STAMP.into(), Effect::CaseModstamp));
+        }
+    }
+
+    // ---- Transcript and Task
+    let target = match config.transcript.target {
+        TranscriptTarget::CaseComment if case_ref.is_none() => {
+            out.notes.push(
+                "no Case for this conversation: the transcript goes to the Task instead of CaseComments".into(),
+            );
+            TranscriptTarget::Task
+        }
+        t => t,
+    };
+    let what_id = what_id(input, case_ref.as_deref());
+    let who = state.person.as_ref().map(|(p, _)| p);
+    let task_parts: Vec<String> = match (target, input.transcript) {
+        (TranscriptTarget::Task, Some(parts)) => parts.to_vec(),
+        _ => Vec::new(),
+    };
+    plan_first_task(input, &mut out, &latest, &key, what_id.as_deref(), task_parts.first(), target);
+    match (target, input.transcript) {
+        (TranscriptTarget::Task, Some(parts)) => {
+            for (index, text) in parts.iter().enumerate().skip(1) {
+                let hash = text_hash(text);
+                if state.parts.get(index).is_some_and(|p| p.hash == hash) {
+                    continue;
+                }
+                let mut fields = Map::new();
+                fields.insert("Subject".into(), json!(truncate(&format!("{} (part {})", task_subject(input), index + 1), SUBJECT_MAX)));
+                fields.insert("Description".into(), json!(text));
+                fields.insert("Status".into(), json!(task_status(&latest)));
+                if let Some(p) = who {
+                    fields.insert("WhoId".into(), json!(p.id));
+                }
+                if let Some(w) = &what_id {
+                    fields.insert("WhatId".into(), json!(w));
+                }
+                if let Some(date) = activity_date(state) {
+                    fields.insert("ActivityDate".into(), json!(date));
+                }
+                let reference_id = format!("task{}", index + 1);
+                push(
+                    &mut out,
+                    SubRequest::upsert(&reference_id, "Task", TASK_KEY_FIELD, &part_key(&key, index + 1), Value::Object(fields)),
+                );
+                out.effects.push((reference_id, Effect::Part { index, hash }));
+            }
+        }
+        (TranscriptTarget::CaseComment, Some(parts)) => {
+            let parent = case_ref.clone().unwrap_or_default();
+            for (index, text) in parts.iter().enumerate() {
+                let hash = text_hash(text);
+                let known = state.parts.get(index);
+                if known.is_some_and(|p| p.hash == hash) {
+                    continue;
+                }
+                let reference_id = format!("comment{}", index + 1);
+                let sub = match known.and_then(|p| p.id.clone()) {
+                    Some(id) => SubRequest::update(&reference_id, "CaseComment", &id, json!({"CommentBody": text})),
+                    None => SubRequest::create(
+                        &reference_id,
+                        "CaseComment",
+                        json!({"ParentId": parent, "CommentBody": text, "IsPublished": false}),
+                    ),
+                };
+                push(&mut out, sub);
+                out.effects.push((reference_id, Effect::Part { index, hash }));
+            }
+        }
+        (TranscriptTarget::CustomObject, Some(parts)) => {
+            for (index, text) in parts.iter().enumerate() {
+                let hash = text_hash(text);
+                if state.parts.get(index).is_some_and(|p| p.hash == hash) {
+                    continue;
+                }
+                let mut fields = Map::new();
+                fields.insert("Body__c".into(), json!(text));
+                fields.insert("Part__c".into(), json!(index + 1));
+                fields.insert("Platform__c".into(), json!(input.platform.to_string()));
+                if let Some(url) = &state.url {
+                    fields.insert("Conversation_URL__c".into(), json!(truncate(url, URL_MAX)));
+                }
+                if let Some(case) = &case_ref {
+                    fields.insert("Case__c".into(), json!(case));
+                }
+                match who {
+                    Some(p) if p.kind == PersonKind::Contact => {
+                        fields.insert("Contact__c".into(), json!(p.id));
+                    }
+                    Some(p) => {
+                        fields.insert("Lead__c".into(), json!(p.id));
+                    }
+                    None => {}
+                }
+                let reference_id = format!("transcript{}", index + 1);
+                push(
+                    &mut out,
+                    SubRequest::upsert(&reference_id, TRANSCRIPT_OBJECT, "Key__c", &part_key(&key, index + 1), Value::Object(fields)),
+                );
+                out.effects.push((reference_id, Effect::Part { index, hash }));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The first Task: created (upserted) once, then only its changed fields.
+fn plan_first_task(
+    input: &PlanInput,
+    out: &mut WritePlan,
+    latest: &BTreeMap<(Target, String), &Intent>,
+    key: &str,
+    what_id: Option<&str>,
+    transcript: Option<&String>,
+    target: TranscriptTarget,
+) {
+    let state = input.state;
+    let first = state.parts.first();
+    let task_id = state.task_id.clone();
+    let creating = task_id.is_none();
+    let mut fields = Map::new();
+    for ((t, field), intent) in latest {
+        if *t != Target::Task {
+            continue;
+        }
+        let mark = input.task_marks.get(field.as_str());
+        match decide(mark, intent, creating) {
+            Decision::Send => {
+                fields.insert(field.clone(), intent.value.clone());
+                out.marks.push((Target::Task, field.clone(), watermark(intent)));
+                out.sent.push(format!("Task.{field}"));
+            }
+            Decision::Advance => out.marks.push((Target::Task, field.clone(), watermark(intent))),
+            Decision::Skip => {}
+        }
+    }
+    let mut part_hash = None;
+    if let Some(text) = transcript.filter(|_| target == TranscriptTarget::Task) {
+        let hash = text_hash(text);
+        if creating || first.is_none_or(|p| p.hash != hash) {
+            fields.insert("Description".into(), json!(text));
+            part_hash = Some(hash);
+        }
+    }
+    // The Case may be new in this request: point the Task at it.
+    if let Some(what) = what_id
+        && (creating || what.starts_with("@{"))
+    {
+        fields.insert("WhatId".into(), json!(what));
+    }
+    if creating {
+        fields.insert("Subject".into(), json!(task_subject(input)));
+        fields.entry("Status").or_insert_with(|| json!(TASK_OPEN));
+        if let Some(date) = activity_date(state) {
+            fields.insert("ActivityDate".into(), json!(date));
+        }
+        if let Some(url) = &state.url {
+            fields.insert(URL_FIELD.into(), json!(truncate(url, URL_MAX)));
+        }
+        if target != TranscriptTarget::Task && transcript.is_none() {
+            fields.insert("Description".into(), json!(transcript_elsewhere(target)));
+        }
+        // TaskSubtype can only be set on insert; after a crash the Task may exist already.
+        if !state.in_flight {
+            fields.insert("TaskSubtype".into(), json!("Task"));
+        }
+    }
+    if fields.is_empty() {
+        return;
+    }
+    let sub = match &task_id {
+        Some(id) => SubRequest::update(REF_TASK, "Task", id, Value::Object(fields)),
+        None => SubRequest::upsert(REF_TASK, "Task", TASK_KEY_FIELD, &part_key(key, 1), Value::Object(fields)),
+    };
+    push(out, sub);
+    match (target, part_hash) {
+        (TranscriptTarget::Task, Some(hash)) => out.effects.push((REF_TASK.into(), Effect::Part { index: 0, hash })),
+        _ if creating => out.effects.push((REF_TASK.into(), Effect::TaskId)),
+        _ => {}
+    }
+}
+
+fn transcript_elsewhere(target: TranscriptTarget) -> &'static str {
+    match target {
+        TranscriptTarget::CaseComment => "The transcript is in the Case's comments.",
+        _ => "The transcript is in the Chat Transcript records.",
+    }
+}
+
+/// The Task.Status the latest intents ask for (continuation parts follow the first).
+fn task_status(latest: &BTreeMap<(Target, String), &Intent>) -> &'static str {
+    match latest
+        .get(&(Target::Task, "Status".to_owned()))
+        .and_then(|i| i.value.as_str())
+    {
+        Some(TASK_DONE) => TASK_DONE,
+        _ => TASK_OPEN,
+    }
+}
+
+enum Decision {
+    Send,
+    /// Same value as already written, newer event: move the watermark, send nothing.
+    Advance,
+    Skip,
+}
+
+/// Whether an intent goes out, against the field's watermark.
+fn decide(mark: Option<&Watermark>, intent: &Intent, creating: bool) -> Decision {
+    if creating {
+        return Decision::Send;
+    }
+    let Some(mark) = mark else {
+        return Decision::Send;
+    };
+    // An older event never rolls a field back.
+    if intent.stamp < mark.stamp {
+        return Decision::Skip;
+    }
+    if mark.hash == value_hash(&intent.value) {
+        return if intent.stamp > mark.stamp {
+            Decision::Advance
+        } else {
+            Decision::Skip
+        };
+    }
+    Decision::Send
+}
+
+fn watermark(intent: &Intent) -> Watermark {
+    Watermark {
+        hash: value_hash(&intent.value),
+        value: intent.value.clone(),
+        stamp: intent.stamp.clone(),
+    }
+}
+
+/// The newest intent per (target, field); a later intent of equal stamp wins.
+fn latest(intents: &[Intent]) -> BTreeMap<(Target, String), &Intent> {
+    let mut out: BTreeMap<(Target, String), &Intent> = BTreeMap::new();
+    for intent in intents {
+        let key = (intent.target, intent.field.clone());
+        match out.get(&key) {
+            Some(old) if old.stamp > intent.stamp => {}
+            _ => {
+                out.insert(key, intent);
+            }
+        }
+    }
+    out
+}
+
+/// Owners by assignment: an active User with the agent's e-mail, else the team's Queue.
+fn owner_intents(input: &PlanInput, notes: &mut Vec<String>) -> Vec<Intent> {
+    let mut out = Vec::new();
+    for request in input.owners {
+        let user = request
+            .agent_email
+            .as_ref()
+            .and_then(|e| input.lookups.users.get(e).cloned().flatten());
+        let queue = request
+            .queue
+            .as_ref()
+            .and_then(|q| input.lookups.queues.get(q).cloned().flatten());
+        if let (Some(email), None) = (&request.agent_email, &user) {
+            notes.push(format!("no active Salesforce User with the agent's e-mail {}", crate::mask::email(email)));
+        }
+        if let (Some(name), None) = (&request.queue, &queue) {
+            notes.push(format!("queue {name:?} was not found in Salesforce"));
+        }
+        if let Some(user) = &user {
+            for target in [Target::Case, Target::Task] {
+                out.push(Intent {
+                    target,
+                    field: "OwnerId".into(),
+                    value: json!(user),
+                    stamp: request.stamp.clone(),
+                });
+            }
+        } else if let Some(queue) = queue {
+            // Queues own Cases; the Task stays with its owner.
+            out.push(Intent {
+                target: Target::Case,
+                field: "OwnerId".into(),
+                value: json!(queue),
+                stamp: request.stamp.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// The person on the Case and Task, stamped by the event that named them.
+fn person_intents(state: &ConversationState) -> Vec<Intent> {
+    let Some((person, stamp)) = &state.person else {
+        return Vec::new();
+    };
+    let mut out = vec![Intent {
+        target: Target::Task,
+        field: "WhoId".into(),
+        value: json!(person.id),
+        stamp: stamp.clone(),
+    }];
+    if person.kind == PersonKind::Contact {
+        out.push(Intent {
+            target: Target::Case,
+            field: "ContactId".into(),
+            value: json!(person.id),
+            stamp: stamp.clone(),
+        });
+        if let Some(account) = &person.account_id {
+            out.push(Intent {
+                target: Target::Case,
+                field: "AccountId".into(),
+                value: json!(account),
+                stamp: stamp.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Fields only a new Case gets.
+fn case_create_fields(input: &PlanInput, fields: &mut Map<String, Value>) {
+    let state = input.state;
+    let case = &input.config.case;
+    fields.insert("Subject".into(), json!(case_subject(input)));
+    if let Some(origin) = &case.origin {
+        fields.insert("Origin".into(), json!(origin));
+    }
+    if let Some(record_type) = &input.lookups.record_type {
+        fields.insert("RecordTypeId".into(), json!(record_type));
+    }
+    if let Some(url) = &state.url {
+        fields.insert(URL_FIELD.into(), json!(truncate(url, URL_MAX)));
+    }
+    fields.insert(
+        "Description".into(),
+        json!(format!(
+            "Chat conversation {} on {}{}",
+            state.conversation_id,
+            platform_name(input.platform),
+            state.url.as_deref().map(|u| format!(": {u}")).unwrap_or_default()
+        )),
+    );
+    // A Lead cannot be a Case's contact: the visitor's details go to the Supplied fields.
+    let is_contact = state
+        .person
+        .as_ref()
+        .is_some_and(|(p, _)| p.kind == PersonKind::Contact);
+    if !is_contact {
+        for (field, value) in &state.supplied {
+            let max = if field == "SuppliedPhone" { 40 } else { 80 };
+            // A cut e-mail address is a wrong one.
+            if field == "SuppliedEmail" && value.chars().count() > max {
+                continue;
+            }
+            fields.insert(field.clone(), json!(truncate(value, max)));
+        }
+    }
+}
+
+fn platform_name(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Intercom => "Intercom",
+        Platform::Tidio => "Tidio",
+        Platform::RespondIo => "respond.io",
+        Platform::CloudCx => "CloudCX",
+    }
+}
+
+fn case_subject(input: &PlanInput) -> String {
+    let state = input.state;
+    let subject = match &state.subject {
+        Some(s) => s.clone(),
+        None => match state.supplied.get("SuppliedName").or(state.supplied.get("SuppliedEmail")) {
+            Some(who) => format!("Chat with {who}"),
+            None => format!("Chat conversation {}", state.conversation_id),
+        },
+    };
+    truncate(&subject, SUBJECT_MAX)
+}
+
+fn task_subject(input: &PlanInput) -> String {
+    truncate(&format!("Chat: {}", case_subject(input)), SUBJECT_MAX)
+}
+
+fn activity_date(state: &ConversationState) -> Option<String> {
+    let at = state.started_at?;
+    let d = at.to_offset(time::UtcOffset::UTC).date();
+    Some(format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
+}
+
+/// Task.WhatId: the Case, or the single open Opportunity when the tenant asks; a Lead's Task
+/// relates to nothing (Salesforce refuses WhatId beside a Lead WhoId).
+fn what_id(input: &PlanInput, case_ref: Option<&str>) -> Option<String> {
+    use super::policy::RelateTo;
+    let state = input.state;
+    if state
+        .person
+        .as_ref()
+        .is_some_and(|(p, _)| p.kind == PersonKind::Lead)
+    {
+        return None;
+    }
+    match input.config.case.relate_task_to {
+        RelateTo::Nothing => None,
+        RelateTo::Case => case_ref.map(str::to_owned),
+        RelateTo::Opportunity => state
+            .opportunity
+            .clone()
+            .flatten()
+            .or_else(|| case_ref.map(str::to_owned)),
+    }
+}
+
+fn with_unmodified_since(mut sub: SubRequest, last_modified: &str) -> SubRequest {
+    if let Some(at) = crate::identity::lookup::parse_sf_datetime(last_modified) {
+        sub.http_headers
+            .insert("If-Unmodified-Since".into(), http_date(at));
+    }
+    sub
+}
+
+/// IMF-fixdate, as HTTP wants: `Tue, 15 Nov 1994 08:12:31 GMT`.
+pub fn http_date(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    at.format(&format).unwrap_or_default()
+}
+
+fn push(out: &mut WritePlan, sub: SubRequest) {
+    if let Err(e) = out.request.push(sub) {
+        out.notes.push(format!("not sent: {e}"));
+    }
+}
+
+pub fn text_hash(text: &str) -> String {
+    value_hash(&Value::String(text.to_owned()))
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Compares a Salesforce value with a watermark's, as Salesforce stores text.
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    value_hash(a) == value_hash(b)
+        || matches!((a.as_str(), b.as_str()), (Some(x), Some(y)) if normalise_key(x) == normalise_key(y))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Conversation, Event, EventKind, QueuedEvent, RawPayload};
+    use crate::identity::resolution::{Outcome, Resolution};
+    use crate::identity::rules::Person;
+    use crate::mapping::intents::absorb;
+    use crate::mapping::policy::TranscriptTarget;
+    use crate::mapping::state::{CaseLink, PartState, Stamp};
+    use crate::tenant::TenantFile;
+    use time::OffsetDateTime;
+    use time::macros::datetime;
+
+    fn config() -> TenantConfig {
+        let mut c = TenantFile::from_toml(include_str!("../../../events/tenants/demo.toml"))
+            .expect("demo tenant")
+            .config;
+        c.case.category_map.insert("billing".into(), "Other".into());
+        c.owners.queues.insert("Billing team".into(), "Billing".into());
+        c
+    }
+
+    fn queued(kind: EventKind, at: OffsetDateTime, n: u16, person: Option<Person>) -> QueuedEvent {
+        let mut event = Event::new(kind);
+        event.conversation = Some(Conversation {
+            id: "c1".into(),
+            url: Some("https://app.example/c1".into()),
+            subject: Some("Refund".into()),
+            priority: Some("normal".into()),
+            ..Conversation::default()
+        });
+        event.visitor.email = Some("ada@example.com".into());
+        event.visitor.name = Some("Ada Lovelace".into());
+        QueuedEvent {
+            schema: 1,
+            correlation_id: format!("corr{n}"),
+            tenant_id: "demo".into(),
+            platform: Platform::Intercom,
+            delivery_id: format!("d{n}"),
+            index: 0,
+            count: 1,
+            topic: "t".into(),
+            conversation_key: "c1".into(),
+            occurred_at: at,
+            received_at: at,
+            event,
+            raw: RawPayload::of("{}"),
+            resolution: person.map(|p| Resolution {
+                outcome: Outcome::Linked,
+                person: Some(p),
+                rule: None,
+                detail: String::new(),
+                trace: None,
+            }),
+        }
+    }
+
+    fn contact() -> Person {
+        Person {
+            kind: PersonKind::Contact,
+            id: "003000000000001AAA".into(),
+            account_id: Some("001000000000001AAA".into()),
+        }
+    }
+
+    fn lead() -> Person {
+        Person {
+            kind: PersonKind::Lead,
+            id: "00Q000000000001AAA".into(),
+            account_id: None,
+        }
+    }
+
+    struct Run {
+        plan: WritePlan,
+    }
+
+    fn run(
+        config: &TenantConfig,
+        state: &mut ConversationState,
+        events: &[QueuedEvent],
+        lookups: &Lookups,
+        case_marks: &RecordWatermarks,
+        transcript: Option<&[String]>,
+    ) -> Run {
+        let refs: Vec<&QueuedEvent> = events.iter().collect();
+        let absorbed = absorb(state, &refs, config);
+        let empty = RecordWatermarks::new();
+        let plan = plan(&PlanInput {
+            config,
+            platform: Platform::Intercom,
+            state,
+            intents: &absorbed.intents,
+            owners: &absorbed.owners,
+            lookups,
+            case_marks,
+            task_marks: &empty,
+            transcript,
+            keep_salesforce: &[],
+        });
+        Run { plan }
+    }
+
+    fn sub<'a>(plan: &'a WritePlan, reference: &str) -> &'a SubRequest {
+        plan.request
+            .subrequests()
+            .iter()
+            .find(|s| s.reference_id == reference)
+            .unwrap_or_else(|| panic!("no subrequest {reference}"))
+    }
+
+    fn body(s: &SubRequest) -> &Map<String, Value> {
+        s.body.as_ref().and_then(Value::as_object).expect("a body")
+    }
+
+    #[test]
+    fn a_new_conversation_upserts_its_case_and_task_in_one_request() {
+        let config = config();
+        let mut state = ConversationState::default();
+        let at = datetime!(2026-03-01 10:00 UTC);
+        let parts = vec!["Chat transcript".to_owned()];
+        let r = run(
+            &config,
+            &mut state,
+            &[queued(EventKind::ConversationStarted, at, 1, Some(contact()))],
+            &Lookups::default(),
+            &RecordWatermarks::new(),
+            Some(&parts),
+        );
+        let refs: Vec<&str> = r
+            .plan
+            .request
+            .subrequests()
+            .iter()
+            .map(|s| s.reference_id.as_str())
+            .collect();
+        assert_eq!(refs, ["case", "caseStamp", "task1"]);
+        let case = sub(&r.plan, "case");
+        assert_eq!(case.method, "PATCH");
+        assert!(case.url.ends_with("/sobjects/Case/Chat_Conversation_Id__c/demo%3Aintercom%3Ac1"));
+        let b = body(case);
+        assert_eq!(b["Subject"], "Refund");
+        assert_eq!(b["Origin"], "Web");
+        assert_eq!(b["Priority"], "Medium");
+        assert_eq!(b["ContactId"], "003000000000001AAA");
+        assert_eq!(b["AccountId"], "001000000000001AAA");
+        assert_eq!(b["Chat_Conversation_URL__c"], "https://app.example/c1");
+        assert!(!b.contains_key("SuppliedEmail"), "a Contact's Case needs no Supplied fields");
+        let task = body(sub(&r.plan, "task1"));
+        assert_eq!(task["WhatId"], "@{case.id}");
+        assert_eq!(task["WhoId"], "003000000000001AAA");
+        assert_eq!(task["Status"], "In Progress");
+        assert_eq!(task["Priority"], "Normal");
+        assert_eq!(task["TaskSubtype"], "Task");
+        assert_eq!(task["ActivityDate"], "2026-03-01");
+        assert_eq!(task["Description"], "Chat transcript");
+    }
+
+    #[test]
+    fn a_leads_case_carries_supplied_fields_and_its_task_relates_to_nothing() {
+        let config = config();
+        let mut state = ConversationState::default();
+        let at = datetime!(2026-03-01 10:00 UTC);
+        let r = run(
+            &config,
+            &mut state,
+            &[queued(EventKind::ConversationStarted, at, 1, Some(lead()))],
+            &Lookups::default(),
+            &RecordWatermarks::new(),
+            Some(&["t".to_owned()]),
+        );
+        let case = body(sub(&r.plan, "case"));
+        assert_eq!(case["SuppliedEmail"], "ada@example.com");
+        assert_eq!(case["SuppliedName"], "Ada Lovelace");
+        assert!(!case.contains_key("ContactId"));
+        let task = body(sub(&r.plan, "task1"));
+        assert_eq!(task["WhoId"], "00Q000000000001AAA");
+        assert!(!task.contains_key("WhatId"), "Salesforce refuses WhatId beside a Lead");
+    }
+
+    fn known_state() -> ConversationState {
+        let mut state = ConversationState {
+            conversation_id: "c1".into(),
+            wants_case: true,
+            case: Some(CaseLink {
+                id: Some("500000000000001AAA".into()),
+                reused: false,
+            }),
+            task_id: Some("00T000000000001AAA".into()),
+            parts: vec![PartState {
+                id: Some("00T000000000001AAA".into()),
+                hash: text_hash("t"),
+            }],
+            ..ConversationState::default()
+        };
+        state.modstamps.insert(
+            "500000000000001AAA".into(),
+            "2026-03-01T10:00:05.000+0000".into(),
+        );
+        state
+    }
+
+    fn mark(value: &str, at: OffsetDateTime) -> Watermark {
+        Watermark {
+            hash: value_hash(&json!(value)),
+            value: json!(value),
+            stamp: Stamp::new(at, "d0", 0),
+        }
+    }
+
+    #[test]
+    fn only_changed_fields_are_sent_with_if_unmodified_since() {
+        let config = config();
+        let mut marks = RecordWatermarks::new();
+        marks.insert("Priority".into(), mark("Medium", datetime!(2026-03-01 10:00 UTC)));
+        let later = datetime!(2026-03-01 10:05 UTC);
+        // The same value again: nothing to send.
+        let r = run(
+            &config,
+            &mut known_state(),
+            &[queued(EventKind::PriorityChanged { priority: "normal".into() }, later, 2, None)],
+            &Lookups::default(),
+            &marks,
+            Some(&["t".to_owned()]),
+        );
+        assert!(
+            !r.plan.request.subrequests().iter().any(|s| s.reference_id == "case"),
+            "unchanged Priority is not sent"
+        );
+        assert!(r.plan.marks.iter().any(|(t, f, m)| *t == Target::Case && f == "Priority" && m.stamp.at == later));
+        // A new value: only that field, conditional on the Case being as we left it.
+        let r = run(
+            &config,
+            &mut known_state(),
+            &[queued(EventKind::PriorityChanged { priority: "urgent".into() }, later, 2, None)],
+            &Lookups::default(),
+            &marks,
+            Some(&["t".to_owned()]),
+        );
+        let case = sub(&r.plan, "case");
+        assert!(case.url.ends_with("/sobjects/Case/500000000000001AAA"));
+        assert_eq!(body(case).keys().collect::<Vec<_>>(), ["Priority"]);
+        assert_eq!(body(case)["Priority"], "High");
+        assert_eq!(
+            case.http_headers.get("If-Unmodified-Since").map(String::as_str),
+            Some("Sun, 01 Mar 2026 10:00:05 GMT")
+        );
+        let task = body(sub(&r.plan, "task1"));
+        assert_eq!(task.keys().collect::<Vec<_>>(), ["Priority"], "the transcript part is unchanged");
+    }
+
+    #[test]
+    fn an_older_event_never_rolls_a_field_back() {
+        let config = config();
+        let mut marks = RecordWatermarks::new();
+        marks.insert("Status".into(), mark("Closed", datetime!(2026-03-01 11:00 UTC)));
+        let r = run(
+            &config,
+            &mut known_state(),
+            &[queued(EventKind::Reopened, datetime!(2026-03-01 10:30 UTC), 3, None)],
+            &Lookups::default(),
+            &marks,
+            None,
+        );
+        assert!(!r.plan.request.subrequests().iter().any(|s| s.reference_id == "case"));
+    }
+
+    #[test]
+    fn long_transcripts_continue_in_numbered_tasks_and_unchanged_parts_stay_put() {
+        let config = config();
+        let mut state = known_state();
+        state.parts.push(PartState {
+            id: Some("00T000000000002AAA".into()),
+            hash: text_hash("part two"),
+        });
+        let parts = vec!["t".to_owned(), "part two".to_owned(), "part three".to_owned()];
+        let r = run(
+            &config,
+            &mut state,
+            &[queued(EventKind::Closed, datetime!(2026-03-01 11:00 UTC), 4, None)],
+            &Lookups::default(),
+            &RecordWatermarks::new(),
+            Some(&parts),
+        );
+        let refs: Vec<&str> = r
+            .plan
+            .request
+            .subrequests()
+            .iter()
+            .map(|s| s.reference_id.as_str())
+            .collect();
+        assert_eq!(refs, ["case", "caseStamp", "task1", "task3"]);
+        let third = sub(&r.plan, "task3");
+        assert!(third.url.ends_with("/Chat_Transcript_Key__c/demo%3Aintercom%3Ac1%233"));
+        assert_eq!(body(third)["Description"], "part three");
+        assert_eq!(body(third)["Status"], "Completed");
+        assert_eq!(body(sub(&r.plan, "case"))["Status"], "Closed");
+    }
+
+    #[test]
+    fn tags_set_the_category_and_assignments_the_owners() {
+        let config = config();
+        let at = datetime!(2026-03-01 10:10 UTC);
+        let mut lookups = Lookups::default();
+        lookups.queues.insert("Billing".into(), Some("00G000000000001AAA".into()));
+        lookups.users.insert("agent@example.com".into(), None);
+        let tag = queued(
+            EventKind::TagsChanged { added: vec!["Billing".into()], removed: vec![], current: None },
+            at,
+            5,
+            None,
+        );
+        let assign = queued(
+            EventKind::Assigned {
+                agent: Some(crate::event::Agent {
+                    email: Some("Agent@Example.com".into()),
+                    ..crate::event::Agent::default()
+                }),
+                team: Some(crate::event::Team { id: None, name: Some("billing_team".into()) }),
+            },
+            at,
+            6,
+            None,
+        );
+        let r = run(&config, &mut known_state(), &[tag, assign], &lookups, &RecordWatermarks::new(), None);
+        let case = body(sub(&r.plan, "case"));
+        assert_eq!(case["Type"], "Other");
+        // No active User with the agent's e-mail: the team's queue owns the Case.
+        assert_eq!(case["OwnerId"], "00G000000000001AAA");
+        assert!(r.plan.notes.iter().any(|n| n.contains("no active Salesforce User")));
+        assert!(!r.plan.request.subrequests().iter().any(|s| s.reference_id == "task1"));
+    }
+
+    #[test]
+    fn case_comments_take_the_transcript_when_the_tenant_says_so() {
+        let mut config = config();
+        config.transcript.target = TranscriptTarget::CaseComment;
+        let parts = vec!["one".to_owned(), "two".to_owned()];
+        let mut state = known_state();
+        state.parts.clear();
+        let r = run(
+            &config,
+            &mut state,
+            &[queued(EventKind::Closed, datetime!(2026-03-01 11:00 UTC), 7, None)],
+            &Lookups::default(),
+            &RecordWatermarks::new(),
+            Some(&parts),
+        );
+        let c1 = sub(&r.plan, "comment1");
+        assert_eq!(c1.method, "POST");
+        assert_eq!(body(c1)["ParentId"], "500000000000001AAA");
+        assert_eq!(body(c1)["CommentBody"], "one");
+        assert_eq!(body(c1)["IsPublished"], false);
+        assert!(!body(sub(&r.plan, "task1")).contains_key("Description"));
+    }
+}

@@ -1,0 +1,206 @@
+//! The conversations table: per chat conversation, the writer's state (one item, versioned) and
+//! the transcript lines (one item each, sorted by event time), so messages are coalesced into
+//! few Salesforce writes and a transcript survives any number of deliveries.
+//!
+//! Keys: `pk = tenant#platform#conversation`; `sk = "state"` or `line#<UTC time>#<message id>`.
+//! A line's key is fixed by its event, so a redelivered message overwrites itself.
+
+use super::{StoreError, aws_error};
+use crate::mapping::state::ConversationState;
+use crate::platforms::Platform;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// State and lines outlive a quiet conversation by this long; a later event still finds its
+/// Case by the conversation's external id.
+const KEEP_DAYS: i64 = 180;
+
+#[derive(Debug, Clone)]
+pub struct Conversations {
+    client: Client,
+    table: String,
+}
+
+/// Where one conversation lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationKey(String);
+
+impl ConversationKey {
+    pub fn new(tenant: &str, platform: Platform, conversation: &str) -> Self {
+        Self(format!("{tenant}#{platform}#{conversation}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Outcome of a versioned save.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    Yes,
+    /// Someone saved a newer version first (a concurrent or timed-out invocation).
+    Conflict,
+}
+
+fn corrupt(reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        what: "conversation state",
+        reason: reason.into(),
+    }
+}
+
+fn expires(now: OffsetDateTime) -> AttributeValue {
+    AttributeValue::N((now.unix_timestamp() + KEEP_DAYS * 86_400).to_string())
+}
+
+/// A line's sort key: fixed-width UTC time (so keys sort by time), then the message id.
+pub fn line_sort_key(at: OffsetDateTime, message_id: &str) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    let when = at.format(&format).unwrap_or_default();
+    format!("line#{when}#{message_id}")
+}
+
+impl Conversations {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The state, or a fresh one (version 0) for a conversation never seen.
+    pub async fn load(&self, key: &ConversationKey) -> Result<ConversationState, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.0.clone()))
+            .key("sk", AttributeValue::S("state".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "GetItem", e))?;
+        let Some(item) = out.item else {
+            return Ok(ConversationState::default());
+        };
+        let text = item
+            .get("state")
+            .and_then(|v| v.as_s().ok())
+            .ok_or_else(|| corrupt("no state attribute"))?;
+        serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))
+    }
+
+    /// Saves `state` over the version it was loaded at, and bumps its version.
+    pub async fn save(
+        &self,
+        key: &ConversationKey,
+        state: &mut ConversationState,
+        now: OffsetDateTime,
+    ) -> Result<Saved, StoreError> {
+        let read_version = state.version;
+        state.version = read_version + 1;
+        let text = serde_json::to_string(&state).map_err(|e| corrupt(e.to_string()))?;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(key.0.clone()))
+            .item("sk", AttributeValue::S("state".into()))
+            .item("state", AttributeValue::S(text))
+            .item("version", AttributeValue::N(state.version.to_string()))
+            .item("expires_at", expires(now))
+            .condition_expression("attribute_not_exists(pk) OR version = :v")
+            .expression_attribute_values(":v", AttributeValue::N(read_version.to_string()))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Saved::Yes),
+            Err(e) => {
+                state.version = read_version;
+                match e.as_service_error() {
+                    Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_)) => {
+                        Ok(Saved::Conflict)
+                    }
+                    _ => Err(aws_error("DynamoDB", "PutItem", e)),
+                }
+            }
+        }
+    }
+
+    /// Stores transcript lines (`(sort key, JSON)`); a line stored before is overwritten.
+    pub async fn put_lines(
+        &self,
+        key: &ConversationKey,
+        lines: &[(String, String)],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        let items = lines
+            .iter()
+            // One batch may not write an item twice.
+            .filter(|(sort_key, _)| seen.insert(sort_key.clone()))
+            .map(|(sort_key, json)| {
+                HashMap::from([
+                    ("pk".to_owned(), AttributeValue::S(key.0.clone())),
+                    ("sk".to_owned(), AttributeValue::S(sort_key.clone())),
+                    ("line".to_owned(), AttributeValue::S(json.clone())),
+                    ("expires_at".to_owned(), expires(now)),
+                ])
+            })
+            .collect();
+        super::batch_put(&self.client, &self.table, items).await?;
+        Ok(())
+    }
+
+    /// Every stored line's JSON, in time order.
+    pub async fn lines(&self, key: &ConversationKey) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :p AND begins_with(sk, :l)")
+                .expression_attribute_values(":p", AttributeValue::S(key.0.clone()))
+                .expression_attribute_values(":l", AttributeValue::S("line#".into()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| aws_error("DynamoDB", "Query", e))?;
+            for item in page.items() {
+                let line = item
+                    .get("line")
+                    .and_then(|v| v.as_s().ok())
+                    .ok_or_else(|| corrupt("a transcript line without text"))?;
+                out.push(line.clone());
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn line_keys_sort_by_time() {
+        let a = line_sort_key(datetime!(2026-01-01 09:59:59.5 +01:00), "z");
+        let b = line_sort_key(datetime!(2026-01-01 09:00:00 UTC), "a");
+        assert_eq!(a, "line#2026-01-01T08:59:59.500000Z#z");
+        assert!(a < b);
+    }
+}

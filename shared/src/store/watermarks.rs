@@ -1,0 +1,110 @@
+//! The watermarks table (DESIGN §4): per Salesforce record and field, the hash of the value
+//! chatsync last wrote and the stamp of the event it came from.
+//!
+//! Keys: `pk = tenant#SObject#record id`, `sk = field`.
+
+use super::{StoreError, aws_error};
+use crate::mapping::state::{RecordWatermarks, Watermark};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// A record untouched this long has no watermark left: the next write sends its fields again.
+const KEEP_DAYS: i64 = 180;
+
+#[derive(Debug, Clone)]
+pub struct Watermarks {
+    client: Client,
+    table: String,
+}
+
+fn pk(tenant: &str, sobject: &str, id: &str) -> String {
+    format!("{tenant}#{sobject}#{id}")
+}
+
+fn corrupt(reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        what: "watermark",
+        reason: reason.into(),
+    }
+}
+
+impl Watermarks {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Every field's watermark of one record.
+    pub async fn load(
+        &self,
+        tenant: &str,
+        sobject: &str,
+        id: &str,
+    ) -> Result<RecordWatermarks, StoreError> {
+        let mut out = RecordWatermarks::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :p")
+                .expression_attribute_values(":p", AttributeValue::S(pk(tenant, sobject, id)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| aws_error("DynamoDB", "Query", e))?;
+            for item in page.items() {
+                let field = item
+                    .get("sk")
+                    .and_then(|v| v.as_s().ok())
+                    .ok_or_else(|| corrupt("no field name"))?;
+                let mark: Watermark = item
+                    .get("mark")
+                    .and_then(|v| v.as_s().ok())
+                    .ok_or_else(|| corrupt("no mark"))
+                    .and_then(|t| serde_json::from_str(t).map_err(|e| corrupt(e.to_string())))?;
+                out.insert(field.clone(), mark);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Saves watermarks of one record, replacing those of the same fields.
+    pub async fn save(
+        &self,
+        tenant: &str,
+        sobject: &str,
+        id: &str,
+        marks: &[(String, Watermark)],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let expires = AttributeValue::N((now.unix_timestamp() + KEEP_DAYS * 86_400).to_string());
+        // Last one wins when a field appears twice.
+        let mut latest: HashMap<&str, &Watermark> = HashMap::new();
+        for (field, mark) in marks {
+            latest.insert(field.as_str(), mark);
+        }
+        let mut items = Vec::with_capacity(latest.len());
+        for (field, mark) in latest {
+            let text = serde_json::to_string(mark).map_err(|e| corrupt(e.to_string()))?;
+            items.push(HashMap::from([
+                ("pk".to_owned(), AttributeValue::S(pk(tenant, sobject, id))),
+                ("sk".to_owned(), AttributeValue::S(field.to_owned())),
+                ("mark".to_owned(), AttributeValue::S(text)),
+                ("expires_at".to_owned(), expires.clone()),
+            ]));
+        }
+        super::batch_put(&self.client, &self.table, items).await?;
+        Ok(())
+    }
+}
