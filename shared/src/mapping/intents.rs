@@ -147,16 +147,14 @@ fn absorb_kind(
                 .and_then(|a| a.email.as_deref())
                 .map(|e| e.trim().to_lowercase())
                 .filter(|e| config.owners.agents && !e.is_empty());
-            let team_name = team
-                .as_ref()
-                .and_then(|t| t.name.as_deref())
-                .or(event
-                    .conversation
-                    .as_ref()
-                    .and_then(|c| c.inbox.as_ref())
-                    .and_then(|i| i.name.as_deref()));
-            let queue = team_name
-                .and_then(|name| policy::lookup(&config.owners.queues, name))
+            // The team, else the inbox; by name, else by id (Intercom sends only team ids).
+            let inbox = event.conversation.as_ref().and_then(|c| c.inbox.as_ref());
+            let queue = [team.as_ref(), inbox]
+                .into_iter()
+                .flatten()
+                .flat_map(|t| [t.name.as_deref(), t.id.as_deref()])
+                .flatten()
+                .find_map(|key| policy::lookup(&config.owners.queues, key))
                 .map(str::to_owned);
             if agent_email.is_none() && queue.is_none() {
                 return "assignment has no agent e-mail or mapped team: owner unchanged".into();
