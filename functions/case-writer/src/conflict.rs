@@ -3,6 +3,7 @@
 //! tenant's rule for it, and the sync log gets both values and the winner.
 
 use crate::WriteError;
+use serde_json::Value;
 use shared::identity::lookup::parse_sf_datetime;
 use shared::mapping::intents::{Absorbed, Target};
 use shared::mapping::plan::{self, WritePlan, same_value};
@@ -10,7 +11,6 @@ use shared::mapping::policy::ConflictRule;
 use shared::mapping::state::{ConversationState, RecordWatermarks, Stamp, Watermark, value_hash};
 use shared::salesforce::Org;
 use shared::tenant::TenantConfig;
-use serde_json::Value;
 
 pub struct Settled {
     pub notes: Vec<String>,

@@ -116,10 +116,12 @@ pub async fn handle(
     function: &Function,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(process_by_group(&event.payload, async |messages: &[&SqsMessage]| {
-        write_group(function, messages).await
-    })
-    .await)
+    Ok(
+        process_by_group(&event.payload, async |messages: &[&SqsMessage]| {
+            write_group(function, messages).await
+        })
+        .await,
+    )
 }
 
 /// One FIFO group's messages of the batch: read them, then write what they ask.
@@ -191,7 +193,15 @@ async fn write_events(
                 notes: vec![format!("not written: {e}")],
                 ..Report::default()
             };
-            log_events(function, messages, events, Outcome::Parked, &report, Some(&e)).await;
+            log_events(
+                function,
+                messages,
+                events,
+                Outcome::Parked,
+                &report,
+                Some(&e),
+            )
+            .await;
             Ok(())
         }
     }
@@ -327,8 +337,17 @@ async fn write_conversation(
         let response = sent?;
         match response.first_failure() {
             None => {
-                record_success(function, config, &key, &mut state, &plan, &response, &kept_marks, now)
-                    .await?;
+                record_success(
+                    function,
+                    config,
+                    &key,
+                    &mut state,
+                    &plan,
+                    &response,
+                    &kept_marks,
+                    now,
+                )
+                .await?;
                 if parts.is_some() {
                     state.unsent_lines = 0;
                 }
@@ -339,8 +358,11 @@ async fn write_conversation(
                 report.notes.push(case_choice(&state));
                 break;
             }
-            Some((reference, e)) if reference == plan::REF_CASE && e.status() == Some(412) && attempt == 0 => {
-                let settled = conflict::settle(&o, config, &state, &plan, &case_marks, &absorbed).await?;
+            Some((reference, e))
+                if reference == plan::REF_CASE && e.status() == Some(412) && attempt == 0 =>
+            {
+                let settled =
+                    conflict::settle(&o, config, &state, &plan, &case_marks, &absorbed).await?;
                 report.notes.extend(settled.notes);
                 keep_salesforce.extend(settled.keep_salesforce);
                 kept_marks.extend(settled.marks);
@@ -361,9 +383,9 @@ async fn write_conversation(
                     && forget_deleted(&mut state, reference) =>
             {
                 // Someone deleted our Case or Task: upsert it afresh by its key.
-                report
-                    .notes
-                    .push(format!("{reference} was deleted in Salesforce: written anew"));
+                report.notes.push(format!(
+                    "{reference} was deleted in Salesforce: written anew"
+                ));
                 org = Some(o);
             }
             Some((_, e)) => return Err(e.into()),
@@ -395,7 +417,12 @@ async fn load_marks(
     id: Option<&str>,
 ) -> Result<RecordWatermarks, WriteError> {
     Ok(match id {
-        Some(id) => function.watermarks.load(&config.tenant_id, sobject, id).await?,
+        Some(id) => {
+            function
+                .watermarks
+                .load(&config.tenant_id, sobject, id)
+                .await?
+        }
         None => RecordWatermarks::new(),
     })
 }
@@ -460,7 +487,10 @@ async fn record_success(
         state.task_id = Some(id.to_owned());
     }
     let tenant = &config.tenant_id;
-    for (target, id) in [(Target::Case, case_id(state)), (Target::Task, task_id(state))] {
+    for (target, id) in [
+        (Target::Case, case_id(state)),
+        (Target::Task, task_id(state)),
+    ] {
         let Some(id) = id else { continue };
         let mut marks: Vec<(String, Watermark)> = plan
             .marks
@@ -519,7 +549,11 @@ fn forget_deleted(state: &mut ConversationState, reference: &str) -> bool {
 
 fn touched(state: &ConversationState) -> Vec<String> {
     let mut out: Vec<String> = case_id(state).map(str::to_owned).into_iter().collect();
-    for id in state.task_id.iter().chain(state.parts.iter().filter_map(|p| p.id.as_ref())) {
+    for id in state
+        .task_id
+        .iter()
+        .chain(state.parts.iter().filter_map(|p| p.id.as_ref()))
+    {
         if !out.contains(id) {
             out.push(id.clone());
         }
@@ -544,6 +578,8 @@ fn receive_count(record: &SqsMessage) -> u32 {
 }
 
 /// Absorbed messages, for the transcript module.
-pub(crate) fn messages(absorbed: &Absorbed) -> &[(shared::mapping::state::Stamp, shared::event::Message)] {
+pub(crate) fn messages(
+    absorbed: &Absorbed,
+) -> &[(shared::mapping::state::Stamp, shared::event::Message)] {
     &absorbed.messages
 }

@@ -221,7 +221,8 @@ impl LookupCache {
                     "Case record type {rt:?} was not found: the org's default is used"
                 ));
             }
-            self.ids.put(&cache_key(tenant, "recordtype", rt), id.clone());
+            self.ids
+                .put(&cache_key(tenant, "recordtype", rt), id.clone());
             known.record_type = id;
         }
         if needs.open_case_of.is_some() {

@@ -68,7 +68,11 @@ pub fn absorb(
 ) -> Absorbed {
     let mut out = Absorbed::default();
     for queued in events {
-        let stamp = Stamp::new(queued.occurred_at, &queued.delivery_id, u32::from(queued.index));
+        let stamp = Stamp::new(
+            queued.occurred_at,
+            &queued.delivery_id,
+            u32::from(queued.index),
+        );
         let event = &queued.event;
         remember_conversation(state, event, queued);
         if let Some(person) = queued.resolution.as_ref().and_then(|r| r.person.clone())
@@ -106,7 +110,11 @@ fn absorb_kind(
     };
     match &event.kind {
         EventKind::ConversationStarted => {
-            if let Some(p) = event.conversation.as_ref().and_then(|c| c.priority.as_deref()) {
+            if let Some(p) = event
+                .conversation
+                .as_ref()
+                .and_then(|c| c.priority.as_deref())
+            {
                 priority(&mut set, config, p);
             }
             set(Target::Task, "Status", TASK_OPEN);
@@ -255,7 +263,9 @@ fn remember_conversation(state: &mut ConversationState, event: &Event, queued: &
         ("SuppliedPhone", v.phone.clone()),
     ] {
         if let Some(value) = value.filter(|s| !s.trim().is_empty()) {
-            state.supplied.insert(key.to_owned(), value.trim().to_owned());
+            state
+                .supplied
+                .insert(key.to_owned(), value.trim().to_owned());
         }
     }
 }

@@ -103,9 +103,19 @@ pub fn check_fields(
     };
     let status = case.field("Status");
     for (chat, v) in &c.status_map {
-        value(format!("case.status_map[{chat:?}]"), status, "Case.Status", v);
+        value(
+            format!("case.status_map[{chat:?}]"),
+            status,
+            "Case.Status",
+            v,
+        );
     }
-    value("case.closed_status".into(), status, "Case.Status", &c.closed_status);
+    value(
+        "case.closed_status".into(),
+        status,
+        "Case.Status",
+        &c.closed_status,
+    );
     value(
         "case.reopened_status".into(),
         status,
@@ -238,15 +248,23 @@ mod tests {
             picklist("Type", &["Other", "Structural"]),
         ]));
         let task = describe(json!([]));
-        let mut config = crate::tenant::TenantFile::from_toml(include_str!(
-            "../../../events/tenants/demo.toml"
-        ))
-        .expect("demo")
-        .config;
+        let mut config =
+            crate::tenant::TenantFile::from_toml(include_str!("../../../events/tenants/demo.toml"))
+                .expect("demo")
+                .config;
         assert_eq!(check_fields(&config, &case, &task), Vec::<String>::new());
-        config.case.priority_map.insert("urgent".into(), "high".into());
-        config.case.status_map.insert("snoozed".into(), "Waiting".into());
-        config.case.category_map.insert("billing".into(), "Billing".into());
+        config
+            .case
+            .priority_map
+            .insert("urgent".into(), "high".into());
+        config
+            .case
+            .status_map
+            .insert("snoozed".into(), "Waiting".into());
+        config
+            .case
+            .category_map
+            .insert("billing".into(), "Billing".into());
         config.fields.push(policy::FieldMapping {
             from: "conversation.channel".into(),
             to: "Task.Channel__c".into(),
@@ -255,8 +273,20 @@ mod tests {
         });
         let problems = check_fields(&config, &case, &task);
         assert_eq!(problems.len(), 4, "{problems:#?}");
-        assert!(problems.iter().any(|p| p.contains("the org spells it \"High\"")));
-        assert!(problems.iter().any(|p| p.contains("\"Waiting\" is not an active value of Case.Status")));
-        assert!(problems.iter().any(|p| p.contains("Task.Channel__c does not exist")));
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("the org spells it \"High\""))
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("\"Waiting\" is not an active value of Case.Status"))
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("Task.Channel__c does not exist"))
+        );
     }
 }

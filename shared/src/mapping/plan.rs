@@ -148,7 +148,13 @@ pub fn plan(input: &PlanInput) -> WritePlan {
         }
         if creating {
             case_create_fields(input, &mut fields);
-            let sub = SubRequest::upsert(REF_CASE, "Case", CASE_KEY_FIELD, &key, Value::Object(fields));
+            let sub = SubRequest::upsert(
+                REF_CASE,
+                "Case",
+                CASE_KEY_FIELD,
+                &key,
+                Value::Object(fields),
+            );
             push(&mut out, sub);
             out.effects.push((REF_CASE.into(), Effect::CaseId));
             case_ref = Some(reference(REF_CASE, "id"));
@@ -171,9 +177,15 @@ pub fn plan(input: &PlanInput) -> WritePlan {
         {
             push(
                 &mut out,
-                SubRequest::get(REF_CASE_STAMP, "Case", reference_or_id, &["LastModifiedDate"]),
+                SubRequest::get(
+                    REF_CASE_STAMP,
+                    "Case",
+                    reference_or_id,
+                    &["LastModifiedDate"],
+                ),
             );
-            out.effects.push((REF_CASE_STAMP.into(), Effect::CaseModstamp));
+            out.effects
+                .push((REF_CASE_STAMP.into(), Effect::CaseModstamp));
         }
     }
 
@@ -193,7 +205,15 @@ pub fn plan(input: &PlanInput) -> WritePlan {
         (TranscriptTarget::Task, Some(parts)) => parts.to_vec(),
         _ => Vec::new(),
     };
-    plan_first_task(input, &mut out, &latest, &key, what_id.as_deref(), task_parts.first(), target);
+    plan_first_task(
+        input,
+        &mut out,
+        &latest,
+        &key,
+        what_id.as_deref(),
+        task_parts.first(),
+        target,
+    );
     match (target, input.transcript) {
         (TranscriptTarget::Task, Some(parts)) => {
             for (index, text) in parts.iter().enumerate().skip(1) {
@@ -202,7 +222,13 @@ pub fn plan(input: &PlanInput) -> WritePlan {
                     continue;
                 }
                 let mut fields = Map::new();
-                fields.insert("Subject".into(), json!(truncate(&format!("{} (part {})", task_subject(input), index + 1), SUBJECT_MAX)));
+                fields.insert(
+                    "Subject".into(),
+                    json!(truncate(
+                        &format!("{} (part {})", task_subject(input), index + 1),
+                        SUBJECT_MAX
+                    )),
+                );
                 fields.insert("Description".into(), json!(text));
                 fields.insert("Status".into(), json!(task_status(&latest)));
                 if let Some(p) = who {
@@ -217,9 +243,16 @@ pub fn plan(input: &PlanInput) -> WritePlan {
                 let reference_id = format!("task{}", index + 1);
                 push(
                     &mut out,
-                    SubRequest::upsert(&reference_id, "Task", TASK_KEY_FIELD, &part_key(&key, index + 1), Value::Object(fields)),
+                    SubRequest::upsert(
+                        &reference_id,
+                        "Task",
+                        TASK_KEY_FIELD,
+                        &part_key(&key, index + 1),
+                        Value::Object(fields),
+                    ),
                 );
-                out.effects.push((reference_id, Effect::Part { index, hash }));
+                out.effects
+                    .push((reference_id, Effect::Part { index, hash }));
             }
         }
         (TranscriptTarget::CaseComment, Some(parts)) => {
@@ -232,7 +265,12 @@ pub fn plan(input: &PlanInput) -> WritePlan {
                 }
                 let reference_id = format!("comment{}", index + 1);
                 let sub = match known.and_then(|p| p.id.clone()) {
-                    Some(id) => SubRequest::update(&reference_id, "CaseComment", &id, json!({"CommentBody": text})),
+                    Some(id) => SubRequest::update(
+                        &reference_id,
+                        "CaseComment",
+                        &id,
+                        json!({"CommentBody": text}),
+                    ),
                     None => SubRequest::create(
                         &reference_id,
                         "CaseComment",
@@ -240,7 +278,8 @@ pub fn plan(input: &PlanInput) -> WritePlan {
                     ),
                 };
                 push(&mut out, sub);
-                out.effects.push((reference_id, Effect::Part { index, hash }));
+                out.effects
+                    .push((reference_id, Effect::Part { index, hash }));
             }
         }
         (TranscriptTarget::CustomObject, Some(parts)) => {
@@ -271,9 +310,16 @@ pub fn plan(input: &PlanInput) -> WritePlan {
                 let reference_id = format!("transcript{}", index + 1);
                 push(
                     &mut out,
-                    SubRequest::upsert(&reference_id, TRANSCRIPT_OBJECT, "Key__c", &part_key(&key, index + 1), Value::Object(fields)),
+                    SubRequest::upsert(
+                        &reference_id,
+                        TRANSCRIPT_OBJECT,
+                        "Key__c",
+                        &part_key(&key, index + 1),
+                        Value::Object(fields),
+                    ),
                 );
-                out.effects.push((reference_id, Effect::Part { index, hash }));
+                out.effects
+                    .push((reference_id, Effect::Part { index, hash }));
             }
         }
         _ => {}
@@ -304,10 +350,13 @@ fn plan_first_task(
         match decide(mark, intent, creating) {
             Decision::Send => {
                 fields.insert(field.clone(), intent.value.clone());
-                out.marks.push((Target::Task, field.clone(), watermark(intent)));
+                out.marks
+                    .push((Target::Task, field.clone(), watermark(intent)));
                 out.sent.push(format!("Task.{field}"));
             }
-            Decision::Advance => out.marks.push((Target::Task, field.clone(), watermark(intent))),
+            Decision::Advance => out
+                .marks
+                .push((Target::Task, field.clone(), watermark(intent))),
             Decision::Skip => {}
         }
     }
@@ -347,11 +396,19 @@ fn plan_first_task(
     }
     let sub = match &task_id {
         Some(id) => SubRequest::update(REF_TASK, "Task", id, Value::Object(fields)),
-        None => SubRequest::upsert(REF_TASK, "Task", TASK_KEY_FIELD, &part_key(key, 1), Value::Object(fields)),
+        None => SubRequest::upsert(
+            REF_TASK,
+            "Task",
+            TASK_KEY_FIELD,
+            &part_key(key, 1),
+            Value::Object(fields),
+        ),
     };
     push(out, sub);
     match (target, part_hash) {
-        (TranscriptTarget::Task, Some(hash)) => out.effects.push((REF_TASK.into(), Effect::Part { index: 0, hash })),
+        (TranscriptTarget::Task, Some(hash)) => out
+            .effects
+            .push((REF_TASK.into(), Effect::Part { index: 0, hash })),
         _ if creating => out.effects.push((REF_TASK.into(), Effect::TaskId)),
         _ => {}
     }
@@ -440,7 +497,10 @@ fn owner_intents(input: &PlanInput, notes: &mut Vec<String>) -> Vec<Intent> {
             .as_ref()
             .and_then(|q| input.lookups.queues.get(q).cloned().flatten());
         if let (Some(email), None) = (&request.agent_email, &user) {
-            notes.push(format!("no active Salesforce User with the agent's e-mail {}", crate::mask::email(email)));
+            notes.push(format!(
+                "no active Salesforce User with the agent's e-mail {}",
+                crate::mask::email(email)
+            ));
         }
         if let (Some(name), None) = (&request.queue, &queue) {
             notes.push(format!("queue {name:?} was not found in Salesforce"));
@@ -517,7 +577,11 @@ fn case_create_fields(input: &PlanInput, fields: &mut Map<String, Value>) {
             "Chat conversation {} on {}{}",
             state.conversation_id,
             platform_name(input.platform),
-            state.url.as_deref().map(|u| format!(": {u}")).unwrap_or_default()
+            state
+                .url
+                .as_deref()
+                .map(|u| format!(": {u}"))
+                .unwrap_or_default()
         )),
     );
     // A Lead cannot be a Case's contact: the visitor's details go to the Supplied fields.
@@ -550,7 +614,11 @@ fn case_subject(input: &PlanInput) -> String {
     let state = input.state;
     let subject = match &state.subject {
         Some(s) => s.clone(),
-        None => match state.supplied.get("SuppliedName").or(state.supplied.get("SuppliedEmail")) {
+        None => match state
+            .supplied
+            .get("SuppliedName")
+            .or(state.supplied.get("SuppliedEmail"))
+        {
             Some(who) => format!("Chat with {who}"),
             None => format!("Chat conversation {}", state.conversation_id),
         },
@@ -565,7 +633,12 @@ fn task_subject(input: &PlanInput) -> String {
 fn activity_date(state: &ConversationState) -> Option<String> {
     let at = state.started_at?;
     let d = at.to_offset(time::UtcOffset::UTC).date();
-    Some(format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
+    Some(format!(
+        "{:04}-{:02}-{:02}",
+        d.year(),
+        u8::from(d.month()),
+        d.day()
+    ))
 }
 
 /// Task.WhatId: the Case, or the single open Opportunity when the tenant asks; a Lead's Task
@@ -651,7 +724,9 @@ mod tests {
             .expect("demo tenant")
             .config;
         c.case.category_map.insert("billing".into(), "Other".into());
-        c.owners.queues.insert("Billing team".into(), "Billing".into());
+        c.owners
+            .queues
+            .insert("Billing team".into(), "Billing".into());
         c
     }
 
@@ -757,7 +832,12 @@ mod tests {
         let r = run(
             &config,
             &mut state,
-            &[queued(EventKind::ConversationStarted, at, 1, Some(contact()))],
+            &[queued(
+                EventKind::ConversationStarted,
+                at,
+                1,
+                Some(contact()),
+            )],
             &Lookups::default(),
             &RecordWatermarks::new(),
             Some(&parts),
@@ -772,7 +852,10 @@ mod tests {
         assert_eq!(refs, ["case", "caseStamp", "task1"]);
         let case = sub(&r.plan, "case");
         assert_eq!(case.method, "PATCH");
-        assert!(case.url.ends_with("/sobjects/Case/Chat_Conversation_Id__c/demo%3Aintercom%3Ac1"));
+        assert!(
+            case.url
+                .ends_with("/sobjects/Case/Chat_Conversation_Id__c/demo%3Aintercom%3Ac1")
+        );
         let b = body(case);
         assert_eq!(b["Subject"], "Refund");
         assert_eq!(b["Origin"], "Web");
@@ -780,7 +863,10 @@ mod tests {
         assert_eq!(b["ContactId"], "003000000000001AAA");
         assert_eq!(b["AccountId"], "001000000000001AAA");
         assert_eq!(b["Chat_Conversation_URL__c"], "https://app.example/c1");
-        assert!(!b.contains_key("SuppliedEmail"), "a Contact's Case needs no Supplied fields");
+        assert!(
+            !b.contains_key("SuppliedEmail"),
+            "a Contact's Case needs no Supplied fields"
+        );
         let task = body(sub(&r.plan, "task1"));
         assert_eq!(task["WhatId"], "@{case.id}");
         assert_eq!(task["WhoId"], "003000000000001AAA");
@@ -810,7 +896,10 @@ mod tests {
         assert!(!case.contains_key("ContactId"));
         let task = body(sub(&r.plan, "task1"));
         assert_eq!(task["WhoId"], "00Q000000000001AAA");
-        assert!(!task.contains_key("WhatId"), "Salesforce refuses WhatId beside a Lead");
+        assert!(
+            !task.contains_key("WhatId"),
+            "Salesforce refuses WhatId beside a Lead"
+        );
     }
 
     fn known_state() -> ConversationState {
@@ -847,27 +936,53 @@ mod tests {
     fn only_changed_fields_are_sent_with_if_unmodified_since() {
         let config = config();
         let mut marks = RecordWatermarks::new();
-        marks.insert("Priority".into(), mark("Medium", datetime!(2026-03-01 10:00 UTC)));
+        marks.insert(
+            "Priority".into(),
+            mark("Medium", datetime!(2026-03-01 10:00 UTC)),
+        );
         let later = datetime!(2026-03-01 10:05 UTC);
         // The same value again: nothing to send.
         let r = run(
             &config,
             &mut known_state(),
-            &[queued(EventKind::PriorityChanged { priority: "normal".into() }, later, 2, None)],
+            &[queued(
+                EventKind::PriorityChanged {
+                    priority: "normal".into(),
+                },
+                later,
+                2,
+                None,
+            )],
             &Lookups::default(),
             &marks,
             Some(&["t".to_owned()]),
         );
         assert!(
-            !r.plan.request.subrequests().iter().any(|s| s.reference_id == "case"),
+            !r.plan
+                .request
+                .subrequests()
+                .iter()
+                .any(|s| s.reference_id == "case"),
             "unchanged Priority is not sent"
         );
-        assert!(r.plan.marks.iter().any(|(t, f, m)| *t == Target::Case && f == "Priority" && m.stamp.at == later));
+        assert!(
+            r.plan
+                .marks
+                .iter()
+                .any(|(t, f, m)| *t == Target::Case && f == "Priority" && m.stamp.at == later)
+        );
         // A new value: only that field, conditional on the Case being as we left it.
         let r = run(
             &config,
             &mut known_state(),
-            &[queued(EventKind::PriorityChanged { priority: "urgent".into() }, later, 2, None)],
+            &[queued(
+                EventKind::PriorityChanged {
+                    priority: "urgent".into(),
+                },
+                later,
+                2,
+                None,
+            )],
             &Lookups::default(),
             &marks,
             Some(&["t".to_owned()]),
@@ -877,27 +992,47 @@ mod tests {
         assert_eq!(body(case).keys().collect::<Vec<_>>(), ["Priority"]);
         assert_eq!(body(case)["Priority"], "High");
         assert_eq!(
-            case.http_headers.get("If-Unmodified-Since").map(String::as_str),
+            case.http_headers
+                .get("If-Unmodified-Since")
+                .map(String::as_str),
             Some("Sun, 01 Mar 2026 10:00:05 GMT")
         );
         let task = body(sub(&r.plan, "task1"));
-        assert_eq!(task.keys().collect::<Vec<_>>(), ["Priority"], "the transcript part is unchanged");
+        assert_eq!(
+            task.keys().collect::<Vec<_>>(),
+            ["Priority"],
+            "the transcript part is unchanged"
+        );
     }
 
     #[test]
     fn an_older_event_never_rolls_a_field_back() {
         let config = config();
         let mut marks = RecordWatermarks::new();
-        marks.insert("Status".into(), mark("Closed", datetime!(2026-03-01 11:00 UTC)));
+        marks.insert(
+            "Status".into(),
+            mark("Closed", datetime!(2026-03-01 11:00 UTC)),
+        );
         let r = run(
             &config,
             &mut known_state(),
-            &[queued(EventKind::Reopened, datetime!(2026-03-01 10:30 UTC), 3, None)],
+            &[queued(
+                EventKind::Reopened,
+                datetime!(2026-03-01 10:30 UTC),
+                3,
+                None,
+            )],
             &Lookups::default(),
             &marks,
             None,
         );
-        assert!(!r.plan.request.subrequests().iter().any(|s| s.reference_id == "case"));
+        assert!(
+            !r.plan
+                .request
+                .subrequests()
+                .iter()
+                .any(|s| s.reference_id == "case")
+        );
     }
 
     #[test]
@@ -908,11 +1043,20 @@ mod tests {
             id: Some("00T000000000002AAA".into()),
             hash: text_hash("part two"),
         });
-        let parts = vec!["t".to_owned(), "part two".to_owned(), "part three".to_owned()];
+        let parts = vec![
+            "t".to_owned(),
+            "part two".to_owned(),
+            "part three".to_owned(),
+        ];
         let r = run(
             &config,
             &mut state,
-            &[queued(EventKind::Closed, datetime!(2026-03-01 11:00 UTC), 4, None)],
+            &[queued(
+                EventKind::Closed,
+                datetime!(2026-03-01 11:00 UTC),
+                4,
+                None,
+            )],
             &Lookups::default(),
             &RecordWatermarks::new(),
             Some(&parts),
@@ -926,7 +1070,11 @@ mod tests {
             .collect();
         assert_eq!(refs, ["case", "caseStamp", "task1", "task3"]);
         let third = sub(&r.plan, "task3");
-        assert!(third.url.ends_with("/Chat_Transcript_Key__c/demo%3Aintercom%3Ac1%233"));
+        assert!(
+            third
+                .url
+                .ends_with("/Chat_Transcript_Key__c/demo%3Aintercom%3Ac1%233")
+        );
         assert_eq!(body(third)["Description"], "part three");
         assert_eq!(body(third)["Status"], "Completed");
         assert_eq!(body(sub(&r.plan, "case"))["Status"], "Closed");
@@ -937,10 +1085,16 @@ mod tests {
         let config = config();
         let at = datetime!(2026-03-01 10:10 UTC);
         let mut lookups = Lookups::default();
-        lookups.queues.insert("Billing".into(), Some("00G000000000001AAA".into()));
+        lookups
+            .queues
+            .insert("Billing".into(), Some("00G000000000001AAA".into()));
         lookups.users.insert("agent@example.com".into(), None);
         let tag = queued(
-            EventKind::TagsChanged { added: vec!["Billing".into()], removed: vec![], current: None },
+            EventKind::TagsChanged {
+                added: vec!["Billing".into()],
+                removed: vec![],
+                current: None,
+            },
             at,
             5,
             None,
@@ -951,19 +1105,40 @@ mod tests {
                     email: Some("Agent@Example.com".into()),
                     ..crate::event::Agent::default()
                 }),
-                team: Some(crate::event::Team { id: None, name: Some("billing_team".into()) }),
+                team: Some(crate::event::Team {
+                    id: None,
+                    name: Some("billing_team".into()),
+                }),
             },
             at,
             6,
             None,
         );
-        let r = run(&config, &mut known_state(), &[tag, assign], &lookups, &RecordWatermarks::new(), None);
+        let r = run(
+            &config,
+            &mut known_state(),
+            &[tag, assign],
+            &lookups,
+            &RecordWatermarks::new(),
+            None,
+        );
         let case = body(sub(&r.plan, "case"));
         assert_eq!(case["Type"], "Other");
         // No active User with the agent's e-mail: the team's queue owns the Case.
         assert_eq!(case["OwnerId"], "00G000000000001AAA");
-        assert!(r.plan.notes.iter().any(|n| n.contains("no active Salesforce User")));
-        assert!(!r.plan.request.subrequests().iter().any(|s| s.reference_id == "task1"));
+        assert!(
+            r.plan
+                .notes
+                .iter()
+                .any(|n| n.contains("no active Salesforce User"))
+        );
+        assert!(
+            !r.plan
+                .request
+                .subrequests()
+                .iter()
+                .any(|s| s.reference_id == "task1")
+        );
     }
 
     #[test]
@@ -976,7 +1151,12 @@ mod tests {
         let r = run(
             &config,
             &mut state,
-            &[queued(EventKind::Closed, datetime!(2026-03-01 11:00 UTC), 7, None)],
+            &[queued(
+                EventKind::Closed,
+                datetime!(2026-03-01 11:00 UTC),
+                7,
+                None,
+            )],
             &Lookups::default(),
             &RecordWatermarks::new(),
             Some(&parts),

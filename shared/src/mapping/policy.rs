@@ -425,8 +425,9 @@ mod tests {
 
     #[test]
     fn offline_checks_name_every_problem() {
-        let demo = crate::tenant::TenantFile::from_toml(include_str!("../../../events/tenants/demo.toml"))
-            .expect("demo tenant");
+        let demo =
+            crate::tenant::TenantFile::from_toml(include_str!("../../../events/tenants/demo.toml"))
+                .expect("demo tenant");
         assert!(check(&demo.config).is_empty());
         let mut policy = demo.config;
         policy.case.trigger = Some(CaseTrigger::Tags);

@@ -4,6 +4,8 @@
 //!
 //! Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found.
 
+mod org_check;
+
 use clap::{Parser, Subcommand};
 use shared::event::QueuedEvent;
 use shared::identity::Keys;
@@ -75,8 +77,22 @@ enum Command {
 
 #[derive(Subcommand)]
 enum TenantCommand {
-    Put { file: PathBuf },
-    Get { tenant_id: String },
+    /// Store a tenant file. When it holds Salesforce credentials, its mapping (picklist values,
+    /// queues, record type, mapped fields) is first checked against the org; problems refuse it.
+    Put {
+        file: PathBuf,
+        /// Store without checking the mapping against the org.
+        #[arg(long)]
+        skip_org_check: bool,
+    },
+    /// Check a tenant file (and, with Salesforce credentials, its mapping against the org)
+    /// without storing it. Exit code 0 when it fits, 1 when refused.
+    Validate {
+        file: PathBuf,
+    },
+    Get {
+        tenant_id: String,
+    },
     List,
 }
 
@@ -91,6 +107,19 @@ impl<E: std::error::Error> From<E> for Failure {
     fn from(e: E) -> Self {
         Failure::Other(e.to_string())
     }
+}
+
+fn read_tenant_file(file: &std::path::Path) -> Result<TenantFile, Failure> {
+    let text = std::fs::read_to_string(file)?;
+    TenantFile::from_toml(&text).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))
+}
+
+fn refused(file: &std::path::Path, problems: &[String]) -> Failure {
+    Failure::Other(format!(
+        "{} does not fit the org; nothing stored:\n  - {}",
+        file.display(),
+        problems.join("\n  - ")
+    ))
 }
 
 fn need<'a>(value: &'a str, flag: &str) -> Result<&'a str, Failure> {
@@ -127,10 +156,40 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let sdk = shared::config::aws().await;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     match cli.command {
-        Command::Tenant(TenantCommand::Put { file }) => {
-            let text = std::fs::read_to_string(&file)?;
-            let tenant = TenantFile::from_toml(&text)
-                .map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
+        Command::Tenant(TenantCommand::Validate { file }) => {
+            let mut tenant = read_tenant_file(&file)?;
+            match org_check::check(&mut tenant)
+                .await
+                .map_err(Failure::Other)?
+            {
+                org_check::Verdict::Fits => println!("{}: fits the org", file.display()),
+                org_check::Verdict::NotConnected => println!(
+                    "{}: valid; not checked against an org (no Salesforce credentials in the file)",
+                    file.display()
+                ),
+                org_check::Verdict::Refused(problems) => {
+                    return Err(refused(&file, &problems));
+                }
+            }
+        }
+        Command::Tenant(TenantCommand::Put {
+            file,
+            skip_org_check,
+        }) => {
+            let mut tenant = read_tenant_file(&file)?;
+            if !skip_org_check {
+                match org_check::check(&mut tenant)
+                    .await
+                    .map_err(Failure::Other)?
+                {
+                    org_check::Verdict::Refused(problems) => return Err(refused(&file, &problems)),
+                    org_check::Verdict::NotConnected => eprintln!(
+                        "note: {} has no Salesforce credentials; its mapping was not checked against an org",
+                        file.display()
+                    ),
+                    org_check::Verdict::Fits => {}
+                }
+            }
             let tenants = TenantTable::new(dynamo, need(&cli.tenants_table, "--tenants-table")?);
             let secrets = TenantSecretStore::new(
                 aws_sdk_secretsmanager::Client::new(&sdk),
