@@ -23,6 +23,7 @@ async fn start() -> Session {
         schedule_every: None,
         extra_env: Vec::new(),
         salesforce_addr: Some("127.0.0.1:0".parse().unwrap()),
+        salesforce_seed: Some(root.join("events/salesforce/demo-org.json")),
     })
     .await
     .expect("local stack and host start")

@@ -275,7 +275,9 @@ async fn write_conversation(
     function.conversations.put_lines(&key, &lines, now).await?;
 
     let (mut lookups, needs) = function.lookups.split(config, &state, &absorbed);
+    // A message arriving after the close (deliveries are not ordered) is written at once.
     let wants_transcript = absorbed.flush
+        || (state.is_closed() && !absorbed.messages.is_empty())
         || state.unsent_lines >= config.transcript.flush_after_messages
         || state.parts.is_empty()
         || !absorbed.intents.is_empty()

@@ -190,6 +190,7 @@ fn absorb_kind(
         },
         EventKind::Closed => {
             out.flush = true;
+            state.set_closed(true, stamp);
             set(Target::Task, "Status", TASK_DONE);
             if case.on_close == OnClose::Close {
                 set(Target::Case, "Status", &case.closed_status);
@@ -199,6 +200,7 @@ fn absorb_kind(
             }
         }
         EventKind::Reopened => {
+            state.set_closed(false, stamp);
             set(Target::Case, "Status", &case.reopened_status);
             set(Target::Task, "Status", TASK_OPEN);
             "reopened".into()

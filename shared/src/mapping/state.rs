@@ -111,6 +111,9 @@ pub struct ConversationState {
     pub supplied: BTreeMap<String, String>,
     #[serde(default)]
     pub tags: BTreeMap<String, TagState>,
+    /// Whether the chat is closed, as of the newest close or reopen event.
+    #[serde(default)]
+    pub closed: Option<(bool, Stamp)>,
     /// Whether the conversation gets a Case (decided once, from the trigger).
     #[serde(default)]
     pub wants_case: bool,
@@ -148,6 +151,17 @@ impl ConversationState {
             .filter(|(_, t)| t.present)
             .map(|(k, _)| k.as_str())
             .collect()
+    }
+
+    /// Records a close or reopen unless a newer one is known.
+    pub fn set_closed(&mut self, closed: bool, stamp: &Stamp) {
+        if self.closed.as_ref().is_none_or(|(_, s)| s <= stamp) {
+            self.closed = Some((closed, stamp.clone()));
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.as_ref().is_some_and(|(c, _)| *c)
     }
 
     /// The newest stamp among the tag states: the tag set's own version.

@@ -38,6 +38,9 @@ struct Run {
     /// Where the Salesforce emulator listens.
     #[arg(long, default_value = "127.0.0.1:8787")]
     salesforce: SocketAddr,
+    /// Records the emulator's org starts with (its queue and agent User).
+    #[arg(long, default_value = "events/salesforce/demo-org.json")]
+    salesforce_seed: PathBuf,
     #[arg(long, default_value = ".local/logs")]
     log_dir: PathBuf,
     /// Run scheduled functions this often instead of their template rate.
@@ -143,6 +146,7 @@ async fn start(template: &Path, run: &Run) -> Result<Session> {
         schedule_every: run.schedule_every,
         extra_env: Vec::new(),
         salesforce_addr: Some(run.salesforce),
+        salesforce_seed: Some(run.salesforce_seed.clone()),
     })
     .await?;
     println!("moto        {}", session.moto.endpoint());

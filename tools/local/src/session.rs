@@ -48,6 +48,9 @@ pub struct SessionOptions {
     pub extra_env: Vec<(String, String)>,
     /// Where to run the Salesforce emulator (None: not started).
     pub salesforce_addr: Option<SocketAddr>,
+    /// Records the emulator's org starts with (admin seed format), e.g. the demo's queue and
+    /// agent User.
+    pub salesforce_seed: Option<PathBuf>,
 }
 
 pub struct Session {
@@ -95,7 +98,17 @@ impl Session {
         // The emulator first: tenants without an org of their own are connected to it.
         let salesforce_url = match options.salesforce_addr {
             Some(addr) => {
-                let emulator = sf_emulator::Emulator::new(sf_emulator::EmulatorConfig::default())
+                let mut config = sf_emulator::EmulatorConfig::default();
+                if let Some(path) = &options.salesforce_seed {
+                    let text = std::fs::read_to_string(path).map_err(|source| SessionError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                    config.seed = Some(serde_json::from_str(&text).map_err(|e| {
+                        SessionError::Salesforce(format!("{}: {e}", path.display()))
+                    })?);
+                }
+                let emulator = sf_emulator::Emulator::new(config)
                     .map_err(|e| SessionError::Salesforce(e.to_string()))?;
                 let listener = tokio::net::TcpListener::bind(addr)
                     .await
