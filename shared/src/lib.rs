@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod identity;
+pub mod mapping;
 pub mod mask;
 pub mod platforms;
 pub mod salesforce;

@@ -1,0 +1,3 @@
+//! Chat data shaped for Salesforce: the redacted, rendered transcript of a conversation.
+pub mod redact;
+pub mod transcript;
