@@ -1,8 +1,11 @@
 //! Tenant config → Salesforce fields (DESIGN §2 `mapping`): the writing policy, what each chat
-//! event asks of the Case and Task, the transcript, and the plan of one composite write.
+//! event asks of the Case and Task, the transcript (redacted, ordered, cut to Salesforce's
+//! limits), the plan of one composite write, and the policy's check against the org.
 
 pub mod intents;
 pub mod org_check;
 pub mod plan;
 pub mod policy;
+pub mod redact;
 pub mod state;
+pub mod transcript;
