@@ -5,6 +5,7 @@ pub mod batch;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod failpoint;
 pub mod identity;
 pub mod mapping;
 pub mod mask;

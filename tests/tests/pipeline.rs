@@ -21,6 +21,7 @@ async fn start() -> Session {
         moto_port: None,
         log_dir: logs,
         schedule_every: None,
+        retry_after: None,
         extra_env: Vec::new(),
         salesforce_addr: Some("127.0.0.1:0".parse().unwrap()),
         salesforce_seed: Some(root.join("events/salesforce/demo-org.json")),

@@ -20,7 +20,7 @@ use shared::config::{ConfigError, Env, vars};
 use shared::error::Classify;
 use shared::event::QueuedEvent;
 use shared::mapping::intents::{self, Absorbed, Target};
-use shared::mapping::plan::{self, Effect, Lookups, PlanInput, WritePlan};
+use shared::mapping::plan::{self, Effect, PlanInput, WritePlan};
 use shared::mapping::state::{ConversationState, PartState, RecordWatermarks, Watermark};
 use shared::salesforce::{ClientConfig, CompositeResponse, Org, SalesforceClient};
 use shared::store::conversations::{ConversationKey, Conversations, Saved};
@@ -337,6 +337,8 @@ async fn write_conversation(
         let sent = o.composite(&plan.request).await;
         report.calls += o.api_calls().saturating_sub(before);
         let response = sent?;
+        // Tests crash here: Salesforce has answered, nothing is recorded or acknowledged yet.
+        shared::failpoint::crash_once("writer-after-salesforce");
         match response.first_failure() {
             None => {
                 record_success(

@@ -328,6 +328,15 @@ pub fn check(config: &TenantConfig) -> Vec<String> {
                 ));
             }
         }
+        if let Err(e) = super::transcript::parse_time_zone(&config.transcript.time_zone) {
+            problems.push(format!("transcript.time_zone: {e}"));
+        }
+        if let Err(e) = super::redact::Redactor::new(
+            config.transcript.redact_cards,
+            &config.transcript.redact_patterns,
+        ) {
+            problems.push(format!("transcript.redact_patterns: {e}"));
+        }
         if config.transcript.flush_after_messages == 0 {
             problems.push("transcript.flush_after_messages must be at least 1".to_owned());
         }
@@ -447,7 +456,9 @@ mod tests {
             .conflicts
             .fields
             .insert("Case Status".into(), ConflictRule::Chat);
+        policy.transcript.time_zone = "Mars/Olympus".into();
+        policy.transcript.redact_patterns.push("(unclosed".into());
         let problems = check(&policy);
-        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert_eq!(problems.len(), 7, "{problems:?}");
     }
 }

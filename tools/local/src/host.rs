@@ -38,10 +38,14 @@ pub struct HostOptions {
     pub extra_env: Vec<(String, String)>,
     /// Replaces each schedule's interval (local runs cannot wait 5 minutes); None = as written.
     pub schedule_every: Option<Duration>,
+    /// Failed messages come back after this long instead of their queue's visibility timeout
+    /// (tests cannot wait six minutes for a redelivery); None = as Lambda does.
+    pub retry_after: Option<Duration>,
 }
 
 struct Shared {
     plan: Plan,
+    retry_after: Option<Duration>,
     functions: BTreeMap<String, Arc<FunctionProcess>>,
     sqs: aws_sdk_sqs::Client,
     in_flight: AtomicUsize,
@@ -86,6 +90,7 @@ impl Host {
         }
         let shared = Arc::new(Shared {
             plan: options.plan.clone(),
+            retry_after: options.retry_after,
             functions,
             sqs: aws_sdk_sqs::Client::new(&sdk),
             in_flight: AtomicUsize::new(0),
@@ -546,6 +551,9 @@ async fn poll_queue(
                 all_ids(&messages)
             }
         };
+        if let Some(after) = shared.retry_after {
+            return_early(&shared, &queue.url, &messages, &keep, after).await;
+        }
         let entries: Vec<DeleteMessageBatchRequestEntry> = messages
             .iter()
             .filter(|m| !keep.iter().any(|k| Some(k.as_str()) == m.message_id()))
@@ -569,6 +577,42 @@ async fn poll_queue(
         {
             tracing::warn!(queue = %queue.name, error = %aws_sdk_sqs::error::DisplayErrorContext(e), "delete failed");
         }
+    }
+}
+
+/// Makes the failed messages visible again after `after` (the host's time compression).
+async fn return_early(
+    shared: &Shared,
+    queue_url: &str,
+    messages: &[aws_sdk_sqs::types::Message],
+    failed: &[String],
+    after: Duration,
+) {
+    let entries: Vec<_> = messages
+        .iter()
+        .filter(|m| failed.iter().any(|k| Some(k.as_str()) == m.message_id()))
+        .enumerate()
+        .filter_map(|(i, m)| {
+            aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry::builder()
+                .id(i.to_string())
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .visibility_timeout(i32::try_from(after.as_secs()).unwrap_or(i32::MAX))
+                .build()
+                .ok()
+        })
+        .collect();
+    if entries.is_empty() {
+        return;
+    }
+    if let Err(e) = shared
+        .sqs
+        .change_message_visibility_batch()
+        .queue_url(queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+    {
+        tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "could not shorten the visibility of failed messages");
     }
 }
 

@@ -144,6 +144,7 @@ async fn start(template: &Path, run: &Run) -> Result<Session> {
         moto_port: Some(run.moto_port),
         log_dir: run.log_dir.clone(),
         schedule_every: run.schedule_every,
+        retry_after: None,
         extra_env: Vec::new(),
         salesforce_addr: Some(run.salesforce),
         salesforce_seed: Some(run.salesforce_seed.clone()),

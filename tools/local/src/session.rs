@@ -45,6 +45,8 @@ pub struct SessionOptions {
     pub moto_port: Option<u16>,
     pub log_dir: PathBuf,
     pub schedule_every: Option<Duration>,
+    /// See [`HostOptions::retry_after`].
+    pub retry_after: Option<Duration>,
     pub extra_env: Vec<(String, String)>,
     /// Where to run the Salesforce emulator (None: not started).
     pub salesforce_addr: Option<SocketAddr>,
@@ -137,6 +139,7 @@ impl Session {
             aws_endpoint: endpoint,
             extra_env: options.extra_env,
             schedule_every: options.schedule_every,
+            retry_after: options.retry_after,
         })
         .await?;
         Ok(Session {
