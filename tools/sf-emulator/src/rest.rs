@@ -547,6 +547,7 @@ fn query(st: &mut State, req: &RestRequest, all: bool) -> Result<RestResponse, A
         ));
     };
     let parsed = soql::parse(q)?;
+    soql::restrictions::check(&parsed)?;
     let out = soql::eval::run(&st.schema, &st.store, &parsed, all, &req.version)
         .map_err(|e| e.into_api_error(q))?;
     Ok(RestResponse::json(
