@@ -209,6 +209,7 @@ fn upsert(
                 user_id,
                 version: &req.version,
                 allow_duplicate_save: req.allow_duplicate_save,
+                if_unmodified_since: None,
             };
             let outcome = rest::upsert(st, &writer, sobject, field, value_text.as_deref(), r);
             match outcome {
@@ -296,7 +297,7 @@ fn retrieve(st: &State, req: &RestRequest, sobject: &str) -> Result<RestResponse
                 let mut m = Map::new();
                 m.insert("attributes".into(), r.attributes(&req.version));
                 for f in &canonical {
-                    m.insert(f.clone(), r.get(f).clone());
+                    m.insert(f.clone(), r.render(f, &req.version));
                 }
                 Value::Object(m)
             }

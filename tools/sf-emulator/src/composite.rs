@@ -104,6 +104,17 @@ struct Sub {
     url: String,
     reference_id: String,
     body: Option<Value>,
+    /// The subrequest's `httpHeaders`, names lower-cased.
+    headers: Vec<(String, String)>,
+}
+
+impl Sub {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 fn parse_subrequests(body: Option<&Value>) -> Result<(bool, Vec<Sub>), ApiError> {
@@ -184,12 +195,28 @@ fn parse_subrequests(body: Option<&Value>) -> Result<(bool, Vec<Sub>), ApiError>
                 "Subrequest headers may not include Accept, Authorization or Content-Type",
             ));
         }
+        let headers = item
+            .get("httpHeaders")
+            .and_then(Value::as_object)
+            .map(|h| {
+                h.iter()
+                    .map(|(k, v)| {
+                        let text = match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        (k.to_ascii_lowercase(), text)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         seen.push(reference_id.clone());
         subs.push(Sub {
             method,
             url,
             reference_id,
             body: item.get("body").cloned(),
+            headers,
         });
     }
     Ok((all_or_none, subs))
@@ -221,15 +248,31 @@ fn run_sub(
     if segments.first().map(String::as_str) == Some("composite") && segments.len() == 1 {
         return ApiError::not_found().into();
     }
+    // Headers set on the subrequest apply to it, as they would on a call of its own.
+    let allow_duplicate_save = parent.allow_duplicate_save
+        || sub
+            .header("sforce-duplicate-rule-header")
+            .is_some_and(rest::duplicate_header_allows_save);
     let req = RestRequest {
         method: sub.method.clone(),
         version,
         segments,
         query,
         body,
-        allow_duplicate_save: parent.allow_duplicate_save,
+        allow_duplicate_save,
+        if_unmodified_since: sub.header("if-unmodified-since").map(str::to_string),
     };
-    rest::dispatch(st, user_id, &req)
+    let resp = rest::dispatch(st, user_id, &req);
+    if resp.binary.is_some() {
+        // Composite serves sObject Rows "except blob retrieve"; the refusal's wording is ours.
+        return ApiError::new(
+            400,
+            "INVALID_INPUT",
+            "Blob retrieval is not supported in a composite subrequest",
+        )
+        .into();
+    }
+    resp
 }
 
 pub fn run(st: &mut State, user_id: &str, req: &RestRequest) -> RestResponse {

@@ -1,6 +1,7 @@
 //! Salesforce date and dateTime text: parsing what clients send, rendering what the API returns
 //! (`2011-07-07T00:37:00.000+0000`).
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// Renders a timestamp the way the REST API does.
@@ -18,8 +19,26 @@ pub fn render(t: OffsetDateTime) -> String {
     )
 }
 
+/// Last stamp handed out, in Unix milliseconds (shared by every org in the process).
+static LAST_STAMP_MS: AtomicI64 = AtomicI64::new(0);
+
+/// The time the org stamps a save with: the clock at millisecond precision, moved one millisecond
+/// past the previous stamp when two saves fall in the same millisecond. Audit dates then always
+/// advance on an update, and CreatedDate orders records in the order they were made.
+pub fn now_utc() -> OffsetDateTime {
+    let real = i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or(i64::MAX);
+    let next = |last: i64| real.max(last.saturating_add(1));
+    let previous = LAST_STAMP_MS
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(next(last)))
+        .unwrap_or_else(|last| last);
+    let ms = next(previous);
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc())
+}
+
 pub fn now() -> String {
-    render(OffsetDateTime::now_utc())
+    render(now_utc())
 }
 
 fn num(s: &str) -> Option<u32> {
@@ -113,5 +132,12 @@ mod tests {
         assert!(parse_datetime("2024-13-01T10:00:00Z").is_none());
         assert!(parse_date("2024-02-30").is_none());
         assert!(parse_date("2024-02-29").is_some());
+    }
+
+    #[test]
+    fn stamps_always_advance() {
+        let stamps: Vec<OffsetDateTime> = (0..50).map(|_| now_utc()).collect();
+        assert!(stamps.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(stamps[0].nanosecond() % 1_000_000, 0);
     }
 }

@@ -14,6 +14,7 @@
 mod admin;
 mod collections;
 mod composite;
+mod conditional;
 mod datetime;
 mod dml;
 mod errors;

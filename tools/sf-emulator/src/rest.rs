@@ -2,9 +2,11 @@
 //! composite subrequests run through exactly the same code as top-level calls.
 
 use crate::errors::ApiError;
+use crate::schema::FieldType;
 use crate::state::State;
-use crate::{collections, composite, dml, limits, soql, sosl};
+use crate::{collections, composite, conditional, dml, limits, soql, sosl};
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
 /// A REST call, already authenticated.
 #[derive(Debug, Clone)]
@@ -18,6 +20,8 @@ pub struct RestRequest {
     pub body: Option<Value>,
     /// `Sforce-Duplicate-Rule-Header: allowSave=true`.
     pub allow_duplicate_save: bool,
+    /// The raw `If-Unmodified-Since` header, checked against the record a row call touches.
+    pub if_unmodified_since: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -25,6 +29,8 @@ pub struct RestResponse {
     pub status: u16,
     pub body: Option<Value>,
     pub headers: Vec<(String, String)>,
+    /// Raw bytes instead of JSON: a blob field's content.
+    pub binary: Option<Arc<Vec<u8>>>,
 }
 
 impl RestResponse {
@@ -33,6 +39,7 @@ impl RestResponse {
             status,
             body: Some(body),
             headers: Vec::new(),
+            binary: None,
         }
     }
     pub fn no_content() -> Self {
@@ -40,6 +47,16 @@ impl RestResponse {
             status: 204,
             body: None,
             headers: Vec::new(),
+            binary: None,
+        }
+    }
+    pub fn bytes(data: Arc<Vec<u8>>) -> Self {
+        Self {
+            status: 200,
+            body: None,
+            // What Salesforce labels blob content with, whatever the file holds.
+            headers: vec![("Content-Type".into(), "application/octetstream".into())],
+            binary: Some(data),
         }
     }
 }
@@ -120,6 +137,15 @@ pub fn parse_data_url(url: &str) -> Option<DataUrl> {
     Some((version.to_string(), segments, parse_query_string(qs)))
 }
 
+/// Whether a `Sforce-Duplicate-Rule-Header` value asks to save despite duplicate alerts.
+pub fn duplicate_header_allows_save(value: &str) -> bool {
+    value.split(';').any(|part| {
+        part.trim()
+            .replace(' ', "")
+            .eq_ignore_ascii_case("allowSave=true")
+    })
+}
+
 pub fn version_major(version: &str) -> u32 {
     version
         .split('.')
@@ -165,6 +191,10 @@ pub fn dispatch(st: &mut State, user_id: &str, req: &RestRequest) -> RestRespons
 fn route(st: &mut State, user_id: &str, req: &RestRequest) -> Result<RestResponse, ApiError> {
     let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     let m = req.method.as_str();
+    // An unreadable conditional header on a write is refused before anything else is looked at.
+    if let (Some(raw), "PATCH" | "POST") = (&req.if_unmodified_since, m) {
+        conditional::parse(raw)?;
+    }
     match (m, segs.as_slice()) {
         ("GET", []) => Ok(RestResponse::json(200, resources(&req.version))),
         ("GET", ["sobjects"]) => Ok(RestResponse::json(200, describe_global(st))),
@@ -187,6 +217,7 @@ fn route(st: &mut State, user_id: &str, req: &RestRequest) -> Result<RestRespons
             "GET" => get_record(st, req, sobject, id),
             "PATCH" => {
                 let body = req.body_object()?;
+                check_unmodified(st, req, sobject, id)?;
                 let (ctx, store) = st.dml_parts(user_id, &req.version, req.allow_duplicate_save);
                 dml::update(store, &ctx, sobject, id, body).map(|_| RestResponse::no_content())
             }
@@ -194,6 +225,9 @@ fn route(st: &mut State, user_id: &str, req: &RestRequest) -> Result<RestRespons
                 .map(|_| RestResponse::no_content()),
             _ => Err(ApiError::method_not_allowed(m)),
         },
+        ("GET", ["sobjects", sobject, id, field]) if is_blob_field(st, sobject, field) => {
+            get_blob(st, sobject, id, field)
+        }
         (_, ["sobjects", sobject, field, value]) => match m {
             "GET" => get_by_external_id(st, req, sobject, field, value),
             "PATCH" | "POST" => upsert_one(st, user_id, req, sobject, field, value),
@@ -287,7 +321,7 @@ fn select_fields(
                 format!("No such column '{name}' on sobject of type {}", obj.name),
             )
         })?;
-        out.insert(f.name.clone(), record.get(&f.name).clone());
+        out.insert(f.name.clone(), record.render(&f.name, &req.version));
     }
     out.entry("Id")
         .or_insert_with(|| Value::String(record.id().to_string()));
@@ -302,7 +336,44 @@ fn get_record(
 ) -> Result<RestResponse, ApiError> {
     let obj = dml::object(&st.schema, sobject)?;
     let rec = dml::existing(&st.store, obj, id)?;
+    // On a read an unreadable date is ignored (RFC 9110 §13.1.4); only PATCH/POST refuse it.
+    if let Some(raw) = &req.if_unmodified_since
+        && conditional::parse(raw).is_ok()
+    {
+        conditional::check(rec, raw)?;
+    }
     Ok(RestResponse::json(200, select_fields(st, req, rec)?))
+}
+
+/// 412 when the record at `id` changed after the request's `If-Unmodified-Since`.
+fn check_unmodified(
+    st: &State,
+    req: &RestRequest,
+    sobject: &str,
+    id: &str,
+) -> Result<(), ApiError> {
+    let Some(raw) = &req.if_unmodified_since else {
+        return Ok(());
+    };
+    let obj = dml::object(&st.schema, sobject)?;
+    conditional::check(dml::existing(&st.store, obj, id)?, raw)
+}
+
+fn is_blob_field(st: &State, sobject: &str, field: &str) -> bool {
+    st.schema
+        .object(sobject)
+        .and_then(|o| o.field(field))
+        .is_some_and(|f| f.ftype == FieldType::Base64)
+}
+
+/// `GET /sobjects/ContentVersion/{id}/VersionData`: the bytes themselves.
+fn get_blob(st: &State, sobject: &str, id: &str, field: &str) -> Result<RestResponse, ApiError> {
+    let obj = dml::object(&st.schema, sobject)?;
+    let rec = dml::existing(&st.store, obj, id)?;
+    match &rec.blob {
+        Some(b) if b.field.eq_ignore_ascii_case(field) => Ok(RestResponse::bytes(b.data.clone())),
+        _ => Err(ApiError::not_found()),
+    }
 }
 
 /// Resolves an external-id field usable in `/sobjects/{S}/{Field}/{value}`.
@@ -381,6 +452,8 @@ pub struct Writer<'a> {
     pub user_id: &'a str,
     pub version: &'a str,
     pub allow_duplicate_save: bool,
+    /// `If-Unmodified-Since` of a single-record upsert; it applies when the record exists.
+    pub if_unmodified_since: Option<&'a str>,
 }
 
 pub fn upsert(
@@ -408,6 +481,11 @@ pub fn upsert(
     if let Some(v) = value.filter(|_| fname != "Id") {
         body.insert(fname.clone(), Value::String(v.to_string()));
     }
+    if let ([one], Some(raw)) = (ids.as_slice(), writer.if_unmodified_since)
+        && let Some(rec) = st.store.get(one)
+    {
+        conditional::check(rec, raw)?;
+    }
     let (ctx, store) = st.dml_parts(writer.user_id, writer.version, writer.allow_duplicate_save);
     match ids.as_slice() {
         [] => dml::create(store, &ctx, sobject, &body).map(UpsertOutcome::Created),
@@ -432,6 +510,7 @@ fn upsert_one(
         user_id,
         version: &req.version,
         allow_duplicate_save: req.allow_duplicate_save,
+        if_unmodified_since: req.if_unmodified_since.as_deref(),
     };
     match upsert(st, &writer, sobject, field, Some(value), &body)? {
         UpsertOutcome::Created(id) => {
@@ -468,6 +547,7 @@ fn query(st: &mut State, req: &RestRequest, all: bool) -> Result<RestResponse, A
         ));
     };
     let parsed = soql::parse(q)?;
+    soql::restrictions::check(&parsed)?;
     let out = soql::eval::run(&st.schema, &st.store, &parsed, all, &req.version)
         .map_err(|e| e.into_api_error(q))?;
     Ok(RestResponse::json(

@@ -19,6 +19,15 @@ use std::time::Duration;
 
 const JSON_CT: &str = "application/json;charset=UTF-8";
 
+/// The largest request body the REST API reads.
+pub const MAX_REQUEST_BYTES: usize = 52_428_800;
+
+fn request_too_large() -> ApiError {
+    ApiError::json_parser(format!(
+        "; nested exception is: \n\tcommon.exception.ApiException: Maximum size of request reached. Maximum size of request is {MAX_REQUEST_BYTES} bytes."
+    ))
+}
+
 pub fn json_response(status: u16, body: &Value) -> Response {
     let mut resp = Response::new(Body::from(body.to_string()));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -95,13 +104,15 @@ fn allow_duplicate_save(headers: &HeaderMap) -> bool {
     headers
         .get("sforce-duplicate-rule-header")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';').any(|part| {
-                part.trim()
-                    .replace(' ', "")
-                    .eq_ignore_ascii_case("allowSave=true")
-            })
-        })
+        .is_some_and(rest::duplicate_header_allows_save)
+}
+
+/// A header's text; a value that is not visible ASCII is kept lossily so it is refused as
+/// malformed rather than ignored.
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
 fn fault_response(kind: FaultKind) -> Response {
@@ -144,9 +155,14 @@ fn with_limit_header(mut resp: Response, value: &str) -> Response {
 }
 
 fn rest_response(r: RestResponse) -> Response {
-    let mut resp = match &r.body {
-        Some(b) => json_response(r.status, b),
-        None => {
+    let mut resp = match (&r.body, &r.binary) {
+        (_, Some(bytes)) => {
+            let mut resp = Response::new(Body::from(bytes.as_ref().clone()));
+            *resp.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
+            resp
+        }
+        (Some(b), None) => json_response(r.status, b),
+        (None, None) => {
             let mut resp = Response::new(Body::empty());
             *resp.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::NO_CONTENT);
             resp
@@ -168,7 +184,7 @@ async fn data(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let path = uri.path().to_string();
     let url = match uri.query() {
@@ -231,6 +247,20 @@ async fn data(
         return with_limit_header(resp, &limit_info);
     }
 
+    // Salesforce refuses a JSON body over 50 MB (52,428,800 bytes) before parsing it: the limit
+    // that caps base64 file data sent inline ("Insert or Update Blob Data": 50 MB of text,
+    // 37.5 MB of base64-encoded data). Answer and wording as orgs send them (400
+    // JSON_PARSER_ERROR; simple-salesforce#195, SalesforceMobileSDK-iOS#3575).
+    let body: Bytes = match axum::body::to_bytes(body, MAX_REQUEST_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            log(&emu, 400, 1);
+            return with_limit_header(
+                json_response(400, &request_too_large().to_body()),
+                &limit_info,
+            );
+        }
+    };
     let parsed_body = if body.is_empty() {
         None
     } else {
@@ -259,6 +289,7 @@ async fn data(
         query,
         body: parsed_body,
         allow_duplicate_save: allow_duplicate_save(&headers),
+        if_unmodified_since: header_text(&headers, "if-unmodified-since"),
     };
     let result = {
         let mut st = emu.lock();

@@ -3,12 +3,22 @@
 use crate::ids;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Binary content of a base64 field (ContentVersion.VersionData), kept out of `fields` so records
+/// stay small to render; shared so all-or-none snapshots do not copy megabytes.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    pub field: String,
+    pub data: Arc<Vec<u8>>,
+}
 
 #[derive(Debug, Clone)]
 pub struct Record {
     pub sobject: String,
     pub fields: Map<String, Value>,
     pub deleted: bool,
+    pub blob: Option<Blob>,
 }
 
 impl Record {
@@ -33,12 +43,23 @@ impl Record {
         json!({"type": self.sobject, "url": self.url(version)})
     }
 
+    /// A field's value as the API renders it: a blob field is the URL its bytes are served at
+    /// (`/services/data/v62.0/sobjects/ContentVersion/068…/VersionData`), never the bytes.
+    pub fn render(&self, field: &str, version: &str) -> Value {
+        match &self.blob {
+            Some(b) if b.field == field => {
+                Value::String(format!("{}/{}", self.url(version), b.field))
+            }
+            _ => self.get(field).clone(),
+        }
+    }
+
     /// The record as GET /sobjects returns it: attributes first, then every field.
     pub fn to_json(&self, version: &str) -> Value {
         let mut out = Map::new();
         out.insert("attributes".into(), self.attributes(version));
-        for (k, v) in &self.fields {
-            out.insert(k.clone(), v.clone());
+        for k in self.fields.keys() {
+            out.insert(k.clone(), self.render(k, version));
         }
         Value::Object(out)
     }
@@ -50,7 +71,8 @@ pub struct Store {
     records: Vec<Record>,
     index: HashMap<String, usize>,
     serial: u64,
-    pub case_number: u64,
+    /// Last number handed out per auto-number field, keyed `Object.Field`.
+    auto_numbers: HashMap<String, u64>,
 }
 
 impl Store {
@@ -58,6 +80,16 @@ impl Store {
         self.serial += 1;
         // Offset the serial so ids do not look like all-zero placeholders.
         ids::make_id(prefix, 1_000_000 + self.serial)
+    }
+
+    /// The next number of an auto-number field, from `start`.
+    pub fn next_auto_number(&mut self, key: &str, start: u64) -> u64 {
+        let n = self
+            .auto_numbers
+            .entry(key.to_string())
+            .and_modify(|n| *n += 1)
+            .or_insert(start);
+        *n
     }
 
     pub fn insert(&mut self, record: Record) {

@@ -326,7 +326,7 @@ fn insert_path(
 ) {
     match hops.split_first() {
         None => {
-            out.insert(leaf.to_string(), r.get(leaf).clone());
+            out.insert(leaf.to_string(), r.render(leaf, version));
         }
         Some(((rel, ref_field), rest)) => {
             let parent = r

@@ -4,6 +4,7 @@
 pub mod eval;
 pub mod lexer;
 pub mod parser;
+pub mod restrictions;
 
 use crate::errors::ApiError;
 
