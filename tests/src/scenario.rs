@@ -76,7 +76,8 @@ fn adapt(mut body: Value, conversation: &str, v: &Visitor, at: i64, n: usize) ->
         item["contacts"]["contacts"] = json!([{"type": "contact", "id": v.contact_id}]);
     }
     if item.get("user").is_some_and(Value::is_object) {
-        item["user"] = json!({"type": "user", "id": v.contact_id, "name": v.name, "email": v.email});
+        item["user"] =
+            json!({"type": "user", "id": v.contact_id, "name": v.name, "email": v.email});
     }
     body
 }
@@ -110,46 +111,139 @@ pub fn intercom_conversation(conversation: &str, v: &Visitor, start: i64) -> Vec
         });
     };
 
-    let mut created = adapt(sample("intercom-conversation-user-created.json"), conversation, v, at(0), 0);
+    let mut created = adapt(
+        sample("intercom-conversation-user-created.json"),
+        conversation,
+        v,
+        at(0),
+        0,
+    );
     created["data"]["item"]["created_at"] = json!(at(0));
     created["data"]["item"]["source"]["body"] = json!(format!("<p>{}</p>", texts[0]));
     created["data"]["item"]["custom_attributes"] = json!({});
     push("started", created);
 
     for (k, text) in [(1, &texts[1]), (2, &texts[2])] {
-        let body = adapt(sample("intercom-conversation-user-replied.json"), conversation, v, at(k), k);
-        push("visitor replied", with_part(body, part(pid(k), "comment", Some(text), at(k), author_user(v))));
+        let body = adapt(
+            sample("intercom-conversation-user-replied.json"),
+            conversation,
+            v,
+            at(k),
+            k,
+        );
+        push(
+            "visitor replied",
+            with_part(
+                body,
+                part(pid(k), "comment", Some(text), at(k), author_user(v)),
+            ),
+        );
     }
     for (k, text) in [(3, &texts[3]), (4, &texts[4])] {
-        let body = adapt(sample("intercom-conversation-admin-replied.json"), conversation, v, at(k), k);
-        push("agent replied", with_part(body, part(pid(k), "comment", Some(text), at(k), author_admin())));
+        let body = adapt(
+            sample("intercom-conversation-admin-replied.json"),
+            conversation,
+            v,
+            at(k),
+            k,
+        );
+        push(
+            "agent replied",
+            with_part(
+                body,
+                part(pid(k), "comment", Some(text), at(k), author_admin()),
+            ),
+        );
     }
-    let noted = adapt(sample("intercom-conversation-admin-noted.json"), conversation, v, at(5), 5);
-    push("note", with_part(noted, part(pid(5), "note", Some(&texts[5]), at(5), author_admin())));
+    let noted = adapt(
+        sample("intercom-conversation-admin-noted.json"),
+        conversation,
+        v,
+        at(5),
+        5,
+    );
+    push(
+        "note",
+        with_part(
+            noted,
+            part(pid(5), "note", Some(&texts[5]), at(5), author_admin()),
+        ),
+    );
 
-    let mut tagged = adapt(sample("intercom-conversation-part-tag-created.json"), conversation, v, at(6), 6);
-    tagged["data"]["item"]["tags_added"] = json!({"type": "tag.list", "tags": [{"type": "tag", "id": "8800300", "name": "billing"}]});
-    tagged["data"]["item"]["tags"] = json!({"type": "tag.list", "tags": [{"type": "tag", "id": "8800300", "name": "billing"}]});
-    tagged["data"]["item"]["conversation_parts"] = json!({"type": "conversation_part.list", "conversation_parts": [], "total_count": 0});
+    let mut tagged = adapt(
+        sample("intercom-conversation-part-tag-created.json"),
+        conversation,
+        v,
+        at(6),
+        6,
+    );
+    tagged["data"]["item"]["tags_added"] =
+        json!({"type": "tag.list", "tags": [{"type": "tag", "id": "8800300", "name": "billing"}]});
+    tagged["data"]["item"]["tags"] =
+        json!({"type": "tag.list", "tags": [{"type": "tag", "id": "8800300", "name": "billing"}]});
+    tagged["data"]["item"]["conversation_parts"] =
+        json!({"type": "conversation_part.list", "conversation_parts": [], "total_count": 0});
     push("tagged", tagged);
 
-    let mut assigned = adapt(sample("intercom-conversation-admin-assigned.json"), conversation, v, at(7), 7);
+    let mut assigned = adapt(
+        sample("intercom-conversation-admin-assigned.json"),
+        conversation,
+        v,
+        at(7),
+        7,
+    );
     assigned["data"]["item"]["team_assignee_id"] = json!(TEAM_ID);
     assigned["data"]["item"]["admin_assignee_id"] = Value::Null;
     let mut assignment = part(pid(7), "assignment", None, at(7), author_admin());
     assignment["assigned_to"] = json!({"type": "team", "id": TEAM_ID});
     push("assigned to a team", with_part(assigned, assignment));
 
-    let mut priority = adapt(sample("intercom-conversation-priority-updated.json"), conversation, v, at(8), 8);
+    let mut priority = adapt(
+        sample("intercom-conversation-priority-updated.json"),
+        conversation,
+        v,
+        at(8),
+        8,
+    );
     priority["data"]["item"]["priority"] = json!("priority");
-    push("priority", with_part(priority, part(pid(8), "priority_changed", None, at(8), author_admin())));
+    push(
+        "priority",
+        with_part(
+            priority,
+            part(pid(8), "priority_changed", None, at(8), author_admin()),
+        ),
+    );
 
     // The visitor's last word comes just before the close.
-    let body = adapt(sample("intercom-conversation-user-replied.json"), conversation, v, at(9), 9);
-    push("visitor replied", with_part(body, part(pid(9), "comment", Some(&texts[6]), at(9), author_user(v))));
+    let body = adapt(
+        sample("intercom-conversation-user-replied.json"),
+        conversation,
+        v,
+        at(9),
+        9,
+    );
+    push(
+        "visitor replied",
+        with_part(
+            body,
+            part(pid(9), "comment", Some(&texts[6]), at(9), author_user(v)),
+        ),
+    );
 
-    let mut closed = adapt(sample("intercom-conversation-admin-closed.json"), conversation, v, at(10), 10);
+    let mut closed = adapt(
+        sample("intercom-conversation-admin-closed.json"),
+        conversation,
+        v,
+        at(10),
+        10,
+    );
     closed["data"]["item"]["priority"] = json!("priority");
-    push("closed", with_part(closed, part(pid(10), "close", Some(&texts[7]), at(10), author_admin())));
+    push(
+        "closed",
+        with_part(
+            closed,
+            part(pid(10), "close", Some(&texts[7]), at(10), author_admin()),
+        ),
+    );
     out
 }

@@ -11,7 +11,7 @@ use shared::platforms::Platform;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-const QUEUE_ID: &str = "00G000000000BIL1AA";
+const QUEUE_ID: &str = "00G000000000BILEA2";
 
 async fn start(extra_env: Vec<(String, String)>) -> Session {
     let root = repo_root();
@@ -134,11 +134,26 @@ fn projection(l: &Landed, conversation: &str) -> Value {
         }
     };
     let case_fields = [
-        "Subject", "Status", "Priority", "Origin", "Type", "OwnerId", "ContactId", "AccountId",
-        "SuppliedEmail", "IsClosed", "Description",
+        "Subject",
+        "Status",
+        "Priority",
+        "Origin",
+        "Type",
+        "OwnerId",
+        "ContactId",
+        "AccountId",
+        "SuppliedEmail",
+        "IsClosed",
+        "Description",
     ];
     let task_fields = [
-        "Subject", "Status", "Priority", "WhoId", "OwnerId", "TaskSubtype", "ActivityDate",
+        "Subject",
+        "Status",
+        "Priority",
+        "WhoId",
+        "OwnerId",
+        "TaskSubtype",
+        "ActivityDate",
         "Description",
     ];
     json!({
@@ -160,7 +175,12 @@ fn assert_conversation(l: &Landed, conversation: &str, contact_id: &str) {
     assert_eq!(case["OwnerId"], QUEUE_ID, "the team's queue owns the Case");
     assert_eq!(case["Origin"], "Web");
     assert_eq!(case["ContactId"], contact_id);
-    assert!(case["Subject"].as_str().unwrap().starts_with("Chat with Ada"));
+    assert!(
+        case["Subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("Chat with Ada")
+    );
     assert_eq!(task["Status"], "Completed");
     assert_eq!(task["Priority"], "High");
     assert_eq!(task["WhatId"], case["Id"]);
@@ -175,7 +195,10 @@ fn assert_conversation(l: &Landed, conversation: &str, contact_id: &str) {
             .unwrap_or_else(|| panic!("{expected:?} in order in the transcript:\n{transcript}"));
         from += at + expected.len();
     }
-    assert!(!transcript.contains("4111"), "the card number never reaches Salesforce");
+    assert!(
+        !transcript.contains("4111"),
+        "the card number never reaches Salesforce"
+    );
     assert!(transcript.contains("(internal note)"), "{transcript}");
     assert!(transcript.contains("(visitor)") && transcript.contains("Grace Hopper (agent)"));
 }
@@ -187,7 +210,11 @@ async fn a_conversation_lands_as_one_case_and_one_task_for_new_and_known_visitor
 
     // A new visitor: the resolver creates the Contact, the writer the Case and Task.
     let new = visitor("new");
-    deliver(&session, &scenario::intercom_conversation("7001", &new, start_at)).await;
+    deliver(
+        &session,
+        &scenario::intercom_conversation("7001", &new, start_at),
+    )
+    .await;
     drain(&session).await;
     let contacts: Vec<Value> = records(&session, "Contact")
         .await
@@ -206,7 +233,11 @@ async fn a_conversation_lands_as_one_case_and_one_task_for_new_and_known_visitor
     )
     .await;
     let known_id = ids["Contact"][0].as_str().expect("seeded id").to_owned();
-    deliver(&session, &scenario::intercom_conversation("7002", &known, start_at)).await;
+    deliver(
+        &session,
+        &scenario::intercom_conversation("7002", &known, start_at),
+    )
+    .await;
     drain(&session).await;
     let same_email = records(&session, "Contact")
         .await
@@ -259,7 +290,11 @@ async fn repeated_and_reordered_deliveries_leave_the_same_records() {
     // re-emitted under new ids (the writer sees it three times).
     let repeated = scenario::intercom_conversation("7102", &v, start_at);
     for d in &repeated {
-        deliver(&session, &[d.clone(), d.clone(), re_emitted(d, 1), re_emitted(d, 2)]).await;
+        deliver(
+            &session,
+            &[d.clone(), d.clone(), re_emitted(d, 1), re_emitted(d, 2)],
+        )
+        .await;
     }
     drain(&session).await;
 
@@ -281,7 +316,10 @@ async fn repeated_and_reordered_deliveries_leave_the_same_records() {
         projections.push(projection(&l, conversation));
     }
     assert_eq!(projections[0], projections[1], "repeats change nothing");
-    assert_eq!(projections[0], projections[2], "delivery order changes nothing");
+    assert_eq!(
+        projections[0], projections[2],
+        "delivery order changes nothing"
+    );
     session.stop().await;
 }
 
@@ -295,9 +333,16 @@ async fn a_writer_crash_after_salesforce_answered_duplicates_nothing() {
     .await;
     let start_at = OffsetDateTime::now_utc().unix_timestamp() - 3600;
     let v = visitor("crash");
-    deliver(&session, &scenario::intercom_conversation("7201", &v, start_at)).await;
+    deliver(
+        &session,
+        &scenario::intercom_conversation("7201", &v, start_at),
+    )
+    .await;
     drain(&session).await;
-    assert!(marker.exists(), "the writer crashed once after Salesforce answered");
+    assert!(
+        marker.exists(),
+        "the writer crashed once after Salesforce answered"
+    );
     let contact_id = records(&session, "Contact")
         .await
         .into_iter()

@@ -55,7 +55,8 @@ impl Tools {
             lines.push(serde_json::from_str::<Line>(json)?);
         }
         let mut header = format!(
-            "Chat transcript · {platform} conversation {}",
+            "Chat transcript · {} conversation {}",
+            shared::mapping::plan::platform_name(platform),
             state.conversation_id
         );
         if let Some(url) = &state.url {

@@ -601,7 +601,7 @@ fn case_create_fields(input: &PlanInput, fields: &mut Map<String, Value>) {
     }
 }
 
-fn platform_name(platform: Platform) -> &'static str {
+pub fn platform_name(platform: Platform) -> &'static str {
     match platform {
         Platform::Intercom => "Intercom",
         Platform::Tidio => "Tidio",
@@ -627,7 +627,12 @@ fn case_subject(input: &PlanInput) -> String {
 }
 
 fn task_subject(input: &PlanInput) -> String {
-    truncate(&format!("Chat: {}", case_subject(input)), SUBJECT_MAX)
+    let subject = case_subject(input);
+    if subject.starts_with("Chat") {
+        subject
+    } else {
+        truncate(&format!("Chat: {subject}"), SUBJECT_MAX)
+    }
 }
 
 fn activity_date(state: &ConversationState) -> Option<String> {

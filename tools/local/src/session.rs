@@ -102,10 +102,11 @@ impl Session {
             Some(addr) => {
                 let mut config = sf_emulator::EmulatorConfig::default();
                 if let Some(path) = &options.salesforce_seed {
-                    let text = std::fs::read_to_string(path).map_err(|source| SessionError::Read {
-                        path: path.display().to_string(),
-                        source,
-                    })?;
+                    let text =
+                        std::fs::read_to_string(path).map_err(|source| SessionError::Read {
+                            path: path.display().to_string(),
+                            source,
+                        })?;
                     config.seed = Some(serde_json::from_str(&text).map_err(|e| {
                         SessionError::Salesforce(format!("{}: {e}", path.display()))
                     })?);
