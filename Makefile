@@ -88,6 +88,8 @@ bench: venv
 	cargo bench -p chatsync-tests --bench intake_stack
 	@echo "== identity corpus through the resolver and the emulator: precision, recall, calls per resolution"
 	cargo test -q -p chatsync-tests --test identity_corpus -- --nocapture 2>&1 | grep "identity corpus"
+	@echo "== Salesforce API calls per chat event: the scenario and a 50-conversation replay (release pipeline on the local stack)"
+	cargo bench -p chatsync-tests --bench writer_calls
 	@echo "== Salesforce client overhead per composite, emulator throughput"
 	cargo bench -p chatsync-tests --bench salesforce
 	@echo "== release binary size and cold start per function (under RIE, on moto)"

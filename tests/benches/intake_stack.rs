@@ -7,7 +7,7 @@
 use chatsync_local::events::signed_request;
 use chatsync_local::host::{Host, HostOptions};
 use chatsync_local::procs::rie_path;
-use chatsync_tests::{LocalAws, SAMPLE_DELIVERIES, repo_root};
+use chatsync_tests::{LocalAws, SAMPLE_DELIVERIES, machine, release_bin_dir, repo_root};
 use shared::platforms::Platform;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,7 +30,7 @@ struct Delivery {
 
 #[tokio::main]
 async fn main() {
-    let bin_dir = release_bin_dir();
+    let bin_dir = release_bin_dir(&["webhook-intake"]);
     let aws = LocalAws::start().await;
     let tenant = aws.load_demo_tenant().await;
     // Only the intake: the resolver and writer would compete for the two cores while the
@@ -47,6 +47,7 @@ async fn main() {
         aws_endpoint: aws.moto.endpoint(),
         extra_env: Vec::new(),
         schedule_every: None,
+        retry_after: None,
     })
     .await
     .expect("function host starts");
@@ -165,27 +166,6 @@ fn drain(
 
 /// The release binaries: the function host runs what `cargo build --release` left next to
 /// this bench (<target>/release), or CHATSYNC_BIN_DIR.
-fn release_bin_dir() -> PathBuf {
-    let dir = match std::env::var("CHATSYNC_BIN_DIR") {
-        Ok(dir) => PathBuf::from(dir),
-        // Bench executables live in <target>/release/deps.
-        Err(_) => std::env::current_exe()
-            .ok()
-            .and_then(|exe| Some(exe.parent()?.parent()?.to_owned()))
-            .unwrap_or_default(),
-    };
-    let binary = dir.join("webhook-intake");
-    if !binary.exists() {
-        eprintln!(
-            "{} is missing: build the release function first \
-             (`cargo build --release -p webhook-intake`, same CARGO_TARGET_DIR), \
-             or point CHATSYNC_BIN_DIR at a directory holding it",
-            binary.display()
-        );
-        std::process::exit(1);
-    }
-    dir
-}
 
 /// `n` signed deliveries of `sample`, each with its own delivery id so each is claimed and
 /// queued (a repeat would be answered 200 as a duplicate without touching SQS).
@@ -271,19 +251,6 @@ async fn run(
 }
 
 /// The machine the figures come from.
-fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, m)| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    format!("machine: {cpus} CPUs ({model})")
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     // Nearest rank: the smallest sample with at least p % of samples at or below it.

@@ -258,3 +258,42 @@ pub fn contact_event(
         resolution: None,
     }
 }
+
+/// The benchmark machine in one line: CPU count and model.
+pub fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("machine: {cpus} CPUs ({model})")
+}
+
+/// Where the release function binaries are for a benchmark (beside the bench executable, or
+/// `CHATSYNC_BIN_DIR`); exits with a hint when one of `binaries` is missing.
+pub fn release_bin_dir(binaries: &[&str]) -> PathBuf {
+    let dir = match std::env::var("CHATSYNC_BIN_DIR") {
+        Ok(dir) => PathBuf::from(dir),
+        // Bench executables live in <target>/release/deps.
+        Err(_) => std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.parent()?.to_owned()))
+            .unwrap_or_default(),
+    };
+    for binary in binaries {
+        if !dir.join(binary).exists() {
+            eprintln!(
+                "{} is missing: build the release functions first (`make bench` does, same \
+                 CARGO_TARGET_DIR), or point CHATSYNC_BIN_DIR at a directory holding them",
+                dir.join(binary).display()
+            );
+            std::process::exit(1);
+        }
+    }
+    dir
+}

@@ -1,0 +1,188 @@
+//! Salesforce API calls per chat event through the whole pipeline on the local stack (release
+//! binaries under RIE, moto, the Salesforce emulator), counted by the emulator as Salesforce
+//! counts them. Two runs: the scenario (one conversation of a new visitor) and a
+//! replay of 50 conversations (half new visitors, half known), delivered interleaved.
+//! `make bench` runs it; figures go to BENCHMARKS.md.
+
+use chatsync_local::events::signed_request;
+use chatsync_local::session::{Session, SessionOptions, read_tenant};
+use chatsync_tests::{machine, release_bin_dir, repo_root};
+use chatsync_tests::scenario::{self, Delivery, Visitor};
+use serde_json::{Value, json};
+use shared::platforms::Platform;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+
+const CONVERSATIONS: usize = 50;
+
+#[tokio::main]
+async fn main() {
+    let bin_dir = release_bin_dir(&["webhook-intake", "identity-resolver", "case-writer", "retry-drainer"]);
+    let root = repo_root();
+    let session = Session::start(SessionOptions {
+        template: root.join("template.yaml"),
+        bin_dir: bin_dir.clone(),
+        tenant_files: vec![root.join("events/tenants/demo.toml")],
+        http_addr: "127.0.0.1:0".parse().expect("address"),
+        moto_port: None,
+        log_dir: std::env::temp_dir().join(format!("chatsync-bench-writer-{}", std::process::id())),
+        schedule_every: None,
+        retry_after: Some(Duration::from_secs(1)),
+        extra_env: Vec::new(),
+        salesforce_addr: Some("127.0.0.1:0".parse().expect("address")),
+        salesforce_seed: Some(root.join("events/salesforce/demo-org.json")),
+    })
+    .await
+    .expect("local stack starts");
+    let sf = session.salesforce_url.clone().expect("emulator");
+    let start = OffsetDateTime::now_utc().unix_timestamp() - 86_400;
+
+    println!("{}", machine());
+    println!("release binaries from {}", bin_dir.display());
+    println!();
+    println!("| run | conversations | deliveries | chat events | Salesforce calls | calls per event | calls per conversation | by kind | drain (s) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---|---:|");
+
+    // The scenario: one conversation, a new visitor.
+    let one = scenario::intercom_conversation("9000", &visitor(0, "new"), start);
+    measure(&session, &sf, "scenario (new visitor)", 1, &[one]).await;
+
+    // Known visitors are seeded; new ones are created by the resolver.
+    let known: Vec<Value> = (0..CONVERSATIONS / 2)
+        .map(|i| {
+            let v = visitor(i, "known");
+            json!({"FirstName": "Ada", "LastName": format!("Known {i}"), "Email": v.email})
+        })
+        .collect();
+    seed(&sf, json!({"Contact": known})).await;
+    let conversations: Vec<Vec<Delivery>> = (0..CONVERSATIONS)
+        .map(|i| {
+            let kind = if i % 2 == 0 { "known" } else { "new" };
+            scenario::intercom_conversation(
+                &format!("9{i:03}1"),
+                &visitor(i / 2, kind),
+                start + 3600 + i as i64,
+            )
+        })
+        .collect();
+    measure(
+        &session,
+        &sf,
+        "replay, 50 conversations (25 known, 25 new visitors)",
+        CONVERSATIONS,
+        &conversations,
+    )
+    .await;
+    session.stop().await;
+}
+
+fn visitor(i: usize, kind: &str) -> Visitor {
+    Visitor {
+        contact_id: format!("bench-{kind}-{i}"),
+        name: format!("Ada {kind} {i}"),
+        email: format!("ada.{kind}.{i}@example.org"),
+    }
+}
+
+/// Delivers the conversations interleaved (every conversation's first step, then the second…),
+/// waits for the pipeline to drain, and prints the calls the emulator counted meanwhile.
+async fn measure(
+    session: &Session,
+    sf: &str,
+    name: &str,
+    conversations: usize,
+    deliveries: &[Vec<Delivery>],
+) {
+    let tenant = read_tenant(&repo_root().join("events/tenants/demo.toml")).expect("demo tenant");
+    let before = stats(sf).await;
+    let client = reqwest::Client::new();
+    let began = Instant::now();
+    let (mut sent, mut events) = (0, 0);
+    let steps = deliveries.iter().map(Vec::len).max().unwrap_or(0);
+    for step in 0..steps {
+        for conversation in deliveries {
+            let Some(d) = conversation.get(step) else {
+                continue;
+            };
+            let (headers, path) =
+                signed_request(Platform::Intercom, &tenant, &d.body, OffsetDateTime::now_utc())
+                    .expect("signed");
+            let mut req = client
+                .post(format!("{}{}", session.intake_url(), path))
+                .body(d.body.clone());
+            for (k, v) in headers {
+                req = req.header(k, v);
+            }
+            let resp = req.send().await.expect("intake answers");
+            assert_eq!(resp.status().as_u16(), 202, "{}", d.step);
+            let body: Value = resp.json().await.unwrap_or_default();
+            events += body["events"].as_u64().unwrap_or(0);
+            sent += 1;
+        }
+    }
+    session
+        .wait_idle(Duration::from_secs(600))
+        .await
+        .expect("the pipeline drains");
+    let drained = began.elapsed();
+    assert_eq!(session.host.invocation_errors(), 0, "no failed invocation");
+    let after = stats(sf).await;
+    let calls = after.0 - before.0;
+    let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
+    for (kind, n) in &after.1 {
+        let was = before.1.get(kind).copied().unwrap_or(0);
+        if *n > was {
+            kinds.insert(kind.clone(), n - was);
+        }
+    }
+    let by_kind: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    println!(
+        "| {name} | {conversations} | {sent} | {events} | {calls} | {:.2} | {:.1} | {} | {:.1} |",
+        calls as f64 / events.max(1) as f64,
+        calls as f64 / conversations.max(1) as f64,
+        by_kind.join(", "),
+        drained.as_secs_f64()
+    );
+}
+
+/// The emulator's API call count, and calls by kind of request.
+async fn stats(sf: &str) -> (u64, BTreeMap<String, u64>) {
+    let body: Value = reqwest::get(format!("{sf}/__emulator/stats"))
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("stats JSON");
+    let mut kinds = BTreeMap::new();
+    for r in body["requests"].as_array().into_iter().flatten() {
+        let n = r["api_calls"].as_u64().unwrap_or(0);
+        if n == 0 {
+            continue;
+        }
+        let path = r["path"].as_str().unwrap_or_default();
+        let kind = if path.contains("/composite") {
+            "composite"
+        } else if path.contains("/query") {
+            "query"
+        } else if path.contains("/sobjects/") {
+            "sobject"
+        } else {
+            "other"
+        };
+        *kinds.entry(kind.to_owned()).or_default() += n;
+    }
+    (body["api_calls"].as_u64().unwrap_or(0), kinds)
+}
+
+async fn seed(sf: &str, body: Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{sf}/__emulator/seed"))
+        .json(&body)
+        .send()
+        .await
+        .expect("seed");
+    assert!(resp.status().is_success(), "seed accepted");
+}
+
+
