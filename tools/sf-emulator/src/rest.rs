@@ -265,8 +265,9 @@ fn describe_global(st: &State) -> Value {
         .objects()
         .map(|o| {
             json!({
-                "name": o.name, "label": o.label, "keyPrefix": o.key_prefix,
-                "custom": o.custom, "createable": true, "queryable": true,
+                "name": o.name, "label": o.label, "labelPlural": o.label_plural,
+                "keyPrefix": o.key_prefix, "custom": o.custom, "createable": o.createable,
+                "updateable": o.updateable, "deletable": o.deletable, "queryable": true,
             })
         })
         .collect();
