@@ -12,6 +12,11 @@ use serde_json::Value;
 /// They are never the reason a batch failed, so summaries skip them.
 pub const COLLATERAL_CODES: [&str; 2] = ["PROCESSING_HALTED", "ALL_OR_NONE_OPERATION_ROLLED_BACK"];
 
+/// HTTP 412 Precondition Failed and the code that travels with it (Salesforce documents the
+/// status for conditional requests, not a body; the code is what its APIs send with 412).
+const PRECONDITION_FAILED_STATUS: u16 = 412;
+const PRECONDITION_FAILED: &str = "PRECONDITION_FAILED";
+
 /// Longest snippet of a non-JSON body kept as the message: enough to recognise a maintenance
 /// page, short enough for a log line.
 const SNIPPET_CHARS: usize = 200;
@@ -196,6 +201,18 @@ impl SalesforceError {
         }
     }
 
+    /// Whether a conditional request (`If-Unmodified-Since`) was refused because the record
+    /// changed since the caller read it: HTTP 412, whatever body came with it. This is a conflict
+    /// for the caller to settle (read again, merge, decide), never something to retry unchanged.
+    pub fn is_precondition_failed(&self) -> bool {
+        match self {
+            Self::Api { status, error } => {
+                *status == Some(PRECONDITION_FAILED_STATUS) || error.code == PRECONDITION_FAILED
+            }
+            _ => false,
+        }
+    }
+
     /// Whether this is an expired session that a token refresh can cure (the "not valid for use
     /// with the REST API" variant cannot: IP restrictions or a high-assurance session).
     pub fn is_refreshable_session(&self) -> bool {
@@ -247,6 +264,11 @@ impl Classify for SalesforceError {
 /// The one table that maps a Salesforce error to what the pipeline does with it.
 pub fn classify_api(status: Option<u16>, code: &str, message: &str) -> ErrorClass {
     match code {
+        // The record changed since it was read: the caller settles the conflict; a blind retry
+        // would fail the same way (or, with a fresh date, overwrite someone's change).
+        _ if status == Some(PRECONDITION_FAILED_STATUS) || code == PRECONDITION_FAILED => {
+            ErrorClass::Data
+        }
         "UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE" => ErrorClass::Transient,
         // The daily allowance says "TotalRequests Limit exceeded."; anything else under this code
         // is the concurrent long-running-request cap, which clears in seconds.
@@ -606,6 +628,33 @@ mod tests {
         );
         assert_eq!(only.code(), Some("PROCESSING_HALTED"));
         assert_eq!(only.class(), ErrorClass::Transient);
+    }
+
+    #[test]
+    fn precondition_failed_is_recognised_and_never_retried() {
+        for body in [
+            r#"[{"errorCode":"PRECONDITION_FAILED","message":"The requested resource has been modified since Mon, 01 Jan 2024 12:00:00 GMT"}]"#,
+            "",
+            "<html>Precondition Failed</html>",
+        ] {
+            let err = parse_error_body(412, body);
+            assert!(err.is_precondition_failed(), "{body:?}");
+            assert_eq!(err.status(), Some(412));
+            assert_eq!(err.class(), ErrorClass::Data);
+            assert!(!err.class().is_retryable());
+        }
+        assert!(
+            !parse_error_body(400, r#"[{"errorCode":"MALFORMED_HEADER","message":"x"}]"#)
+                .is_precondition_failed()
+        );
+        assert!(
+            !parse_error_body(404, &fixture("error_404_not_found.json")).is_precondition_failed()
+        );
+        let transport = SalesforceError::Transport {
+            kind: TransportKind::Timeout,
+            message: "timed out".into(),
+        };
+        assert!(!transport.is_precondition_failed());
     }
 
     #[test]

@@ -5,8 +5,9 @@
 
 use crate::dml;
 use crate::errors::ApiError;
-use crate::rest::{self, RestRequest, RestResponse, UpsertOutcome};
+use crate::rest::{self, RestRequest, RestResponse};
 use crate::state::State;
+use crate::upsert::{self, UpsertOutcome};
 use serde_json::{Map, Value, json};
 
 const MAX_RECORDS: usize = 200;
@@ -205,13 +206,13 @@ fn upsert(
                 &[field],
             ))
         } else {
-            let writer = rest::Writer {
+            let writer = upsert::Writer {
                 user_id,
                 version: &req.version,
                 allow_duplicate_save: req.allow_duplicate_save,
                 if_unmodified_since: None,
             };
-            let outcome = rest::upsert(st, &writer, sobject, field, value_text.as_deref(), r);
+            let outcome = upsert::upsert(st, &writer, sobject, field, value_text.as_deref(), r);
             match outcome {
                 Ok(UpsertOutcome::Created(id)) => {
                     Ok(json!({"id": id, "success": true, "errors": [], "created": true}))

@@ -30,6 +30,7 @@ mod soql;
 mod sosl;
 mod state;
 mod store;
+mod upsert;
 
 pub use dml::DuplicateRule;
 pub use errors::ApiError;

@@ -140,3 +140,69 @@ async fn malformed_input_gets_client_errors_not_crashes() {
     // Still alive
     assert_eq!(org.api("GET", "/limits", None).await.status, 200);
 }
+
+#[tokio::test]
+async fn hostile_files_headers_and_numbers_get_client_errors() {
+    let org = TestOrg::start().await;
+    let case = org
+        .api("POST", "/sobjects/Case", Some(json!({"Subject": "s"})))
+        .await;
+    let case_id = case.body["id"].as_str().unwrap_or("").to_string();
+    for v in [
+        json!({"Title": "a", "PathOnClient": "a", "VersionData": "===="}),
+        json!({"Title": "a", "PathOnClient": "a", "VersionData": ["x"]}),
+        json!({"Title": "a", "PathOnClient": "a", "VersionData": {"b": 1}}),
+        json!({"Title": "a", "PathOnClient": "", "VersionData": "YQ=="}),
+        json!({"Title": "a", "PathOnClient": "a", "VersionData": "YQ==", "ContentDocumentId": case_id}),
+        json!({"Title": "a", "PathOnClient": "a", "VersionData": "YQ==", "ContentSize": 5}),
+        json!({"Title": "a", "PathOnClient": "a", "VersionData": "YQ==", "ContentLocation": "Z"}),
+    ] {
+        let r = org
+            .api("POST", "/sobjects/ContentVersion", Some(v.clone()))
+            .await;
+        assert_eq!(r.status, 400, "{v} → {}", r.body);
+        assert!(r.error_code().is_some(), "{v} → {}", r.body);
+    }
+    for p in [
+        "/sobjects/ContentVersion/nope/VersionData",
+        "/sobjects/ContentVersion/068000000000001AAA/VersionData",
+        &format!("/sobjects/Case/{case_id}/VersionData"),
+        "/sobjects/ContentDocumentLink/06A000000000001AAA",
+    ] {
+        let r = org.api("GET", p, None).await;
+        assert!(
+            (400..500).contains(&r.status),
+            "{p} → {} {}",
+            r.status,
+            r.body
+        );
+    }
+    for h in [
+        "",
+        " ",
+        "1704110400",
+        "Mon, 99 Jan 2024 12:00:00 GMT",
+        "Mon, 01 Jan 99999 12:00:00 GMT",
+    ] {
+        let r = org
+            .api_with_headers(
+                "PATCH",
+                &format!("/sobjects/Case/{case_id}"),
+                Some(json!({"Subject": "x"})),
+                &[("If-Unmodified-Since", h)],
+            )
+            .await;
+        assert_eq!(r.status, 400, "{h:?} → {}", r.body);
+    }
+    for part in [json!(1e308), json!(-99999), json!("12"), json!(true)] {
+        let r = org
+            .api(
+                "POST",
+                "/sobjects/Chat_Transcript__c",
+                Some(json!({"Part__c": part})),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{part} → {}", r.body);
+    }
+    assert_eq!(org.api("GET", "/limits", None).await.status, 200);
+}
