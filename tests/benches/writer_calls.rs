@@ -6,8 +6,8 @@
 
 use chatsync_local::events::signed_request;
 use chatsync_local::session::{Session, SessionOptions, read_tenant};
-use chatsync_tests::{machine, release_bin_dir, repo_root};
 use chatsync_tests::scenario::{self, Delivery, Visitor};
+use chatsync_tests::{machine, release_bin_dir, repo_root};
 use serde_json::{Value, json};
 use shared::platforms::Platform;
 use std::collections::BTreeMap;
@@ -18,7 +18,12 @@ const CONVERSATIONS: usize = 50;
 
 #[tokio::main]
 async fn main() {
-    let bin_dir = release_bin_dir(&["webhook-intake", "identity-resolver", "case-writer", "retry-drainer"]);
+    let bin_dir = release_bin_dir(&[
+        "webhook-intake",
+        "identity-resolver",
+        "case-writer",
+        "retry-drainer",
+    ]);
     let root = repo_root();
     let session = Session::start(SessionOptions {
         template: root.join("template.yaml"),
@@ -41,7 +46,9 @@ async fn main() {
     println!("{}", machine());
     println!("release binaries from {}", bin_dir.display());
     println!();
-    println!("| run | conversations | deliveries | chat events | Salesforce calls | calls per event | calls per conversation | by kind | drain (s) |");
+    println!(
+        "| run | conversations | deliveries | chat events | Salesforce calls | calls per event | calls per conversation | by kind | drain (s) |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|---|---:|");
 
     // The scenario: one conversation, a new visitor.
@@ -105,9 +112,13 @@ async fn measure(
             let Some(d) = conversation.get(step) else {
                 continue;
             };
-            let (headers, path) =
-                signed_request(Platform::Intercom, &tenant, &d.body, OffsetDateTime::now_utc())
-                    .expect("signed");
+            let (headers, path) = signed_request(
+                Platform::Intercom,
+                &tenant,
+                &d.body,
+                OffsetDateTime::now_utc(),
+            )
+            .expect("signed");
             let mut req = client
                 .post(format!("{}{}", session.intake_url(), path))
                 .body(d.body.clone());
@@ -184,5 +195,3 @@ async fn seed(sf: &str, body: Value) {
         .expect("seed");
     assert!(resp.status().is_success(), "seed accepted");
 }
-
-

@@ -363,7 +363,7 @@ async fn write_conversation(
                 break;
             }
             Some((reference, e))
-                if reference == plan::REF_CASE && e.status() == Some(412) && attempt == 0 =>
+                if reference == plan::REF_CASE && e.is_precondition_failed() && attempt == 0 =>
             {
                 let settled =
                     conflict::settle(&o, config, &state, &plan, &case_marks, &absorbed).await?;
@@ -375,7 +375,7 @@ async fn write_conversation(
                 }
                 org = Some(o);
             }
-            Some((reference, e)) if reference == plan::REF_CASE && e.status() == Some(412) => {
+            Some((reference, e)) if reference == plan::REF_CASE && e.is_precondition_failed() => {
                 return Err(WriteError::StillConflicting);
             }
             Some((reference, e))

@@ -669,21 +669,11 @@ fn what_id(input: &PlanInput, case_ref: Option<&str>) -> Option<String> {
     }
 }
 
-fn with_unmodified_since(mut sub: SubRequest, last_modified: &str) -> SubRequest {
-    if let Some(at) = crate::identity::lookup::parse_sf_datetime(last_modified) {
-        sub.http_headers
-            .insert("If-Unmodified-Since".into(), http_date(at));
+fn with_unmodified_since(sub: SubRequest, last_modified: &str) -> SubRequest {
+    match crate::identity::lookup::parse_sf_datetime(last_modified) {
+        Some(at) => sub.if_unmodified_since(at),
+        None => sub,
     }
-    sub
-}
-
-/// IMF-fixdate, as HTTP wants: `Tue, 15 Nov 1994 08:12:31 GMT`.
-pub fn http_date(at: time::OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    at.format(&format).unwrap_or_default()
 }
 
 fn push(out: &mut WritePlan, sub: SubRequest) {
