@@ -2,6 +2,7 @@
 //! server (and, for end-to-end runs, the function host) and stops it when done.
 
 pub mod scenario;
+pub mod stack;
 
 use chatsync_local::procs::{Moto, sdk_config};
 use chatsync_local::stack::{self, Plan, Settings};

@@ -20,6 +20,7 @@ use shared::config::{ConfigError, Env, vars};
 use shared::error::Classify;
 use shared::event::QueuedEvent;
 use shared::mapping::intents::{self, Absorbed, Target};
+use shared::mapping::policy::TranscriptTarget;
 use shared::mapping::plan::{self, Effect, PlanInput, WritePlan};
 use shared::mapping::state::{ConversationState, PartState, RecordWatermarks, Watermark};
 use shared::salesforce::{ClientConfig, CompositeResponse, Org, SalesforceClient};
@@ -300,6 +301,21 @@ async fn write_conversation(
     } else {
         None
     };
+    if state.in_flight
+        && config.transcript.target == TranscriptTarget::CaseComment
+        && let Some(parts) = &parts
+    {
+        let o = match org.take() {
+            Some(o) => o,
+            None => function.org(&config.tenant_id).await?,
+        };
+        let before = o.api_calls();
+        if let Some(note) = recover_comments(&o, &mut state, parts).await? {
+            report.notes.push(note);
+        }
+        report.calls += o.api_calls().saturating_sub(before);
+        org = Some(o);
+    }
     let mut keep_salesforce: Vec<(Target, String)> = Vec::new();
     let mut kept_marks: Vec<(String, Watermark)> = Vec::new();
     // At most one conflict settlement per write: a second 412 means someone is editing now.
@@ -396,6 +412,47 @@ async fn write_conversation(
         }
     }
     Ok(report)
+}
+
+/// After a crash, CaseComments written but not recorded are found again by their first line
+/// (the transcript header, or "Transcript part N, continued"), so they are updated, not
+/// written twice. CaseComments have no external id to upsert by.
+async fn recover_comments(
+    org: &Org,
+    state: &mut ConversationState,
+    parts: &[String],
+) -> Result<Option<String>, WriteError> {
+    let Some(case) = case_id(state).map(str::to_owned) else {
+        return Ok(None);
+    };
+    let missing: Vec<usize> = (0..parts.len())
+        .filter(|i| state.parts.get(*i).is_none_or(|p| p.id.is_none()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    let q = shared::salesforce::Soql::select(&["Id", "CommentBody"])
+        .from("CaseComment")
+        .where_eq("ParentId", case.as_str())
+        .build()?;
+    let found = org.query_all(&q).await?;
+    let mut recovered = 0;
+    for index in missing {
+        let first_line = parts[index].lines().next().unwrap_or_default();
+        let hit = found.iter().find(|c| {
+            c.get("CommentBody")
+                .and_then(|b| b.as_str())
+                .and_then(|b| b.lines().next())
+                == Some(first_line)
+        });
+        if let Some(id) = hit.and_then(|c| c.get("Id")).and_then(|v| v.as_str()) {
+            part_mut(state, index).id = Some(id.to_owned());
+            recovered += 1;
+        }
+    }
+    Ok((recovered > 0).then(|| {
+        format!("{recovered} CaseComment(s) written before a crash found again and updated")
+    }))
 }
 
 fn creates(effect: &Effect, state: &ConversationState) -> bool {
