@@ -8,6 +8,8 @@
 //! Each file carries [`KEY_FIELD`] instead, and a writer that may have crashed after Salesforce
 //! stored a file looks its keys up with [`recovery_query`] before uploading again.
 
+use super::state::ConversationState;
+use super::transcript::{Line, LineAttachment};
 use crate::salesforce::composite::{MAX_SUBREQUESTS, encode_component};
 use crate::salesforce::{SalesforceError, Soql, SubRequest};
 use base64::Engine;
@@ -41,6 +43,37 @@ pub const MAX_FILES_PER_REQUEST: usize = MAX_SUBREQUESTS;
 /// The bytes of the `q` parameter a recovery query may take once URL-encoded: Salesforce
 /// answers 414 past 16,384 bytes of URI, and the path and host need some of them.
 pub const MAX_QUERY_URL_BYTES: usize = 12_000;
+
+/// The value of a `ConversationState::attachments` entry whose attachment stays a link in the
+/// transcript (too large, unavailable, or refused by Salesforce); other values are ContentVersion
+/// ids.
+pub const LINKED: &str = "link";
+
+/// The attachments of `lines` (stored transcript lines: names already redacted) that are neither
+/// stored nor linked yet, each URL once, in transcript order.
+pub fn unrecorded<'a>(state: &ConversationState, lines: &'a [Line]) -> Vec<&'a LineAttachment> {
+    let mut seen = std::collections::BTreeSet::new();
+    lines
+        .iter()
+        .flat_map(|line| &line.attachments)
+        .filter(|a| !a.url.is_empty())
+        .filter(|a| {
+            let hash = url_hash(&a.url);
+            !state.attachments.contains_key(&hash) && seen.insert(hash)
+        })
+        .collect()
+}
+
+/// The record a conversation's files are published to: its Case, else the person who chatted,
+/// else its first Task. None before any of them exists (the files wait for the next write).
+pub fn parent(state: &ConversationState) -> Option<&str> {
+    state
+        .case
+        .as_ref()
+        .and_then(|c| c.id.as_deref())
+        .or(state.person.as_ref().map(|(p, _)| p.id.as_str()))
+        .or(state.task_id.as_deref())
+}
 
 /// A fetched attachment on its way to Salesforce.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -525,6 +558,78 @@ mod tests {
         }
         assert_eq!(seen, many.len());
         assert_eq!(recovery_queries(&[]).expect("none"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn unrecorded_attachments_come_once_in_transcript_order() {
+        use crate::event::Role;
+        use time::macros::datetime;
+        let line = |urls: &[&str]| Line {
+            at: datetime!(2026-03-01 10:00 UTC),
+            id: None,
+            role: Role::Visitor,
+            author: None,
+            text: String::new(),
+            attachments: urls
+                .iter()
+                .map(|u| LineAttachment {
+                    name: None,
+                    url: (*u).to_owned(),
+                })
+                .collect(),
+        };
+        let lines = [
+            line(&["https://x.io/a", "https://x.io/b"]),
+            line(&[]),
+            line(&["https://x.io/c", "https://x.io/a", ""]),
+        ];
+        let mut state = ConversationState::default();
+        state
+            .attachments
+            .insert(url_hash("https://x.io/b"), "068000000000001AAA".into());
+        let urls: Vec<&str> = unrecorded(&state, &lines)
+            .iter()
+            .map(|a| a.url.as_str())
+            .collect();
+        assert_eq!(urls, ["https://x.io/a", "https://x.io/c"]);
+        state
+            .attachments
+            .insert(url_hash("https://x.io/a"), LINKED.into());
+        state
+            .attachments
+            .insert(url_hash("https://x.io/c"), LINKED.into());
+        assert!(unrecorded(&state, &lines).is_empty());
+    }
+
+    #[test]
+    fn files_go_to_the_case_else_the_person_else_the_task() {
+        use crate::identity::rules::{Person, PersonKind};
+        use crate::mapping::state::{CaseLink, Stamp};
+        use time::macros::datetime;
+        let mut state = ConversationState::default();
+        assert_eq!(parent(&state), None);
+        state.task_id = Some("00T000000000001AAA".into());
+        assert_eq!(parent(&state), Some("00T000000000001AAA"));
+        state.person = Some((
+            Person {
+                kind: PersonKind::Lead,
+                id: "00Q000000000001AAA".into(),
+                account_id: None,
+            },
+            Stamp::new(datetime!(2026-03-01 10:00 UTC), "d1", 0),
+        ));
+        assert_eq!(parent(&state), Some("00Q000000000001AAA"));
+        // A Case not yet written (no id) does not count.
+        state.case = Some(CaseLink {
+            id: None,
+            reused: false,
+        });
+        assert_eq!(parent(&state), Some("00Q000000000001AAA"));
+        state.case = Some(CaseLink {
+            id: Some("500000000000001AAA".into()),
+            reused: true,
+        });
+        assert_eq!(parent(&state), Some("500000000000001AAA"));
     }
 
     #[test]
