@@ -70,6 +70,10 @@ pub mod vars {
     pub const WRITE_DLQ_URL: &str = "WRITE_DLQ_URL";
     pub const TENANT_SECRET_PREFIX: &str = "TENANT_SECRET_PREFIX";
     pub const MAX_WEBHOOK_BYTES: &str = "MAX_WEBHOOK_BYTES";
+    /// Hosts (`host` or `host:port`, comma-separated) the case writer may fetch attachments
+    /// from over plain http: the local stack's test servers. Unset in AWS, where attachments
+    /// are fetched over https only.
+    pub const ATTACHMENT_HTTP_HOSTS: &str = "ATTACHMENT_HTTP_HOSTS";
 }
 
 /// The AWS SDK configuration from the standard chain (env, profile, role).

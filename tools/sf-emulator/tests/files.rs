@@ -428,3 +428,105 @@ async fn a_request_over_50_mb_is_refused_before_parsing() {
     );
     assert!(org.records("ContentVersion").await.is_empty());
 }
+
+#[tokio::test]
+async fn chat_attachment_keys_come_from_the_repo_metadata_and_find_files_again() {
+    // The case writer tags each uploaded file with Chat_Attachment_Key__c and, after a crash,
+    // asks which keys already have a file: the field must load from salesforce/ and filter.
+    let org = TestOrg::start().await;
+    let describe = org
+        .api("GET", "/sobjects/ContentVersion/describe", None)
+        .await;
+    assert_eq!(describe.status, 200, "{}", describe.body);
+    let field = describe.body["fields"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["name"] == "Chat_Attachment_Key__c"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let facts: Value = [
+        "type",
+        "length",
+        "externalId",
+        "idLookup",
+        "custom",
+        "unique",
+        "createable",
+    ]
+    .iter()
+    .map(|k| (k.to_string(), field[*k].clone()))
+    .collect::<serde_json::Map<_, _>>()
+    .into();
+    assert_eq!(
+        facts,
+        json!({"type": "string", "length": 255, "externalId": true, "idLookup": true,
+               "custom": true, "unique": false, "createable": true})
+    );
+
+    // Three files published to a Case made in the same composite request, as the writer does.
+    let file = |reference: &str, key: &str| {
+        json!({"method": "POST", "url": format!("{V}/sobjects/ContentVersion"), "referenceId": reference,
+               "body": {"Title": "receipt", "PathOnClient": "receipt.pdf", "VersionData": b64(b"%PDF-1.7"),
+                        "FirstPublishLocationId": "@{case.id}", "Chat_Attachment_Key__c": key}})
+    };
+    let body = json!({
+        "allOrNone": true,
+        "compositeRequest": [
+            {"method": "POST", "url": format!("{V}/sobjects/Case"), "referenceId": "case",
+             "body": {"Subject": "chat"}},
+            file("file0", "a"),
+            file("file1", "b"),
+            file("file2", "c"),
+        ]
+    });
+    let r = org.api("POST", "/composite", Some(body)).await;
+    assert_eq!(r.status, 200);
+    let subs = r.body["compositeResponse"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(subs.len(), 4);
+    for sub in &subs {
+        assert_eq!(sub["httpStatusCode"], json!(201), "{sub}");
+    }
+    let case_id = str_at(&subs[0], "/body/id").to_string();
+
+    let r = org
+        .query(
+            "SELECT Id, Chat_Attachment_Key__c, ContentDocumentId FROM ContentVersion \
+             WHERE Chat_Attachment_Key__c IN ('a','b')",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["totalSize"], json!(2), "{}", r.body);
+    let mut found: Vec<(String, String, String)> = r.body["records"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|rec| {
+            (
+                str_at(rec, "/Chat_Attachment_Key__c").to_string(),
+                str_at(rec, "/Id").to_string(),
+                str_at(rec, "/ContentDocumentId").to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    let keys: Vec<&str> = found.iter().map(|(k, _, _)| k.as_str()).collect();
+    assert_eq!(keys, ["a", "b"]);
+    let ids: Vec<&str> = [1, 2]
+        .iter()
+        .map(|i| str_at(&subs[*i], "/body/id"))
+        .collect();
+    for ((_, id, doc), created) in found.iter().zip(&ids) {
+        assert_eq!(id, created);
+        assert!(doc.starts_with("069"), "{doc}");
+        // FirstPublishLocationId linked each file to the Case.
+        let link = org
+            .query(&format!(
+                "SELECT Id FROM ContentDocumentLink WHERE ContentDocumentId = '{doc}' AND LinkedEntityId = '{case_id}'"
+            ))
+            .await;
+        assert_eq!(link.body["totalSize"], json!(1), "{}", link.body);
+    }
+}
