@@ -1,8 +1,8 @@
 //! Test harness for the integration and end-to-end suites: each suite starts its own moto
 //! server (and, for end-to-end runs, the function host) and stops it when done.
 
+pub mod e2e;
 pub mod scenario;
-pub mod stack;
 
 use chatsync_local::procs::{Moto, sdk_config};
 use chatsync_local::stack::{self, Plan, Settings};

@@ -247,3 +247,16 @@ pub fn intercom_conversation(conversation: &str, v: &Visitor, start: i64) -> Vec
     );
     out
 }
+
+/// Adds an attachment (name, URL, size) to the opening message of a scenario conversation.
+pub fn attach(deliveries: &mut [Delivery], name: &str, url: &str, size: u64) {
+    let Some(first) = deliveries.first_mut() else {
+        return;
+    };
+    let mut body: Value = serde_json::from_slice(&first.body).unwrap_or_default();
+    body["data"]["item"]["source"]["attachments"] = json!([{
+        "type": "upload", "name": name, "url": url,
+        "content_type": "application/pdf", "filesize": size
+    }]);
+    first.body = serde_json::to_vec(&body).unwrap_or_default();
+}

@@ -2,89 +2,20 @@
 //! the local stack (moto, the real binaries under RIE, the Salesforce emulator), and what
 //! lands in Salesforce checked record by record.
 
-use chatsync_local::events::signed_request;
-use chatsync_local::session::{Session, SessionOptions, read_tenant};
+use chatsync_local::session::Session;
+use chatsync_tests::e2e::{self, drain, records, seed};
 use chatsync_tests::scenario::{self, Delivery, Visitor};
-use chatsync_tests::{bin_dir, repo_root};
 use serde_json::{Value, json};
-use shared::platforms::Platform;
-use std::time::Duration;
 use time::OffsetDateTime;
 
 const QUEUE_ID: &str = "00G000000000BILEA2";
 
 async fn start(extra_env: Vec<(String, String)>) -> Session {
-    let root = repo_root();
-    let logs = std::env::temp_dir().join(format!(
-        "chatsync-writer-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4()
-    ));
-    Session::start(SessionOptions {
-        template: root.join("template.yaml"),
-        bin_dir: bin_dir(),
-        tenant_files: vec![root.join("events/tenants/demo.toml")],
-        http_addr: "127.0.0.1:0".parse().unwrap(),
-        moto_port: None,
-        log_dir: logs,
-        schedule_every: None,
-        retry_after: Some(Duration::from_secs(1)),
-        extra_env,
-        salesforce_addr: Some("127.0.0.1:0".parse().unwrap()),
-        salesforce_seed: Some(root.join("events/salesforce/demo-org.json")),
-    })
-    .await
-    .expect("local stack and host start")
-}
-
-async fn post(session: &Session, body: &[u8]) -> u16 {
-    let tenant = read_tenant(&repo_root().join("events/tenants/demo.toml")).unwrap();
-    let (headers, path) =
-        signed_request(Platform::Intercom, &tenant, body, OffsetDateTime::now_utc()).unwrap();
-    let mut req = reqwest::Client::new()
-        .post(format!("{}{}", session.intake_url(), path))
-        .body(body.to_vec());
-    for (k, v) in headers {
-        req = req.header(k, v);
-    }
-    req.send().await.unwrap().status().as_u16()
+    e2e::start(Vec::new(), extra_env).await
 }
 
 async fn deliver(session: &Session, deliveries: &[Delivery]) {
-    for d in deliveries {
-        let status = post(session, &d.body).await;
-        assert!(status == 202 || status == 200, "{}: {status}", d.step);
-    }
-}
-
-async fn drain(session: &Session) {
-    session
-        .wait_idle(Duration::from_secs(120))
-        .await
-        .expect("the pipeline drains");
-}
-
-async fn records(session: &Session, sobject: &str) -> Vec<Value> {
-    let url = session.salesforce_url.as_deref().unwrap();
-    reqwest::get(format!("{url}/__emulator/records/{sobject}"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn seed(session: &Session, body: Value) -> Value {
-    let url = session.salesforce_url.as_deref().unwrap();
-    reqwest::Client::new()
-        .post(format!("{url}/__emulator/seed"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    e2e::deliver(session, &e2e::demo_tenant(), deliveries).await;
 }
 
 fn visitor(tag: &str) -> Visitor {

@@ -5,6 +5,7 @@
 //! composite call. Messages only add transcript lines (kept in DynamoDB) until something else
 //! goes out, enough lines gather, or the chat closes.
 
+pub mod attachments;
 mod conflict;
 mod error;
 mod lookups;
@@ -19,11 +20,15 @@ use shared::batch::process_by_group;
 use shared::config::{ConfigError, Env, vars};
 use shared::error::Classify;
 use shared::event::QueuedEvent;
+use shared::mapping::files::{self, PendingFile};
 use shared::mapping::intents::{self, Absorbed, Target};
-use shared::mapping::policy::TranscriptTarget;
 use shared::mapping::plan::{self, Effect, PlanInput, WritePlan};
+use shared::mapping::policy::TranscriptTarget;
 use shared::mapping::state::{ConversationState, PartState, RecordWatermarks, Watermark};
-use shared::salesforce::{ClientConfig, CompositeResponse, Org, SalesforceClient};
+use shared::mapping::transcript::Line;
+use shared::salesforce::{
+    ClientConfig, CompositeRequest, CompositeResponse, Org, SalesforceClient,
+};
 use shared::store::conversations::{ConversationKey, Conversations, Saved};
 use shared::store::secrets::TenantSecretStore;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
@@ -47,6 +52,7 @@ pub struct Function {
     watermarks: Watermarks,
     salesforce: SalesforceClient,
     lookups: lookups::LookupCache,
+    fetcher: attachments::Fetcher,
 }
 
 impl Function {
@@ -76,6 +82,7 @@ impl Function {
                 }
             })?,
             lookups: lookups::LookupCache::default(),
+            fetcher: attachments::Fetcher::from_env(env)?,
         })
     }
 
@@ -261,6 +268,9 @@ async fn write_conversation(
     let now = OffsetDateTime::now_utc();
     let tools = transcript::Tools::for_tenant(config)?;
     let mut state = function.conversations.load(&key).await?;
+    // A write that may have stored records or files crashed before recording them. Read now:
+    // the plan's success below clears the flag.
+    let recovering = state.in_flight;
     let absorbed = intents::absorb(&mut state, events, config);
     let mut report = Report {
         notes: absorbed
@@ -295,11 +305,15 @@ async fn write_conversation(
         report.notes.extend(notes);
         org = Some(o);
     }
-    let parts = if wants_transcript {
-        let stored = function.conversations.lines(&key).await?;
-        Some(tools.render(&stored, &state, first.platform)?)
+    // Files go with the transcript; after a crash they are settled at once.
+    let stored = if wants_transcript || recovering {
+        Some(function.conversations.lines(&key).await?)
     } else {
         None
+    };
+    let parts = match &stored {
+        Some(stored) if wants_transcript => Some(tools.render(stored, &state, first.platform)?),
+        _ => None,
     };
     if state.in_flight
         && config.transcript.target == TranscriptTarget::CaseComment
@@ -376,6 +390,7 @@ async fn write_conversation(
                 report.sent.extend(plan.sent.iter().cloned());
                 report.records.extend(touched(&state));
                 report.notes.push(case_choice(&state));
+                org = Some(o);
                 break;
             }
             Some((reference, e))
@@ -411,7 +426,179 @@ async fn write_conversation(
             Some((_, e)) => return Err(e.into()),
         }
     }
+    if let Some(stored) = &stored {
+        let case_key = plan::case_key(&config.tenant_id, first.platform, &state.conversation_id);
+        let files = Files {
+            function,
+            key: &key,
+            case_key: &case_key,
+            now,
+        };
+        files
+            .store(config, &mut state, stored, recovering, org, &mut report)
+            .await?;
+    }
     Ok(report)
+}
+
+/// Time the attachment downloads of one write may take; the rest wait for the next write
+/// (the writer has 60 s in all).
+const FETCH_BUDGET: Duration = Duration::from_secs(30);
+
+/// Chat attachments as Salesforce Files, after the conversation's own write: a file Salesforce
+/// refuses must not roll back the Case and Task.
+struct Files<'a> {
+    function: &'a Function,
+    key: &'a ConversationKey,
+    case_key: &'a str,
+    now: OffsetDateTime,
+}
+
+impl Files<'_> {
+    /// The stored lines' attachments not yet stored or linked: fetched, and created as Files
+    /// on the Case (else the person, else the Task) in their own composite requests. Too large
+    /// or unavailable ones stay links in the transcript.
+    async fn store(
+        &self,
+        config: &TenantConfig,
+        state: &mut ConversationState,
+        stored: &[String],
+        recovering: bool,
+        org: Option<Org>,
+        report: &mut Report,
+    ) -> Result<(), WriteError> {
+        let lines = stored
+            .iter()
+            .map(|l| serde_json::from_str::<Line>(l))
+            .collect::<Result<Vec<_>, _>>()?;
+        let todo = files::unrecorded(state, &lines);
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let Some(parent) = files::parent(state).map(str::to_owned) else {
+            return Ok(());
+        };
+        let org = match org {
+            Some(o) => o,
+            None => self.function.org(&config.tenant_id).await?,
+        };
+        let before = org.api_calls();
+        if recovering {
+            let keys: Vec<String> = todo
+                .iter()
+                .map(|a| files::attachment_key(self.case_key, &a.url))
+                .collect();
+            for soql in files::recovery_queries(&keys)? {
+                let found = files::recovered(&org.query_all(&soql).await?);
+                for a in &todo {
+                    if let Some(id) = found.get(&files::attachment_key(self.case_key, &a.url)) {
+                        state
+                            .attachments
+                            .insert(files::url_hash(&a.url), id.clone());
+                    }
+                }
+            }
+        }
+        let cap = files::fetch_cap(config.transcript.attachment_max_bytes);
+        let deadline = std::time::Instant::now() + FETCH_BUDGET;
+        // One request's worth at a time: never more than its budget in memory.
+        let mut batch: Vec<(String, PendingFile)> = Vec::new();
+        let mut bytes = 0u64;
+        for a in todo {
+            let hash = files::url_hash(&a.url);
+            if state.attachments.contains_key(&hash) {
+                continue;
+            }
+            if std::time::Instant::now() > deadline {
+                report
+                    .notes
+                    .push("attachments left for the next write (download time)".into());
+                break;
+            }
+            match self.function.fetcher.fetch(&a.url, cap).await {
+                attachments::Fetched::Bytes { data, content_type } => {
+                    let size = data.len() as u64;
+                    if !files::fits(batch.len(), bytes, size) {
+                        self.send(state, &org, &parent, std::mem::take(&mut batch), report)
+                            .await?;
+                        bytes = 0;
+                    }
+                    bytes += size;
+                    let file = PendingFile {
+                        key: files::attachment_key(self.case_key, &a.url),
+                        name: files::file_name(a.name.as_deref(), &a.url),
+                        data,
+                        content_type,
+                    };
+                    batch.push((hash, file));
+                }
+                attachments::Fetched::TooLarge => {
+                    report
+                        .notes
+                        .push("an attachment over the size cap stays a link".into());
+                    state.attachments.insert(hash, files::LINKED.into());
+                }
+                attachments::Fetched::Unavailable(reason) => {
+                    report
+                        .notes
+                        .push(format!("attachment not fetched ({reason}): left as a link"));
+                    state.attachments.insert(hash, files::LINKED.into());
+                }
+            }
+        }
+        if !batch.is_empty() {
+            self.send(state, &org, &parent, batch, report).await?;
+        }
+        report.calls += org.api_calls().saturating_sub(before);
+        save(self.function, self.key, state, self.now).await
+    }
+
+    /// One composite request of files, each on its own (allOrNone false): a file Salesforce
+    /// refuses (blocked extension, storage full) becomes a link and the others still land.
+    async fn send(
+        &self,
+        state: &mut ConversationState,
+        org: &Org,
+        parent: &str,
+        batch: Vec<(String, PendingFile)>,
+        report: &mut Report,
+    ) -> Result<(), WriteError> {
+        let (hashes, pending): (Vec<String>, Vec<PendingFile>) = batch.into_iter().unzip();
+        let mut request = CompositeRequest::new(false);
+        for (_, sub) in files::file_subrequests(&pending, parent, 0) {
+            request.push(sub)?;
+        }
+        // Should we crash after Salesforce stored them, the retry looks their keys up first.
+        state.in_flight = true;
+        save(self.function, self.key, state, self.now).await?;
+        let response = org.composite(&request).await?;
+        shared::failpoint::crash_once("writer-after-files");
+        for (i, (hash, file)) in hashes.into_iter().zip(&pending).enumerate() {
+            let Some(sub) = response.get(&format!("file{i}")) else {
+                continue;
+            };
+            match (sub.error(), sub.id()) {
+                (None, Some(id)) => {
+                    state.attachments.insert(hash, id.to_owned());
+                    report.records.push(id.to_owned());
+                }
+                (Some(e), _) if e.class().is_retryable() => report.notes.push(format!(
+                    "{} not stored ({e}): tried again with the next write",
+                    file.name
+                )),
+                (e, _) => {
+                    let why = e.map(|e| e.to_string()).unwrap_or_else(|| "no id".into());
+                    report
+                        .notes
+                        .push(format!("{} left as a link: {why}", file.name));
+                    state.attachments.insert(hash, files::LINKED.into());
+                }
+            }
+        }
+        report.sent.push(format!("{} file(s)", pending.len()));
+        state.in_flight = false;
+        save(self.function, self.key, state, self.now).await
+    }
 }
 
 /// After a crash, CaseComments written but not recorded are found again by their first line

@@ -1,17 +1,9 @@
 //! The attachment fetcher's tests, and chat attachments end to end: fetched from a stand-in
 //! platform, stored as Salesforce Files in the emulator, found again after a "crash".
-//!
-//! `src/attachments.rs` is compiled here until `lib.rs` declares `pub mod attachments;` (its
-//! owner wires it in); then the `#[path]` module below becomes
-//! `use case_writer::attachments::{Fetched, Fetcher};` and the module's own tests run as unit
-//! tests.
 
-#[path = "../src/attachments.rs"]
-mod attachments;
-
-use attachments::{Fetched, Fetcher};
 use axum::Router;
 use axum::routing::get;
+use case_writer::attachments::{Fetched, Fetcher};
 use serde_json::json;
 use sf_emulator::{Emulator, EmulatorConfig};
 use shared::mapping::files::{self, PendingFile};

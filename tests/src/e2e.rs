@@ -45,10 +45,16 @@ pub fn demo_tenant() -> TenantFile {
 /// A copy of the demo tenant under another id, its TOML changed by `edit`, written to a temp
 /// file (for `start`) and parsed (for signing).
 pub fn tenant_variant(tenant_id: &str, edit: impl Fn(String) -> String) -> (PathBuf, TenantFile) {
-    let text = std::fs::read_to_string(repo_root().join("events/tenants/demo.toml"))
-        .expect("demo tenant");
-    let text = edit(text.replace("tenant_id = \"demo\"", &format!("tenant_id = \"{tenant_id}\"")));
-    let path = std::env::temp_dir().join(format!("chatsync-{tenant_id}-{}.toml", uuid::Uuid::new_v4()));
+    let text =
+        std::fs::read_to_string(repo_root().join("events/tenants/demo.toml")).expect("demo tenant");
+    let text = edit(text.replace(
+        "tenant_id = \"demo\"",
+        &format!("tenant_id = \"{tenant_id}\""),
+    ));
+    let path = std::env::temp_dir().join(format!(
+        "chatsync-{tenant_id}-{}.toml",
+        uuid::Uuid::new_v4()
+    ));
     std::fs::write(&path, &text).expect("temp tenant file");
     let file = TenantFile::from_toml(&text).expect("tenant variant parses");
     (path, file)
@@ -57,7 +63,8 @@ pub fn tenant_variant(tenant_id: &str, edit: impl Fn(String) -> String) -> (Path
 /// Posts one Intercom delivery signed for `tenant`; the HTTP status.
 pub async fn post(session: &Session, tenant: &TenantFile, body: &[u8]) -> u16 {
     let (headers, path) =
-        signed_request(Platform::Intercom, tenant, body, OffsetDateTime::now_utc()).expect("signed");
+        signed_request(Platform::Intercom, tenant, body, OffsetDateTime::now_utc())
+            .expect("signed");
     let mut req = reqwest::Client::new()
         .post(format!("{}{}", session.intake_url(), path))
         .body(body.to_vec());
@@ -84,17 +91,23 @@ pub async fn drain(session: &Session) {
 }
 
 fn emulator(session: &Session) -> &str {
-    session.salesforce_url.as_deref().expect("the emulator runs")
+    session
+        .salesforce_url
+        .as_deref()
+        .expect("the emulator runs")
 }
 
 /// Every record of `sobject` in the emulator, as the REST API shows them.
 pub async fn records(session: &Session, sobject: &str) -> Vec<Value> {
-    reqwest::get(format!("{}/__emulator/records/{sobject}", emulator(session)))
-        .await
-        .expect("emulator answers")
-        .json()
-        .await
-        .expect("records JSON")
+    reqwest::get(format!(
+        "{}/__emulator/records/{sobject}",
+        emulator(session)
+    ))
+    .await
+    .expect("emulator answers")
+    .json()
+    .await
+    .expect("records JSON")
 }
 
 /// Seeds records (`{"Contact": [{…}]}`); the ids, in order, per object.

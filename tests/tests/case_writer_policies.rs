@@ -1,0 +1,336 @@
+//! The case writer's tenant policies end to end on the local stack: transcript targets,
+//! conflicts with changes made in Salesforce, attachments as Salesforce Files, and data errors
+//! parked as review items.
+
+use axum::Router;
+use axum::routing::get;
+use chatsync_local::session::Session;
+use chatsync_tests::e2e::{self, deliver, drain, records, tenant_variant, update_as_user};
+use chatsync_tests::eventually;
+use chatsync_tests::scenario::{self, Visitor};
+use serde_json::{Value, json};
+use shared::store::synclog::SyncLogTable;
+use shared::synclog::{Outcome, Step};
+use shared::tenant::TenantFile;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+fn visitor(tag: &str) -> Visitor {
+    Visitor {
+        contact_id: format!("contact-{tag}"),
+        name: format!("Ada {tag}"),
+        email: format!("ada.{tag}@example.org"),
+    }
+}
+
+fn hour_ago() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp() - 3600
+}
+
+async fn case_of(session: &Session, tenant: &str, conversation: &str) -> Value {
+    let key = format!("{tenant}:intercom:{conversation}");
+    let mut cases: Vec<Value> = records(session, "Case")
+        .await
+        .into_iter()
+        .filter(|c| c["Chat_Conversation_Id__c"] == json!(key))
+        .collect();
+    assert_eq!(cases.len(), 1, "one Case for {key}");
+    cases.remove(0)
+}
+
+fn sync_log(session: &Session) -> SyncLogTable {
+    SyncLogTable::new(
+        aws_sdk_dynamodb::Client::new(&session.sdk),
+        session.table("SyncLogTable").expect("sync log table"),
+    )
+}
+
+/// Every write step's detail for the tenant's open items or trail, joined.
+async fn write_details(session: &Session, tenant: &str) -> Vec<(Outcome, String)> {
+    let log = sync_log(session);
+    let mut out = Vec::new();
+    let client = aws_sdk_dynamodb::Client::new(&session.sdk);
+    let table = session.table("SyncLogTable").expect("sync log table");
+    let scan = client.scan().table_name(table).send().await.expect("scan");
+    for item in scan.items() {
+        let Some(pk) = item.get("pk").and_then(|v| v.as_s().ok()) else {
+            continue;
+        };
+        for entry in log.trail(pk).await.expect("trail") {
+            if entry.tenant_id == tenant && entry.step == Step::Write {
+                out.push((entry.outcome, entry.detail));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn transcripts_go_to_case_comments_or_transcript_records_when_the_tenant_says_so() {
+    let (comments_file, comments) = tenant_variant("comments", |t| {
+        t.replace("target = \"task\"", "target = \"case_comment\"")
+    });
+    let (records_file, transcripts) = tenant_variant("records", |t| {
+        t.replace("target = \"task\"", "target = \"custom_object\"")
+    });
+    let session = e2e::start(vec![comments_file, records_file], Vec::new()).await;
+    let v = visitor("targets");
+    deliver(
+        &session,
+        &comments,
+        &scenario::intercom_conversation("7301", &v, hour_ago()),
+    )
+    .await;
+    deliver(
+        &session,
+        &transcripts,
+        &scenario::intercom_conversation("7302", &v, hour_ago()),
+    )
+    .await;
+    drain(&session).await;
+
+    let case = case_of(&session, "comments", "7301").await;
+    let bodies: Vec<String> = records(&session, "CaseComment")
+        .await
+        .into_iter()
+        .filter(|c| c["ParentId"] == case["Id"])
+        .filter_map(|c| c["CommentBody"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(bodies.len(), 1, "the transcript fits one comment");
+    for text in scenario::message_texts("7301") {
+        let text = text.replace(scenario::CARD, "[card number removed]");
+        assert!(bodies[0].contains(&text), "{text:?} in the comment");
+    }
+    let tasks: Vec<Value> = records(&session, "Task")
+        .await
+        .into_iter()
+        .filter(|t| t["WhatId"] == case["Id"])
+        .collect();
+    assert_eq!(tasks.len(), 1, "the activity Task is still written");
+    assert_eq!(
+        tasks[0]["Description"],
+        "The transcript is in the Case's comments."
+    );
+
+    let case = case_of(&session, "records", "7302").await;
+    let transcript: Vec<Value> = records(&session, "Chat_Transcript__c")
+        .await
+        .into_iter()
+        .filter(|r| r["Case__c"] == case["Id"])
+        .collect();
+    assert_eq!(transcript.len(), 1);
+    assert_eq!(transcript[0]["Key__c"], "records:intercom:7302#1");
+    assert_eq!(transcript[0]["Contact__c"], case["ContactId"]);
+    assert_eq!(transcript[0]["Part__c"], 1.0);
+    let body = transcript[0]["Body__c"].as_str().unwrap();
+    assert!(body.contains("Closing this one.") && body.contains("(internal note)"));
+    session.stop().await;
+}
+
+/// Delivers the scenario up to (not including) the priority change, lets a Salesforce user set
+/// the Case's Priority to Low, then delivers the rest.
+async fn priority_changed_in_salesforce(
+    session: &Session,
+    tenant: &TenantFile,
+    conversation: &str,
+) -> Value {
+    let all = scenario::intercom_conversation(conversation, &visitor(conversation), hour_ago());
+    let priority_at = all
+        .iter()
+        .position(|d| d.step == "priority")
+        .expect("a priority step");
+    deliver(session, tenant, &all[..priority_at]).await;
+    drain(session).await;
+    let case = case_of(session, &tenant.config.tenant_id, conversation).await;
+    assert_eq!(case["Priority"], "Medium");
+    // If-Unmodified-Since has one-second resolution, as in Salesforce: a change is seen when it
+    // falls in a later second than chatsync's last write.
+    let written =
+        shared::identity::lookup::parse_sf_datetime(case["LastModifiedDate"].as_str().unwrap())
+            .expect("LastModifiedDate")
+            .unix_timestamp();
+    eventually(Duration::from_secs(3), "the next second", || async {
+        (OffsetDateTime::now_utc().unix_timestamp() > written).then_some(())
+    })
+    .await;
+    update_as_user(
+        session,
+        "Case",
+        case["Id"].as_str().unwrap(),
+        json!({"Priority": "Low"}),
+    )
+    .await;
+    deliver(session, tenant, &all[priority_at..]).await;
+    drain(session).await;
+    case_of(session, &tenant.config.tenant_id, conversation).await
+}
+
+#[tokio::test]
+async fn a_change_made_in_salesforce_is_settled_by_the_tenants_rule() {
+    let (chat_file, chat_wins) = tenant_variant("chatwins", |t| {
+        format!("{t}\n[config.conflicts.fields]\n\"Case.Priority\" = \"chat\"\n")
+    });
+    let session = e2e::start(vec![chat_file], Vec::new()).await;
+
+    // Newest wins (the default): the agent's change in Salesforce is newer than the chat's
+    // priority event (an hour old), so Low stays; the other fields still follow the chat.
+    let demo = e2e::demo_tenant();
+    let case = priority_changed_in_salesforce(&session, &demo, "7401").await;
+    assert_eq!(case["Priority"], "Low", "Salesforce's newer value stays");
+    assert_eq!(
+        case["Status"], "Closed",
+        "fields Salesforce did not touch still follow the chat"
+    );
+    let details = write_details(&session, "demo").await;
+    let conflict = details
+        .iter()
+        .find(|(_, d)| d.contains("conflict on Case.Priority"))
+        .expect("the conflict is in the sync log");
+    assert!(
+        conflict.1.contains("\"Low\"")
+            && conflict.1.contains("\"High\"")
+            && conflict.1.contains("Salesforce wins (newest wins)"),
+        "{}",
+        conflict.1
+    );
+
+    // The chat as the source of truth for Priority: its value goes back in.
+    let case = priority_changed_in_salesforce(&session, &chat_wins, "7402").await;
+    assert_eq!(case["Priority"], "High", "the chat wins Priority");
+    let details = write_details(&session, "chatwins").await;
+    assert!(
+        details
+            .iter()
+            .any(|(_, d)| d.contains("the chat wins (the chat is the source of truth)"))
+    );
+    session.stop().await;
+}
+
+/// A stand-in for the platform's file host: a small PDF, and a large one.
+async fn file_host() -> String {
+    let app = Router::new()
+        .route(
+            "/files/receipt.pdf",
+            get(|| async { b"%PDF-1.4 receipt".to_vec() }),
+        )
+        .route("/files/huge.pdf", get(|| async { vec![b'x'; 64 * 1024] }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("127.0.0.1:{}", addr.port())
+}
+
+#[tokio::test]
+async fn attachments_become_salesforce_files_up_to_the_cap_and_links_above() {
+    let host = file_host().await;
+    let (small_file, small_cap) = tenant_variant("smallcap", |t| {
+        t.replace(
+            "redact_cards = true",
+            "redact_cards = true\nattachment_max_bytes = 1024",
+        )
+    });
+    let session = e2e::start(
+        vec![small_file],
+        vec![("ATTACHMENT_HTTP_HOSTS".to_owned(), host.clone())],
+    )
+    .await;
+    let mut with_file = scenario::intercom_conversation("7501", &visitor("file"), hour_ago());
+    scenario::attach(
+        &mut with_file,
+        "receipt.pdf",
+        &format!("http://{host}/files/receipt.pdf"),
+        16,
+    );
+    let mut with_huge = scenario::intercom_conversation("7502", &visitor("huge"), hour_ago());
+    scenario::attach(
+        &mut with_huge,
+        "huge.pdf",
+        &format!("http://{host}/files/huge.pdf"),
+        65536,
+    );
+    deliver(&session, &e2e::demo_tenant(), &with_file).await;
+    deliver(&session, &small_cap, &with_huge).await;
+    drain(&session).await;
+
+    let case = case_of(&session, "demo", "7501").await;
+    let versions: Vec<Value> = records(&session, "ContentVersion").await;
+    let receipt: Vec<&Value> = versions
+        .iter()
+        .filter(|v| v["PathOnClient"] == "receipt.pdf")
+        .collect();
+    assert_eq!(receipt.len(), 1, "the file is stored once");
+    assert_eq!(receipt[0]["ContentSize"], 16);
+    assert_eq!(
+        receipt[0]["Chat_Attachment_Key__c"]
+            .as_str()
+            .map(|k| k.starts_with("demo:intercom:7501#file-")),
+        Some(true)
+    );
+    let links: Vec<Value> = records(&session, "ContentDocumentLink")
+        .await
+        .into_iter()
+        .filter(|l| l["ContentDocumentId"] == receipt[0]["ContentDocumentId"])
+        .collect();
+    assert!(
+        links.iter().any(|l| l["LinkedEntityId"] == case["Id"]),
+        "linked to the Case"
+    );
+
+    assert!(
+        !versions.iter().any(|v| v["PathOnClient"] == "huge.pdf"),
+        "a file over the tenant's cap is not uploaded"
+    );
+    let huge_case = case_of(&session, "smallcap", "7502").await;
+    let task: Value = records(&session, "Task")
+        .await
+        .into_iter()
+        .find(|t| t["WhatId"] == huge_case["Id"])
+        .expect("the Task");
+    assert!(
+        task["Description"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("http://{host}/files/huge.pdf")),
+        "it stays a link in the transcript"
+    );
+    session.stop().await;
+}
+
+#[tokio::test]
+async fn a_salesforce_data_error_parks_the_events_as_review_items() {
+    // A mapping to a field the org does not have (stored without the org check).
+    let (broken_file, broken) = tenant_variant("broken", |t| {
+        format!(
+            "{t}\n[[config.fields]]\nfrom = \"conversation.id\"\nto = \"Case.Missing_Field__c\"\n"
+        )
+    });
+    let session = e2e::start(vec![broken_file], Vec::new()).await;
+    let all = scenario::intercom_conversation("7601", &visitor("broken"), hour_ago());
+    deliver(&session, &broken, &all[..1]).await;
+    drain(&session).await;
+    let details = write_details(&session, "broken").await;
+    assert!(!details.is_empty(), "the write step is in the sync log");
+    assert!(
+        details.iter().all(|(o, _)| *o == Outcome::Parked),
+        "{details:?}"
+    );
+    assert!(
+        details.iter().any(|(_, d)| d.contains("Missing_Field__c")),
+        "{details:?}"
+    );
+    let open = sync_log(&session)
+        .open("broken", 10)
+        .await
+        .expect("open items");
+    assert!(!open.is_empty(), "listed as open review items");
+    assert!(
+        open.iter().all(|e| e.payload.is_some()),
+        "with the message to replay"
+    );
+    assert_eq!(session.host.invocation_errors(), 0);
+    session.stop().await;
+}
