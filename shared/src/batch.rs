@@ -209,4 +209,47 @@ mod tests {
             group_id: None
         }));
     }
+
+    fn record(id: &str, group: &str) -> aws_lambda_events::sqs::SqsMessage {
+        let mut m = aws_lambda_events::sqs::SqsMessage::default();
+        m.message_id = Some(id.to_owned());
+        m.attributes
+            .insert("MessageGroupId".into(), group.to_owned());
+        m
+    }
+
+    #[tokio::test]
+    async fn groups_are_handed_over_whole_and_fail_from_the_failing_message() {
+        // GIVEN a batch a1 b1 a2 b2 a3 where group a fails from its second message
+        let mut event = aws_lambda_events::sqs::SqsEvent::default();
+        event.records = vec![
+            record("a1", "a"),
+            record("b1", "b"),
+            record("a2", "a"),
+            record("b2", "b"),
+            record("a3", "a"),
+        ];
+        let mut seen: Vec<Vec<String>> = Vec::new();
+        let response = process_by_group(
+            &event,
+            async |messages: &[&aws_lambda_events::sqs::SqsMessage]| {
+                let ids: Vec<String> = messages
+                    .iter()
+                    .filter_map(|m| m.message_id.clone())
+                    .collect();
+                let fails = ids.first().map(String::as_str) == Some("a1");
+                seen.push(ids);
+                if fails { Err((1, "boom")) } else { Ok(()) }
+            },
+        )
+        .await;
+        // THEN each group came whole and in order, and a2, a3 are reported in delivery order
+        assert_eq!(seen, [vec!["a1", "a2", "a3"], vec!["b1", "b2"]]);
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, ["a2", "a3"]);
+    }
 }

@@ -9,7 +9,6 @@ use chatsync_local::host::{Host, HostOptions};
 use chatsync_local::procs::rie_path;
 use chatsync_tests::{LocalAws, SAMPLE_DELIVERIES, machine, release_bin_dir, repo_root};
 use shared::platforms::Platform;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -164,9 +163,6 @@ fn drain(
     (stop, task)
 }
 
-/// The release binaries: the function host runs what `cargo build --release` left next to
-/// this bench (<target>/release), or CHATSYNC_BIN_DIR.
-
 /// `n` signed deliveries of `sample`, each with its own delivery id so each is claimed and
 /// queued (a repeat would be answered 200 as a duplicate without touching SQS).
 fn deliveries(
@@ -249,8 +245,6 @@ async fn run(
     }
     (latencies, started.elapsed())
 }
-
-/// The machine the figures come from.
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     // Nearest rank: the smallest sample with at least p % of samples at or below it.

@@ -334,3 +334,155 @@ async fn a_salesforce_data_error_parks_the_events_as_review_items() {
     assert_eq!(session.host.invocation_errors(), 0);
     session.stop().await;
 }
+
+#[tokio::test]
+async fn an_open_case_or_the_single_open_opportunity_is_reused_when_the_tenant_asks() {
+    let (reuse_file, reuse) = tenant_variant("reuse", |t| {
+        t.replace(
+            "origin = \"Web\"",
+            "origin = \"Web\"\nreuse_open_case = true",
+        )
+    });
+    let (opp_file, opp) = tenant_variant("opps", |t| {
+        t.replace(
+            "origin = \"Web\"",
+            "origin = \"Web\"\nrelate_task_to = \"opportunity\"",
+        )
+    });
+    let session = stack_with(vec![reuse_file, opp_file]).await;
+    let v = visitor("reuse");
+    let ids = e2e::seed(
+        &session,
+        json!({
+            "Account": [{"Name": "Reuse Ltd"}],
+        }),
+    )
+    .await;
+    let account = ids["Account"][0].as_str().unwrap().to_owned();
+    let ids = e2e::seed(
+        &session,
+        json!({"Contact": [{"FirstName": "Ada", "LastName": "Reuse", "Email": v.email, "AccountId": account}]}),
+    )
+    .await;
+    let contact = ids["Contact"][0].as_str().unwrap().to_owned();
+    let ids = e2e::seed(
+        &session,
+        json!({
+            "Case": [{"Subject": "Earlier issue", "Status": "Working", "ContactId": contact}],
+            "Opportunity": [{"Name": "Renewal", "StageName": "Prospecting", "CloseDate": "2027-01-31", "AccountId": account}],
+        }),
+    )
+    .await;
+    let open_case = ids["Case"][0].as_str().unwrap().to_owned();
+    let opportunity = ids["Opportunity"][0].as_str().unwrap().to_owned();
+    e2e::seed(
+        &session,
+        json!({"OpportunityContactRole": [{"OpportunityId": opportunity, "ContactId": contact, "Role": "Decision Maker"}]}),
+    )
+    .await;
+
+    deliver(
+        &session,
+        &reuse,
+        &scenario::intercom_conversation("7701", &v, hour_ago()),
+    )
+    .await;
+    drain(&session).await;
+    let cases: Vec<Value> = records(&session, "Case").await;
+    assert_eq!(
+        cases.len(),
+        1,
+        "no new Case: the Contact's open one is used"
+    );
+    assert_eq!(cases[0]["Id"], json!(open_case));
+    assert_eq!(cases[0]["Status"], "Closed", "and follows the chat");
+    let task = records(&session, "Task")
+        .await
+        .into_iter()
+        .find(|t| t["Chat_Transcript_Key__c"] == json!("reuse:intercom:7701#1"))
+        .expect("the transcript Task");
+    assert_eq!(task["WhatId"], json!(open_case));
+    let details = write_details(&session, "reuse").await;
+    assert!(
+        details
+            .iter()
+            .any(|(_, d)| d.contains("the Contact's most recent open Case"))
+    );
+
+    deliver(
+        &session,
+        &opp,
+        &scenario::intercom_conversation("7702", &v, hour_ago()),
+    )
+    .await;
+    drain(&session).await;
+    let task = records(&session, "Task")
+        .await
+        .into_iter()
+        .find(|t| t["Chat_Transcript_Key__c"] == json!("opps:intercom:7702#1"))
+        .expect("the transcript Task");
+    assert_eq!(
+        task["WhatId"],
+        json!(opportunity),
+        "related to the one open Opportunity"
+    );
+    session.stop().await;
+}
+
+async fn stack_with(tenants: Vec<std::path::PathBuf>) -> Session {
+    e2e::start(tenants, Vec::new()).await
+}
+
+#[tokio::test]
+async fn a_mapping_is_checked_against_the_org_before_it_is_saved() {
+    let session = stack_with(Vec::new()).await;
+    let url = session.salesforce_url.clone().expect("emulator");
+    let client = shared::salesforce::SalesforceClient::new(Default::default()).expect("client");
+    let org = client.org(
+        "demo",
+        chatsync_local::session::emulator_credentials(&url),
+        std::sync::Arc::new(shared::salesforce::DiscardTokens),
+    );
+    let mut config = e2e::demo_tenant().config;
+    let problems = shared::mapping::org_check::check_all(&org, &config)
+        .await
+        .expect("checked");
+    assert!(
+        problems.is_empty(),
+        "the demo tenant fits the demo org: {problems:?}"
+    );
+    config
+        .case
+        .status_map
+        .insert("snoozed".into(), "On Hold".into());
+    config
+        .case
+        .priority_map
+        .insert("urgent".into(), "high".into());
+    config
+        .owners
+        .queues
+        .insert("Sales team".into(), "Sales".into());
+    config.case.record_type = Some("Support_Case".into());
+    let problems = shared::mapping::org_check::check_all(&org, &config)
+        .await
+        .expect("checked");
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("\"On Hold\" is not an active value of Case.Status"))
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("the org spells it \"High\""))
+    );
+    assert!(problems.iter().any(|p| p.contains("queue \"Sales\"")));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("record_type \"Support_Case\""))
+    );
+    session.stop().await;
+}
