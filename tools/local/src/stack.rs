@@ -736,7 +736,7 @@ mod tests {
             p.function("retry-drainer").unwrap().schedules,
             ["rate(5 minutes)"]
         );
-        assert_eq!(p.tables.len(), 5);
+        assert_eq!(p.tables.len(), 6);
     }
 
     #[test]
