@@ -63,6 +63,7 @@ pub mod vars {
     pub const RESPONDIO_API_URL: &str = "RESPONDIO_API_URL";
     pub const WATERMARKS_TABLE: &str = "WATERMARKS_TABLE";
     pub const CONVERSATIONS_TABLE: &str = "CONVERSATIONS_TABLE";
+    pub const TRANSCRIPT_QUIET_SECONDS: &str = "TRANSCRIPT_QUIET_SECONDS";
     pub const SYNC_LOG_TABLE: &str = "SYNC_LOG_TABLE";
     pub const RESOLVE_QUEUE_URL: &str = "RESOLVE_QUEUE_URL";
     pub const WRITE_QUEUE_URL: &str = "WRITE_QUEUE_URL";

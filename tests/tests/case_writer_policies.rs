@@ -486,3 +486,50 @@ async fn a_mapping_is_checked_against_the_org_before_it_is_saved() {
     );
     session.stop().await;
 }
+
+#[tokio::test]
+async fn a_quiet_conversations_waiting_lines_are_written_by_the_drainers_sweep() {
+    let session = e2e::start(
+        Vec::new(),
+        vec![("TRANSCRIPT_QUIET_SECONDS".to_owned(), "0".to_owned())],
+    )
+    .await;
+    let all = scenario::intercom_conversation("7801", &visitor("quiet"), hour_ago());
+    // The start and one visitor message; then the chat goes quiet.
+    deliver(&session, &e2e::demo_tenant(), &all[..2]).await;
+    drain(&session).await;
+    let texts = scenario::message_texts("7801");
+    let description = || async {
+        records(&session, "Task")
+            .await
+            .into_iter()
+            .find(|t| t["Chat_Transcript_Key__c"] == json!("demo:intercom:7801#1"))
+            .and_then(|t| t["Description"].as_str().map(str::to_owned))
+            .expect("the transcript Task")
+    };
+    // Messages wait for the next change; which of them did depends on how SQS batched the
+    // deliveries, so the count of waiting conversations is read from what landed.
+    let before = description().await;
+    let waiting = texts[..2].iter().any(|t| !before.contains(t.as_str()));
+    let report = session
+        .host
+        .run_scheduled("retry-drainer")
+        .await
+        .expect("the drainer runs");
+    assert_eq!(report["flushed"], u64::from(waiting), "{report}");
+    drain(&session).await;
+    let after = description().await;
+    for text in &texts[..2] {
+        assert!(
+            after.contains(text.as_str()),
+            "{text:?} written by the sweep:\n{after}"
+        );
+    }
+    let again = session
+        .host
+        .run_scheduled("retry-drainer")
+        .await
+        .expect("the drainer runs");
+    assert_eq!(again["flushed"], 0, "nothing waits any more: {again}");
+    session.stop().await;
+}

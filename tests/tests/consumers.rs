@@ -122,7 +122,8 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
         retry_drainer::DrainReport {
             parked: 2,
             redriven: 0,
-            failed: 0
+            failed: 0,
+            flushed: 0,
         }
     );
     assert_eq!(aws.visible("ResolveDeadLetterQueue").await, 0);

@@ -5,7 +5,7 @@
 use crate::WriteError;
 use serde_json::Value;
 use shared::identity::lookup::parse_sf_datetime;
-use shared::mapping::intents::{Absorbed, Target};
+use shared::mapping::intents::Target;
 use shared::mapping::plan::{self, WritePlan, same_value};
 use shared::mapping::policy::ConflictRule;
 use shared::mapping::state::{ConversationState, RecordWatermarks, Stamp, Watermark, value_hash};
@@ -28,7 +28,6 @@ pub async fn settle(
     state: &ConversationState,
     plan: &WritePlan,
     case_marks: &RecordWatermarks,
-    absorbed: &Absorbed,
 ) -> Result<Settled, WriteError> {
     let case_id = state
         .case
@@ -67,7 +66,12 @@ pub async fn settle(
         if untouched || same_value(&sf_value, chat_value) {
             continue;
         }
-        let stamp = event_stamp(absorbed, field);
+        // The stamp of the event the value came from, as the plan recorded it.
+        let stamp = plan
+            .marks
+            .iter()
+            .find(|(t, f, _)| *t == Target::Case && f == field)
+            .map(|(_, _, m)| m.stamp.clone());
         let rule = config.conflicts.rule("Case", field);
         let chat_wins = match rule {
             ConflictRule::Chat => true,
@@ -90,6 +94,12 @@ pub async fn settle(
         if !chat_wins {
             out.keep_salesforce.push((Target::Case, field.clone()));
             if let Some(stamp) = stamp {
+                // Just after the event's own stamp: a redelivered copy of that event must not
+                // undo the decision, a newer event still may.
+                let stamp = Stamp {
+                    tiebreak: format!("{}~salesforce", stamp.tiebreak),
+                    ..stamp
+                };
                 out.marks.push((
                     field.clone(),
                     Watermark {
@@ -102,24 +112,6 @@ pub async fn settle(
         }
     }
     Ok(out)
-}
-
-/// The newest event of the batch that set the field (else the newest event at all).
-fn event_stamp(absorbed: &Absorbed, field: &str) -> Option<Stamp> {
-    let of_field = absorbed
-        .intents
-        .iter()
-        .filter(|i| i.target == Target::Case && i.field == field)
-        .map(|i| i.stamp.clone())
-        .max();
-    of_field.or_else(|| {
-        absorbed
-            .intents
-            .iter()
-            .map(|i| i.stamp.clone())
-            .chain(absorbed.owners.iter().map(|o| o.stamp.clone()))
-            .max()
-    })
 }
 
 fn rule_name(rule: ConflictRule) -> &'static str {

@@ -29,7 +29,7 @@ use shared::mapping::transcript::Line;
 use shared::salesforce::{
     ClientConfig, CompositeRequest, CompositeResponse, Org, SalesforceClient,
 };
-use shared::store::conversations::{ConversationKey, Conversations, Saved};
+use shared::store::conversations::{ConversationKey, Conversations, FlushRequest, Saved};
 use shared::store::secrets::TenantSecretStore;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
 use shared::store::tenants::{TenantTable, TtlCache};
@@ -39,6 +39,10 @@ use shared::tenant::TenantConfig;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
+
+/// Most requests one group's write may take (conflict, deletion and refusal rounds, and
+/// transcripts longer than one composite request).
+const MAX_ROUNDS: usize = 12;
 
 /// Tenant config changes rarely; a short cache saves a read per batch.
 const TENANT_CACHE_TTL: Duration = Duration::from_secs(60);
@@ -132,19 +136,36 @@ pub async fn handle(
     )
 }
 
+/// A message on write.fifo: a resolved event, or the drainer asking for a quiet
+/// conversation's waiting transcript lines to be written.
+enum Queued {
+    Event(Box<QueuedEvent>),
+    Flush(FlushRequest),
+}
+
+fn read(record: &SqsMessage) -> Result<Queued, serde_json::Error> {
+    let body = record.body.as_deref().unwrap_or_default();
+    match serde_json::from_str::<QueuedEvent>(body) {
+        Ok(event) => Ok(Queued::Event(Box::new(event))),
+        Err(e) => serde_json::from_str::<FlushRequest>(body)
+            .map(Queued::Flush)
+            .map_err(|_| e),
+    }
+}
+
 /// One FIFO group's messages of the batch: read them, then write what they ask.
 async fn write_group(
     function: &Function,
     messages: &[&SqsMessage],
 ) -> Result<(), (usize, WriteError)> {
-    let mut events = Vec::with_capacity(messages.len());
+    let mut read_ok = Vec::with_capacity(messages.len());
     for (i, record) in messages.iter().enumerate() {
-        match serde_json::from_str::<QueuedEvent>(record.body.as_deref().unwrap_or_default()) {
-            Ok(event) => events.push(event),
+        match read(record) {
+            Ok(q) => read_ok.push(q),
             Err(e) => {
                 // Write what came before; this message and its group's later ones fail.
                 if i > 0 {
-                    write_events(function, &messages[..i], &events)
+                    write_events(function, &messages[..i], read_ok)
                         .await
                         .map_err(|e| (0, e))?;
                 }
@@ -152,7 +173,7 @@ async fn write_group(
             }
         }
     }
-    write_events(function, messages, &events)
+    write_events(function, messages, read_ok)
         .await
         .map_err(|e| (0, e))
 }
@@ -169,29 +190,73 @@ struct Report {
 async fn write_events(
     function: &Function,
     messages: &[&SqsMessage],
-    events: &[QueuedEvent],
+    queued: Vec<Queued>,
 ) -> Result<(), WriteError> {
-    let Some(first) = events.first() else {
-        return Ok(());
+    let mut events = Vec::with_capacity(queued.len());
+    let mut event_messages: Vec<&SqsMessage> = Vec::with_capacity(queued.len());
+    let mut flush = None;
+    for (q, record) in queued.into_iter().zip(messages) {
+        match q {
+            Queued::Event(e) => {
+                events.push(*e);
+                event_messages.push(record);
+            }
+            Queued::Flush(f) => flush = Some(f),
+        }
+    }
+    let key = match (events.first(), &flush) {
+        (Some(first), _) => {
+            tracing::Span::current().record("correlation_id", first.correlation_id.as_str());
+            ConversationKey::new(&first.tenant_id, first.platform, &first.conversation_key)
+        }
+        (None, Some(f)) => ConversationKey::new(
+            &f.flush.tenant_id,
+            f.flush.platform,
+            &f.flush.conversation_key,
+        ),
+        (None, None) => return Ok(()),
     };
-    tracing::Span::current().record("correlation_id", first.correlation_id.as_str());
-    let config = function.tenant(&first.tenant_id).await?;
     // Contact events (no conversation) have nothing to write: the resolver kept the person.
     let conversational: Vec<&QueuedEvent> = events
         .iter()
         .filter(|e| e.event.conversation.is_some())
         .collect();
-    let outcome = if conversational.is_empty() {
+    let outcome = if conversational.is_empty() && flush.is_none() {
         Ok(Report {
             notes: vec!["no conversation in this event: nothing to write".into()],
             ..Report::default()
         })
     } else {
-        write_conversation(function, &config, &conversational).await
+        match function.tenant(&key.tenant_id).await {
+            Ok(config) => {
+                write_conversation(function, &config, &key, &conversational, flush.is_some()).await
+            }
+            Err(e) => Err(e),
+        }
     };
+    if events.is_empty() {
+        // A flush has no trail of its own: its outcome is the function's log line.
+        return match outcome {
+            Ok(report) => {
+                tracing::info!(conversation = %key.as_str(), calls = report.calls, "waiting transcript lines written");
+                Ok(())
+            }
+            Err(e) if e.class().is_retryable() => Err(e),
+            Err(e) => {
+                tracing::warn!(conversation = %key.as_str(), error = %e, "waiting transcript lines not written");
+                Ok(())
+            }
+        };
+    }
+    let events = &events[..];
+    let messages = &event_messages[..];
     match outcome {
         Ok(report) => {
-            log_events(function, messages, events, Outcome::Ok, &report, None).await;
+            // Salesforce has the data; retrying the write for an audit line would repeat it.
+            if let Err(e) = log_events(function, messages, events, Outcome::Ok, &report, None).await
+            {
+                tracing::warn!(error = %e, "sync log write failed");
+            }
             Ok(())
         }
         Err(e) if e.class().is_retryable() => Err(e),
@@ -201,6 +266,7 @@ async fn write_events(
                 notes: vec![format!("not written: {e}")],
                 ..Report::default()
             };
+            // The review item is the only record of what was not written: without it, retry.
             log_events(
                 function,
                 messages,
@@ -209,7 +275,7 @@ async fn write_events(
                 &report,
                 Some(&e),
             )
-            .await;
+            .await?;
             Ok(())
         }
     }
@@ -222,7 +288,7 @@ async fn log_events(
     outcome: Outcome,
     report: &Report,
     error: Option<&WriteError>,
-) {
+) -> Result<(), WriteError> {
     for (queued, record) in events.iter().zip(messages) {
         let mut detail = format!("{} · {}", queued.event.kind.name(), report.notes.join("; "));
         if !report.sent.is_empty() {
@@ -251,23 +317,22 @@ async fn log_events(
                 .error_class(e.class())
                 .payload(record.body.as_deref().unwrap_or_default());
         }
-        if let Err(e) = function.sync_log.record(&entry).await {
-            // Salesforce has the data; retrying the write for an audit line would repeat it.
-            tracing::warn!(correlation_id = %queued.correlation_id, error = %e, "sync log write failed");
-        }
+        function.sync_log.record(&entry).await?;
     }
+    Ok(())
 }
 
 async fn write_conversation(
     function: &Function,
     config: &TenantConfig,
+    key: &ConversationKey,
     events: &[&QueuedEvent],
+    flush: bool,
 ) -> Result<Report, WriteError> {
-    let first = events[0];
-    let key = ConversationKey::new(&first.tenant_id, first.platform, &first.conversation_key);
+    let platform = key.platform;
     let now = OffsetDateTime::now_utc();
     let tools = transcript::Tools::for_tenant(config)?;
-    let mut state = function.conversations.load(&key).await?;
+    let mut state = function.conversations.load(key).await?;
     // A write that may have stored records or files crashed before recording them. Read now:
     // the plan's success below clears the flag.
     let recovering = state.in_flight;
@@ -283,11 +348,12 @@ async fn write_conversation(
     };
     report.notes.dedup();
     let lines = tools.lines(&absorbed)?;
-    function.conversations.put_lines(&key, &lines, now).await?;
+    function.conversations.put_lines(key, &lines, now).await?;
 
     let (mut lookups, needs) = function.lookups.split(config, &state, &absorbed);
     // A message arriving after the close (deliveries are not ordered) is written at once.
     let wants_transcript = absorbed.flush
+        || (flush && state.unsent_lines > 0)
         || (state.is_closed() && !absorbed.messages.is_empty())
         || state.unsent_lines >= config.transcript.flush_after_messages
         || state.parts.is_empty()
@@ -307,12 +373,12 @@ async fn write_conversation(
     }
     // Files go with the transcript; after a crash they are settled at once.
     let stored = if wants_transcript || recovering {
-        Some(function.conversations.lines(&key).await?)
+        Some(function.conversations.lines(key).await?)
     } else {
         None
     };
     let parts = match &stored {
-        Some(stored) if wants_transcript => Some(tools.render(stored, &state, first.platform)?),
+        Some(stored) if wants_transcript => Some(tools.render(stored, &state, platform)?),
         _ => None,
     };
     if state.in_flight
@@ -324,6 +390,27 @@ async fn write_conversation(
             None => function.org(&config.tenant_id).await?,
         };
         let before = o.api_calls();
+        if case_id(&state).is_none() && state.wants_case {
+            // The crash came before the new Case's id was recorded: find it by its key.
+            let key = plan::case_key(&config.tenant_id, platform, &state.conversation_id);
+            let q = shared::salesforce::Soql::select(&["Id"])
+                .from("Case")
+                .where_eq(plan::CASE_KEY_FIELD, key.as_str())
+                .limit(1)
+                .build()?;
+            if let Some(id) = o
+                .query_all(&q)
+                .await?
+                .first()
+                .and_then(|c| c.get("Id"))
+                .and_then(|v| v.as_str())
+            {
+                state.case = Some(shared::mapping::state::CaseLink {
+                    id: Some(id.to_owned()),
+                    reused: false,
+                });
+            }
+        }
         if let Some(note) = recover_comments(&o, &mut state, parts).await? {
             report.notes.push(note);
         }
@@ -331,14 +418,17 @@ async fn write_conversation(
         org = Some(o);
     }
     let mut keep_salesforce: Vec<(Target, String)> = Vec::new();
-    let mut kept_marks: Vec<(String, Watermark)> = Vec::new();
+    let mut kept_marks: Vec<(Target, String, Watermark)> = Vec::new();
     // At most one conflict settlement per write: a second 412 means someone is editing now.
-    for attempt in 0..2 {
+    // Rounds: a conflict settled, a deleted record forgotten, fields Salesforce refused set
+    // aside (each at most once), and requests beyond one composite's 25 subrequests.
+    let (mut settled_once, mut forgot_once, mut refused_once) = (false, false, false);
+    for _round in 0..MAX_ROUNDS {
         let case_marks = load_marks(function, config, "Case", case_id(&state)).await?;
         let task_marks = load_marks(function, config, "Task", task_id(&state)).await?;
         let plan = plan::plan(&PlanInput {
             config,
-            platform: first.platform,
+            platform,
             state: &state,
             intents: &absorbed.intents,
             owners: &absorbed.owners,
@@ -350,14 +440,18 @@ async fn write_conversation(
         });
         report.notes.extend(plan.notes.iter().cloned());
         if plan.is_empty() {
-            save(function, &key, &mut state, now).await?;
-            report.notes.push("nothing changed in Salesforce".into());
+            save_marks(function, config, &state, &kept_marks, now).await?;
+            state.in_flight = false;
+            save(function, key, &mut state, now).await?;
+            if report.sent.is_empty() {
+                report.notes.push("nothing changed in Salesforce".into());
+            }
             break;
         }
         if plan.effects.iter().any(|(_, e)| creates(e, &state)) && !state.in_flight {
             // Should we crash after Salesforce answers, the retry knows records may exist.
             state.in_flight = true;
-            save(function, &key, &mut state, now).await?;
+            save(function, key, &mut state, now).await?;
         }
         let o = match org.take() {
             Some(o) => o,
@@ -374,7 +468,6 @@ async fn write_conversation(
                 record_success(
                     function,
                     config,
-                    &key,
                     &mut state,
                     &plan,
                     &response,
@@ -382,25 +475,35 @@ async fn write_conversation(
                     now,
                 )
                 .await?;
-                if parts.is_some() {
+                kept_marks.clear();
+                if parts.is_some() && !plan.overflowed {
                     state.unsent_lines = 0;
+                    state.unsent_since = None;
                 }
                 state.in_flight = false;
-                save(function, &key, &mut state, now).await?;
+                save(function, key, &mut state, now).await?;
                 report.sent.extend(plan.sent.iter().cloned());
-                report.records.extend(touched(&state));
-                report.notes.push(case_choice(&state));
                 org = Some(o);
-                break;
+                if !plan.overflowed {
+                    report.records.extend(touched(&state));
+                    report.notes.push(case_choice(&state));
+                    break;
+                }
+                // The rest of the transcript parts go in the next request.
             }
             Some((reference, e))
-                if reference == plan::REF_CASE && e.is_precondition_failed() && attempt == 0 =>
+                if reference == plan::REF_CASE && e.is_precondition_failed() && !settled_once =>
             {
-                let settled =
-                    conflict::settle(&o, config, &state, &plan, &case_marks, &absorbed).await?;
+                settled_once = true;
+                let settled = conflict::settle(&o, config, &state, &plan, &case_marks).await?;
                 report.notes.extend(settled.notes);
                 keep_salesforce.extend(settled.keep_salesforce);
-                kept_marks.extend(settled.marks);
+                kept_marks.extend(
+                    settled
+                        .marks
+                        .into_iter()
+                        .map(|(field, mark)| (Target::Case, field, mark)),
+                );
                 if let Some(id) = case_id(&state) {
                     state.modstamps.insert(id.to_owned(), settled.last_modified);
                 }
@@ -410,7 +513,8 @@ async fn write_conversation(
                 return Err(WriteError::StillConflicting);
             }
             Some((reference, e))
-                if attempt == 0
+                if !forgot_once
+                    && e.api_error().is_some_and(|a| a.fields.is_empty())
                     && matches!(
                         e.code(),
                         Some("ENTITY_IS_DELETED" | "INVALID_CROSS_REFERENCE_KEY" | "NOT_FOUND")
@@ -418,19 +522,38 @@ async fn write_conversation(
                     && forget_deleted(&mut state, reference) =>
             {
                 // Someone deleted our Case or Task: upsert it afresh by its key.
+                forgot_once = true;
                 report.notes.push(format!(
                     "{reference} was deleted in Salesforce: written anew"
                 ));
+                org = Some(o);
+            }
+            Some((reference, e)) if !refused_once && !e.class().is_retryable() => {
+                // A value Salesforce refuses (a validation rule on a mapped field, a value too
+                // long): set those fields aside, say so, and write the rest.
+                let refused = refused_fields(&plan, reference, &e);
+                if refused.is_empty() {
+                    return Err(e.into());
+                }
+                refused_once = true;
+                for (target, field, mark) in refused {
+                    report.notes.push(format!(
+                        "Salesforce refused {}.{field} ({e}): not written",
+                        target.sobject()
+                    ));
+                    keep_salesforce.push((target, field.clone()));
+                    kept_marks.push((target, field, mark));
+                }
                 org = Some(o);
             }
             Some((_, e)) => return Err(e.into()),
         }
     }
     if let Some(stored) = &stored {
-        let case_key = plan::case_key(&config.tenant_id, first.platform, &state.conversation_id);
+        let case_key = plan::case_key(&config.tenant_id, platform, &state.conversation_id);
         let files = Files {
             function,
-            key: &key,
+            key,
             case_key: &case_key,
             now,
         };
@@ -565,16 +688,18 @@ impl Files<'_> {
     ) -> Result<(), WriteError> {
         let (hashes, pending): (Vec<String>, Vec<PendingFile>) = batch.into_iter().unzip();
         let mut request = CompositeRequest::new(false);
-        for (_, sub) in files::file_subrequests(&pending, parent, 0) {
+        let mut references = Vec::with_capacity(pending.len());
+        for (reference, sub) in files::file_subrequests(&pending, parent, 0) {
             request.push(sub)?;
+            references.push(reference);
         }
         // Should we crash after Salesforce stored them, the retry looks their keys up first.
         state.in_flight = true;
         save(self.function, self.key, state, self.now).await?;
         let response = org.composite(&request).await?;
         shared::failpoint::crash_once("writer-after-files");
-        for (i, (hash, file)) in hashes.into_iter().zip(&pending).enumerate() {
-            let Some(sub) = response.get(&format!("file{i}")) else {
+        for ((hash, file), reference) in hashes.into_iter().zip(&pending).zip(&references) {
+            let Some(sub) = response.get(reference) else {
                 continue;
             };
             match (sub.error(), sub.id()) {
@@ -688,15 +813,13 @@ async fn save(
 }
 
 /// Records ids, hashes, modstamps and watermarks from a successful answer.
-#[allow(clippy::too_many_arguments)]
 async fn record_success(
     function: &Function,
     config: &TenantConfig,
-    _key: &ConversationKey,
     state: &mut ConversationState,
     plan: &WritePlan,
     response: &CompositeResponse,
-    kept: &[(String, Watermark)],
+    kept: &[(Target, String, Watermark)],
     now: OffsetDateTime,
 ) -> Result<(), WriteError> {
     for (reference, effect) in &plan.effects {
@@ -734,29 +857,66 @@ async fn record_success(
     if let Some(id) = response.get(plan::REF_TASK).and_then(|s| s.id()) {
         state.task_id = Some(id.to_owned());
     }
-    let tenant = &config.tenant_id;
+    let mut marks: Vec<(Target, String, Watermark)> = plan.marks.clone();
+    marks.extend(kept.iter().cloned());
+    save_marks(function, config, state, &marks, now).await
+}
+
+/// Saves watermarks for the Case and first Task (those whose ids are known).
+async fn save_marks(
+    function: &Function,
+    config: &TenantConfig,
+    state: &ConversationState,
+    marks: &[(Target, String, Watermark)],
+    now: OffsetDateTime,
+) -> Result<(), WriteError> {
     for (target, id) in [
         (Target::Case, case_id(state)),
         (Target::Task, task_id(state)),
     ] {
         let Some(id) = id else { continue };
-        let mut marks: Vec<(String, Watermark)> = plan
-            .marks
+        let of_target: Vec<(String, Watermark)> = marks
             .iter()
             .filter(|(t, _, _)| *t == target)
             .map(|(_, f, m)| (f.clone(), m.clone()))
             .collect();
-        if target == Target::Case {
-            marks.extend(kept.iter().cloned());
-        }
-        if !marks.is_empty() {
+        if !of_target.is_empty() {
             function
                 .watermarks
-                .save(tenant, target.sobject(), id, &marks, now)
+                .save(&config.tenant_id, target.sobject(), id, &of_target, now)
                 .await?;
         }
     }
     Ok(())
+}
+
+/// The fields of the failed subrequest that Salesforce named, with watermarks that keep them
+/// from being sent again until their value changes. Empty when the error names no field this
+/// plan wrote (then the whole write is a review item).
+fn refused_fields(
+    plan: &WritePlan,
+    reference: &str,
+    error: &shared::salesforce::SalesforceError,
+) -> Vec<(Target, String, Watermark)> {
+    let target = match reference {
+        plan::REF_CASE => Target::Case,
+        plan::REF_TASK => Target::Task,
+        _ => return Vec::new(),
+    };
+    let Some(api) = error.api_error() else {
+        return Vec::new();
+    };
+    let named: Vec<(Target, String, Watermark)> = plan
+        .marks
+        .iter()
+        .filter(|(t, f, _)| *t == target && api.fields.iter().any(|n| n.eq_ignore_ascii_case(f)))
+        .cloned()
+        .collect();
+    // Every named field must be one this plan sent, or setting them aside would not help.
+    if named.is_empty() || named.len() < api.fields.len() {
+        return Vec::new();
+    }
+    named
 }
 
 fn part_mut(state: &mut ConversationState, index: usize) -> &mut PartState {

@@ -70,7 +70,10 @@ impl LookupCache {
         let tenant = &config.tenant_id;
         let mut known = Lookups::default();
         let mut needs = Needs::default();
-        for request in &absorbed.owners {
+        // A Case made now also gets an earlier batch's assignment.
+        let creating = state.wants_case && state.case.as_ref().is_none_or(|c| c.id.is_none());
+        let stored = state.stored_owner().filter(|_| creating);
+        for request in absorbed.owners.iter().chain(stored.iter()) {
             if let Some(email) = &request.agent_email {
                 match self.ids.get(&cache_key(tenant, "user", email)) {
                     Some(id) => {
@@ -94,8 +97,7 @@ impl LookupCache {
                 }
             }
         }
-        let creating_case = state.wants_case && state.case.as_ref().is_none_or(|c| c.id.is_none());
-        if creating_case && let Some(rt) = &config.case.record_type {
+        if creating && let Some(rt) = &config.case.record_type {
             if is_id_with_prefix(rt, "012") {
                 known.record_type = Some(rt.clone());
             } else {

@@ -13,10 +13,13 @@ use serde::Serialize;
 use shared::config::{ConfigError, Env, vars};
 use shared::error::ErrorClass;
 use shared::event::QueuedEvent;
+use shared::store::conversations::{Conversations, FlushRequest, UNSENT_SHARDS};
+use shared::store::queue::FifoQueue;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
 use shared::store::tenants::TenantTable;
 use shared::store::{StoreError, aws_error};
 use shared::synclog::{Outcome, Step, SyncLogEntry};
+use std::time::Duration;
 
 /// Where review items of unreadable messages are listed (no tenant can be read from them).
 /// Not a valid tenant id, so it can never collide with a real tenant's review list.
@@ -29,7 +32,16 @@ pub struct Function {
     sqs: aws_sdk_sqs::Client,
     dead_letter_queues: Vec<(&'static str, String)>,
     sync_log: SyncLogWriter,
+    conversations: Conversations,
+    write_queue: FifoQueue,
+    quiet_after: Duration,
 }
+
+/// A conversation whose transcript lines have waited this long without another change going
+/// out gets them written (`TRANSCRIPT_QUIET_SECONDS`).
+pub const DEFAULT_QUIET: Duration = Duration::from_secs(600);
+/// Most quiet conversations flushed per shard and run.
+const SWEEP_LIMIT: i32 = 100;
 
 /// What one run did, returned as the invocation's result and logged.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
@@ -37,6 +49,8 @@ pub struct DrainReport {
     pub parked: usize,
     pub redriven: usize,
     pub failed: usize,
+    /// Quiet conversations whose waiting transcript lines were sent to the writer.
+    pub flushed: usize,
 }
 
 impl Function {
@@ -50,7 +64,15 @@ impl Function {
             ],
             sync_log: SyncLogWriter::new(
                 SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
-                TenantTable::new(dynamo, env.required(vars::TENANTS_TABLE)?),
+                TenantTable::new(dynamo.clone(), env.required(vars::TENANTS_TABLE)?),
+            ),
+            conversations: Conversations::new(dynamo, env.required(vars::CONVERSATIONS_TABLE)?),
+            write_queue: FifoQueue::new(
+                aws_sdk_sqs::Client::new(sdk),
+                env.required(vars::WRITE_QUEUE_URL)?,
+            ),
+            quiet_after: Duration::from_secs(
+                env.number_or(vars::TRANSCRIPT_QUIET_SECONDS, DEFAULT_QUIET.as_secs())?,
             ),
         })
     }
@@ -64,7 +86,13 @@ pub async fn handle(
     for (stage, url) in &function.dead_letter_queues {
         drain(function, stage, url, &mut report).await?;
     }
-    tracing::info!(parked = report.parked, failed = report.failed, "drained");
+    sweep(function, &mut report).await?;
+    tracing::info!(
+        parked = report.parked,
+        failed = report.failed,
+        flushed = report.flushed,
+        "drained"
+    );
     if report.failed > 0 {
         // Fail the invocation so RetryDrainerErrorsAlarm fires; the messages stay in the DLQs.
         return Err(format!(
@@ -113,6 +141,34 @@ async fn drain(
     Ok(())
 }
 
+/// Quiet conversations (transcript lines waiting longer than `quiet_after`) get a flush
+/// request on write.fifo, in their conversation's group, so the writer writes the lines.
+async fn sweep(function: &Function, report: &mut DrainReport) -> Result<(), StoreError> {
+    let before = time::OffsetDateTime::now_utc()
+        - time::Duration::seconds(
+            i64::try_from(function.quiet_after.as_secs()).unwrap_or(i64::MAX),
+        );
+    for shard in 0..UNSENT_SHARDS {
+        for waiting in function
+            .conversations
+            .waiting(shard, before, SWEEP_LIMIT)
+            .await?
+        {
+            let request = FlushRequest::for_waiting(&waiting);
+            let body = serde_json::to_string(&request).map_err(|e| StoreError::Corrupt {
+                what: "flush request",
+                reason: e.to_string(),
+            })?;
+            function
+                .write_queue
+                .send(&request.group_id(), &request.dedupe_id(), &body)
+                .await?;
+            report.flushed += 1;
+        }
+    }
+    Ok(())
+}
+
 async fn park(
     function: &Function,
     stage: &str,
@@ -125,6 +181,11 @@ async fn park(
         .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
+    if serde_json::from_str::<FlushRequest>(body).is_ok() {
+        // A flush that kept failing: the next sweep asks again while the lines still wait.
+        tracing::warn!("dropping a dead-lettered flush request; the sweep renews it");
+        return delete(function, url, message).await;
+    }
     let entry = match serde_json::from_str::<QueuedEvent>(body) {
         Ok(d) => SyncLogEntry::new(
             &d.correlation_id,
@@ -153,6 +214,10 @@ async fn park(
     .attempts(receives)
     .payload(body);
     function.sync_log.record(&entry).await?;
+    delete(function, url, message).await
+}
+
+async fn delete(function: &Function, url: &str, message: &Message) -> Result<(), StoreError> {
     if let Some(handle) = message.receipt_handle() {
         function
             .sqs

@@ -456,7 +456,7 @@ mod tests {
         }
         assert_eq!(
             request.body(None),
-            json!({"allOrNone": false, "compositeRequest": [
+            json!({"allOrNone": false, "collateSubrequests": false, "compositeRequest": [
                 {"method": "POST", "url": "/services/data/v62.0/sobjects/ContentVersion",
                  "referenceId": "file1",
                  "body": {"Title": "receipt", "PathOnClient": "receipt.pdf",

@@ -80,7 +80,7 @@ pub fn absorb(
         {
             state.person = Some((person, stamp.clone()));
         }
-        let note = absorb_kind(state, &mut out, event, &stamp, config);
+        let note = absorb_kind(state, &mut out, event, &stamp, config, queued.received_at);
         for mapping in &config.fields {
             if let Some(intent) = mapped_field(mapping, event, &stamp) {
                 out.intents.push(intent);
@@ -89,6 +89,23 @@ pub fn absorb(
         out.notes.push(note);
     }
     state.wants_case = state.wants_case || wants_case(state, config);
+    for intent in &out.intents {
+        let key = format!("{}.{}", intent.target.sobject(), intent.field);
+        state.remember(key, &intent.value, &intent.stamp);
+    }
+    for owner in &out.owners {
+        if state
+            .owner
+            .as_ref()
+            .is_none_or(|(_, _, s)| *s <= owner.stamp)
+        {
+            state.owner = Some((
+                owner.agent_email.clone(),
+                owner.queue.clone(),
+                owner.stamp.clone(),
+            ));
+        }
+    }
     out
 }
 
@@ -98,6 +115,7 @@ fn absorb_kind(
     event: &Event,
     stamp: &Stamp,
     config: &TenantConfig,
+    received_at: time::OffsetDateTime,
 ) -> String {
     let case = &config.case;
     let mut set = |target: Target, field: &str, value: &str| {
@@ -123,6 +141,7 @@ fn absorb_kind(
         EventKind::MessageAdded { message } => {
             out.messages.push((stamp.clone(), message.clone()));
             state.unsent_lines = state.unsent_lines.saturating_add(1);
+            state.unsent_since.get_or_insert(received_at);
             format!("{:?} message kept for the transcript", message.role).to_lowercase()
         }
         EventKind::TagsChanged {
@@ -367,4 +386,38 @@ fn source_value(source: &Source, event: &Event) -> Option<Value> {
         Source::VisitorAttribute(name) => v.custom_attributes.get(name).cloned(),
     }
     .filter(|value| !value.is_null() && !value.is_object() && !value.is_array())
+}
+
+impl ConversationState {
+    /// The remembered field values as intents.
+    pub fn stored_intents(&self) -> Vec<Intent> {
+        self.fields
+            .iter()
+            .filter_map(|(key, (value, stamp))| {
+                let (object, field) = key.split_once('.')?;
+                let target = match object {
+                    "Case" => Target::Case,
+                    "Task" => Target::Task,
+                    _ => return None,
+                };
+                Some(Intent {
+                    target,
+                    field: field.to_owned(),
+                    value: value.clone(),
+                    stamp: stamp.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The remembered assignment as a request.
+    pub fn stored_owner(&self) -> Option<OwnerRequest> {
+        self.owner
+            .as_ref()
+            .map(|(agent, queue, stamp)| OwnerRequest {
+                stamp: stamp.clone(),
+                agent_email: agent.clone(),
+                queue: queue.clone(),
+            })
+    }
 }

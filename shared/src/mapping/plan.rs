@@ -11,6 +11,7 @@ use super::policy::{TranscriptTarget, normalise_key};
 use super::state::{ConversationState, RecordWatermarks, Watermark, value_hash};
 use crate::identity::rules::PersonKind;
 use crate::platforms::Platform;
+use crate::salesforce::composite::AUTO_ASSIGN_HEADER;
 use crate::salesforce::{CompositeRequest, SubRequest, reference};
 use crate::tenant::TenantConfig;
 use serde_json::{Map, Value, json};
@@ -78,6 +79,8 @@ pub struct WritePlan {
     /// Fields sent, for the sync log (`Case.Status`…).
     pub sent: Vec<String>,
     pub notes: Vec<String>,
+    /// More than one composite request's worth: send this one, then plan again for the rest.
+    pub overflowed: bool,
 }
 
 impl WritePlan {
@@ -109,7 +112,9 @@ pub fn plan(input: &PlanInput) -> WritePlan {
     let key = case_key(&config.tenant_id, input.platform, &state.conversation_id);
 
     // The latest value per field, and which are news to Salesforce.
+    // The batch's intents, and what earlier batches asked (a Case made later gets them all).
     let mut intents: Vec<Intent> = input.intents.to_vec();
+    intents.extend(state.stored_intents());
     intents.extend(owner_intents(input, &mut out.notes));
     intents.extend(category(state, config));
     intents.extend(person_intents(state));
@@ -165,6 +170,10 @@ pub fn plan(input: &PlanInput) -> WritePlan {
             if let Some(since) = state.modstamps.get(id) {
                 sub = with_unmodified_since(sub, since);
             }
+            // Salesforce runs assignment rules on updates too unless told not to; they would
+            // undo the owner an agent or chatsync set.
+            sub.http_headers
+                .insert(AUTO_ASSIGN_HEADER.to_owned(), "FALSE".to_owned());
             push(&mut out, sub);
         }
         let case_written = out
@@ -241,18 +250,17 @@ pub fn plan(input: &PlanInput) -> WritePlan {
                     fields.insert("ActivityDate".into(), json!(date));
                 }
                 let reference_id = format!("task{}", index + 1);
-                push(
-                    &mut out,
-                    SubRequest::upsert(
-                        &reference_id,
-                        "Task",
-                        TASK_KEY_FIELD,
-                        &part_key(&key, index + 1),
-                        Value::Object(fields),
-                    ),
+                let sub = SubRequest::upsert(
+                    &reference_id,
+                    "Task",
+                    TASK_KEY_FIELD,
+                    &part_key(&key, index + 1),
+                    Value::Object(fields),
                 );
-                out.effects
-                    .push((reference_id, Effect::Part { index, hash }));
+                if push(&mut out, sub) {
+                    out.effects
+                        .push((reference_id, Effect::Part { index, hash }));
+                }
             }
         }
         (TranscriptTarget::CaseComment, Some(parts)) => {
@@ -277,9 +285,10 @@ pub fn plan(input: &PlanInput) -> WritePlan {
                         json!({"ParentId": parent, "CommentBody": text, "IsPublished": false}),
                     ),
                 };
-                push(&mut out, sub);
-                out.effects
-                    .push((reference_id, Effect::Part { index, hash }));
+                if push(&mut out, sub) {
+                    out.effects
+                        .push((reference_id, Effect::Part { index, hash }));
+                }
             }
         }
         (TranscriptTarget::CustomObject, Some(parts)) => {
@@ -308,18 +317,17 @@ pub fn plan(input: &PlanInput) -> WritePlan {
                     None => {}
                 }
                 let reference_id = format!("transcript{}", index + 1);
-                push(
-                    &mut out,
-                    SubRequest::upsert(
-                        &reference_id,
-                        TRANSCRIPT_OBJECT,
-                        "Key__c",
-                        &part_key(&key, index + 1),
-                        Value::Object(fields),
-                    ),
+                let sub = SubRequest::upsert(
+                    &reference_id,
+                    TRANSCRIPT_OBJECT,
+                    "Key__c",
+                    &part_key(&key, index + 1),
+                    Value::Object(fields),
                 );
-                out.effects
-                    .push((reference_id, Effect::Part { index, hash }));
+                if push(&mut out, sub) {
+                    out.effects
+                        .push((reference_id, Effect::Part { index, hash }));
+                }
             }
         }
         _ => {}
@@ -343,7 +351,12 @@ fn plan_first_task(
     let creating = task_id.is_none();
     let mut fields = Map::new();
     for ((t, field), intent) in latest {
-        if *t != Target::Task {
+        if *t != Target::Task
+            || input
+                .keep_salesforce
+                .iter()
+                .any(|(kt, kf)| kt == t && kf == field)
+        {
             continue;
         }
         let mark = input.task_marks.get(field.as_str());
@@ -373,6 +386,14 @@ fn plan_first_task(
         && (creating || what.starts_with("@{"))
     {
         fields.insert("WhatId".into(), json!(what));
+    }
+    // The visitor turned out to be a Lead: Salesforce refuses a WhatId beside a Lead WhoId.
+    let lead = state
+        .person
+        .as_ref()
+        .is_some_and(|(p, _)| p.kind == PersonKind::Lead);
+    if !creating && lead && fields.contains_key("WhoId") {
+        fields.insert("WhatId".into(), Value::Null);
     }
     if creating {
         fields.insert("Subject".into(), json!(task_subject(input)));
@@ -404,7 +425,9 @@ fn plan_first_task(
             Value::Object(fields),
         ),
     };
-    push(out, sub);
+    if !push(out, sub) {
+        return;
+    }
     match (target, part_hash) {
         (TranscriptTarget::Task, Some(hash)) => out
             .effects
@@ -488,14 +511,30 @@ fn latest(intents: &[Intent]) -> BTreeMap<(Target, String), &Intent> {
 fn owner_intents(input: &PlanInput, notes: &mut Vec<String>) -> Vec<Intent> {
     let mut out = Vec::new();
     for request in input.owners {
-        let user = request
-            .agent_email
-            .as_ref()
-            .and_then(|e| input.lookups.users.get(e).cloned().flatten());
-        let queue = request
-            .queue
-            .as_ref()
-            .and_then(|q| input.lookups.queues.get(q).cloned().flatten());
+        owner_intent(input, request, Some(&mut *notes), &mut out);
+    }
+    // An earlier batch's assignment, where its ids are known (a Case made later gets it).
+    if let Some(stored) = input.state.stored_owner() {
+        owner_intent(input, &stored, None, &mut out);
+    }
+    out
+}
+
+fn owner_intent(
+    input: &PlanInput,
+    request: &OwnerRequest,
+    notes: Option<&mut Vec<String>>,
+    out: &mut Vec<Intent>,
+) {
+    let user = request
+        .agent_email
+        .as_ref()
+        .and_then(|e| input.lookups.users.get(e).cloned().flatten());
+    let queue = request
+        .queue
+        .as_ref()
+        .and_then(|q| input.lookups.queues.get(q).cloned().flatten());
+    if let Some(notes) = notes {
         if let (Some(email), None) = (&request.agent_email, &user) {
             notes.push(format!(
                 "no active Salesforce User with the agent's e-mail {}",
@@ -505,26 +544,25 @@ fn owner_intents(input: &PlanInput, notes: &mut Vec<String>) -> Vec<Intent> {
         if let (Some(name), None) = (&request.queue, &queue) {
             notes.push(format!("queue {name:?} was not found in Salesforce"));
         }
-        if let Some(user) = &user {
-            for target in [Target::Case, Target::Task] {
-                out.push(Intent {
-                    target,
-                    field: "OwnerId".into(),
-                    value: json!(user),
-                    stamp: request.stamp.clone(),
-                });
-            }
-        } else if let Some(queue) = queue {
-            // Queues own Cases; the Task stays with its owner.
+    }
+    if let Some(user) = &user {
+        for target in [Target::Case, Target::Task] {
             out.push(Intent {
-                target: Target::Case,
+                target,
                 field: "OwnerId".into(),
-                value: json!(queue),
+                value: json!(user),
                 stamp: request.stamp.clone(),
             });
         }
+    } else if let Some(queue) = queue {
+        // Queues own Cases; the Task stays with its owner.
+        out.push(Intent {
+            target: Target::Case,
+            field: "OwnerId".into(),
+            value: json!(queue),
+            stamp: request.stamp.clone(),
+        });
     }
-    out
 }
 
 /// The person on the Case and Task, stamped by the event that named them.
@@ -676,9 +714,15 @@ fn with_unmodified_since(sub: SubRequest, last_modified: &str) -> SubRequest {
     }
 }
 
-fn push(out: &mut WritePlan, sub: SubRequest) {
-    if let Err(e) = out.request.push(sub) {
-        out.notes.push(format!("not sent: {e}"));
+/// Adds a subrequest; one that does not fit waits for the next request (the effects of what
+/// was not sent are not recorded, so the next plan sends it).
+fn push(out: &mut WritePlan, sub: SubRequest) -> bool {
+    match out.request.push(sub) {
+        Ok(_) => true,
+        Err(_) => {
+            out.overflowed = true;
+            false
+        }
     }
 }
 

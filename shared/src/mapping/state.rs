@@ -132,12 +132,23 @@ pub struct ConversationState {
     /// Transcript lines stored but not yet written to Salesforce.
     #[serde(default)]
     pub unsent_lines: u32,
+    /// When the oldest of them arrived; the drainer writes a quiet conversation's lines after
+    /// a while.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub unsent_since: Option<OffsetDateTime>,
     /// A write with creates was sent and its answer not recorded: the records may exist.
     #[serde(default)]
     pub in_flight: bool,
     /// Per record id: its LastModifiedDate after chatsync's last write (for If-Unmodified-Since).
     #[serde(default)]
     pub modstamps: BTreeMap<String, String>,
+    /// The newest value asked of each field so far (`Case.Status` → value and stamp), so a
+    /// record made later (a Case triggered by a tag, one recreated after a deletion) gets them.
+    #[serde(default)]
+    pub fields: BTreeMap<String, (Value, Stamp)>,
+    /// The newest assignment: agent e-mail and queue, with its stamp.
+    #[serde(default)]
+    pub owner: Option<(Option<String>, Option<String>, Stamp)>,
     /// Attachments already stored or linked, by URL hash.
     #[serde(default)]
     pub attachments: BTreeMap<String, String>,
@@ -162,6 +173,16 @@ impl ConversationState {
 
     pub fn is_closed(&self) -> bool {
         self.closed.as_ref().is_some_and(|(c, _)| *c)
+    }
+
+    /// Remembers a field value unless a newer one is known.
+    pub fn remember(&mut self, key: String, value: &Value, stamp: &Stamp) {
+        match self.fields.get(&key) {
+            Some((_, old)) if old > stamp => {}
+            _ => {
+                self.fields.insert(key, (value.clone(), stamp.clone()));
+            }
+        }
     }
 
     /// The newest stamp among the tag states: the tag set's own version.

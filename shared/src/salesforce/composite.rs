@@ -315,6 +315,9 @@ impl CompositeRequest {
             .collect();
         let mut body = Map::new();
         body.insert("allOrNone".into(), Value::Bool(self.all_or_none));
+        // Collation may run unrelated subrequests out of order; a read placed after a write
+        // (the writer's LastModifiedDate after its PATCH) must see it.
+        body.insert("collateSubrequests".into(), Value::Bool(false));
         body.insert("compositeRequest".into(), Value::Array(subs));
         Value::Object(body)
     }
@@ -427,6 +430,7 @@ mod tests {
         let body = req.body(Some("allowSave=true"));
         let expected = json!({
             "allOrNone": true,
+            "collateSubrequests": false,
             "compositeRequest": [
                 {"method": "POST", "url": "/services/data/v62.0/sobjects/Lead", "referenceId": "newLead",
                  "body": {"LastName": "Doe", "Company": "Acme", "OwnerId": "00G000000000001AAA"},

@@ -13,6 +13,72 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
+/// The sparse index of conversations holding transcript lines not yet in Salesforce, spread
+/// over a few partitions; the drainer sweeps it so a chat that goes quiet is written anyway.
+pub const UNSENT_INDEX: &str = "unsent";
+pub const UNSENT_SHARDS: u32 = 8;
+
+/// A conversation whose transcript waits, as the unsent index lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub tenant_id: String,
+    pub platform: Platform,
+    pub conversation_key: String,
+    /// When its oldest unsent line was stored (RFC 3339).
+    pub since: String,
+}
+
+/// The message the drainer puts on write.fifo (in the conversation's group) to have a quiet
+/// conversation's waiting lines written.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FlushRequest {
+    pub flush: FlushTarget,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FlushTarget {
+    pub tenant_id: String,
+    pub platform: Platform,
+    pub conversation_key: String,
+    pub since: String,
+}
+
+impl FlushRequest {
+    pub fn for_waiting(w: &Waiting) -> Self {
+        Self {
+            flush: FlushTarget {
+                tenant_id: w.tenant_id.clone(),
+                platform: w.platform,
+                conversation_key: w.conversation_key.clone(),
+                since: w.since.clone(),
+            },
+        }
+    }
+
+    /// The conversation's FIFO group on write.fifo, so the flush runs in order with its events.
+    pub fn group_id(&self) -> String {
+        crate::event::group_id(
+            &self.flush.tenant_id,
+            self.flush.platform,
+            &self.flush.conversation_key,
+        )
+    }
+
+    /// One flush per wait: a second sweep before the first is done is deduplicated by SQS.
+    pub fn dedupe_id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let f = &self.flush;
+        let digest = Sha256::digest(
+            format!(
+                "flush#{}#{}#{}#{}",
+                f.tenant_id, f.platform, f.conversation_key, f.since
+            )
+            .as_bytes(),
+        );
+        hex::encode(digest)
+    }
+}
+
 /// State and lines outlive a quiet conversation by this long; a later event still finds its
 /// Case by the conversation's external id.
 const KEEP_DAYS: i64 = 180;
@@ -25,15 +91,32 @@ pub struct Conversations {
 
 /// Where one conversation lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConversationKey(String);
+pub struct ConversationKey {
+    pk: String,
+    pub tenant_id: String,
+    pub platform: Platform,
+    pub conversation_key: String,
+}
 
 impl ConversationKey {
     pub fn new(tenant: &str, platform: Platform, conversation: &str) -> Self {
-        Self(format!("{tenant}#{platform}#{conversation}"))
+        Self {
+            pk: format!("{tenant}#{platform}#{conversation}"),
+            tenant_id: tenant.to_owned(),
+            platform,
+            conversation_key: conversation.to_owned(),
+        }
+    }
+
+    /// The unsent-index partition of this conversation.
+    fn shard(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.pk.as_bytes());
+        format!("unsent#{}", u32::from(digest[0]) % UNSENT_SHARDS)
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.pk
     }
 }
 
@@ -80,7 +163,7 @@ impl Conversations {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(key.0.clone()))
+            .key("pk", AttributeValue::S(key.pk.clone()))
             .key("sk", AttributeValue::S("state".into()))
             .consistent_read(true)
             .send()
@@ -106,15 +189,29 @@ impl Conversations {
         let read_version = state.version;
         state.version = read_version + 1;
         let text = serde_json::to_string(&state).map_err(|e| corrupt(e.to_string()))?;
-        let put = self
+        let mut put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", AttributeValue::S(key.0.clone()))
+            .item("pk", AttributeValue::S(key.pk.clone()))
             .item("sk", AttributeValue::S("state".into()))
             .item("state", AttributeValue::S(text))
             .item("version", AttributeValue::N(state.version.to_string()))
-            .item("expires_at", expires(now))
+            .item("tenant_id", AttributeValue::S(key.tenant_id.clone()))
+            .item("platform", AttributeValue::S(key.platform.to_string()))
+            .item(
+                "conversation_key",
+                AttributeValue::S(key.conversation_key.clone()),
+            )
+            .item("expires_at", expires(now));
+        // Listed in the unsent index while lines wait (a sparse index: absent otherwise).
+        if state.unsent_lines > 0 {
+            let since = state.unsent_since.unwrap_or(now);
+            put = put
+                .item("unsent_shard", AttributeValue::S(key.shard()))
+                .item("unsent_since", AttributeValue::S(crate::rfc3339(since)));
+        }
+        let put = put
             .condition_expression("attribute_not_exists(pk) OR version = :v")
             .expression_attribute_values(":v", AttributeValue::N(read_version.to_string()))
             .send()
@@ -147,7 +244,7 @@ impl Conversations {
             .filter(|(sort_key, _)| seen.insert(sort_key.clone()))
             .map(|(sort_key, json)| {
                 HashMap::from([
-                    ("pk".to_owned(), AttributeValue::S(key.0.clone())),
+                    ("pk".to_owned(), AttributeValue::S(key.pk.clone())),
                     ("sk".to_owned(), AttributeValue::S(sort_key.clone())),
                     ("line".to_owned(), AttributeValue::S(json.clone())),
                     ("expires_at".to_owned(), expires(now)),
@@ -156,6 +253,50 @@ impl Conversations {
             .collect();
         super::batch_put(&self.client, &self.table, items).await?;
         Ok(())
+    }
+
+    /// Conversations of one unsent-index shard whose lines have waited since before `before`,
+    /// oldest first.
+    pub async fn waiting(
+        &self,
+        shard: u32,
+        before: OffsetDateTime,
+        limit: i32,
+    ) -> Result<Vec<Waiting>, StoreError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(UNSENT_INDEX)
+            .key_condition_expression("unsent_shard = :s AND unsent_since < :b")
+            .expression_attribute_values(":s", AttributeValue::S(format!("unsent#{shard}")))
+            .expression_attribute_values(":b", AttributeValue::S(crate::rfc3339(before)))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "Query", e))?;
+        let mut out = Vec::new();
+        for item in page.items() {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            let (Some(tenant_id), Some(platform), Some(conversation_key), Some(since)) = (
+                text("tenant_id"),
+                text("platform"),
+                text("conversation_key"),
+                text("unsent_since"),
+            ) else {
+                continue;
+            };
+            let Ok(platform) = platform.parse() else {
+                continue;
+            };
+            out.push(Waiting {
+                tenant_id,
+                platform,
+                conversation_key,
+                since,
+            });
+        }
+        Ok(out)
     }
 
     /// Every stored line's JSON, in time order.
@@ -168,7 +309,7 @@ impl Conversations {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :p AND begins_with(sk, :l)")
-                .expression_attribute_values(":p", AttributeValue::S(key.0.clone()))
+                .expression_attribute_values(":p", AttributeValue::S(key.pk.clone()))
                 .expression_attribute_values(":l", AttributeValue::S("line#".into()))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)

@@ -60,6 +60,7 @@ where
                 || code.contains("RequestLimitExceeded")
                 || code.contains("ProvisionedThroughputExceeded")
                 || code.contains("InternalServer")
+                || code.contains("InternalService")
                 || code.contains("ServiceUnavailable")
         }
         _ => false,

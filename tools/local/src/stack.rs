@@ -634,6 +634,12 @@ async fn create_table(dynamo: &aws_sdk_dynamodb::Client, t: &TableSpec) -> Resul
                 .projection(
                     Projection::builder()
                         .projection_type(ProjectionType::from(projection))
+                        .set_non_key_attributes(
+                            g.get("Projection")
+                                .and_then(|p| p.get("NonKeyAttributes"))
+                                .and_then(Yaml::as_sequence)
+                                .map(|list| list.iter().filter_map(scalar_string).collect()),
+                        )
                         .build(),
                 )
                 .build()
