@@ -64,6 +64,9 @@ pub mod vars {
     pub const WATERMARKS_TABLE: &str = "WATERMARKS_TABLE";
     pub const CONVERSATIONS_TABLE: &str = "CONVERSATIONS_TABLE";
     pub const TRANSCRIPT_QUIET_SECONDS: &str = "TRANSCRIPT_QUIET_SECONDS";
+    pub const RETRY_BASE_SECONDS: &str = "RETRY_BASE_SECONDS";
+    pub const RETRY_CAP_SECONDS: &str = "RETRY_CAP_SECONDS";
+    pub const RATE_LIMIT_HOLD_SECONDS: &str = "RATE_LIMIT_HOLD_SECONDS";
     pub const SYNC_LOG_TABLE: &str = "SYNC_LOG_TABLE";
     pub const RESOLVE_QUEUE_URL: &str = "RESOLVE_QUEUE_URL";
     pub const WRITE_QUEUE_URL: &str = "WRITE_QUEUE_URL";

@@ -335,6 +335,13 @@ impl QueuedEvent {
         );
         hex::encode(Sha256::digest(key.as_bytes()))
     }
+
+    /// The dedupe id of the `n`th redrive or replay: fresh, since SQS drops a reused one for
+    /// five minutes, and stable, so a repeated redrive of the same attempt stays one message.
+    pub fn resend_dedupe_id(&self, kind: &str, n: u32) -> String {
+        let key = format!("{}#{kind}{n}", self.dedupe_id());
+        hex::encode(Sha256::digest(key.as_bytes()))
+    }
 }
 
 /// The facts of one delivery that the intake adds to the events parsed from it.

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod mapping;
 pub mod mask;
 pub mod platforms;
+pub mod retry;
 pub mod salesforce;
 pub mod secret;
 pub mod store;

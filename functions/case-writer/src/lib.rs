@@ -26,6 +26,7 @@ use shared::mapping::plan::{self, Effect, PlanInput, WritePlan};
 use shared::mapping::policy::TranscriptTarget;
 use shared::mapping::state::{ConversationState, PartState, RecordWatermarks, Watermark};
 use shared::mapping::transcript::Line;
+use shared::retry::Backoff;
 use shared::salesforce::{
     ClientConfig, CompositeRequest, CompositeResponse, Org, SalesforceClient,
 };
@@ -57,6 +58,10 @@ pub struct Function {
     salesforce: SalesforceClient,
     lookups: lookups::LookupCache,
     fetcher: attachments::Fetcher,
+    /// Its own queue, to set when failed messages come back (the retry policy).
+    sqs: aws_sdk_sqs::Client,
+    write_queue_url: String,
+    backoff: Backoff,
 }
 
 impl Function {
@@ -87,6 +92,9 @@ impl Function {
             })?,
             lookups: lookups::LookupCache::default(),
             fetcher: attachments::Fetcher::from_env(env)?,
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            write_queue_url: env.required(vars::WRITE_QUEUE_URL)?,
+            backoff: Backoff::from_env(env)?,
         })
     }
 
@@ -259,7 +267,10 @@ async fn write_events(
             }
             Ok(())
         }
-        Err(e) if e.class().is_retryable() => Err(e),
+        Err(e) if e.class().is_retryable() => {
+            retry_later(function, messages, events, &e).await;
+            Err(e)
+        }
         Err(e) => {
             // A data or configuration error: a review item per event, not an endless retry.
             let report = Report {
@@ -278,6 +289,41 @@ async fn write_events(
             .await?;
             Ok(())
         }
+    }
+}
+
+/// The retry policy for a group that failed: the delay before SQS offers its messages again,
+/// and a sync log entry per event saying why.
+async fn retry_later(
+    function: &Function,
+    messages: &[&SqsMessage],
+    events: &[QueuedEvent],
+    error: &WriteError,
+) {
+    let receives = messages.iter().map(|m| receive_count(m)).max().unwrap_or(1);
+    let Some(delay) = function
+        .backoff
+        .delay(error.class(), receives, shared::retry::jitter())
+    else {
+        return;
+    };
+    let receipts: Vec<&str> = messages
+        .iter()
+        .filter_map(|m| m.receipt_handle.as_deref())
+        .collect();
+    if let Err(e) =
+        shared::retry::delay_messages(&function.sqs, &function.write_queue_url, &receipts, delay)
+            .await
+    {
+        tracing::warn!(error = %e, "could not set the retry delay; the queue's timeout applies");
+    }
+    let report = Report {
+        notes: vec![format!("failed: {error}; retried in {} s", delay.as_secs())],
+        ..Report::default()
+    };
+    if let Err(e) = log_events(function, messages, events, Outcome::Error, &report, Some(error)).await
+    {
+        tracing::warn!(error = %e, "sync log write failed");
     }
 }
 
@@ -313,9 +359,11 @@ async fn log_events(
         .attempts(receive_count(record));
         entry.records.clone_from(&report.records);
         if let Some(e) = error {
-            entry = entry
-                .error_class(e.class())
-                .payload(record.body.as_deref().unwrap_or_default());
+            entry = entry.error_class(e.class());
+            // Review items carry what to replay; a retry's message is still on the queue.
+            if outcome == Outcome::Parked {
+                entry = entry.payload(record.body.as_deref().unwrap_or_default());
+            }
         }
         function.sync_log.record(&entry).await?;
     }

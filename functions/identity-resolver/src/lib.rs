@@ -28,6 +28,7 @@ use shared::store::links::{LinkKey, Links};
 use shared::store::queue::FifoQueue;
 use shared::store::secrets::TenantSecretStore;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
+use shared::retry::Backoff;
 use shared::store::tenants::{TenantTable, TtlCache};
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 use shared::tenant::{MatchKey, TenantConfig, UpdatePolicy};
@@ -40,6 +41,10 @@ const TENANT_CACHE_TTL: Duration = Duration::from_secs(60);
 
 pub struct Function {
     write_queue: FifoQueue,
+    /// Its own queue, to set when a failed message comes back (the retry policy).
+    sqs: aws_sdk_sqs::Client,
+    resolve_queue_url: String,
+    backoff: Backoff,
     sync_log: SyncLogWriter,
     tenants: TenantTable,
     tenant_cache: TtlCache<Arc<TenantConfig>>,
@@ -58,6 +63,9 @@ impl Function {
                 aws_sdk_sqs::Client::new(sdk),
                 env.required(vars::WRITE_QUEUE_URL)?,
             ),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            resolve_queue_url: env.required(vars::RESOLVE_QUEUE_URL)?,
+            backoff: Backoff::from_env(env)?,
             sync_log: SyncLogWriter::new(
                 SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
                 tenants.clone(),
@@ -113,9 +121,66 @@ pub async fn handle(
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
     Ok(process_in_order(&event.payload, async |record| {
-        resolve(function, record).await
+        resolve_or_retry(function, record).await
     })
     .await)
+}
+
+/// Applies the retry policy to a failed message: a delay before SQS offers it again (and an
+/// entry in the sync log saying why), or a review item at once when retrying cannot help.
+async fn resolve_or_retry(function: &Function, record: &SqsMessage) -> Result<(), ResolveError> {
+    let Err(e) = resolve(function, record).await else {
+        return Ok(());
+    };
+    let body = record.body.as_deref().unwrap_or_default();
+    // Unreadable: it goes to the DLQ, where the drainer files it under `_unreadable`.
+    let Ok(queued) = serde_json::from_str::<QueuedEvent>(body) else {
+        return Err(e);
+    };
+    let receives = receive_count(record);
+    let class = e.class();
+    let entry = |outcome, detail: String| {
+        SyncLogEntry::new(
+            &queued.correlation_id,
+            &queued.tenant_id,
+            queued.platform,
+            Step::Resolve,
+            outcome,
+            detail,
+        )
+        .topic(&queued.topic)
+        .attempts(receives)
+        .error_class(class)
+    };
+    match function.backoff.delay(class, receives, shared::retry::jitter()) {
+        Some(delay) => {
+            if let Some(receipt) = record.receipt_handle.as_deref()
+                && let Err(err) = shared::retry::delay_messages(
+                    &function.sqs,
+                    &function.resolve_queue_url,
+                    &[receipt],
+                    delay,
+                )
+                .await
+            {
+                tracing::warn!(error = %err, "could not set the retry delay; the queue's timeout applies");
+            }
+            let retry = entry(
+                Outcome::Error,
+                format!("failed: {e}; retried in {} s", delay.as_secs()),
+            );
+            if let Err(err) = function.sync_log.record(&retry).await {
+                tracing::warn!(error = %err, "sync log write failed");
+            }
+            Err(e)
+        }
+        None => {
+            // Retrying the same input cannot succeed: a review item now, with what to replay.
+            let parked = entry(Outcome::Parked, format!("not resolved: {e}")).payload(body);
+            function.sync_log.record(&parked).await?;
+            Ok(())
+        }
+    }
 }
 
 /// What became of one message.

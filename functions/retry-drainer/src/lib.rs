@@ -1,9 +1,15 @@
-//! retry-drainer: on its schedule, read both dead-letter queues and decide for each message.
+//! retry-drainer: on its schedule, read both dead-letter queues and decide for each message by
+//! its recorded error class (the consumers log every failed attempt) and its age:
 //!
-//! Redrive needs the error classes the Salesforce steps record (issues 3 and 7); until those
-//! exist every dead-lettered message is parked: its payload goes into the sync log as a review
-//! item (listed per tenant by the open-by-tenant index) and only then is it deleted from the
-//! DLQ, so nothing is lost.
+//! - transient or session errors: redriven to the queue it came from, in its original group,
+//!   up to `MAX_REDRIVES` times;
+//! - the Salesforce daily limit: redriven once its hold has passed, never parked for it;
+//! - anything else, unreadable messages, and messages near the DLQ's retention: parked as a
+//!   review item with the payload (the open-by-tenant index lists them), then deleted, so
+//!   nothing is lost. Each tenant gets at most `MAX_PER_TENANT` per run, so one backlog cannot
+//!   starve the others.
+//!
+//! Then it sweeps the conversations whose transcript lines have waited too long.
 
 use aws_config::SdkConfig;
 use aws_lambda_events::cloudwatch_events::CloudWatchEvent;
@@ -19,6 +25,7 @@ use shared::store::synclog::{SyncLogTable, SyncLogWriter};
 use shared::store::tenants::TenantTable;
 use shared::store::{StoreError, aws_error};
 use shared::synclog::{Outcome, Step, SyncLogEntry};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// Where review items of unreadable messages are listed (no tenant can be read from them).
@@ -30,7 +37,10 @@ pub const MAX_PER_QUEUE: usize = 500;
 
 pub struct Function {
     sqs: aws_sdk_sqs::Client,
-    dead_letter_queues: Vec<(&'static str, String)>,
+    /// (stage, DLQ URL, the stage's own queue URL to redrive to).
+    dead_letter_queues: Vec<(&'static str, String, String)>,
+    sync_log_table: SyncLogTable,
+    hold: Duration,
     sync_log: SyncLogWriter,
     conversations: Conversations,
     write_queue: FifoQueue,
@@ -59,9 +69,22 @@ impl Function {
         Ok(Self {
             sqs: aws_sdk_sqs::Client::new(sdk),
             dead_letter_queues: vec![
-                ("resolve", env.required(vars::RESOLVE_DLQ_URL)?),
-                ("write", env.required(vars::WRITE_DLQ_URL)?),
+                (
+                    "resolve",
+                    env.required(vars::RESOLVE_DLQ_URL)?,
+                    env.required(vars::RESOLVE_QUEUE_URL)?,
+                ),
+                (
+                    "write",
+                    env.required(vars::WRITE_DLQ_URL)?,
+                    env.required(vars::WRITE_QUEUE_URL)?,
+                ),
             ],
+            sync_log_table: SyncLogTable::new(
+                dynamo.clone(),
+                env.required(vars::SYNC_LOG_TABLE)?,
+            ),
+            hold: shared::retry::Backoff::from_env(env)?.hold,
             sync_log: SyncLogWriter::new(
                 SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
                 TenantTable::new(dynamo.clone(), env.required(vars::TENANTS_TABLE)?),
@@ -83,8 +106,15 @@ pub async fn handle(
     _event: LambdaEvent<CloudWatchEvent>,
 ) -> Result<DrainReport, lambda_runtime::Error> {
     let mut report = DrainReport::default();
-    for (stage, url) in &function.dead_letter_queues {
-        drain(function, stage, url, &mut report).await?;
+    let mut per_tenant: HashMap<String, usize> = HashMap::new();
+    for (stage, dlq, source) in &function.dead_letter_queues {
+        drain(
+            function,
+            Stage { name: stage, dlq, source },
+            &mut per_tenant,
+            &mut report,
+        )
+        .await?;
     }
     sweep(function, &mut report).await?;
     tracing::info!(
@@ -104,10 +134,18 @@ pub async fn handle(
     Ok(report)
 }
 
+/// One DLQ and the queue its messages came from.
+#[derive(Clone, Copy)]
+struct Stage<'a> {
+    name: &'a str,
+    dlq: &'a str,
+    source: &'a str,
+}
+
 async fn drain(
     function: &Function,
-    stage: &str,
-    url: &str,
+    stage: Stage<'_>,
+    per_tenant: &mut HashMap<String, usize>,
     report: &mut DrainReport,
 ) -> Result<(), StoreError> {
     let mut taken = 0;
@@ -115,9 +153,10 @@ async fn drain(
         let out = function
             .sqs
             .receive_message()
-            .queue_url(url)
+            .queue_url(stage.dlq)
             .max_number_of_messages(10)
             .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
             .visibility_timeout(120)
             .send()
             .await
@@ -128,17 +167,179 @@ async fn drain(
         }
         taken += messages.len();
         for message in &messages {
-            match park(function, stage, url, message).await {
-                Ok(()) => report.parked += 1,
+            match settle(function, stage, message, per_tenant).await {
+                Ok(Settled::Parked) => report.parked += 1,
+                Ok(Settled::Redriven) => report.redriven += 1,
+                Ok(Settled::Left | Settled::Dropped) => {}
                 Err(e) => {
                     // Left in the DLQ: the next run tries again.
-                    tracing::warn!(error = %e, "could not park a dead-lettered message");
+                    tracing::warn!(error = %e, "could not settle a dead-lettered message");
                     report.failed += 1;
                 }
             }
         }
     }
     Ok(())
+}
+
+enum Settled {
+    Parked,
+    Redriven,
+    /// Over its tenant's share of this run: back in the DLQ for the next one.
+    Left,
+    Dropped,
+}
+
+/// Each tenant's share of one run, so one tenant's backlog cannot starve the others.
+pub const MAX_PER_TENANT: usize = 100;
+/// Redrives of a message whose errors were transient before it is parked instead.
+pub const MAX_REDRIVES: u32 = 3;
+/// Messages older than this are parked whatever their error: the DLQ keeps them 14 days.
+const PARK_AFTER: Duration = Duration::from_secs(13 * 86_400);
+/// The message attribute counting redrives.
+pub const REDRIVES_ATTRIBUTE: &str = "chatsync_redrives";
+
+/// Decides one dead letter by its recorded error class and age: redrive when the cause can
+/// have cleared, else park; flush requests are dropped (the sweep renews them).
+async fn settle(
+    function: &Function,
+    stage: Stage<'_>,
+    message: &Message,
+    per_tenant: &mut HashMap<String, usize>,
+) -> Result<Settled, StoreError> {
+    let body = message.body().unwrap_or_default();
+    if serde_json::from_str::<FlushRequest>(body).is_ok() {
+        tracing::warn!("dropping a dead-lettered flush request; the sweep renews it");
+        delete(function, stage.dlq, message).await?;
+        return Ok(Settled::Dropped);
+    }
+    let Ok(queued) = serde_json::from_str::<QueuedEvent>(body) else {
+        park(function, stage.name, stage.dlq, message, None).await?;
+        return Ok(Settled::Parked);
+    };
+    let share = per_tenant.entry(queued.tenant_id.clone()).or_default();
+    if *share >= MAX_PER_TENANT {
+        return Ok(Settled::Left);
+    }
+    *share += 1;
+    let redrives: u32 = message
+        .message_attributes()
+        .and_then(|a| a.get(REDRIVES_ATTRIBUTE))
+        .and_then(|v| v.string_value())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let sent = message
+        .attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
+        .and_then(|t| t.parse::<i64>().ok())
+        .and_then(|ms| time::OffsetDateTime::from_unix_timestamp(ms / 1000).ok());
+    let now = time::OffsetDateTime::now_utc();
+    let age = sent.map_or(time::Duration::ZERO, |t| now - t);
+    let last = last_error(function, &queued.correlation_id).await?;
+    let since_last = last
+        .as_ref()
+        .map_or(Duration::MAX, |e| (now - e.at).unsigned_abs());
+    let decision = if age.unsigned_abs() > PARK_AFTER {
+        Decision::Park
+    } else {
+        match last.as_ref().and_then(|e| e.error_class) {
+            // The daily limit: back once the hold has passed; never parked for it.
+            Some(ErrorClass::RateLimited) if since_last >= function.hold => {
+                Decision::Redrive("the daily API limit may have reset")
+            }
+            Some(ErrorClass::RateLimited) => Decision::Wait,
+            Some(ErrorClass::Transient | ErrorClass::Session) if redrives < MAX_REDRIVES => {
+                Decision::Redrive("its errors were transient")
+            }
+            _ => Decision::Park,
+        }
+    };
+    match decision {
+        Decision::Redrive(why) => {
+            redrive_to_source(function, stage, message, &queued, redrives + 1, why).await?;
+            Ok(Settled::Redriven)
+        }
+        Decision::Wait => Ok(Settled::Left),
+        Decision::Park => {
+            let reason = last.map(|l| l.detail);
+            park(function, stage.name, stage.dlq, message, reason).await?;
+            Ok(Settled::Parked)
+        }
+    }
+}
+
+enum Decision {
+    Redrive(&'static str),
+    /// Rate-limited and still within its hold: it waits in the DLQ.
+    Wait,
+    Park,
+}
+
+/// The newest failed attempt recorded for the correlation id.
+async fn last_error(
+    function: &Function,
+    correlation_id: &str,
+) -> Result<Option<SyncLogEntry>, StoreError> {
+    let trail = function.sync_log_table.trail(correlation_id).await?;
+    Ok(trail
+        .into_iter()
+        .filter(|e| e.error_class.is_some())
+        .max_by_key(|e| e.at))
+}
+
+/// Sends the message back to its own queue in its original group, then deletes it here.
+async fn redrive_to_source(
+    function: &Function,
+    stage: Stage<'_>,
+    message: &Message,
+    queued: &QueuedEvent,
+    redrive: u32,
+    why: &str,
+) -> Result<(), StoreError> {
+    let group = message
+        .attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
+        .cloned()
+        .unwrap_or_else(|| queued.group_id());
+    let dedupe = queued.resend_dedupe_id("redrive", redrive);
+    function
+        .sqs
+        .send_message()
+        .queue_url(stage.source)
+        .message_group_id(group)
+        .message_deduplication_id(dedupe)
+        .message_body(message.body().unwrap_or_default())
+        .message_attributes(
+            REDRIVES_ATTRIBUTE,
+            aws_sdk_sqs::types::MessageAttributeValue::builder()
+                .data_type("Number")
+                .string_value(redrive.to_string())
+                .build()
+                .map_err(|e| StoreError::Corrupt {
+                    what: "redrive attribute",
+                    reason: e.to_string(),
+                })?,
+        )
+        .send()
+        .await
+        .map_err(|e| aws_error("SQS", "SendMessage", e))?;
+    let entry = SyncLogEntry::new(
+        &queued.correlation_id,
+        &queued.tenant_id,
+        queued.platform,
+        Step::Retry,
+        Outcome::Ok,
+        format!(
+            "redriven from the {} dead-letter queue to its queue ({why}; redrive {redrive})",
+            stage.name
+        ),
+    )
+    .topic(&queued.topic)
+    .attempts(redrive);
+    if let Err(e) = function.sync_log.record(&entry).await {
+        tracing::warn!(error = %e, "sync log write failed");
+    }
+    delete(function, stage.dlq, message).await
 }
 
 /// Quiet conversations (transcript lines waiting longer than `quiet_after`) get a flush
@@ -174,6 +375,7 @@ async fn park(
     stage: &str,
     url: &str,
     message: &Message,
+    reason: Option<String>,
 ) -> Result<(), StoreError> {
     let body = message.body().unwrap_or_default();
     let receives = message
@@ -193,7 +395,10 @@ async fn park(
             d.platform,
             Step::Park,
             Outcome::Parked,
-            format!("failed {receives} times at the {stage} step and reached its dead-letter queue; parked for review"),
+            match &reason {
+                Some(why) => format!("failed {receives} times at the {stage} step and reached its dead-letter queue; parked for review. Last error: {why}"),
+                None => format!("failed {receives} times at the {stage} step and reached its dead-letter queue; parked for review"),
+            },
         )
         .topic(&d.topic),
         Err(e) => {
