@@ -59,10 +59,7 @@ impl Backoff {
             ErrorClass::RateLimited => Some(self.hold),
             ErrorClass::Transient | ErrorClass::Session => {
                 let exponent = receives.saturating_sub(1).min(20);
-                let full = self
-                    .base
-                    .saturating_mul(1u32 << exponent)
-                    .min(self.cap);
+                let full = self.base.saturating_mul(1u32 << exponent).min(self.cap);
                 // Equal jitter: at least half the backoff, so retries spread but still back off.
                 let jitter = jitter.clamp(0.0, 1.0);
                 Some(full / 2 + full.mul_f64(jitter / 2.0))
@@ -125,7 +122,10 @@ mod tests {
         assert_eq!(b.delay(t, 3, 0.0), Some(Duration::from_secs(8)));
         assert_eq!(b.delay(t, 3, 0.5), Some(Duration::from_secs(12)));
         assert_eq!(b.delay(t, 30, 1.0), Some(Duration::from_secs(60)));
-        assert_eq!(b.delay(ErrorClass::Session, 0, 0.0), Some(Duration::from_secs(2)));
+        assert_eq!(
+            b.delay(ErrorClass::Session, 0, 0.0),
+            Some(Duration::from_secs(2))
+        );
     }
 
     #[test]

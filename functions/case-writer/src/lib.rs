@@ -321,7 +321,15 @@ async fn retry_later(
         notes: vec![format!("failed: {error}; retried in {} s", delay.as_secs())],
         ..Report::default()
     };
-    if let Err(e) = log_events(function, messages, events, Outcome::Error, &report, Some(error)).await
+    if let Err(e) = log_events(
+        function,
+        messages,
+        events,
+        Outcome::Error,
+        &report,
+        Some(error),
+    )
+    .await
     {
         tracing::warn!(error = %e, "sync log write failed");
     }

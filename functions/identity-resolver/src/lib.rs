@@ -23,12 +23,12 @@ use shared::identity::lookup;
 use shared::identity::resolution::{Outcome as Resolved, Resolution};
 use shared::identity::rules::{self, Decision, Person};
 use shared::identity::update;
+use shared::retry::Backoff;
 use shared::salesforce::{ClientConfig, SalesforceClient};
 use shared::store::links::{LinkKey, Links};
 use shared::store::queue::FifoQueue;
 use shared::store::secrets::TenantSecretStore;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
-use shared::retry::Backoff;
 use shared::store::tenants::{TenantTable, TtlCache};
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 use shared::tenant::{MatchKey, TenantConfig, UpdatePolicy};
@@ -152,7 +152,10 @@ async fn resolve_or_retry(function: &Function, record: &SqsMessage) -> Result<()
         .attempts(receives)
         .error_class(class)
     };
-    match function.backoff.delay(class, receives, shared::retry::jitter()) {
+    match function
+        .backoff
+        .delay(class, receives, shared::retry::jitter())
+    {
         Some(delay) => {
             if let Some(receipt) = record.receipt_handle.as_deref()
                 && let Err(err) = shared::retry::delay_messages(

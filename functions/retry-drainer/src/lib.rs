@@ -80,10 +80,7 @@ impl Function {
                     env.required(vars::WRITE_QUEUE_URL)?,
                 ),
             ],
-            sync_log_table: SyncLogTable::new(
-                dynamo.clone(),
-                env.required(vars::SYNC_LOG_TABLE)?,
-            ),
+            sync_log_table: SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
             hold: shared::retry::Backoff::from_env(env)?.hold,
             sync_log: SyncLogWriter::new(
                 SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
@@ -110,7 +107,11 @@ pub async fn handle(
     for (stage, dlq, source) in &function.dead_letter_queues {
         drain(
             function,
-            Stage { name: stage, dlq, source },
+            Stage {
+                name: stage,
+                dlq,
+                source,
+            },
             &mut per_tenant,
             &mut report,
         )
@@ -239,21 +240,13 @@ async fn settle(
     let since_last = last
         .as_ref()
         .map_or(Duration::MAX, |e| (now - e.at).unsigned_abs());
-    let decision = if age.unsigned_abs() > PARK_AFTER {
-        Decision::Park
-    } else {
-        match last.as_ref().and_then(|e| e.error_class) {
-            // The daily limit: back once the hold has passed; never parked for it.
-            Some(ErrorClass::RateLimited) if since_last >= function.hold => {
-                Decision::Redrive("the daily API limit may have reset")
-            }
-            Some(ErrorClass::RateLimited) => Decision::Wait,
-            Some(ErrorClass::Transient | ErrorClass::Session) if redrives < MAX_REDRIVES => {
-                Decision::Redrive("its errors were transient")
-            }
-            _ => Decision::Park,
-        }
-    };
+    let decision = decide(
+        last.as_ref().and_then(|e| e.error_class),
+        since_last,
+        age.unsigned_abs(),
+        redrives,
+        function.hold,
+    );
     match decision {
         Decision::Redrive(why) => {
             redrive_to_source(function, stage, message, &queued, redrives + 1, why).await?;
@@ -268,11 +261,75 @@ async fn settle(
     }
 }
 
+#[derive(Debug, PartialEq, Eq)]
 enum Decision {
     Redrive(&'static str),
     /// Rate-limited and still within its hold: it waits in the DLQ.
     Wait,
     Park,
+}
+
+/// What becomes of a dead letter: by its last recorded error class, the time since that error,
+/// its age and how often it was redriven.
+fn decide(
+    class: Option<ErrorClass>,
+    since_last_error: Duration,
+    age: Duration,
+    redrives: u32,
+    hold: Duration,
+) -> Decision {
+    if age > PARK_AFTER {
+        return Decision::Park;
+    }
+    match class {
+        // The daily limit: back once the hold has passed; never parked for it.
+        Some(ErrorClass::RateLimited) if since_last_error >= hold => {
+            Decision::Redrive("the daily API limit may have reset")
+        }
+        Some(ErrorClass::RateLimited) => Decision::Wait,
+        Some(ErrorClass::Transient | ErrorClass::Session) if redrives < MAX_REDRIVES => {
+            Decision::Redrive("its errors were transient")
+        }
+        _ => Decision::Park,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn dead_letters_are_redriven_by_class_and_parked_otherwise() {
+        let t = Some(ErrorClass::Transient);
+        assert_eq!(
+            decide(t, HOUR, HOUR, 0, HOUR),
+            Decision::Redrive("its errors were transient")
+        );
+        assert_eq!(decide(t, HOUR, HOUR, MAX_REDRIVES, HOUR), Decision::Park);
+        let limited = Some(ErrorClass::RateLimited);
+        assert_eq!(decide(limited, HOUR / 2, HOUR, 9, HOUR), Decision::Wait);
+        assert_eq!(
+            decide(limited, HOUR, HOUR, 9, HOUR),
+            Decision::Redrive("the daily API limit may have reset")
+        );
+        assert_eq!(
+            decide(Some(ErrorClass::Data), HOUR, HOUR, 0, HOUR),
+            Decision::Park
+        );
+        assert_eq!(
+            decide(None, HOUR, HOUR, 0, HOUR),
+            Decision::Park,
+            "no recorded error"
+        );
+        let old = PARK_AFTER + HOUR;
+        assert_eq!(
+            decide(limited, HOUR, old, 0, HOUR),
+            Decision::Park,
+            "near the DLQ's retention"
+        );
+    }
 }
 
 /// The newest failed attempt recorded for the correlation id.
