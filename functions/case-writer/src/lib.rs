@@ -584,9 +584,14 @@ async fn write_conversation(
                 ));
                 org = Some(o);
             }
-            Some((reference, e)) if !refused_once && !e.class().is_retryable() => {
-                // A value Salesforce refuses (a validation rule on a mapped field, a value too
-                // long): set those fields aside, say so, and write the rest.
+            Some((reference, e))
+                if !refused_once
+                    && !e.class().is_retryable()
+                    && e.code() != Some("FIELD_CUSTOM_VALIDATION_EXCEPTION") =>
+            {
+                // A value Salesforce refuses (too long, not in a restricted picklist): set
+                // those fields aside, say so, and write the rest. A validation rule is the org
+                // saying "not like this": a review item, replayed once the rule or data is fixed.
                 let refused = refused_fields(&plan, reference, &e);
                 if refused.is_empty() {
                     return Err(e.into());
