@@ -16,6 +16,16 @@ use time::OffsetDateTime;
 /// Starts the stack with the demo tenant plus `tenant_files`; failed messages return after a
 /// second instead of the queue's visibility timeout.
 pub async fn start(tenant_files: Vec<PathBuf>, extra_env: Vec<(String, String)>) -> Session {
+    start_with(tenant_files, extra_env, Some(Duration::from_secs(1))).await
+}
+
+/// [`start`] with the host's early return of failed messages set (None: the consumers' own
+/// retry policy decides when a failed message comes back).
+pub async fn start_with(
+    tenant_files: Vec<PathBuf>,
+    extra_env: Vec<(String, String)>,
+    retry_after: Option<Duration>,
+) -> Session {
     let root = repo_root();
     let logs = std::env::temp_dir().join(format!("chatsync-e2e-{}", uuid::Uuid::new_v4()));
     let mut tenants = vec![root.join("events/tenants/demo.toml")];
@@ -28,7 +38,7 @@ pub async fn start(tenant_files: Vec<PathBuf>, extra_env: Vec<(String, String)>)
         moto_port: None,
         log_dir: logs,
         schedule_every: None,
-        retry_after: Some(Duration::from_secs(1)),
+        retry_after,
         extra_env,
         salesforce_addr: Some("127.0.0.1:0".parse().expect("address")),
         salesforce_seed: Some(root.join("events/salesforce/demo-org.json")),
@@ -147,4 +157,41 @@ pub async fn update_as_user(session: &Session, sobject: &str, id: &str, fields: 
         .await
         .expect("PATCH");
     assert_eq!(resp.status().as_u16(), 204, "the user's update is taken");
+}
+
+/// Runs the `chatsync` CLI against the stack (its tables and queues from the template); the
+/// exit code, and stdout and stderr together.
+pub async fn cli(session: &Session, args: &[&str]) -> (Option<i32>, String) {
+    let env = |binary: &str, name: &str| -> String {
+        session
+            .plan
+            .function(binary)
+            .and_then(|f| f.env.get(name).cloned())
+            .unwrap_or_default()
+    };
+    let out = tokio::process::Command::new(bin_dir().join("chatsync"))
+        .args(args)
+        .envs(chatsync_local::procs::aws_env(&session.moto.endpoint()))
+        .env("TENANTS_TABLE", env("identity-resolver", "TENANTS_TABLE"))
+        .env("SYNC_LOG_TABLE", env("identity-resolver", "SYNC_LOG_TABLE"))
+        .env(
+            "TENANT_SECRET_PREFIX",
+            env("identity-resolver", "TENANT_SECRET_PREFIX"),
+        )
+        .env("LINKS_TABLE", env("identity-resolver", "LINKS_TABLE"))
+        .env(
+            "RESOLVE_QUEUE_URL",
+            env("identity-resolver", "RESOLVE_QUEUE_URL"),
+        )
+        .env(
+            "WRITE_QUEUE_URL",
+            env("identity-resolver", "WRITE_QUEUE_URL"),
+        )
+        .output()
+        .await
+        .expect("chatsync runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
 }

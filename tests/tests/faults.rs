@@ -1,0 +1,329 @@
+//! The fault suite: whole conversations through the local stack while Salesforce misbehaves.
+//! Each test prints its figures (events sent, landed, duplicated, lost, parked) and fails on
+//! any loss or duplicate.
+
+use chatsync_local::session::Session;
+use chatsync_tests::e2e::{self, deliver, drain, records};
+use chatsync_tests::scenario::{self, Delivery, Visitor};
+use serde_json::{Value, json};
+use shared::store::synclog::SyncLogTable;
+use shared::synclog::Outcome;
+use time::OffsetDateTime;
+
+/// The consumers' retry policy compressed for tests: seconds, not minutes.
+fn fast_retries() -> Vec<(String, String)> {
+    [
+        ("RETRY_BASE_SECONDS", "1"),
+        ("RETRY_CAP_SECONDS", "2"),
+        ("RATE_LIMIT_HOLD_SECONDS", "2"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+async fn start() -> Session {
+    e2e::start_with(Vec::new(), fast_retries(), None).await
+}
+
+async fn admin(session: &Session, path: &str, body: Value) -> Value {
+    let url = session.salesforce_url.as_deref().expect("emulator");
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/__emulator/{path}"))
+        .json(&body)
+        .send()
+        .await
+        .expect("emulator admin");
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    resp.json().await.unwrap_or(Value::Null)
+}
+
+fn visitor(i: usize) -> Visitor {
+    Visitor {
+        contact_id: format!("fault-{i}"),
+        name: format!("Ada Fault {i}"),
+        email: format!("ada.fault.{i}@example.org"),
+    }
+}
+
+fn conversations(prefix: &str, n: usize) -> Vec<(String, Vec<Delivery>)> {
+    let start = OffsetDateTime::now_utc().unix_timestamp() - 7200;
+    (0..n)
+        .map(|i| {
+            let id = format!("{prefix}{i:03}");
+            let deliveries = scenario::intercom_conversation(&id, &visitor(i), start + i as i64);
+            (id, deliveries)
+        })
+        .collect()
+}
+
+/// Delivers every conversation's first step, then every second…, as chats interleave.
+async fn deliver_interleaved(session: &Session, all: &[(String, Vec<Delivery>)]) -> usize {
+    let tenant = e2e::demo_tenant();
+    let steps = all.iter().map(|(_, d)| d.len()).max().unwrap_or(0);
+    let mut sent = 0;
+    for step in 0..steps {
+        for (_, deliveries) in all {
+            if let Some(d) = deliveries.get(step) {
+                deliver(session, &tenant, std::slice::from_ref(d)).await;
+                sent += 1;
+            }
+        }
+    }
+    sent
+}
+
+/// Drains the pipeline, running the drainer (redrives) until the DLQs are empty too.
+async fn settle(session: &Session, rounds: usize) {
+    let sqs = aws_sdk_sqs::Client::new(&session.sdk);
+    for _ in 0..rounds {
+        drain(session).await;
+        let mut dead = 0;
+        for dlq in ["ResolveDeadLetterQueue", "WriteDeadLetterQueue"] {
+            let url = session.plan.queue(dlq).expect("dlq").url.clone();
+            let attrs = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+                .send()
+                .await
+                .expect("attributes");
+            for key in [
+                aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
+                aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            ] {
+                dead += attrs
+                    .attributes()
+                    .and_then(|a| a.get(&key))
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .unwrap_or(0);
+            }
+        }
+        if dead == 0 {
+            return;
+        }
+        session
+            .host
+            .run_scheduled("retry-drainer")
+            .await
+            .expect("the drainer runs");
+    }
+    panic!("the pipeline did not settle in {rounds} rounds");
+}
+
+/// Per event, whether its effect is in Salesforce once, several times, or not at all.
+#[derive(Debug, Default)]
+struct Figures {
+    sent: usize,
+    landed: usize,
+    duplicated: usize,
+    lost: usize,
+    parked: usize,
+}
+
+impl Figures {
+    fn print(&self, suite: &str) {
+        println!(
+            "{suite}: events sent {}, landed {}, duplicated {}, lost {}, parked {}",
+            self.sent, self.landed, self.duplicated, self.lost, self.parked
+        );
+    }
+
+    fn count(&mut self, times: usize) {
+        match times {
+            0 => self.lost += 1,
+            1 => self.landed += 1,
+            _ => self.duplicated += 1,
+        }
+    }
+}
+
+/// Checks every conversation's 13 events in what landed: each message once in the transcript,
+/// one Case and one Task, and the start, tag, assignment, priority and close in their fields.
+async fn tally(session: &Session, all: &[(String, Vec<Delivery>)]) -> Figures {
+    let cases = records(session, "Case").await;
+    let tasks = records(session, "Task").await;
+    let mut f = Figures::default();
+    for (id, _) in all {
+        let key = format!("demo:intercom:{id}");
+        let case: Vec<&Value> = cases
+            .iter()
+            .filter(|c| c["Chat_Conversation_Id__c"] == json!(key))
+            .collect();
+        let task: Vec<&Value> = tasks
+            .iter()
+            .filter(|t| t["Chat_Transcript_Key__c"] == json!(format!("{key}#1")))
+            .collect();
+        // The start: one Case and one Task (either twice is a duplicate).
+        f.count(if case.len() > 1 || task.len() > 1 {
+            2
+        } else {
+            case.len().min(task.len())
+        });
+        let field =
+            |name: &str, value: &str| usize::from(case.len() == 1 && case[0][name] == json!(value));
+        f.count(field("Type", "Other"));
+        f.count(field("OwnerId", "00G000000000BILEA2"));
+        f.count(field("Priority", "High"));
+        f.count(field("Status", "Closed"));
+        let transcript = task
+            .first()
+            .and_then(|t| t["Description"].as_str())
+            .unwrap_or_default();
+        for text in scenario::message_texts(id) {
+            let text = text.replace(scenario::CARD, "[card number removed]");
+            f.count(transcript.matches(&text).count());
+        }
+    }
+    f
+}
+
+async fn parked(session: &Session) -> usize {
+    let log = SyncLogTable::new(
+        aws_sdk_dynamodb::Client::new(&session.sdk),
+        session.table("SyncLogTable").expect("sync log"),
+    );
+    log.open("demo", 1000)
+        .await
+        .expect("open items")
+        .iter()
+        .filter(|e| e.outcome == Outcome::Parked)
+        .count()
+}
+
+#[tokio::test]
+async fn a_fifth_of_salesforce_calls_failing_loses_and_duplicates_nothing() {
+    let session = start().await;
+    // 20 % of calls fail, spread over lock contention, 503, an HTML 500 and a dropped
+    // connection after Salesforce did the work (the answer lost, as in a timeout).
+    admin(
+        &session,
+        "faults",
+        json!({"faults": [
+            {"errors": ["UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "HTML_500"], "rate": 0.15, "path": "/services/data"},
+            {"error": "DROP", "applied": true, "rate": 0.05, "path": "/services/data"}
+        ]}),
+    )
+    .await;
+    let all = conversations("f", 50);
+    let mut figures = Figures {
+        sent: deliver_interleaved(&session, &all).await,
+        ..Figures::default()
+    };
+    settle(&session, 20).await;
+    admin(&session, "faults", json!({"clear": true})).await;
+    let tally = tally(&session, &all).await;
+    figures.landed = tally.landed;
+    figures.duplicated = tally.duplicated;
+    figures.lost = tally.lost;
+    figures.parked = parked(&session).await;
+    figures.print("fault suite, 20 % of Salesforce calls failing");
+    assert_eq!(figures.lost, 0, "{figures:?}");
+    assert_eq!(figures.duplicated, 0, "{figures:?}");
+    assert_eq!(figures.parked, 0, "{figures:?}");
+    assert_eq!(figures.landed, 50 * 13, "{figures:?}");
+    session.stop().await;
+}
+
+#[tokio::test]
+async fn the_daily_limit_spent_mid_run_holds_everything_until_it_resets() {
+    let session = start().await;
+    let all = conversations("l", 10);
+    let (first, rest) = all.split_at(5);
+    let mut sent = deliver_interleaved(&session, first).await;
+    drain(&session).await;
+    // The org's daily allowance runs out: every further call answers REQUEST_LIMIT_EXCEEDED.
+    admin(&session, "limits", json!({"exhaust": true})).await;
+    sent += deliver_interleaved(&session, rest).await;
+    // Held messages come back after the hold, meet the limit again, and end in the DLQ; the
+    // drainer leaves or redrives them, never parks them for it.
+    for _ in 0..3 {
+        session
+            .host
+            .run_scheduled("retry-drainer")
+            .await
+            .expect("the drainer runs");
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(parked(&session).await, 0, "nothing parked for the limit");
+    admin(&session, "limits", json!({"reset_usage": true})).await;
+    settle(&session, 20).await;
+    let tally = tally(&session, &all).await;
+    let figures = Figures {
+        sent,
+        parked: parked(&session).await,
+        ..tally
+    };
+    figures.print("fault suite, daily API limit spent mid-run");
+    assert_eq!(figures.lost, 0, "{figures:?}");
+    assert_eq!(figures.duplicated, 0, "{figures:?}");
+    assert_eq!(figures.parked, 0, "{figures:?}");
+    session.stop().await;
+}
+
+#[tokio::test]
+async fn a_validation_rule_makes_one_review_item_and_replay_lands_it_once_fixed() {
+    let session = start().await;
+    admin(
+        &session,
+        "validation-rules",
+        json!({"object": "Case", "name": "No_high_priority_from_chat", "field": "Priority",
+               "when": {"equals": "High"}, "error_field": "Priority",
+               "message": "Only a supervisor sets High priority."}),
+    )
+    .await;
+    let all = conversations("v", 1);
+    let (id, deliveries) = &all[0];
+    let priority = deliveries
+        .iter()
+        .position(|d| d.step == "priority")
+        .expect("a priority step");
+    // Up to the priority change: the rule refuses it.
+    deliver_interleaved(&session, &[(id.clone(), deliveries[..=priority].to_vec())]).await;
+    settle(&session, 5).await;
+    let log = SyncLogTable::new(
+        aws_sdk_dynamodb::Client::new(&session.sdk),
+        session.table("SyncLogTable").expect("sync log"),
+    );
+    let open = log.open("demo", 100).await.expect("open items");
+    assert_eq!(open.len(), 1, "one review item: {open:#?}");
+    assert!(
+        open[0]
+            .detail
+            .contains("Only a supervisor sets High priority."),
+        "the reason in plain words: {}",
+        open[0].detail
+    );
+    let review_id = open[0].correlation_id.clone();
+
+    // The admin fixes the rule; the operator replays the item.
+    let url = session.salesforce_url.as_deref().expect("emulator");
+    let removed = reqwest::Client::new()
+        .delete(format!(
+            "{url}/__emulator/validation-rules/No_high_priority_from_chat"
+        ))
+        .send()
+        .await
+        .expect("rule removed");
+    assert!(removed.status().is_success());
+    let (status, output) = e2e::cli(&session, &["replay", &review_id]).await;
+    assert_eq!(status, Some(0), "chatsync replay succeeds: {output}");
+    settle(&session, 5).await;
+    let case = records(&session, "Case")
+        .await
+        .into_iter()
+        .find(|c| c["Chat_Conversation_Id__c"] == json!(format!("demo:intercom:{id}")))
+        .expect("the Case");
+    assert_eq!(case["Priority"], "High", "the replayed priority landed");
+    assert!(
+        log.open("demo", 100).await.expect("open").is_empty(),
+        "the item is closed"
+    );
+    Figures {
+        sent: priority + 1,
+        landed: 1,
+        ..Figures::default()
+    }
+    .print("fault suite, validation rule then replay");
+    session.stop().await;
+}
