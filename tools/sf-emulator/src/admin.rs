@@ -1,15 +1,17 @@
 //! The emulator's own API under `/__emulator/` (DESIGN §7): inspect records and usage, seed data,
-//! get a session without OAuth, inject faults, set the allowance, expire tokens, reset.
+//! get a session without OAuth, inject faults, set (exhaust, reset) the allowance, add validation
+//! rules, expire tokens, reset.
 
 use crate::dml::DuplicateRule;
 use crate::faults::FaultRule;
 use crate::server::json_response;
-use crate::state::{API_VERSION, Emulator, reset_data};
+use crate::state::{API_VERSION, Emulator, State, reset_data};
+use crate::validation;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State as AxState};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -19,8 +21,16 @@ pub fn routes() -> Router<Emulator> {
         .route("/__emulator/stats", get(stats))
         .route("/__emulator/seed", post(seed))
         .route("/__emulator/session", post(session))
-        .route("/__emulator/faults", post(faults))
-        .route("/__emulator/limits", post(set_limits))
+        .route("/__emulator/faults", post(faults).get(list_faults))
+        .route("/__emulator/limits", post(set_limits).get(get_limits))
+        .route(
+            "/__emulator/validation-rules",
+            post(add_validation_rules).get(list_validation_rules),
+        )
+        .route(
+            "/__emulator/validation-rules/{name}",
+            delete(delete_validation_rule),
+        )
         .route("/__emulator/expire-tokens", post(expire_tokens))
         .route("/__emulator/reset", post(reset))
         .route("/__emulator/duplicate-rules", post(duplicate_rules))
@@ -84,35 +94,173 @@ async fn faults(AxState(emu): AxState<Emulator>, body: Bytes) -> Response {
     if data.get("clear").and_then(Value::as_bool) == Some(true) {
         st.faults.clear();
     } else if let Some(list) = data.get("faults") {
-        match serde_json::from_value::<Vec<FaultRule>>(list.clone()) {
-            Ok(rules) => st.faults = rules,
+        let rules = match serde_json::from_value::<Vec<FaultRule>>(list.clone()) {
+            Ok(rules) => rules,
             Err(e) => return bad_request(format!("invalid faults: {e}")),
+        };
+        if let Some(msg) = rules.iter().find_map(|r| r.validate().err()) {
+            return bad_request(format!("invalid faults: {msg}"));
         }
+        st.faults = rules;
     } else {
-        match serde_json::from_value::<FaultRule>(data) {
-            Ok(rule) => st.faults.push(rule),
+        let rule = match serde_json::from_value::<FaultRule>(data) {
+            Ok(rule) => rule,
             Err(e) => return bad_request(format!("invalid fault: {e}")),
+        };
+        if let Err(msg) = rule.validate() {
+            return bad_request(format!("invalid fault: {msg}"));
         }
+        st.faults.push(rule);
     }
     json_response(200, &json!({"active_faults": st.faults.len()}))
 }
 
-/// Body: `{"daily_api_limit": n}` and/or `{"api_calls": used}`.
+/// The active rules, with how many matching calls each has seen and how often it fired.
+async fn list_faults(AxState(emu): AxState<Emulator>) -> Response {
+    let st = emu.lock();
+    json_response(200, &json!(st.faults))
+}
+
+fn limits_body(st: &State) -> Value {
+    let max = st.config.daily_api_limit;
+    json!({
+        "daily_api_limit": max,
+        "api_calls": st.api_used,
+        "remaining": max.saturating_sub(st.api_used),
+    })
+}
+
+async fn get_limits(AxState(emu): AxState<Emulator>) -> Response {
+    json_response(200, &limits_body(&emu.lock()))
+}
+
+/// Body: any of `{"daily_api_limit": n}`, then one of `{"api_calls": used}`, `{"exhaust": true}`
+/// (usage = allowance: the next API call gets REQUEST_LIMIT_EXCEEDED) or `{"reset_usage": true}`
+/// (usage 0, as when the rolling 24 hours have passed).
 async fn set_limits(AxState(emu): AxState<Emulator>, body: Bytes) -> Response {
     let data = match parse(&body) {
         Ok(v) => v,
         Err(msg) => return bad_request(msg),
     };
+    let Some(map) = data.as_object() else {
+        return bad_request("limits body must be a JSON object");
+    };
+    const KEYS: [&str; 4] = ["daily_api_limit", "api_calls", "exhaust", "reset_usage"];
+    if let Some(k) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return bad_request(format!("unknown key \"{k}\"; use {}", KEYS.join(", ")));
+    }
+    let number = |k: &str| match map.get(k) {
+        None => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| format!("\"{k}\" must be a non-negative integer")),
+    };
+    let flag = |k: &str| match map.get(k) {
+        None => Ok(false),
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| format!("\"{k}\" must be true or false")),
+    };
+    let (limit, used, exhaust, reset_usage) = match (
+        number("daily_api_limit"),
+        number("api_calls"),
+        flag("exhaust"),
+        flag("reset_usage"),
+    ) {
+        (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+        (Err(m), ..) | (_, Err(m), ..) | (_, _, Err(m), _) | (.., Err(m)) => {
+            return bad_request(m);
+        }
+    };
+    if u8::from(used.is_some()) + u8::from(exhaust) + u8::from(reset_usage) > 1 {
+        return bad_request("give only one of api_calls, exhaust, reset_usage");
+    }
     let mut st = emu.lock();
-    if let Some(n) = data.get("daily_api_limit").and_then(Value::as_u64) {
+    if let Some(n) = limit {
         st.config.daily_api_limit = n;
     }
-    if let Some(n) = data.get("api_calls").and_then(Value::as_u64) {
+    if let Some(n) = used {
         st.api_used = n;
+    }
+    if exhaust {
+        st.api_used = st.api_used.max(st.config.daily_api_limit);
+    }
+    if reset_usage {
+        st.api_used = 0;
+    }
+    json_response(200, &limits_body(&st))
+}
+
+/// Body: one rule or an array of rules (all or none are added):
+/// `{"object","name","field","when":{"equals"|"blank"|"matches"|"not_in": …},"error_field"?,"message"}`.
+async fn add_validation_rules(AxState(emu): AxState<Emulator>, body: Bytes) -> Response {
+    let data = match parse(&body) {
+        Ok(v) => v,
+        Err(msg) => return bad_request(msg),
+    };
+    let defs = match data {
+        Value::Array(list) => list,
+        one => vec![one],
+    };
+    let mut st = emu.lock();
+    let mut added = Vec::new();
+    for (i, def) in defs.iter().enumerate() {
+        let rule = match validation::parse_rule(&st.schema, def) {
+            Ok(r) => r,
+            Err(msg) if defs.len() > 1 => {
+                return bad_request(format!("invalid validation rule #{}: {msg}", i + 1));
+            }
+            Err(msg) => return bad_request(format!("invalid validation rule: {msg}")),
+        };
+        let taken = st
+            .validation_rules
+            .iter()
+            .chain(&added)
+            .any(|r: &validation::ValidationRule| r.name.eq_ignore_ascii_case(&rule.name));
+        if taken {
+            return bad_request(format!(
+                "a validation rule named \"{}\" already exists; DELETE it first",
+                rule.name
+            ));
+        }
+        added.push(rule);
+    }
+    let names: Vec<String> = added.iter().map(|r| r.name.clone()).collect();
+    st.validation_rules.extend(added);
+    json_response(
+        200,
+        &json!({"added": names, "validation_rules": st.validation_rules.len()}),
+    )
+}
+
+async fn list_validation_rules(AxState(emu): AxState<Emulator>) -> Response {
+    let st = emu.lock();
+    let list: Vec<Value> = st
+        .validation_rules
+        .iter()
+        .map(validation::ValidationRule::to_json)
+        .collect();
+    json_response(200, &Value::Array(list))
+}
+
+async fn delete_validation_rule(
+    AxState(emu): AxState<Emulator>,
+    Path(name): Path<String>,
+) -> Response {
+    let mut st = emu.lock();
+    let before = st.validation_rules.len();
+    st.validation_rules
+        .retain(|r| !r.name.eq_ignore_ascii_case(&name));
+    if st.validation_rules.len() == before {
+        return json_response(
+            404,
+            &json!({"error": format!("no validation rule named \"{name}\"")}),
+        );
     }
     json_response(
         200,
-        &json!({"daily_api_limit": st.config.daily_api_limit, "api_calls": st.api_used}),
+        &json!({"deleted": name, "validation_rules": st.validation_rules.len()}),
     )
 }
 

@@ -15,6 +15,7 @@ mod admin;
 mod collections;
 mod composite;
 mod conditional;
+mod conn;
 mod datetime;
 mod dml;
 mod errors;
@@ -31,6 +32,7 @@ mod sosl;
 mod state;
 mod store;
 mod upsert;
+mod validation;
 
 pub use dml::DuplicateRule;
 pub use errors::ApiError;
@@ -43,7 +45,18 @@ pub use state::{API_VERSION, Emulator, EmulatorConfig, EmulatorError};
 pub async fn serve(listener: tokio::net::TcpListener, emulator: Emulator) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     emulator.lock().instance_url = format!("http://{addr}");
-    axum::serve(listener, router(emulator)).await
+    axum::serve(listener_for(listener), service(emulator)).await
+}
+
+/// Connections the DROP fault can close without answering.
+fn listener_for(listener: tokio::net::TcpListener) -> conn::DroppableListener {
+    conn::DroppableListener(listener)
+}
+
+fn service(
+    emulator: Emulator,
+) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<axum::Router, conn::DropSwitch> {
+    router(emulator).into_make_service_with_connect_info::<conn::DropSwitch>()
 }
 
 /// Starts [`serve`] on a background task and returns the base URL, for tests.
@@ -52,7 +65,7 @@ pub fn spawn(listener: tokio::net::TcpListener, emulator: Emulator) -> std::io::
     let base = format!("http://{addr}");
     emulator.lock().instance_url = base.clone();
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router(emulator)).await {
+        if let Err(e) = axum::serve(listener_for(listener), service(emulator)).await {
             tracing::error!(error = %e, "sf-emulator stopped");
         }
     });

@@ -1,6 +1,7 @@
 //! HTTP glue: routes, bearer auth, the daily allowance, fault injection, the request log and the
 //! `Sforce-Limit-Info` header, around the pure REST dispatcher.
 
+use crate::conn::DropSwitch;
 use crate::errors::ApiError;
 use crate::faults::{self, FaultKind};
 use crate::rest::{self, RestRequest, RestResponse};
@@ -8,9 +9,9 @@ use crate::state::{Emulator, RequestLog};
 use crate::{admin, limits, oauth};
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Form, State as AxState};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{ConnectInfo, Form, Request, State as AxState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
 use axum::routing::{any, get, post};
 use base64::Engine;
 use serde_json::{Value, json};
@@ -88,6 +89,7 @@ async fn token(
         path: "/services/oauth2/token".into(),
         status,
         api_calls: 0,
+        dropped: false,
     });
     json_response(status, &body)
 }
@@ -126,13 +128,16 @@ fn fault_response(kind: FaultKind) -> Response {
             )
             .to_body(),
         ),
+        // Worded as a production answer reported it (restforce#156).
         FaultKind::ServerUnavailable => json_response(
             503,
-            &ApiError::new(503, "SERVER_UNAVAILABLE", "Server Unavailable").to_body(),
+            &ApiError::new(503, "SERVER_UNAVAILABLE", "Server too busy").to_body(),
         ),
         FaultKind::RequestLimitExceeded => {
             json_response(403, &ApiError::limit_exceeded().to_body())
         }
+        // Handled by the caller, which owns the connection.
+        FaultKind::Drop => bad_gateway(),
         FaultKind::Html500 => {
             let mut resp = Response::new(Body::from(
                 "<html><head><title>Error</title></head><body><h1>An internal server error has occurred</h1><p>An error has occurred while processing your request.</p></body></html>",
@@ -179,25 +184,43 @@ fn rest_response(r: RestResponse) -> Response {
     resp
 }
 
-async fn data(
-    AxState(emu): AxState<Emulator>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+/// What a DROP fault does once the call is settled: flip the connection's switch so nothing is
+/// written and the server closes it. Served through a bare [`router`] (no switch), the closest
+/// answer is an empty 502, as when Salesforce's Edge cannot reach the instance.
+fn dropped(switch: Option<&DropSwitch>) -> Response {
+    match switch {
+        Some(s) => s.drop_connection(),
+        None => tracing::warn!("DROP fault without a droppable connection; answering 502"),
+    }
+    bad_gateway()
+}
+
+fn bad_gateway() -> Response {
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::BAD_GATEWAY;
+    resp
+}
+
+async fn data(AxState(emu): AxState<Emulator>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
+    let switch = parts
+        .extensions
+        .get::<ConnectInfo<DropSwitch>>()
+        .map(|c| c.0.clone());
     let path = uri.path().to_string();
     let url = match uri.query() {
         Some(q) => format!("{path}?{q}"),
         None => path.clone(),
     };
     let method_name = method.as_str().to_string();
-    let log = |emu: &Emulator, status: u16, api_calls: u64| {
+    let log = |emu: &Emulator, status: u16, api_calls: u64, dropped: bool| {
         emu.lock().requests.push(RequestLog {
             method: method_name.clone(),
             path: path.clone(),
             status,
             api_calls,
+            dropped,
         });
     };
 
@@ -208,7 +231,7 @@ async fn data(
         let user = bearer(&headers).and_then(|t| st.authenticate(&t));
         let Some(user) = user else {
             drop(st);
-            log(&emu, 401, 0);
+            log(&emu, 401, 0, false);
             let mut resp = json_response(401, &ApiError::session_invalid().to_body());
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
@@ -217,21 +240,23 @@ async fn data(
         if limits::exhausted(&st) {
             let info = limits::header_value(&st);
             drop(st);
-            log(&emu, 403, 0);
+            log(&emu, 403, 0, false);
             return with_limit_header(
                 json_response(403, &ApiError::limit_exceeded().to_body()),
                 &info,
             );
         }
         let fault = faults::pick(&mut st.faults, &method_name, &path);
-        // Calls that reach the API count, including those failing validation or locking;
-        // unavailability and edge HTML pages never reached it.
-        let counts = !matches!(
-            fault.error,
+        // Calls that reach the API count, including those failing validation or locking (and
+        // dropped calls that were carried out); unavailability, edge HTML pages and connections
+        // dropped on the way in never reached it.
+        let counts = match fault.error {
             Some(
-                FaultKind::ServerUnavailable | FaultKind::Html500 | FaultKind::RequestLimitExceeded
-            )
-        );
+                FaultKind::ServerUnavailable | FaultKind::Html500 | FaultKind::RequestLimitExceeded,
+            ) => false,
+            Some(FaultKind::Drop) => fault.applied,
+            Some(FaultKind::UnableToLockRow) | None => true,
+        };
         if counts {
             st.api_used += 1;
         }
@@ -240,13 +265,62 @@ async fn data(
     if fault.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
     }
-    if let Some(kind) = fault.error {
-        let resp = fault_response(kind);
-        let counted = u64::from(kind == FaultKind::UnableToLockRow);
-        log(&emu, resp.status().as_u16(), counted);
-        return with_limit_header(resp, &limit_info);
+    let drop_after = match fault.error {
+        None => false,
+        Some(FaultKind::Drop) if fault.applied => true,
+        Some(FaultKind::Drop) => {
+            // Nothing is read or carried out.
+            log(&emu, 0, 0, true);
+            return dropped(switch.as_ref());
+        }
+        Some(kind) => {
+            let resp = fault_response(kind);
+            let counted = u64::from(kind == FaultKind::UnableToLockRow);
+            log(&emu, resp.status().as_u16(), counted, false);
+            return with_limit_header(resp, &limit_info);
+        }
+    };
+    let resp = carry_out(
+        &emu,
+        Call {
+            method_name: &method_name,
+            path: &path,
+            url: &url,
+            headers: &headers,
+            user_id: &user_id,
+            dropped: drop_after,
+        },
+        body,
+    )
+    .await;
+    if drop_after {
+        return dropped(switch.as_ref());
     }
+    with_limit_header(resp, &limit_info)
+}
 
+/// An authenticated call that got past the allowance and faults.
+struct Call<'a> {
+    method_name: &'a str,
+    path: &'a str,
+    url: &'a str,
+    headers: &'a HeaderMap,
+    user_id: &'a str,
+    /// Logged as dropped: a DROP fault with `applied` closes the connection afterwards.
+    dropped: bool,
+}
+
+/// Reads the body and runs the call against the org, logging it; one API call.
+async fn carry_out(emu: &Emulator, call: Call<'_>, body: Body) -> Response {
+    let log = |status: u16| {
+        emu.lock().requests.push(RequestLog {
+            method: call.method_name.to_string(),
+            path: call.path.to_string(),
+            status,
+            api_calls: 1,
+            dropped: call.dropped,
+        });
+    };
     // Salesforce refuses a JSON body over 50 MB (52,428,800 bytes) before parsing it: the limit
     // that caps base64 file data sent inline ("Insert or Update Blob Data": 50 MB of text,
     // 37.5 MB of base64-encoded data). Answer and wording as orgs send them (400
@@ -254,11 +328,8 @@ async fn data(
     let body: Bytes = match axum::body::to_bytes(body, MAX_REQUEST_BYTES).await {
         Ok(b) => b,
         Err(_) => {
-            log(&emu, 400, 1);
-            return with_limit_header(
-                json_response(400, &request_too_large().to_body()),
-                &limit_info,
-            );
+            log(400);
+            return json_response(400, &request_too_large().to_body());
         }
     };
     let parsed_body = if body.is_empty() {
@@ -267,40 +338,38 @@ async fn data(
         match serde_json::from_slice::<Value>(&body) {
             Ok(v) => Some(v),
             Err(e) => {
-                log(&emu, 400, 1);
-                return with_limit_header(
-                    json_response(
-                        400,
-                        &ApiError::json_parser(format!("Unexpected character: {e}")).to_body(),
-                    ),
-                    &limit_info,
+                log(400);
+                return json_response(
+                    400,
+                    &ApiError::json_parser(format!("Unexpected character: {e}")).to_body(),
                 );
             }
         }
     };
-    let Some((version, segments, query)) = rest::parse_data_url(&url) else {
-        log(&emu, 404, 1);
-        return with_limit_header(not_found().await, &limit_info);
+    let Some((version, segments, query)) = rest::parse_data_url(call.url) else {
+        log(404);
+        return not_found().await;
     };
     let req = RestRequest {
-        method: method_name.clone(),
+        method: call.method_name.to_string(),
         version,
         segments,
         query,
         body: parsed_body,
-        allow_duplicate_save: allow_duplicate_save(&headers),
-        if_unmodified_since: header_text(&headers, "if-unmodified-since"),
+        allow_duplicate_save: allow_duplicate_save(call.headers),
+        if_unmodified_since: header_text(call.headers, "if-unmodified-since"),
     };
     let result = {
         let mut st = emu.lock();
-        let r = rest::dispatch(&mut st, &user_id, &req);
+        let r = rest::dispatch(&mut st, call.user_id, &req);
         st.requests.push(RequestLog {
-            method: method_name.clone(),
-            path: path.clone(),
+            method: call.method_name.to_string(),
+            path: call.path.to_string(),
             status: r.status,
             api_calls: 1,
+            dropped: call.dropped,
         });
         r
     };
-    with_limit_header(rest_response(result), &limit_info).into_response()
+    rest_response(result)
 }

@@ -7,6 +7,7 @@ use crate::ids;
 use crate::metadata::{self, MetadataError};
 use crate::schema::Schema;
 use crate::store::Store;
+use crate::validation::ValidationRule;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -88,8 +89,13 @@ pub struct Session {
 pub struct RequestLog {
     pub method: String,
     pub path: String,
+    /// The status answered, or would have been answered when the connection was dropped
+    /// (0 when a DROP fault closed it before the call was carried out).
     pub status: u16,
     pub api_calls: u64,
+    /// A DROP fault closed the connection instead of answering.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dropped: bool,
 }
 
 /// A query's remaining rows, served page by page through `nextRecordsUrl`.
@@ -114,6 +120,8 @@ pub struct State {
     pub api_used: u64,
     pub requests: Vec<RequestLog>,
     pub faults: Vec<FaultRule>,
+    /// Validation rules added through the admin API, in the order added.
+    pub validation_rules: Vec<ValidationRule>,
     pub cursors: HashMap<String, QueryCursor>,
     pub serial: u64,
 }
@@ -132,6 +140,7 @@ impl State {
                 user_id,
                 version,
                 duplicate_rules: &self.config.duplicate_rules,
+                validation_rules: &self.validation_rules,
                 allow_duplicate_save: allow_dup,
                 seeding: false,
             },
@@ -212,6 +221,7 @@ impl State {
                     user_id: &user,
                     version: API_VERSION,
                     duplicate_rules: &[],
+                    validation_rules: &[],
                     allow_duplicate_save: true,
                     seeding: true,
                 };
@@ -269,6 +279,7 @@ impl Emulator {
             api_used: 0,
             requests: Vec::new(),
             faults: Vec::new(),
+            validation_rules: Vec::new(),
             cursors: HashMap::new(),
             serial: 0,
         };
@@ -322,6 +333,7 @@ pub fn reset_data(state: &mut State) -> Result<(), ApiError> {
     state.refresh_tokens.clear();
     state.cursors.clear();
     state.faults.clear();
+    state.validation_rules.clear();
     state.requests.clear();
     state.api_used = 0;
     let username = state.config.integration_username.clone();

@@ -1,6 +1,7 @@
 //! Create, update and delete with the platform's validation, in the order Salesforce applies it:
 //! unknown fields, field access, value checks (type, length, picklist, references), required
-//! fields, then duplicate rules. Every failure is an [`ApiError`] worded like the real one.
+//! fields, validation rules, then duplicate rules. Every failure is an [`ApiError`] worded like
+//! the real one.
 
 mod derive;
 mod duplicates;
@@ -12,6 +13,7 @@ use crate::errors::ApiError;
 use crate::ids;
 use crate::schema::{ObjectDef, Schema};
 use crate::store::{Record, Store};
+use crate::validation::{self, ValidationRule};
 use serde_json::{Map, Value};
 use values::{check_body, missing_required};
 
@@ -23,6 +25,8 @@ pub struct DmlContext<'a> {
     pub user_id: &'a str,
     pub version: &'a str,
     pub duplicate_rules: &'a [DuplicateRule],
+    /// The org's validation rules, checked on the record as it would be saved.
+    pub validation_rules: &'a [ValidationRule],
     /// The request carried `Sforce-Duplicate-Rule-Header: allowSave=true`.
     pub allow_duplicate_save: bool,
     /// Seeding from the admin API: read-only fields may be set and required/reference checks are
@@ -70,6 +74,9 @@ pub fn create(
     let now = datetime::now_utc();
     let stamp = datetime::render(now);
     derive::derive(store, obj, &mut fields, &stamp);
+    if !ctx.seeding {
+        validation::check(ctx.validation_rules, &obj.name, &fields)?;
+    }
     let blob = files::take_blob(obj, &mut fields);
     if obj.name == "ContentVersion" {
         files::prepare_version(store, ctx, &mut fields, blob.as_ref())?;
@@ -207,6 +214,9 @@ pub fn update(
     }
     let stamp = datetime::now();
     derive::derive(store, obj, &mut fields, &stamp);
+    if !ctx.seeding {
+        validation::check(ctx.validation_rules, &obj.name, &fields)?;
+    }
     duplicates::check_unique(store, obj, &fields, &id)?;
     duplicates::check_duplicates(ctx, store, obj, &fields, &id)?;
     // Every save moves the audit stamps forward, even one that changes no value.
