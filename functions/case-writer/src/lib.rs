@@ -315,7 +315,9 @@ async fn log_events(
         if let Some(e) = error {
             entry = entry
                 .error_class(e.class())
-                .payload(record.body.as_deref().unwrap_or_default());
+                .payload(record.body.as_deref().unwrap_or_default())
+                .replay_to(shared::synclog::Stage::Write)
+                .group_id(&queued.group_id());
         }
         function.sync_log.record(&entry).await?;
     }

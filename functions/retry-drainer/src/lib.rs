@@ -186,7 +186,7 @@ async fn park(
         tracing::warn!("dropping a dead-lettered flush request; the sweep renews it");
         return delete(function, url, message).await;
     }
-    let entry = match serde_json::from_str::<QueuedEvent>(body) {
+    let mut entry = match serde_json::from_str::<QueuedEvent>(body) {
         Ok(d) => SyncLogEntry::new(
             &d.correlation_id,
             &d.tenant_id,
@@ -213,6 +213,12 @@ async fn park(
     }
     .attempts(receives)
     .payload(body);
+    // Where a replay sends it back: the stage whose DLQ it came from, in its original group.
+    entry.replay_to = stage.parse().ok();
+    entry.group_id = message
+        .attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
+        .cloned();
     function.sync_log.record(&entry).await?;
     delete(function, url, message).await
 }
