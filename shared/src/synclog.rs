@@ -40,6 +40,61 @@ impl Outcome {
     }
 }
 
+/// Where open entries of messages that could not be read as a delivery are listed: no tenant
+/// can be read from them. Not a valid tenant id, so it never collides with a real tenant.
+pub const UNREADABLE_TENANT: &str = "_unreadable";
+
+/// A queue stage a parked message can be replayed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// resolve.fifo: the event goes through identity resolution again.
+    Resolve,
+    /// write.fifo: the event (already carrying its resolution) is written again.
+    Write,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 2] = [Stage::Resolve, Stage::Write];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Resolve => "resolve",
+            Stage::Write => "write",
+        }
+    }
+
+    /// The environment variable holding the stage's queue URL (as the functions read it).
+    pub fn queue_env(self) -> &'static str {
+        match self {
+            Stage::Resolve => crate::config::vars::RESOLVE_QUEUE_URL,
+            Stage::Write => crate::config::vars::WRITE_QUEUE_URL,
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stage name that is neither `resolve` nor `write`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown stage {0:?} (expected resolve or write)")]
+pub struct UnknownStage(pub String);
+
+impl std::str::FromStr for Stage {
+    type Err = UnknownStage;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Stage::ALL
+            .into_iter()
+            .find(|stage| stage.as_str() == s)
+            .ok_or_else(|| UnknownStage(s.to_owned()))
+    }
+}
+
 /// One step of one delivery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncLogEntry {
@@ -64,6 +119,14 @@ pub struct SyncLogEntry {
     /// For parked entries: the payload needed to replay (the queued message body).
     #[serde(default)]
     pub payload: Option<String>,
+    /// For parked entries: the queue the payload goes back to on replay. None in entries
+    /// written before it was recorded.
+    #[serde(default)]
+    pub replay_to: Option<Stage>,
+    /// For parked entries: the FIFO message group the payload was queued in, so a replay
+    /// keeps its conversation's order.
+    #[serde(default)]
+    pub group_id: Option<String>,
 }
 
 impl SyncLogEntry {
@@ -88,6 +151,8 @@ impl SyncLogEntry {
             error_class: None,
             attempts: 0,
             payload: None,
+            replay_to: None,
+            group_id: None,
         }
     }
 
@@ -109,5 +174,51 @@ impl SyncLogEntry {
     pub fn payload(mut self, payload: &str) -> Self {
         self.payload = Some(payload.to_owned());
         self
+    }
+
+    pub fn replay_to(mut self, stage: Stage) -> Self {
+        self.replay_to = Some(stage);
+        self
+    }
+
+    pub fn group_id(mut self, group_id: &str) -> Self {
+        self.group_id = Some(group_id.to_owned());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_written_before_replay_fields_still_read() {
+        let old = r#"{"correlation_id":"c1","tenant_id":"demo","platform":"intercom",
+            "step":"park","outcome":"parked","detail":"d","at":"2024-05-01T10:00:00Z"}"#;
+        let entry: SyncLogEntry = serde_json::from_str(old).expect("old entry reads");
+        assert_eq!(entry.replay_to, None);
+        assert_eq!(entry.group_id, None);
+        assert_eq!(entry.attempts, 0);
+    }
+
+    #[test]
+    fn replay_fields_round_trip_in_snake_case() {
+        let entry = SyncLogEntry::new("c1", "demo", None, Step::Write, Outcome::Parked, "d")
+            .replay_to(Stage::Write)
+            .group_id("demo:intercom:conversation:1");
+        let json = serde_json::to_value(&entry).expect("serializes");
+        assert_eq!(json["replay_to"], "write");
+        assert_eq!(json["group_id"], "demo:intercom:conversation:1");
+        let back: SyncLogEntry = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back, entry);
+    }
+
+    #[test]
+    fn stages_parse_and_name_their_queue_variables() {
+        assert_eq!("resolve".parse(), Ok(Stage::Resolve));
+        assert_eq!("write".parse(), Ok(Stage::Write));
+        assert!("park".parse::<Stage>().is_err());
+        assert_eq!(Stage::Resolve.queue_env(), "RESOLVE_QUEUE_URL");
+        assert_eq!(Stage::Write.queue_env(), "WRITE_QUEUE_URL");
     }
 }

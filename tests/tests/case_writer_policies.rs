@@ -56,7 +56,13 @@ async fn write_details(session: &Session, tenant: &str) -> Vec<(Outcome, String)
         let Some(pk) = item.get("pk").and_then(|v| v.as_s().ok()) else {
             continue;
         };
-        for entry in log.trail(pk).await.expect("trail") {
+        for entry in log
+            .trail(pk)
+            .await
+            .expect("trail")
+            .into_iter()
+            .map(|l| l.entry)
+        {
             if entry.tenant_id == tenant && entry.step == Step::Write {
                 out.push((entry.outcome, entry.detail));
             }
@@ -330,6 +336,11 @@ async fn a_salesforce_data_error_parks_the_events_as_review_items() {
     assert!(
         open.iter().all(|e| e.payload.is_some()),
         "with the message to replay"
+    );
+    assert!(
+        open.iter()
+            .all(|e| e.replay_to == Some(shared::synclog::Stage::Write) && e.group_id.is_some()),
+        "replayed to the writer, in its conversation's group"
     );
     assert_eq!(session.host.invocation_errors(), 0);
     session.stop().await;

@@ -140,6 +140,14 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
     );
     assert!(open[0].detail.contains("resolve"));
     assert_eq!(
+        (open[0].replay_to, open[0].group_id.as_deref()),
+        (
+            Some(shared::synclog::Stage::Resolve),
+            Some(d.group_id().as_str())
+        ),
+        "a replay goes back to the queue and group it came from"
+    );
+    assert_eq!(
         log.open(retry_drainer::UNKNOWN_TENANT, 10)
             .await
             .unwrap()

@@ -233,7 +233,9 @@ async fn the_daily_limit_spent_mid_run_holds_everything_until_it_resets() {
     let mut sent = deliver_interleaved(&session, first).await;
     drain(&session).await;
     // The org's daily allowance runs out: every further call answers REQUEST_LIMIT_EXCEEDED.
-    admin(&session, "limits", json!({"exhaust": true})).await;
+    let limits = admin(&session, "limits", json!({})).await;
+    let allowance = limits["daily_api_limit"].as_u64().expect("the allowance");
+    admin(&session, "limits", json!({"api_calls": allowance})).await;
     sent += deliver_interleaved(&session, rest).await;
     // Held messages come back after the hold, meet the limit again, and end in the DLQ; the
     // drainer leaves or redrives them, never parks them for it.
@@ -246,7 +248,8 @@ async fn the_daily_limit_spent_mid_run_holds_everything_until_it_resets() {
         tokio::task::yield_now().await;
     }
     assert_eq!(parked(&session).await, 0, "nothing parked for the limit");
-    admin(&session, "limits", json!({"reset_usage": true})).await;
+    // The rolling 24-hour window moves on: the usage falls back.
+    admin(&session, "limits", json!({"api_calls": 0})).await;
     settle(&session, 20).await;
     let tally = tally(&session, &all).await;
     let figures = Figures {

@@ -205,6 +205,11 @@ async fn several_matches_park_the_event_for_review_and_forward_nothing() {
         );
     }
     assert!(open[0].payload.is_some(), "the event is kept for replay");
+    assert_eq!(
+        open[0].replay_to,
+        Some(shared::synclog::Stage::Resolve),
+        "replayed through the resolver again"
+    );
     s.aws.moto.stop().await;
 }
 

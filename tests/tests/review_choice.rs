@@ -138,5 +138,9 @@ async fn an_operators_choice_becomes_the_link_and_the_event_goes_through() {
         .map(|e| e.step)
         .collect();
     assert!(steps.contains(&Step::Replay), "{steps:?}");
+    assert!(
+        log.open("demo", 10).await.unwrap().is_empty(),
+        "settled: no longer an open review item"
+    );
     aws.moto.stop().await;
 }

@@ -370,7 +370,10 @@ async fn log_events(
             entry = entry.error_class(e.class());
             // Review items carry what to replay; a retry's message is still on the queue.
             if outcome == Outcome::Parked {
-                entry = entry.payload(record.body.as_deref().unwrap_or_default());
+                entry = entry
+                    .payload(record.body.as_deref().unwrap_or_default())
+                    .replay_to(shared::synclog::Stage::Write)
+                    .group_id(&queued.group_id());
             }
         }
         function.sync_log.record(&entry).await?;

@@ -179,7 +179,10 @@ async fn resolve_or_retry(function: &Function, record: &SqsMessage) -> Result<()
         }
         None => {
             // Retrying the same input cannot succeed: a review item now, with what to replay.
-            let parked = entry(Outcome::Parked, format!("not resolved: {e}")).payload(body);
+            let parked = entry(Outcome::Parked, format!("not resolved: {e}"))
+                .payload(body)
+                .replay_to(shared::synclog::Stage::Resolve)
+                .group_id(&queued.group_id());
             function.sync_log.record(&parked).await?;
             Ok(())
         }
@@ -215,7 +218,10 @@ async fn resolve(function: &Function, record: &SqsMessage) -> Result<(), Resolve
     match identify(function, &config, &queued).await? {
         Next::Park { detail } => {
             // A review item: the event waits for an operator's choice instead of a guess.
-            let parked = entry(Outcome::Parked, detail).payload(body);
+            let parked = entry(Outcome::Parked, detail)
+                .payload(body)
+                .replay_to(shared::synclog::Stage::Resolve)
+                .group_id(&queued.group_id());
             function.sync_log.record(&parked).await?;
             Ok(())
         }

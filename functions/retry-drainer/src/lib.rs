@@ -294,44 +294,6 @@ fn decide(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const HOUR: Duration = Duration::from_secs(3600);
-
-    #[test]
-    fn dead_letters_are_redriven_by_class_and_parked_otherwise() {
-        let t = Some(ErrorClass::Transient);
-        assert_eq!(
-            decide(t, HOUR, HOUR, 0, HOUR),
-            Decision::Redrive("its errors were transient")
-        );
-        assert_eq!(decide(t, HOUR, HOUR, MAX_REDRIVES, HOUR), Decision::Park);
-        let limited = Some(ErrorClass::RateLimited);
-        assert_eq!(decide(limited, HOUR / 2, HOUR, 9, HOUR), Decision::Wait);
-        assert_eq!(
-            decide(limited, HOUR, HOUR, 9, HOUR),
-            Decision::Redrive("the daily API limit may have reset")
-        );
-        assert_eq!(
-            decide(Some(ErrorClass::Data), HOUR, HOUR, 0, HOUR),
-            Decision::Park
-        );
-        assert_eq!(
-            decide(None, HOUR, HOUR, 0, HOUR),
-            Decision::Park,
-            "no recorded error"
-        );
-        let old = PARK_AFTER + HOUR;
-        assert_eq!(
-            decide(limited, HOUR, old, 0, HOUR),
-            Decision::Park,
-            "near the DLQ's retention"
-        );
-    }
-}
-
 /// The newest failed attempt recorded for the correlation id.
 async fn last_error(
     function: &Function,
@@ -340,6 +302,7 @@ async fn last_error(
     let trail = function.sync_log_table.trail(correlation_id).await?;
     Ok(trail
         .into_iter()
+        .map(|l| l.into_entry())
         .filter(|e| e.error_class.is_some())
         .max_by_key(|e| e.at))
 }
@@ -445,7 +408,7 @@ async fn park(
         tracing::warn!("dropping a dead-lettered flush request; the sweep renews it");
         return delete(function, url, message).await;
     }
-    let entry = match serde_json::from_str::<QueuedEvent>(body) {
+    let mut entry = match serde_json::from_str::<QueuedEvent>(body) {
         Ok(d) => SyncLogEntry::new(
             &d.correlation_id,
             &d.tenant_id,
@@ -475,6 +438,12 @@ async fn park(
     }
     .attempts(receives)
     .payload(body);
+    // Where a replay sends it back: the stage whose DLQ it came from, in its original group.
+    entry.replay_to = stage.parse().ok();
+    entry.group_id = message
+        .attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
+        .cloned();
     function.sync_log.record(&entry).await?;
     delete(function, url, message).await
 }
@@ -491,4 +460,42 @@ async fn delete(function: &Function, url: &str, message: &Message) -> Result<(),
             .map_err(|e| aws_error("SQS", "DeleteMessage", e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn dead_letters_are_redriven_by_class_and_parked_otherwise() {
+        let t = Some(ErrorClass::Transient);
+        assert_eq!(
+            decide(t, HOUR, HOUR, 0, HOUR),
+            Decision::Redrive("its errors were transient")
+        );
+        assert_eq!(decide(t, HOUR, HOUR, MAX_REDRIVES, HOUR), Decision::Park);
+        let limited = Some(ErrorClass::RateLimited);
+        assert_eq!(decide(limited, HOUR / 2, HOUR, 9, HOUR), Decision::Wait);
+        assert_eq!(
+            decide(limited, HOUR, HOUR, 9, HOUR),
+            Decision::Redrive("the daily API limit may have reset")
+        );
+        assert_eq!(
+            decide(Some(ErrorClass::Data), HOUR, HOUR, 0, HOUR),
+            Decision::Park
+        );
+        assert_eq!(
+            decide(None, HOUR, HOUR, 0, HOUR),
+            Decision::Park,
+            "no recorded error"
+        );
+        let old = PARK_AFTER + HOUR;
+        assert_eq!(
+            decide(limited, HOUR, old, 0, HOUR),
+            Decision::Park,
+            "near the DLQ's retention"
+        );
+    }
 }

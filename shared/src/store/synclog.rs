@@ -5,8 +5,41 @@ use super::{StoreError, aws_error};
 use crate::synclog::SyncLogEntry;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use time::OffsetDateTime;
 
 pub const OPEN_INDEX: &str = "open-by-tenant";
+
+/// An entry as stored: its sort key (to address the item again, e.g. to close it), whether it
+/// is still listed as open, and who closed it when. Derefs to the entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Logged {
+    /// The item's sort key; the partition key is the entry's correlation id.
+    pub sk: String,
+    #[serde(flatten)]
+    pub entry: SyncLogEntry,
+    /// Listed by the open-by-tenant index (an unsettled error or review item).
+    pub open: bool,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub closed_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub closed_by: Option<String>,
+}
+
+impl Logged {
+    pub fn into_entry(self) -> SyncLogEntry {
+        self.entry
+    }
+}
+
+impl std::ops::Deref for Logged {
+    type Target = SyncLogEntry;
+
+    fn deref(&self) -> &SyncLogEntry {
+        &self.entry
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct SyncLogTable {
@@ -68,8 +101,8 @@ impl SyncLogTable {
         Ok(())
     }
 
-    /// Every entry of one correlation id, oldest first.
-    pub async fn trail(&self, correlation_id: &str) -> Result<Vec<SyncLogEntry>, StoreError> {
+    /// Every entry of one correlation id, oldest first (the sort key starts with the time).
+    pub async fn trail(&self, correlation_id: &str) -> Result<Vec<Logged>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
@@ -95,39 +128,114 @@ impl SyncLogTable {
     }
 
     /// Open errors and review items of a tenant, newest first.
-    pub async fn open(&self, tenant_id: &str, limit: i32) -> Result<Vec<SyncLogEntry>, StoreError> {
-        let page = self
+    pub async fn open(&self, tenant_id: &str, limit: i32) -> Result<Vec<Logged>, StoreError> {
+        self.open_since(tenant_id, None, limit).await
+    }
+
+    /// Open errors and review items of a tenant parked at or after `since`, newest first, at
+    /// most `limit` of them.
+    pub async fn open_since(
+        &self,
+        tenant_id: &str,
+        since: Option<OffsetDateTime>,
+        limit: i32,
+    ) -> Result<Vec<Logged>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        while out.len() < usize::try_from(limit).unwrap_or(0) {
+            // `at` is a DynamoDB reserved word, hence the name placeholder.
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(OPEN_INDEX)
+                .expression_attribute_values(":t", AttributeValue::S(tenant_id.to_owned()))
+                .scan_index_forward(false)
+                .limit(limit - i32::try_from(out.len()).unwrap_or(limit))
+                .set_exclusive_start_key(start);
+            query = match since {
+                Some(since) => query
+                    .key_condition_expression("open_tenant = :t AND #at >= :since")
+                    .expression_attribute_names("#at", "at")
+                    .expression_attribute_values(
+                        ":since",
+                        AttributeValue::S(crate::rfc3339(since)),
+                    ),
+                None => query.key_condition_expression("open_tenant = :t"),
+            };
+            let page = query
+                .send()
+                .await
+                .map_err(|e| aws_error("DynamoDB", "Query", e))?;
+            for item in page.items() {
+                out.push(decode(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Takes an entry out of the open index (it stays in its trail) and notes who closed it.
+    /// Returns false when it was not open, e.g. closed meanwhile by someone else.
+    pub async fn close(&self, logged: &Logged, closed_by: &str) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        let result = self
             .client
-            .query()
+            .update_item()
             .table_name(&self.table)
-            .index_name(OPEN_INDEX)
-            .key_condition_expression("open_tenant = :t")
-            .expression_attribute_values(":t", AttributeValue::S(tenant_id.to_owned()))
-            .scan_index_forward(false)
-            .limit(limit)
+            .key("pk", AttributeValue::S(logged.correlation_id.clone()))
+            .key("sk", AttributeValue::S(logged.sk.clone()))
+            .update_expression("REMOVE open_tenant SET closed_at = :at, closed_by = :by")
+            // Conditional, so two operators settling the same item find out, and an unknown
+            // key is not created as an empty item.
+            .condition_expression("attribute_exists(open_tenant)")
+            .expression_attribute_values(
+                ":at",
+                AttributeValue::S(crate::rfc3339(OffsetDateTime::now_utc())),
+            )
+            .expression_attribute_values(":by", AttributeValue::S(closed_by.to_owned()))
             .send()
-            .await
-            .map_err(|e| aws_error("DynamoDB", "Query", e))?;
-        page.items().iter().map(decode).collect()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(aws_error("DynamoDB", "UpdateItem", e)),
+        }
     }
 }
 
-fn decode(
-    item: &std::collections::HashMap<String, AttributeValue>,
-) -> Result<SyncLogEntry, StoreError> {
-    let json = item
-        .get("entry")
-        .and_then(|v| v.as_s().ok())
-        .ok_or_else(|| StoreError::Corrupt {
-            what: "sync log entry",
-            reason: "no entry attribute".into(),
-        })?;
-    let mut entry: SyncLogEntry = serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+fn decode(item: &HashMap<String, AttributeValue>) -> Result<Logged, StoreError> {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+    let corrupt = |reason: String| StoreError::Corrupt {
         what: "sync log entry",
-        reason: e.to_string(),
-    })?;
-    entry.payload = item.get("payload").and_then(|v| v.as_s().ok()).cloned();
-    Ok(entry)
+        reason,
+    };
+    let json = text("entry").ok_or_else(|| corrupt("no entry attribute".into()))?;
+    let mut entry: SyncLogEntry = serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))?;
+    entry.payload = text("payload").cloned();
+    let closed_at = text("closed_at")
+        .map(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339))
+        .transpose()
+        .map_err(|e| corrupt(format!("closed_at: {e}")))?;
+    Ok(Logged {
+        sk: text("sk")
+            .cloned()
+            .ok_or_else(|| corrupt("no sk attribute".into()))?,
+        entry,
+        open: item.contains_key("open_tenant"),
+        closed_at,
+        closed_by: text("closed_by").cloned(),
+    })
 }
 
 /// Appends entries with each tenant's retention, looked up (and cached) from the tenants table.

@@ -1,28 +1,43 @@
 //! chatsync: the operator CLI. Works against real AWS, or the local stack through the
-//! standard AWS_ENDPOINT_URL. Table and secret names come from the stack's outputs, passed as
-//! flags or the same environment variables the functions use.
+//! standard AWS_ENDPOINT_URL. Table, queue and secret names come from the stack's outputs,
+//! passed as flags or the same environment variables the functions use.
 //!
 //! Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found.
 
+mod errors;
+mod failure;
 mod org_check;
+mod replay;
+mod resolve;
+mod send;
+mod table;
+mod tenant;
+mod timeline;
 
 use clap::{Parser, Subcommand};
-use shared::event::QueuedEvent;
-use shared::identity::Keys;
-use shared::identity::rules::{Person, PersonKind};
-use shared::platforms::{self, Platform};
-use shared::store::links::{LinkKey, Links};
+use failure::{Failure, need};
+use shared::platforms::Platform;
 use shared::store::queue::FifoQueue;
-use shared::store::secrets::TenantSecretStore;
 use shared::store::synclog::SyncLogTable;
-use shared::store::tenants::{TenantTable, put_tenant};
-use shared::synclog::{Outcome, Step, SyncLogEntry};
-use shared::tenant::TenantFile;
+use shared::store::tenants::TenantTable;
+use shared::synclog::Stage;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use time::OffsetDateTime;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  ok (also: a listing that found nothing)
+  1  failure (AWS, a refused tenant file, an item that could not be replayed)
+  2  usage error (a wrong argument, a missing table or queue name)
+  3  not found (no such tenant, trail, secret or open item)";
 
 #[derive(Parser)]
-#[command(name = "chatsync", about = "Operate a chatsync deployment")]
+#[command(
+    name = "chatsync",
+    about = "Operate a chatsync deployment",
+    after_help = EXIT_CODES
+)]
 struct Cli {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
@@ -37,6 +52,8 @@ struct Cli {
     links_table: String,
     #[arg(long, env = "RESOLVE_QUEUE_URL", global = true, default_value = "")]
     resolve_queue_url: String,
+    #[arg(long, env = "WRITE_QUEUE_URL", global = true, default_value = "")]
+    write_queue_url: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -45,7 +62,7 @@ struct Cli {
 enum Command {
     /// Tenants: put a TOML file (config to the tenants table, secrets to the tenant's secret), get, list.
     #[command(subcommand)]
-    Tenant(TenantCommand),
+    Tenant(tenant::TenantCommand),
     /// Sign a raw payload exactly as the platform would and POST it to an intake.
     ///
     /// The signing secret is the tenant's first one for the platform, read from the tenant's
@@ -62,10 +79,59 @@ enum Command {
         #[arg(long)]
         tenant_file: Option<PathBuf>,
     },
-    /// One correlation id's trail, oldest first.
+    /// Open errors and review items (parked entries), newest first.
+    ///
+    /// Without --tenant, every tenant in the tenants table and `_unreadable` (dead letters no
+    /// tenant could be read from). Exit code 0 also when nothing is open.
+    #[command(after_help = EXIT_CODES)]
+    Errors {
+        /// Only this tenant's items.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only items parked since: a duration back from now (30m, 2h, 1d, 1w) or an RFC 3339 time.
+        #[arg(long, value_parser = table::parse_since)]
+        since: Option<OffsetDateTime>,
+        /// Most items listed per tenant.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(i32).range(1..))]
+        limit: i32,
+    },
+    /// Queue open parked items again: each payload goes back to the queue it was parked from,
+    /// in its original message group, then the item is closed.
+    ///
+    /// Identity review items (several people matched) are not replayed: the resolver would
+    /// park them again. Settle them with `chatsync resolve`, or pass --include-ambiguous once
+    /// the tenant's `multiple_matches` or the org's data changed. Items without a payload, or
+    /// whose payload is no queued event, are reported and left open. Exit code 3 when the
+    /// correlation id has nothing open to replay.
+    #[command(
+        group(clap::ArgGroup::new("which").required(true).args(["correlation_id", "parked"])),
+        after_help = EXIT_CODES
+    )]
+    Replay {
+        /// The correlation id whose open parked items to replay.
+        correlation_id: Option<String>,
+        /// Replay every open parked item (of --tenant, or of every tenant), oldest first.
+        #[arg(long)]
+        parked: bool,
+        /// With --parked: only this tenant's items.
+        #[arg(long, requires = "parked")]
+        tenant: Option<String>,
+        /// With --parked: only items parked since (30m, 2h, 1d, or an RFC 3339 time).
+        #[arg(long, requires = "parked", value_parser = table::parse_since)]
+        since: Option<OffsetDateTime>,
+        /// With --parked: most items replayed per tenant.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i32).range(1..))]
+        limit: i32,
+        /// Replay identity review items too instead of pointing to `chatsync resolve`.
+        #[arg(long)]
+        include_ambiguous: bool,
+    },
+    /// One correlation id's trail as a timeline, oldest first (--json: the stored entries).
+    #[command(after_help = EXIT_CODES)]
     Log { correlation_id: String },
     /// Settle a review item parked because several people matched: the chosen Salesforce
-    /// Contact or Lead becomes the visitor's link, and the event is queued again.
+    /// Contact or Lead becomes the visitor's link, the event is queued again, and the item is
+    /// closed.
     Resolve {
         /// The review item: the correlation id of the parked event.
         review_id: String,
@@ -75,60 +141,55 @@ enum Command {
     },
 }
 
-#[derive(Subcommand)]
-enum TenantCommand {
-    /// Store a tenant file. When it holds Salesforce credentials, its mapping (picklist values,
-    /// queues, record type, mapped fields) is first checked against the org; problems refuse it.
-    Put {
-        file: PathBuf,
-        /// Store without checking the mapping against the org.
-        #[arg(long)]
-        skip_org_check: bool,
-    },
-    /// Check a tenant file (and, with Salesforce credentials, its mapping against the org)
-    /// without storing it. Exit code 0 when it fits, 1 when refused.
-    Validate {
-        file: PathBuf,
-    },
-    Get {
-        tenant_id: String,
-    },
-    List,
+/// What every command may need: the SDK config and the deployment's names.
+pub struct Context {
+    pub sdk: aws_config::SdkConfig,
+    pub json: bool,
+    tenants_table: String,
+    sync_log_table: String,
+    secret_prefix: String,
+    links_table: String,
+    resolve_queue_url: String,
+    write_queue_url: String,
 }
 
-#[derive(Debug)]
-enum Failure {
-    Usage(String),
-    NotFound(String),
-    Other(String),
-}
-
-impl<E: std::error::Error> From<E> for Failure {
-    fn from(e: E) -> Self {
-        Failure::Other(e.to_string())
+impl Context {
+    pub fn dynamo(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
     }
-}
 
-fn read_tenant_file(file: &std::path::Path) -> Result<TenantFile, Failure> {
-    let text = std::fs::read_to_string(file)?;
-    TenantFile::from_toml(&text).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))
-}
+    pub fn tenants(&self) -> Result<TenantTable, Failure> {
+        Ok(TenantTable::new(
+            self.dynamo(),
+            need(&self.tenants_table, "--tenants-table")?,
+        ))
+    }
 
-fn refused(file: &std::path::Path, problems: &[String]) -> Failure {
-    Failure::Other(format!(
-        "{} does not fit the org; nothing stored:\n  - {}",
-        file.display(),
-        problems.join("\n  - ")
-    ))
-}
+    pub fn sync_log(&self) -> Result<SyncLogTable, Failure> {
+        Ok(SyncLogTable::new(
+            self.dynamo(),
+            need(&self.sync_log_table, "--sync-log-table")?,
+        ))
+    }
 
-fn need<'a>(value: &'a str, flag: &str) -> Result<&'a str, Failure> {
-    if value.is_empty() {
-        Err(Failure::Usage(format!(
-            "{flag} is required (or its environment variable)"
-        )))
-    } else {
-        Ok(value)
+    pub fn secret_prefix(&self) -> Result<&str, Failure> {
+        need(&self.secret_prefix, "--secret-prefix")
+    }
+
+    pub fn links_table(&self) -> Result<&str, Failure> {
+        need(&self.links_table, "--links-table")
+    }
+
+    /// The queue of a stage; its URL comes from `--<stage>-queue-url` or `Stage::queue_env`.
+    pub fn queue(&self, stage: Stage) -> Result<FifoQueue, Failure> {
+        let (url, flag) = match stage {
+            Stage::Resolve => (&self.resolve_queue_url, "--resolve-queue-url"),
+            Stage::Write => (&self.write_queue_url, "--write-queue-url"),
+        };
+        Ok(FifoQueue::new(
+            aws_sdk_sqs::Client::new(&self.sdk),
+            need(url, flag)?,
+        ))
     }
 }
 
@@ -137,288 +198,75 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(m)) => {
-            eprintln!("error: {m}");
-            ExitCode::from(2)
-        }
-        Err(Failure::NotFound(m)) => {
-            eprintln!("not found: {m}");
-            ExitCode::from(3)
-        }
-        Err(Failure::Other(m)) => {
-            eprintln!("error: {m}");
-            ExitCode::FAILURE
-        }
+        Err(failure) => failure.report(),
     }
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let sdk = shared::config::aws().await;
-    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let ctx = Context {
+        sdk: shared::config::aws().await,
+        json: cli.json,
+        tenants_table: cli.tenants_table,
+        sync_log_table: cli.sync_log_table,
+        secret_prefix: cli.secret_prefix,
+        links_table: cli.links_table,
+        resolve_queue_url: cli.resolve_queue_url,
+        write_queue_url: cli.write_queue_url,
+    };
     match cli.command {
-        Command::Tenant(TenantCommand::Validate { file }) => {
-            let mut tenant = read_tenant_file(&file)?;
-            match org_check::check(&mut tenant)
-                .await
-                .map_err(Failure::Other)?
-            {
-                org_check::Verdict::Fits => println!("{}: fits the org", file.display()),
-                org_check::Verdict::NotConnected => println!(
-                    "{}: valid; not checked against an org (no Salesforce credentials in the file)",
-                    file.display()
-                ),
-                org_check::Verdict::Refused(problems) => {
-                    return Err(refused(&file, &problems));
-                }
-            }
-        }
-        Command::Tenant(TenantCommand::Put {
-            file,
-            skip_org_check,
-        }) => {
-            let mut tenant = read_tenant_file(&file)?;
-            if !skip_org_check {
-                match org_check::check(&mut tenant)
-                    .await
-                    .map_err(Failure::Other)?
-                {
-                    org_check::Verdict::Refused(problems) => return Err(refused(&file, &problems)),
-                    org_check::Verdict::NotConnected => eprintln!(
-                        "note: {} has no Salesforce credentials; its mapping was not checked against an org",
-                        file.display()
-                    ),
-                    org_check::Verdict::Fits => {}
-                }
-            }
-            let tenants = TenantTable::new(dynamo, need(&cli.tenants_table, "--tenants-table")?);
-            let secrets = TenantSecretStore::new(
-                aws_sdk_secretsmanager::Client::new(&sdk),
-                need(&cli.secret_prefix, "--secret-prefix")?,
-            );
-            put_tenant(&tenant, &tenants, &secrets).await?;
-            println!(
-                "tenant {} stored (secret {})",
-                tenant.config.tenant_id,
-                secrets.secret_name(&tenant.config.tenant_id)
-            );
-        }
-        Command::Tenant(TenantCommand::Get { tenant_id }) => {
-            let tenants = TenantTable::new(dynamo, need(&cli.tenants_table, "--tenants-table")?);
-            let config = tenants
-                .get(&tenant_id)
-                .await?
-                .ok_or_else(|| Failure::NotFound(format!("tenant {tenant_id}")))?;
-            if cli.json {
-                println!("{}", serde_json::to_string_pretty(&config)?);
-            } else {
-                println!(
-                    "{}",
-                    toml::to_string_pretty(&config).map_err(|e| Failure::Other(e.to_string()))?
-                );
-            }
-        }
-        Command::Tenant(TenantCommand::List) => {
-            let tenants = TenantTable::new(dynamo, need(&cli.tenants_table, "--tenants-table")?)
-                .list()
-                .await?;
-            if cli.json {
-                println!("{}", serde_json::to_string_pretty(&tenants)?);
-            } else {
-                println!("{:<24} {:<8} PLATFORMS", "TENANT", "MODE");
-                for t in tenants {
-                    let platforms: Vec<_> = t.platforms.iter().map(|p| p.as_str()).collect();
-                    println!(
-                        "{:<24} {:<8} {}",
-                        t.tenant_id,
-                        format!("{:?}", t.mode).to_lowercase(),
-                        platforms.join(",")
-                    );
-                }
-            }
-        }
+        Command::Tenant(command) => tenant::run(&ctx, command).await,
         Command::Send {
             platform,
             tenant,
             payload,
             url,
             tenant_file,
+        } => send::run(&ctx, platform, &tenant, &payload, &url, tenant_file).await,
+        Command::Errors {
+            tenant,
+            since,
+            limit,
+        } => errors::run(&ctx, tenant.as_deref(), since, limit).await,
+        Command::Replay {
+            correlation_id,
+            parked: _,
+            tenant,
+            since,
+            limit,
+            include_ambiguous,
         } => {
-            let secrets = match tenant_file {
-                Some(file) => {
-                    let t = TenantFile::from_toml(&std::fs::read_to_string(&file)?)
-                        .map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
-                    if t.config.tenant_id != tenant {
-                        return Err(Failure::Usage(format!(
-                            "{} is tenant {}, not {tenant}",
-                            file.display(),
-                            t.config.tenant_id
-                        )));
-                    }
-                    t.secrets
-                }
-                None => TenantSecretStore::new(
-                    aws_sdk_secretsmanager::Client::new(&sdk),
-                    need(&cli.secret_prefix, "--secret-prefix")?,
-                )
-                .get(&tenant)
-                .await?
-                .ok_or_else(|| Failure::NotFound(format!("secret of tenant {tenant}")))?,
+            let which = match correlation_id {
+                Some(id) => replay::Which::Correlation(id),
+                None => replay::Which::Parked {
+                    tenant,
+                    since,
+                    limit,
+                },
             };
-            let secret = secrets
-                .webhooks
-                .for_platform(platform)
-                .first()
-                .ok_or_else(|| {
-                    Failure::Usage(format!("tenant {tenant} has no {platform} secret"))
-                })?;
-            let body = std::fs::read(&payload)
-                .map_err(|e| Failure::Usage(format!("{}: {e}", payload.display())))?;
-            let sig = platforms::sign(
-                platform,
-                secret.expose(),
-                &body,
-                time::OffsetDateTime::now_utc(),
-            );
-            let target = format!("{}/webhooks/{platform}/{tenant}", url.trim_end_matches('/'));
-            let mut req = reqwest::Client::new()
-                .post(&target)
-                .header("content-type", "application/json")
-                .body(body);
-            if let Some(token) = &sig.query_token {
-                req = req.query(&[("token", token)]);
-            }
-            for (k, v) in sig.headers {
-                req = req.header(k, v);
-            }
-            let resp = req.send().await?;
-            let status = resp.status();
-            println!("{} {}", status.as_u16(), resp.text().await?);
-            if !status.is_success() {
-                return Err(Failure::Other(format!("intake answered {status}")));
-            }
+            replay::run(&ctx, which, include_ambiguous).await
         }
-        Command::Resolve { review_id, choose } => {
-            let log = SyncLogTable::new(
-                dynamo.clone(),
-                need(&cli.sync_log_table, "--sync-log-table")?,
-            );
-            let parked = log
-                .trail(&review_id)
-                .await?
-                .into_iter()
-                .rev()
-                .find(|e| e.step == Step::Resolve && e.outcome == Outcome::Parked)
-                .ok_or_else(|| Failure::NotFound(format!("review item {review_id}")))?;
-            let payload = parked.payload.as_deref().ok_or_else(|| {
-                Failure::Other(format!("review item {review_id} holds no event to replay"))
-            })?;
-            let mut event: QueuedEvent = serde_json::from_str(payload)?;
-            let kind = match choose.get(..3) {
-                Some("003") => PersonKind::Contact,
-                Some("00Q") => PersonKind::Lead,
-                _ => {
-                    return Err(Failure::Usage(format!(
-                        "{choose} is not a Contact (003…) or Lead (00Q…) Id"
-                    )));
-                }
-            };
-            let config =
-                TenantTable::new(dynamo.clone(), need(&cli.tenants_table, "--tenants-table")?)
-                    .get(&event.tenant_id)
-                    .await?
-                    .ok_or_else(|| Failure::NotFound(format!("tenant {}", event.tenant_id)))?;
-            let policy = &config.identity;
-            let keys = Keys::from_visitor(&event.event.visitor, &policy.default_phone_region);
-            let link_keys = LinkKey::linkable(event.platform, &keys, &policy.match_order);
-            if link_keys.is_empty() {
-                return Err(Failure::Other(
-                    "the event names no key to link (no platform contact, e-mail or phone)".into(),
-                ));
-            }
-            let person = Person {
-                kind,
-                id: choose.clone(),
-                account_id: None,
-            };
-            let now = time::OffsetDateTime::now_utc();
-            Links::new(dynamo.clone(), need(&cli.links_table, "--links-table")?)
-                .put(
-                    &event.tenant_id,
-                    &link_keys,
-                    &person,
-                    policy.link_ttl_days,
-                    now,
-                )
-                .await?;
-            // Queued again in its conversation's group; the resolver now finds the link.
-            event.resolution = None;
-            let dedupe = format!("{}#chosen#{choose}", event.dedupe_id());
-            FifoQueue::new(
-                aws_sdk_sqs::Client::new(&sdk),
-                need(&cli.resolve_queue_url, "--resolve-queue-url")?,
-            )
-            .send(
-                &event.group_id(),
-                &sha256_hex(&dedupe),
-                &serde_json::to_string(&event)?,
-            )
-            .await?;
-            let mut entry = SyncLogEntry::new(
-                &review_id,
-                &event.tenant_id,
-                event.platform,
-                Step::Replay,
-                Outcome::Ok,
-                format!(
-                    "operator chose {} {choose}; {} link(s) written; queued again for resolve",
-                    kind.sobject(),
-                    link_keys.len()
-                ),
-            )
-            .topic(&event.topic);
-            entry.records = vec![choose.clone()];
-            log.append(&entry, config.retention_days).await?;
-            if cli.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"review_id": review_id, "chosen": choose, "links": link_keys.len()})
-                );
-            } else {
-                println!(
-                    "{review_id}: linked to {} {choose} ({} key(s)) and queued again",
-                    kind.sobject(),
-                    link_keys.len()
-                );
-            }
-        }
-        Command::Log { correlation_id } => {
-            let log = SyncLogTable::new(dynamo, need(&cli.sync_log_table, "--sync-log-table")?);
-            let trail = log.trail(&correlation_id).await?;
-            if trail.is_empty() {
-                return Err(Failure::NotFound(format!(
-                    "correlation id {correlation_id}"
-                )));
-            }
-            if cli.json {
-                println!("{}", serde_json::to_string_pretty(&trail)?);
-            } else {
-                for e in trail {
-                    println!(
-                        "{}  {:<8} {:<9} {:<10} {}",
-                        shared::rfc3339(e.at),
-                        format!("{:?}", e.step).to_lowercase(),
-                        format!("{:?}", e.outcome).to_lowercase(),
-                        e.tenant_id,
-                        e.detail
-                    );
-                }
-            }
-        }
+        Command::Log { correlation_id } => timeline::run(&ctx, &correlation_id).await,
+        Command::Resolve { review_id, choose } => resolve::run(&ctx, &review_id, &choose).await,
     }
-    Ok(())
 }
 
-fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+/// Every tenant with a review list: the tenants table's, and `_unreadable`.
+pub async fn all_tenants(ctx: &Context) -> Result<Vec<String>, Failure> {
+    let mut ids: Vec<String> = ctx
+        .tenants()?
+        .list()
+        .await?
+        .into_iter()
+        .map(|t| t.tenant_id)
+        .collect();
+    ids.push(shared::synclog::UNREADABLE_TENANT.to_owned());
+    Ok(ids)
+}
+
+/// The tenants to look at: the one asked for, or all of them.
+pub async fn tenants_or_all(ctx: &Context, tenant: Option<&str>) -> Result<Vec<String>, Failure> {
+    match tenant {
+        Some(t) => Ok(vec![t.to_owned()]),
+        None => all_tenants(ctx).await,
+    }
 }

@@ -1,0 +1,127 @@
+//! `chatsync tenant`: put, validate, get, list.
+
+use crate::failure::Failure;
+use crate::{Context, org_check};
+use clap::Subcommand;
+use shared::store::secrets::TenantSecretStore;
+use shared::store::tenants::put_tenant;
+use shared::tenant::TenantFile;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum TenantCommand {
+    /// Store a tenant file. When it holds Salesforce credentials, its mapping (picklist values,
+    /// queues, record type, mapped fields) is first checked against the org; problems refuse it.
+    Put {
+        file: PathBuf,
+        /// Store without checking the mapping against the org.
+        #[arg(long)]
+        skip_org_check: bool,
+    },
+    /// Check a tenant file (and, with Salesforce credentials, its mapping against the org)
+    /// without storing it. Exit code 0 when it fits, 1 when refused.
+    Validate {
+        file: PathBuf,
+    },
+    Get {
+        tenant_id: String,
+    },
+    List,
+}
+
+pub fn read_tenant_file(file: &Path) -> Result<TenantFile, Failure> {
+    let text = std::fs::read_to_string(file)?;
+    TenantFile::from_toml(&text).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))
+}
+
+fn refused(file: &Path, problems: &[String]) -> Failure {
+    Failure::Other(format!(
+        "{} does not fit the org; nothing stored:\n  - {}",
+        file.display(),
+        problems.join("\n  - ")
+    ))
+}
+
+pub async fn run(ctx: &Context, command: TenantCommand) -> Result<(), Failure> {
+    match command {
+        TenantCommand::Validate { file } => {
+            let mut tenant = read_tenant_file(&file)?;
+            match org_check::check(&mut tenant)
+                .await
+                .map_err(Failure::Other)?
+            {
+                org_check::Verdict::Fits => println!("{}: fits the org", file.display()),
+                org_check::Verdict::NotConnected => println!(
+                    "{}: valid; not checked against an org (no Salesforce credentials in the file)",
+                    file.display()
+                ),
+                org_check::Verdict::Refused(problems) => {
+                    return Err(refused(&file, &problems));
+                }
+            }
+        }
+        TenantCommand::Put {
+            file,
+            skip_org_check,
+        } => {
+            let mut tenant = read_tenant_file(&file)?;
+            if !skip_org_check {
+                match org_check::check(&mut tenant)
+                    .await
+                    .map_err(Failure::Other)?
+                {
+                    org_check::Verdict::Refused(problems) => return Err(refused(&file, &problems)),
+                    org_check::Verdict::NotConnected => eprintln!(
+                        "note: {} has no Salesforce credentials; its mapping was not checked against an org",
+                        file.display()
+                    ),
+                    org_check::Verdict::Fits => {}
+                }
+            }
+            let tenants = ctx.tenants()?;
+            let secrets = TenantSecretStore::new(
+                aws_sdk_secretsmanager::Client::new(&ctx.sdk),
+                ctx.secret_prefix()?,
+            );
+            put_tenant(&tenant, &tenants, &secrets).await?;
+            println!(
+                "tenant {} stored (secret {})",
+                tenant.config.tenant_id,
+                secrets.secret_name(&tenant.config.tenant_id)
+            );
+        }
+        TenantCommand::Get { tenant_id } => {
+            let config = ctx
+                .tenants()?
+                .get(&tenant_id)
+                .await?
+                .ok_or_else(|| Failure::NotFound(format!("tenant {tenant_id}")))?;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&config)?);
+            } else {
+                println!(
+                    "{}",
+                    toml::to_string_pretty(&config).map_err(|e| Failure::Other(e.to_string()))?
+                );
+            }
+        }
+        TenantCommand::List => {
+            let tenants = ctx.tenants()?.list().await?;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&tenants)?);
+            } else {
+                println!("{:<24} {:<8} PLATFORMS", "TENANT", "MODE");
+                for t in tenants {
+                    let platforms: Vec<_> = t.platforms.iter().map(|p| p.as_str()).collect();
+                    println!(
+                        "{:<24} {:<8} {}",
+                        t.tenant_id,
+                        format!("{:?}", t.mode).to_lowercase(),
+                        platforms.join(",")
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
