@@ -233,9 +233,7 @@ async fn the_daily_limit_spent_mid_run_holds_everything_until_it_resets() {
     let mut sent = deliver_interleaved(&session, first).await;
     drain(&session).await;
     // The org's daily allowance runs out: every further call answers REQUEST_LIMIT_EXCEEDED.
-    let limits = admin(&session, "limits", json!({})).await;
-    let allowance = limits["daily_api_limit"].as_u64().expect("the allowance");
-    admin(&session, "limits", json!({"api_calls": allowance})).await;
+    admin(&session, "limits", json!({"exhaust": true})).await;
     sent += deliver_interleaved(&session, rest).await;
     // Held messages come back after the hold, meet the limit again, and end in the DLQ; the
     // drainer leaves or redrives them, never parks them for it.
@@ -249,7 +247,7 @@ async fn the_daily_limit_spent_mid_run_holds_everything_until_it_resets() {
     }
     assert_eq!(parked(&session).await, 0, "nothing parked for the limit");
     // The rolling 24-hour window moves on: the usage falls back.
-    admin(&session, "limits", json!({"api_calls": 0})).await;
+    admin(&session, "limits", json!({"reset_usage": true})).await;
     settle(&session, 20).await;
     let tally = tally(&session, &all).await;
     let figures = Figures {

@@ -18,7 +18,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use shared::batch::process_by_group;
 use shared::config::{ConfigError, Env, vars};
-use shared::error::Classify;
+use shared::error::{Classify, ErrorClass};
 use shared::event::QueuedEvent;
 use shared::mapping::files::{self, PendingFile};
 use shared::mapping::intents::{self, Absorbed, Target};
@@ -270,6 +270,20 @@ async fn write_events(
         Err(e) if e.class().is_retryable() => {
             retry_later(function, messages, events, &e).await;
             Err(e)
+        }
+        Err(e) if events.len() > 1 && e.class() == ErrorClass::Data => {
+            // One event's value was refused: write them one by one, so only that event becomes
+            // a review item and the others land.
+            tracing::info!(error = %e, events = events.len(), "a data error in a batch: writing its events one by one");
+            for (event, message) in events.iter().zip(messages) {
+                Box::pin(write_events(
+                    function,
+                    std::slice::from_ref(message),
+                    vec![Queued::Event(Box::new(event.clone()))],
+                ))
+                .await?;
+            }
+            Ok(())
         }
         Err(e) => {
             // A data or configuration error: a review item per event, not an endless retry.
