@@ -49,14 +49,29 @@ impl FifoBatch {
 /// whose group failed earlier in the batch, stays on the queue (visibility timeout, then DLQ).
 pub async fn process_in_order<F, E>(
     event: &aws_lambda_events::sqs::SqsEvent,
-    mut handle: F,
+    handle: F,
 ) -> aws_lambda_events::sqs::SqsBatchResponse
+where
+    F: AsyncFnMut(&aws_lambda_events::sqs::SqsMessage) -> Result<(), E>,
+    E: std::fmt::Display,
+{
+    process_in_order_skipping(event, handle).await.0
+}
+
+/// [`process_in_order`], also returning the receipt handles of the messages skipped because
+/// an earlier message of their group failed: the caller makes them visible again at once, or
+/// they would block their group for the queue's whole visibility timeout.
+pub async fn process_in_order_skipping<F, E>(
+    event: &aws_lambda_events::sqs::SqsEvent,
+    mut handle: F,
+) -> (aws_lambda_events::sqs::SqsBatchResponse, Vec<String>)
 where
     F: AsyncFnMut(&aws_lambda_events::sqs::SqsMessage) -> Result<(), E>,
     E: std::fmt::Display,
 {
     use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
     let mut batch = FifoBatch::new();
+    let mut skipped = Vec::new();
     for record in &event.records {
         let message_id = record.message_id.as_deref().unwrap_or_default();
         let item = BatchItem {
@@ -69,6 +84,7 @@ where
                 "skipped: an earlier message of its group failed"
             );
             batch.fail(&item);
+            skipped.extend(record.receipt_handle.clone());
             continue;
         }
         // Handlers record the delivery's correlation id once they have read it.
@@ -92,7 +108,7 @@ where
             f
         })
         .collect();
-    response
+    (response, skipped)
 }
 
 /// Like [`process_in_order`], but hands each FIFO group's messages of the batch to `handle`

@@ -72,6 +72,11 @@ pub fn tenant_variant(tenant_id: &str, edit: impl Fn(String) -> String) -> (Path
 
 /// Posts one Intercom delivery signed for `tenant`; the HTTP status.
 pub async fn post(session: &Session, tenant: &TenantFile, body: &[u8]) -> u16 {
+    post_answer(session, tenant, body).await.0
+}
+
+/// [`post`], with the intake's JSON answer (`events` is how many events it queued).
+pub async fn post_answer(session: &Session, tenant: &TenantFile, body: &[u8]) -> (u16, Value) {
     let (headers, path) =
         signed_request(Platform::Intercom, tenant, body, OffsetDateTime::now_utc())
             .expect("signed");
@@ -81,7 +86,9 @@ pub async fn post(session: &Session, tenant: &TenantFile, body: &[u8]) -> u16 {
     for (k, v) in headers {
         req = req.header(k, v);
     }
-    req.send().await.expect("intake answers").status().as_u16()
+    let resp = req.send().await.expect("intake answers");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
 }
 
 /// Posts each delivery; each must be accepted (202) or a duplicate (200).

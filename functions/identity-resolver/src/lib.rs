@@ -12,7 +12,7 @@ pub use error::ResolveError;
 use aws_config::SdkConfig;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
-use shared::batch::process_in_order;
+use shared::batch::process_in_order_skipping;
 use shared::config::{ConfigError, Env, vars};
 use shared::error::Classify;
 use shared::event::{EventKind, QueuedEvent};
@@ -120,10 +120,25 @@ pub async fn handle(
     function: &Function,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(process_in_order(&event.payload, async |record| {
+    let (response, skipped) = process_in_order_skipping(&event.payload, async |record| {
         resolve_or_retry(function, record).await
     })
-    .await)
+    .await;
+    if !skipped.is_empty() {
+        let receipts: Vec<&str> = skipped.iter().map(String::as_str).collect();
+        // Back in line at once, behind the failed message that holds their group.
+        if let Err(e) = shared::retry::delay_messages(
+            &function.sqs,
+            &function.resolve_queue_url,
+            &receipts,
+            std::time::Duration::ZERO,
+        )
+        .await
+        {
+            tracing::warn!(error = %e, "could not return skipped messages early");
+        }
+    }
+    Ok(response)
 }
 
 /// Applies the retry policy to a failed message: a delay before SQS offers it again (and an

@@ -195,6 +195,9 @@ enum Settled {
 pub const MAX_PER_TENANT: usize = 100;
 /// Redrives of a message whose errors were transient before it is parked instead.
 pub const MAX_REDRIVES: u32 = 3;
+/// Redrives of a message with no failure of its own (it waited behind another of its group,
+/// which may be held for the daily limit for hours) before it is parked instead.
+pub const MAX_UNRECORDED_REDRIVES: u32 = 10;
 /// Messages older than this are parked whatever their error: the DLQ keeps them 14 days.
 const PARK_AFTER: Duration = Duration::from_secs(13 * 86_400);
 /// The message attribute counting redrives.
@@ -220,6 +223,7 @@ async fn settle(
     };
     let share = per_tenant.entry(queued.tenant_id.clone()).or_default();
     if *share >= MAX_PER_TENANT {
+        set_visibility(function, stage.dlq, message, Duration::from_secs(30)).await?;
         return Ok(Settled::Left);
     }
     *share += 1;
@@ -252,7 +256,15 @@ async fn settle(
             redrive_to_source(function, stage, message, &queued, redrives + 1, why).await?;
             Ok(Settled::Redriven)
         }
-        Decision::Wait => Ok(Settled::Left),
+        Decision::Wait => {
+            // Seen again when its hold is over, not after the receive's two minutes.
+            let rest = function
+                .hold
+                .saturating_sub(since_last)
+                .max(Duration::from_secs(1));
+            set_visibility(function, stage.dlq, message, rest).await?;
+            Ok(Settled::Left)
+        }
         Decision::Park => {
             let reason = last.map(|l| l.detail);
             park(function, stage.name, stage.dlq, message, reason).await?;
@@ -289,6 +301,11 @@ fn decide(
         Some(ErrorClass::RateLimited) => Decision::Wait,
         Some(ErrorClass::Transient | ErrorClass::Session) if redrives < MAX_REDRIVES => {
             Decision::Redrive("its errors were transient")
+        }
+        // No failure of its own: it waited behind a failed message of its conversation (a
+        // held or retried one), or its consumer died. Back in line, a bounded number of times.
+        None if redrives < MAX_UNRECORDED_REDRIVES => {
+            Decision::Redrive("it waited behind another message of its conversation")
         }
         _ => Decision::Park,
     }
@@ -448,6 +465,18 @@ async fn park(
     delete(function, url, message).await
 }
 
+async fn set_visibility(
+    function: &Function,
+    url: &str,
+    message: &Message,
+    after: Duration,
+) -> Result<(), StoreError> {
+    match message.receipt_handle() {
+        Some(receipt) => shared::retry::delay_messages(&function.sqs, url, &[receipt], after).await,
+        None => Ok(()),
+    }
+}
+
 async fn delete(function: &Function, url: &str, message: &Message) -> Result<(), StoreError> {
     if let Some(handle) = message.receipt_handle() {
         function
@@ -488,8 +517,11 @@ mod tests {
         );
         assert_eq!(
             decide(None, HOUR, HOUR, 0, HOUR),
-            Decision::Park,
-            "no recorded error"
+            Decision::Redrive("it waited behind another message of its conversation")
+        );
+        assert_eq!(
+            decide(None, HOUR, HOUR, MAX_UNRECORDED_REDRIVES, HOUR),
+            Decision::Park
         );
         let old = PARK_AFTER + HOUR;
         assert_eq!(
