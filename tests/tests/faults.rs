@@ -4,6 +4,7 @@
 
 use chatsync_local::session::Session;
 use chatsync_tests::e2e::{self, drain, records};
+use chatsync_tests::eventually;
 use chatsync_tests::scenario::{self, Delivery, Visitor};
 use serde_json::{Value, json};
 use shared::store::synclog::SyncLogTable;
@@ -342,5 +343,63 @@ async fn a_validation_rule_makes_one_review_item_and_replay_lands_it_once_fixed(
         ..Figures::default()
     }
     .print("fault suite, validation rule then replay");
+    session.stop().await;
+}
+
+#[tokio::test]
+async fn killing_the_resolver_and_writer_at_random_points_loses_and_duplicates_nothing() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    // Killed invocations' messages come back after a second (the host's time compression).
+    let session = e2e::start_with(Vec::new(), fast_retries(), Some(Duration::from_secs(1))).await;
+    let all = conversations("k", 20);
+    let stop = Arc::new(AtomicBool::new(false));
+    let kills = Arc::new(AtomicUsize::new(0));
+    let victims = [
+        session
+            .host
+            .function("identity-resolver")
+            .expect("resolver"),
+        session.host.function("case-writer").expect("writer"),
+    ];
+    let killer = {
+        let (stop, kills) = (stop.clone(), kills.clone());
+        tokio::spawn(async move {
+            // A fixed pseudo-random schedule (LCG), so a failing run can be told apart.
+            let mut seed: u64 = 0x5eed_c4a7;
+            while !stop.load(Ordering::SeqCst) {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let wait = 100 + (seed >> 33) % 400;
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+                let victim = &victims[((seed >> 20) % 2) as usize];
+                if victim.crash().await {
+                    kills.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        })
+    };
+    let sent = deliver_interleaved(&session, &all).await;
+    // Let the killing go on while the pipeline works through the backlog.
+    eventually(Duration::from_secs(60), "ten kills", || async {
+        (kills.load(Ordering::SeqCst) >= 10).then_some(())
+    })
+    .await;
+    stop.store(true, Ordering::SeqCst);
+    killer.await.expect("the killer stops");
+    settle(&session, Duration::from_secs(240)).await;
+    let tally = tally(&session, &all).await;
+    let figures = Figures {
+        sent,
+        parked: parked(&session).await,
+        ..tally
+    };
+    figures.print(&format!(
+        "crash injection, resolver and writer killed {} times",
+        kills.load(Ordering::SeqCst)
+    ));
+    assert_eq!(figures.lost, 0, "{figures:?}");
+    assert_eq!(figures.duplicated, 0, "{figures:?}");
+    assert_eq!(figures.parked, 0, "{figures:?}");
+    assert_eq!(figures.landed, 20 * 13, "{figures:?}");
     session.stop().await;
 }

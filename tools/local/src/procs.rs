@@ -208,6 +208,8 @@ pub struct FunctionProcess {
     state: tokio::sync::Mutex<Option<Running>>,
     init_reports: Arc<Mutex<Vec<f64>>>,
     http: reqwest::Client,
+    /// The running RIE's process id, readable without waiting for an invocation to end.
+    pid: std::sync::atomic::AtomicU32,
 }
 
 struct Running {
@@ -234,7 +236,28 @@ impl FunctionProcess {
             state: tokio::sync::Mutex::new(None),
             init_reports: Arc::new(Mutex::new(Vec::new())),
             http: reqwest::Client::new(),
+            pid: std::sync::atomic::AtomicU32::new(0),
         }
+    }
+
+    /// Kills the function's process tree now, even in the middle of an invocation (a crash,
+    /// as a Lambda environment dying would be). The invocation fails; the next one starts a
+    /// fresh process. False when nothing was running.
+    pub async fn crash(&self) -> bool {
+        let pid = self.pid.swap(0, std::sync::atomic::Ordering::SeqCst);
+        if pid == 0 {
+            return false;
+        }
+        // The function binary runs as RIE's child: kill it first, then RIE.
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-P", &pid.to_string()])
+            .status()
+            .await;
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .await;
+        true
     }
 
     async fn spawn(&self) -> Result<Running, ProcError> {
@@ -271,6 +294,10 @@ impl FunctionProcess {
                 what: self.rie.display().to_string(),
                 source,
             })?;
+        self.pid.store(
+            child.id().unwrap_or_default(),
+            std::sync::atomic::Ordering::SeqCst,
+        );
         let log = tokio::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -360,8 +387,19 @@ impl FunctionProcess {
             .json(payload)
             .timeout(self.timeout + Duration::from_secs(5))
             .send()
-            .await
-            .map_err(|e| err(e.to_string()))?;
+            .await;
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                // Killed (or died) mid-invocation: start afresh next time, as Lambda does.
+                if let Some(running) = state.as_mut()
+                    && let Ok(Some(_)) = running.child.try_wait()
+                {
+                    *state = None;
+                }
+                return Err(err(e.to_string()));
+            }
+        };
         let status = response.status();
         let text = response.text().await.map_err(|e| err(e.to_string()))?;
         let value: serde_json::Value =
