@@ -109,6 +109,34 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
         .send()
         .await
         .unwrap();
+    // A second dead letter whose recorded failures were transient: it goes back, not to review.
+    let t = delivery("dead-2", "conversation:y");
+    aws.sqs()
+        .send_message()
+        .queue_url(aws.queue_url("ResolveDeadLetterQueue"))
+        .message_group_id(t.group_id())
+        .message_deduplication_id(t.dedupe_id())
+        .message_body(serde_json::to_string(&t).unwrap())
+        .send()
+        .await
+        .unwrap();
+    // What the resolver recorded when they failed: data for the first, transient for the second.
+    let log = shared::store::synclog::SyncLogTable::new(aws.dynamo(), aws.table("SyncLogTable"));
+    for (d, class) in [
+        (&d, shared::error::ErrorClass::Data),
+        (&t, shared::error::ErrorClass::Transient),
+    ] {
+        let failed = shared::synclog::SyncLogEntry::new(
+            &d.correlation_id,
+            &d.tenant_id,
+            d.platform,
+            shared::synclog::Step::Resolve,
+            shared::synclog::Outcome::Error,
+            "failed",
+        )
+        .error_class(class);
+        log.append(&failed, 30).await.unwrap();
+    }
 
     let schedule: aws_lambda_events::cloudwatch_events::CloudWatchEvent = serde_json::from_str(
         &std::fs::read_to_string(repo_root().join("events/schedule/drainer.json")).unwrap(),
@@ -121,15 +149,24 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
         report,
         retry_drainer::DrainReport {
             parked: 2,
-            redriven: 0,
+            redriven: 1,
             failed: 0,
             flushed: 0,
         }
     );
     assert_eq!(aws.visible("ResolveDeadLetterQueue").await, 0);
     assert_eq!(aws.visible("WriteDeadLetterQueue").await, 0);
+    let back = aws.peek("ResolveQueue").await;
+    assert_eq!(back.len(), 1, "the transient one is back on its queue");
+    assert_eq!(
+        back[0]
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId))
+            .map(String::as_str),
+        Some(t.group_id().as_str()),
+        "in its original group"
+    );
 
-    let log = shared::store::synclog::SyncLogTable::new(aws.dynamo(), aws.table("SyncLogTable"));
     let open = log.open("demo", 10).await.unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].correlation_id, "corr-dead-1");
