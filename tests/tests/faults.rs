@@ -139,11 +139,19 @@ impl Figures {
         );
     }
 
-    fn count(&mut self, times: usize) {
+    /// Counts one event whose effect is in Salesforce `times` times; says which when it is not
+    /// exactly once.
+    fn count(&mut self, times: usize, what: &str) {
         match times {
-            0 => self.lost += 1,
+            0 => {
+                self.lost += 1;
+                eprintln!("lost: {what}");
+            }
             1 => self.landed += 1,
-            _ => self.duplicated += 1,
+            _ => {
+                self.duplicated += 1;
+                eprintln!("duplicated ({times} times): {what}");
+            }
         }
     }
 }
@@ -165,24 +173,38 @@ async fn tally(session: &Session, all: &[(String, Vec<Delivery>)]) -> Figures {
             .filter(|t| t["Chat_Transcript_Key__c"] == json!(format!("{key}#1")))
             .collect();
         // The start: one Case and one Task (either twice is a duplicate).
-        f.count(if case.len() > 1 || task.len() > 1 {
+        let start = if case.len() > 1 || task.len() > 1 {
             2
         } else {
             case.len().min(task.len())
-        });
-        let field =
-            |name: &str, value: &str| usize::from(case.len() == 1 && case[0][name] == json!(value));
-        f.count(field("Type", "Other"));
-        f.count(field("OwnerId", "00G000000000BILEA2"));
-        f.count(field("Priority", "High"));
-        f.count(field("Status", "Closed"));
+        };
+        f.count(
+            start,
+            &format!("{id}: {} Case(s), {} Task(s)", case.len(), task.len()),
+        );
+        for (name, value) in [
+            ("Type", "Other"),
+            ("OwnerId", "00G000000000BILEA2"),
+            ("Priority", "High"),
+            ("Status", "Closed"),
+        ] {
+            let landed = usize::from(case.len() == 1 && case[0][name] == json!(value));
+            let now = case.first().map_or(Value::Null, |c| c[name].clone());
+            f.count(
+                landed,
+                &format!("{id}: Case.{name} is {now}, not {value:?}"),
+            );
+        }
         let transcript = task
             .first()
             .and_then(|t| t["Description"].as_str())
             .unwrap_or_default();
         for text in scenario::message_texts(id) {
             let text = text.replace(scenario::CARD, "[card number removed]");
-            f.count(transcript.matches(&text).count());
+            f.count(
+                transcript.matches(&text).count(),
+                &format!("{id}: {text:?} in the transcript"),
+            );
         }
     }
     f
