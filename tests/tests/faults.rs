@@ -71,6 +71,9 @@ async fn deliver_interleaved(session: &Session, all: &[(String, Vec<Delivery>)])
                 let (status, answer) = e2e::post_answer(session, &tenant, &d.body).await;
                 assert_eq!(status, 202, "{}: {answer}", d.step);
                 events += answer["events"].as_u64().unwrap_or(0) as usize;
+                if let Some(c) = answer["correlation_id"].as_str() {
+                    TRAILS.with(|t| t.borrow_mut().push((d.step, c.to_owned())));
+                }
             }
         }
     }
@@ -118,6 +121,34 @@ async fn settle(session: &Session, limit: Duration) {
             .await
             .expect("the drainer runs");
         tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+thread_local! {
+    /// Each delivery's step and correlation id, to show the trail of what went missing.
+    static TRAILS: std::cell::RefCell<Vec<(&'static str, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Prints the sync log trail of every delivery of `step` (for a failure's diagnosis).
+async fn dump_trails(session: &Session, steps: &[&str]) {
+    let log = SyncLogTable::new(
+        aws_sdk_dynamodb::Client::new(&session.sdk),
+        session.table("SyncLogTable").expect("sync log"),
+    );
+    let wanted: Vec<(&'static str, String)> = TRAILS.with(|t| {
+        t.borrow()
+            .iter()
+            .filter(|(s, _)| steps.contains(s))
+            .cloned()
+            .collect()
+    });
+    for (step, id) in wanted {
+        for e in log.trail(&id).await.unwrap_or_default() {
+            eprintln!(
+                "trail {step} {id}: {:?} {:?} {}",
+                e.step, e.outcome, e.detail
+            );
+        }
     }
 }
 
@@ -419,6 +450,9 @@ async fn killing_the_resolver_and_writer_at_random_points_loses_and_duplicates_n
         "crash injection, resolver and writer killed {} times",
         kills.load(Ordering::SeqCst)
     ));
+    if figures.lost > 0 {
+        dump_trails(&session, &["tagged", "assigned to a team"]).await;
+    }
     assert_eq!(figures.lost, 0, "{figures:?}");
     assert_eq!(figures.duplicated, 0, "{figures:?}");
     assert_eq!(figures.parked, 0, "{figures:?}");

@@ -60,9 +60,12 @@ pub async fn settle(
     };
     for (field, chat_value) in &ours {
         let sf_value = current.get(field).cloned().unwrap_or(Value::Null);
+        // A conflict is Salesforce changing a value chatsync wrote. A field chatsync never
+        // wrote (no watermark) holds the org's own default, or chatsync's value from a write
+        // whose bookkeeping a crash cut short: the chat's value goes in.
         let untouched = case_marks
             .get(field)
-            .is_some_and(|m| same_value(&sf_value, &m.value));
+            .is_none_or(|m| same_value(&sf_value, &m.value));
         if untouched || same_value(&sf_value, chat_value) {
             continue;
         }
