@@ -141,11 +141,15 @@ async fn a_conversation_lands_as_one_case_and_one_task_for_new_and_known_visitor
 
     // A new visitor: the resolver creates the Contact, the writer the Case and Task.
     let new = visitor("new");
-    deliver(
-        &session,
-        &scenario::intercom_conversation("7001", &new, start_at),
-    )
-    .await;
+    let mut deliveries = scenario::intercom_conversation("7001", &new, start_at);
+    let close = deliveries.pop().expect("the close");
+    deliver(&session, &deliveries).await;
+    let (status, answer) = e2e::post_answer(&session, &e2e::demo_tenant(), &close.body).await;
+    assert_eq!(status, 202, "{answer}");
+    let close_id = answer["correlation_id"]
+        .as_str()
+        .expect("correlation id")
+        .to_owned();
     drain(&session).await;
     let contacts: Vec<Value> = records(&session, "Contact")
         .await
@@ -154,7 +158,21 @@ async fn a_conversation_lands_as_one_case_and_one_task_for_new_and_known_visitor
         .collect();
     assert_eq!(contacts.len(), 1, "one Contact created for the new visitor");
     let contact_id = contacts[0]["Id"].as_str().unwrap().to_owned();
-    assert_conversation(&landed(&session, "7001").await, "7001", &contact_id);
+    let l = landed(&session, "7001").await;
+    assert_conversation(&l, "7001", &contact_id);
+    // `chatsync log` follows the close from the intake to the records it touched.
+    let (code, trail) = e2e::cli(&session, &["log", &close_id]).await;
+    assert_eq!(code, Some(0), "{trail}");
+    for expected in ["intake", "resolve", "write"] {
+        assert!(
+            trail.contains(expected),
+            "{expected} in the trail:\n{trail}"
+        );
+    }
+    for id in [&l.cases[0]["Id"], &l.tasks[0]["Id"]] {
+        let id = id.as_str().expect("an id");
+        assert!(trail.contains(id), "{id} in the trail:\n{trail}");
+    }
 
     // A known visitor: their Contact is found, nobody is created.
     let known = visitor("known");
