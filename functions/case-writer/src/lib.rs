@@ -33,7 +33,7 @@ use shared::salesforce::{
 use shared::store::conversations::{ConversationKey, Conversations, FlushRequest, Saved};
 use shared::store::secrets::TenantSecretStore;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
-use shared::store::tenants::{TenantTable, TtlCache};
+use shared::store::tenants::{CachedTenants, TenantTable};
 use shared::store::watermarks::Watermarks;
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 use shared::tenant::TenantConfig;
@@ -50,8 +50,7 @@ const TENANT_CACHE_TTL: Duration = Duration::from_secs(60);
 
 pub struct Function {
     sync_log: SyncLogWriter,
-    tenants: TenantTable,
-    tenant_cache: TtlCache<Arc<TenantConfig>>,
+    tenants: CachedTenants,
     secrets: TenantSecretStore,
     conversations: Conversations,
     watermarks: Watermarks,
@@ -73,8 +72,7 @@ impl Function {
                 SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
                 tenants.clone(),
             ),
-            tenants,
-            tenant_cache: TtlCache::new(TENANT_CACHE_TTL),
+            tenants: CachedTenants::new(tenants, TENANT_CACHE_TTL),
             secrets: TenantSecretStore::new(
                 aws_sdk_secretsmanager::Client::new(sdk),
                 env.required(vars::TENANT_SECRET_PREFIX)?,
@@ -104,17 +102,10 @@ impl Function {
     }
 
     async fn tenant(&self, tenant_id: &str) -> Result<Arc<TenantConfig>, WriteError> {
-        if let Some(t) = self.tenant_cache.get(tenant_id) {
-            return Ok(t);
-        }
-        let config = Arc::new(
-            self.tenants
-                .get(tenant_id)
-                .await?
-                .ok_or_else(|| WriteError::UnknownTenant(tenant_id.to_owned()))?,
-        );
-        self.tenant_cache.put(tenant_id, config.clone());
-        Ok(config)
+        self.tenants
+            .get(tenant_id)
+            .await?
+            .ok_or_else(|| WriteError::UnknownTenant(tenant_id.to_owned()))
     }
 
     async fn org(&self, tenant_id: &str) -> Result<Org, WriteError> {

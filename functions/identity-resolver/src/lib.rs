@@ -29,7 +29,7 @@ use shared::store::links::{LinkKey, Links};
 use shared::store::queue::FifoQueue;
 use shared::store::secrets::TenantSecretStore;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
-use shared::store::tenants::{TenantTable, TtlCache};
+use shared::store::tenants::{CachedTenants, TenantTable};
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 use shared::tenant::{MatchKey, TenantConfig, UpdatePolicy};
 use std::sync::Arc;
@@ -46,8 +46,7 @@ pub struct Function {
     resolve_queue_url: String,
     backoff: Backoff,
     sync_log: SyncLogWriter,
-    tenants: TenantTable,
-    tenant_cache: TtlCache<Arc<TenantConfig>>,
+    tenants: CachedTenants,
     secrets: TenantSecretStore,
     links: Links,
     salesforce: SalesforceClient,
@@ -70,8 +69,7 @@ impl Function {
                 SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
                 tenants.clone(),
             ),
-            tenants,
-            tenant_cache: TtlCache::new(TENANT_CACHE_TTL),
+            tenants: CachedTenants::new(tenants, TENANT_CACHE_TTL),
             secrets: TenantSecretStore::new(
                 aws_sdk_secretsmanager::Client::new(sdk),
                 env.required(vars::TENANT_SECRET_PREFIX)?,
@@ -102,17 +100,10 @@ impl Function {
     }
 
     async fn tenant(&self, tenant_id: &str) -> Result<Arc<TenantConfig>, ResolveError> {
-        if let Some(t) = self.tenant_cache.get(tenant_id) {
-            return Ok(t);
-        }
-        let config = Arc::new(
-            self.tenants
-                .get(tenant_id)
-                .await?
-                .ok_or_else(|| ResolveError::UnknownTenant(tenant_id.to_owned()))?,
-        );
-        self.tenant_cache.put(tenant_id, config.clone());
-        Ok(config)
+        self.tenants
+            .get(tenant_id)
+            .await?
+            .ok_or_else(|| ResolveError::UnknownTenant(tenant_id.to_owned()))
     }
 }
 

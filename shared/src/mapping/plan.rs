@@ -124,33 +124,16 @@ pub fn plan(input: &PlanInput) -> WritePlan {
     let case_id = state.case.as_ref().and_then(|c| c.id.clone());
     let mut case_ref: Option<String> = case_id.clone();
     if state.wants_case {
-        let mut fields = Map::new();
         let creating = case_id.is_none();
-        for ((target, field), intent) in &latest {
-            if *target != Target::Case
-                || input
-                    .keep_salesforce
-                    .iter()
-                    .any(|(t, f)| t == target && f == field)
-            {
-                continue;
-            }
-            // A new Case takes every current value; an existing one only what changed.
-            let mark = input.case_marks.get(field.as_str());
-            match decide(mark, intent, creating) {
-                Decision::Send => {
-                    fields.insert(field.clone(), intent.value.clone());
-                    out.marks
-                        .push((Target::Case, field.clone(), watermark(intent)));
-                    out.sent.push(format!("Case.{field}"));
-                }
-                Decision::Advance => {
-                    out.marks
-                        .push((Target::Case, field.clone(), watermark(intent)));
-                }
-                Decision::Skip => {}
-            }
-        }
+        // A new Case takes every current value; an existing one only what changed.
+        let mut fields = changed_fields(
+            input,
+            &mut out,
+            &latest,
+            Target::Case,
+            input.case_marks,
+            creating,
+        );
         if creating {
             case_create_fields(input, &mut fields);
             let sub = SubRequest::upsert(
@@ -349,30 +332,7 @@ fn plan_first_task(
     let first = state.parts.first();
     let task_id = state.task_id.clone();
     let creating = task_id.is_none();
-    let mut fields = Map::new();
-    for ((t, field), intent) in latest {
-        if *t != Target::Task
-            || input
-                .keep_salesforce
-                .iter()
-                .any(|(kt, kf)| kt == t && kf == field)
-        {
-            continue;
-        }
-        let mark = input.task_marks.get(field.as_str());
-        match decide(mark, intent, creating) {
-            Decision::Send => {
-                fields.insert(field.clone(), intent.value.clone());
-                out.marks
-                    .push((Target::Task, field.clone(), watermark(intent)));
-                out.sent.push(format!("Task.{field}"));
-            }
-            Decision::Advance => out
-                .marks
-                .push((Target::Task, field.clone(), watermark(intent))),
-            Decision::Skip => {}
-        }
-    }
+    let mut fields = changed_fields(input, out, latest, Target::Task, input.task_marks, creating);
     let mut part_hash = None;
     if let Some(text) = transcript.filter(|_| target == TranscriptTarget::Task) {
         let hash = text_hash(text);
@@ -453,6 +413,40 @@ fn task_status(latest: &BTreeMap<(Target, String), &Intent>) -> &'static str {
         Some(TASK_DONE) => TASK_DONE,
         _ => TASK_OPEN,
     }
+}
+
+/// The fields of `target` to send: every current value for a record being created, else those
+/// whose value changed and whose event is newer than the field's watermark. Fields Salesforce
+/// keeps (a settled conflict, a refusal) are left out; watermarks to save go to `out.marks`.
+fn changed_fields(
+    input: &PlanInput,
+    out: &mut WritePlan,
+    latest: &BTreeMap<(Target, String), &Intent>,
+    target: Target,
+    marks: &RecordWatermarks,
+    creating: bool,
+) -> Map<String, Value> {
+    let mut fields = Map::new();
+    for ((t, field), intent) in latest {
+        if *t != target
+            || input
+                .keep_salesforce
+                .iter()
+                .any(|(kt, kf)| kt == t && kf == field)
+        {
+            continue;
+        }
+        match decide(marks.get(field.as_str()), intent, creating) {
+            Decision::Send => {
+                fields.insert(field.clone(), intent.value.clone());
+                out.marks.push((target, field.clone(), watermark(intent)));
+                out.sent.push(format!("{}.{field}", target.sobject()));
+            }
+            Decision::Advance => out.marks.push((target, field.clone(), watermark(intent))),
+            Decision::Skip => {}
+        }
+    }
+    fields
 }
 
 enum Decision {

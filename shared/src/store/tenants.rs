@@ -134,6 +134,38 @@ impl<V: Clone> TtlCache<V> {
     }
 }
 
+/// Tenant configs read through a short cache, as the queue consumers use them (config changes
+/// rarely; a read per message would cost more than it tells).
+pub struct CachedTenants {
+    table: TenantTable,
+    cache: TtlCache<std::sync::Arc<crate::tenant::TenantConfig>>,
+}
+
+impl CachedTenants {
+    pub fn new(table: TenantTable, ttl: Duration) -> Self {
+        Self {
+            table,
+            cache: TtlCache::new(ttl),
+        }
+    }
+
+    /// The tenant's config, or None for an unknown tenant.
+    pub async fn get(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Option<std::sync::Arc<crate::tenant::TenantConfig>>, StoreError> {
+        if let Some(t) = self.cache.get(tenant_id) {
+            return Ok(Some(t));
+        }
+        let Some(config) = self.table.get(tenant_id).await? else {
+            return Ok(None);
+        };
+        let config = std::sync::Arc::new(config);
+        self.cache.put(tenant_id, config.clone());
+        Ok(Some(config))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
