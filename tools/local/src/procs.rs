@@ -83,12 +83,30 @@ pub fn rie_path() -> Result<PathBuf, ProcError> {
         .ok_or(ProcError::NotFound("aws-lambda-rie", "AWS_LAMBDA_RIE"))
 }
 
-/// A free loopback port (the OS picks it; the listener is closed before use).
+/// A free loopback port (the OS picks it; the listener is closed before use). The OS may
+/// hand the same port out again once it is closed, so ports already given to a process of
+/// this one (tests start several stacks at once) are never given twice.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
+    static GIVEN: Mutex<Option<std::collections::HashSet<u16>>> = Mutex::new(None);
+    for _ in 0..64 {
+        let Some(port) = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .ok()
+        else {
+            continue;
+        };
+        let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+        if given.get_or_insert_with(Default::default).insert(port) {
+            return port;
+        }
+    }
+    0
+}
+
+/// True when something already listens on the loopback port.
+fn in_use(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
 /// Waits until something accepts connections on `port`, or the deadline passes.
@@ -132,11 +150,27 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// Starts moto on `port`, or on a free port when none is given (another one is tried
+    /// when a process outside this one takes the port first).
     pub async fn start(port: Option<u16>) -> Result<Self, ProcError> {
+        if port.is_some() {
+            return Self::start_on(port).await;
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match Self::start_on(None).await {
+                Err(ProcError::NotReady { seconds: 0, .. }) if attempt < 5 => continue,
+                other => return other,
+            }
+        }
+    }
+
+    async fn start_on(port: Option<u16>) -> Result<Self, ProcError> {
         let exe = find_tool("moto_server", "MOTO_SERVER")?;
         let port = port.unwrap_or_else(free_port);
         // Never attach to someone else's server (a `make dev` still running, say).
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if in_use(port) {
             return Err(ProcError::NotReady {
                 what: "moto_server".into(),
                 seconds: 0,
@@ -260,7 +294,20 @@ impl FunctionProcess {
         true
     }
 
+    /// Spawns RIE with the function; when RIE exits at once (its port taken by another
+    /// process between picking and binding) it is tried on other ports.
     async fn spawn(&self) -> Result<Running, ProcError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.spawn_once().await {
+                Err(ProcError::NotReady { seconds: 0, .. }) if attempt < 5 => continue,
+                other => return other,
+            }
+        }
+    }
+
+    async fn spawn_once(&self) -> Result<Running, ProcError> {
         if !self.binary.exists() {
             return Err(ProcError::Spawn {
                 what: self.binary.display().to_string(),
@@ -272,6 +319,13 @@ impl FunctionProcess {
         }
         let port = free_port();
         let api_port = free_port();
+        if in_use(port) || in_use(api_port) {
+            return Err(ProcError::NotReady {
+                what: self.name.clone(),
+                seconds: 0,
+                detail: format!("127.0.0.1:{port} or :{api_port} is already in use"),
+            });
+        }
         let mut child = Command::new(&self.rie)
             .arg("--runtime-interface-emulator-address")
             .arg(format!("127.0.0.1:{port}"))
