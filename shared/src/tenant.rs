@@ -43,6 +43,9 @@ pub struct TenantConfig {
     /// Who wins when Salesforce changed a field after chatsync's last write.
     #[serde(default)]
     pub conflicts: ConflictPolicy,
+    /// What the sync log keeps of the Salesforce requests and answers.
+    #[serde(default)]
+    pub payloads: crate::synclog::payload::PayloadPolicy,
 }
 
 fn default_retention_days() -> u32 {

@@ -173,6 +173,36 @@ async fn a_conversation_lands_as_one_case_and_one_task_for_new_and_known_visitor
         let id = id.as_str().expect("an id");
         assert!(trail.contains(id), "{id} in the trail:\n{trail}");
     }
+    // The write's Salesforce request and answer are kept, compressed, with personal data
+    // masked (the demo tenant keeps the default `masked` policy).
+    let (code, out) = e2e::cli(&session, &["log", &close_id, "--payloads", "--json"]).await;
+    assert_eq!(code, Some(0), "{out}");
+    let out: Value = serde_json::from_str(&out).expect("json");
+    let write = out["trail"]
+        .as_array()
+        .expect("trail")
+        .iter()
+        .find(|e| e["step"] == "write")
+        .expect("a write step");
+    let reference = write["payload_ref"].as_str().expect("a payload reference");
+    let document = &out["payloads"][reference];
+    let exchanges = document["exchanges"].as_array().expect("exchanges");
+    assert!(
+        exchanges.iter().any(
+            |x| x["method"] == "POST" && x["path"].as_str().unwrap_or("").contains("composite")
+        ),
+        "{document:#}"
+    );
+    assert!(exchanges.iter().all(|x| x["status"].as_u64().is_some()));
+    let text = document.to_string();
+    assert!(
+        !text.contains(new.email.as_str()),
+        "no e-mail in clear:\n{document:#}"
+    );
+    assert!(
+        !text.contains("card number removed") && text.contains("[masked:"),
+        "the transcript is masked:\n{document:#}"
+    );
 
     // A known visitor: their Contact is found, nobody is created.
     let known = visitor("known");

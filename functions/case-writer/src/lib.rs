@@ -28,7 +28,7 @@ use shared::mapping::state::{ConversationState, PartState, RecordWatermarks, Wat
 use shared::mapping::transcript::Line;
 use shared::retry::Backoff;
 use shared::salesforce::{
-    ClientConfig, CompositeRequest, CompositeResponse, Org, SalesforceClient,
+    ClientConfig, CompositeRequest, CompositeResponse, Exchanges, Org, SalesforceClient,
 };
 use shared::store::conversations::{ConversationKey, Conversations, FlushRequest, Saved};
 use shared::store::secrets::TenantSecretStore;
@@ -108,7 +108,8 @@ impl Function {
             .ok_or_else(|| WriteError::UnknownTenant(tenant_id.to_owned()))
     }
 
-    async fn org(&self, tenant_id: &str) -> Result<Org, WriteError> {
+    /// The tenant's org; what is sent through it is recorded into `exchanges` for the log.
+    async fn org(&self, tenant_id: &str, exchanges: &Exchanges) -> Result<Org, WriteError> {
         let secrets = self
             .secrets
             .get(tenant_id)
@@ -119,7 +120,8 @@ impl Function {
             .ok_or_else(|| WriteError::NotConnected(tenant_id.to_owned()))?;
         Ok(self
             .salesforce
-            .org(tenant_id, credentials, Arc::new(self.secrets.clone())))
+            .org(tenant_id, credentials, Arc::new(self.secrets.clone()))
+            .recording(exchanges))
     }
 }
 
@@ -184,6 +186,8 @@ struct Report {
     sent: Vec<String>,
     notes: Vec<String>,
     calls: u64,
+    /// The stored Salesforce requests and answers of the write.
+    payload: Option<String>,
 }
 
 async fn write_events(
@@ -220,6 +224,8 @@ async fn write_events(
         .iter()
         .filter(|e| e.event.conversation.is_some())
         .collect();
+    let exchanges = Exchanges::new();
+    let mut config = None;
     let outcome = if conversational.is_empty() && flush.is_none() {
         Ok(Report {
             notes: vec!["no conversation in this event: nothing to write".into()],
@@ -227,11 +233,26 @@ async fn write_events(
         })
     } else {
         match function.tenant(&key.tenant_id).await {
-            Ok(config) => {
-                write_conversation(function, &config, &key, &conversational, flush.is_some()).await
+            Ok(c) => {
+                let flush = flush.is_some();
+                let written =
+                    write_conversation(function, &c, &key, &conversational, flush, &exchanges)
+                        .await;
+                config = Some(c);
+                written
             }
             Err(e) => Err(e),
         }
+    };
+    // What was sent and answered, for the entries below (kept per the tenant's policy).
+    let payload_ref = async || match &config {
+        Some(c) => {
+            function
+                .sync_log
+                .keep_exchanges(&c.tenant_id, &c.payloads, &exchanges)
+                .await
+        }
+        None => None,
     };
     if events.is_empty() {
         // A flush has no trail of its own: its outcome is the function's log line.
@@ -252,6 +273,8 @@ async fn write_events(
     match outcome {
         Ok(report) => {
             // Salesforce has the data; retrying the write for an audit line would repeat it.
+            let payload = payload_ref().await;
+            let report = Report { payload, ..report };
             if let Err(e) = log_events(function, messages, events, Outcome::Ok, &report, None).await
             {
                 tracing::warn!(error = %e, "sync log write failed");
@@ -259,7 +282,7 @@ async fn write_events(
             Ok(())
         }
         Err(e) if e.class().is_retryable() => {
-            retry_later(function, messages, events, &e).await;
+            retry_later(function, messages, events, &e, payload_ref().await).await;
             Err(e)
         }
         Err(e) if events.len() > 1 && e.class() == ErrorClass::Data => {
@@ -280,6 +303,7 @@ async fn write_events(
             // A data or configuration error: a review item per event, not an endless retry.
             let report = Report {
                 notes: vec![format!("not written: {e}")],
+                payload: payload_ref().await,
                 ..Report::default()
             };
             // The review item is the only record of what was not written: without it, retry.
@@ -304,6 +328,7 @@ async fn retry_later(
     messages: &[&SqsMessage],
     events: &[QueuedEvent],
     error: &WriteError,
+    payload: Option<String>,
 ) {
     let receives = messages.iter().map(|m| receive_count(m)).max().unwrap_or(1);
     let Some(delay) = function
@@ -324,6 +349,7 @@ async fn retry_later(
     }
     let report = Report {
         notes: vec![format!("failed: {error}; retried in {} s", delay.as_secs())],
+        payload,
         ..Report::default()
     };
     if let Err(e) = log_events(
@@ -371,6 +397,7 @@ async fn log_events(
         .topic(&queued.topic)
         .attempts(receive_count(record));
         entry.records.clone_from(&report.records);
+        entry.payload_ref.clone_from(&report.payload);
         if let Some(e) = error {
             entry = entry.error_class(e.class());
             // Review items carry what to replay; a retry's message is still on the queue.
@@ -392,6 +419,7 @@ async fn write_conversation(
     key: &ConversationKey,
     events: &[&QueuedEvent],
     flush: bool,
+    exchanges: &Exchanges,
 ) -> Result<Report, WriteError> {
     let platform = key.platform;
     let now = OffsetDateTime::now_utc();
@@ -425,7 +453,7 @@ async fn write_conversation(
         || !absorbed.owners.is_empty();
     let mut org = None;
     if !needs.is_empty() {
-        let o = function.org(&config.tenant_id).await?;
+        let o = function.org(&config.tenant_id, exchanges).await?;
         let before = o.api_calls();
         let notes = function
             .lookups
@@ -451,7 +479,7 @@ async fn write_conversation(
     {
         let o = match org.take() {
             Some(o) => o,
-            None => function.org(&config.tenant_id).await?,
+            None => function.org(&config.tenant_id, exchanges).await?,
         };
         let before = o.api_calls();
         if case_id(&state).is_none() && state.wants_case {
@@ -519,7 +547,7 @@ async fn write_conversation(
         }
         let o = match org.take() {
             Some(o) => o,
-            None => function.org(&config.tenant_id).await?,
+            None => function.org(&config.tenant_id, exchanges).await?,
         };
         let before = o.api_calls();
         let sent = o.composite(&plan.request).await;
@@ -625,6 +653,7 @@ async fn write_conversation(
             key,
             case_key: &case_key,
             now,
+            exchanges,
         };
         files
             .store(config, &mut state, stored, recovering, org, &mut report)
@@ -644,6 +673,7 @@ struct Files<'a> {
     key: &'a ConversationKey,
     case_key: &'a str,
     now: OffsetDateTime,
+    exchanges: &'a Exchanges,
 }
 
 impl Files<'_> {
@@ -672,7 +702,7 @@ impl Files<'_> {
         };
         let org = match org {
             Some(o) => o,
-            None => self.function.org(&config.tenant_id).await?,
+            None => self.function.org(&config.tenant_id, self.exchanges).await?,
         };
         let before = org.api_calls();
         if recovering {

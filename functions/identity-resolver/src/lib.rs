@@ -24,7 +24,7 @@ use shared::identity::resolution::{Outcome as Resolved, Resolution};
 use shared::identity::rules::{self, Decision, Person};
 use shared::identity::update;
 use shared::retry::Backoff;
-use shared::salesforce::{ClientConfig, SalesforceClient};
+use shared::salesforce::{ClientConfig, Exchanges, SalesforceClient};
 use shared::store::links::{LinkKey, Links};
 use shared::store::queue::FifoQueue;
 use shared::store::secrets::TenantSecretStore;
@@ -135,7 +135,8 @@ pub async fn handle(
 /// Applies the retry policy to a failed message: a delay before SQS offers it again (and an
 /// entry in the sync log saying why), or a review item at once when retrying cannot help.
 async fn resolve_or_retry(function: &Function, record: &SqsMessage) -> Result<(), ResolveError> {
-    let Err(e) = resolve(function, record).await else {
+    let exchanges = Exchanges::new();
+    let Err(e) = resolve(function, record, &exchanges).await else {
         return Ok(());
     };
     let body = record.body.as_deref().unwrap_or_default();
@@ -145,8 +146,9 @@ async fn resolve_or_retry(function: &Function, record: &SqsMessage) -> Result<()
     };
     let receives = receive_count(record);
     let class = e.class();
+    let payload = keep_payload(function, &queued.tenant_id, &exchanges).await;
     let entry = |outcome, detail: String| {
-        SyncLogEntry::new(
+        let mut entry = SyncLogEntry::new(
             &queued.correlation_id,
             &queued.tenant_id,
             queued.platform,
@@ -156,7 +158,9 @@ async fn resolve_or_retry(function: &Function, record: &SqsMessage) -> Result<()
         )
         .topic(&queued.topic)
         .attempts(receives)
-        .error_class(class)
+        .error_class(class);
+        entry.payload_ref.clone_from(&payload);
+        entry
     };
     match function
         .backoff
@@ -204,7 +208,27 @@ enum Next {
     },
 }
 
-async fn resolve(function: &Function, record: &SqsMessage) -> Result<(), ResolveError> {
+/// The Salesforce requests and answers of one resolution, stored per the tenant's policy.
+async fn keep_payload(
+    function: &Function,
+    tenant_id: &str,
+    exchanges: &Exchanges,
+) -> Option<String> {
+    if exchanges.is_empty() {
+        return None;
+    }
+    let config = function.tenant(tenant_id).await.ok()?;
+    function
+        .sync_log
+        .keep_exchanges(tenant_id, &config.payloads, exchanges)
+        .await
+}
+
+async fn resolve(
+    function: &Function,
+    record: &SqsMessage,
+    exchanges: &Exchanges,
+) -> Result<(), ResolveError> {
     let body = record.body.as_deref().unwrap_or_default();
     let mut queued: QueuedEvent = serde_json::from_str(body)?;
     tracing::Span::current().record("correlation_id", queued.correlation_id.as_str());
@@ -221,7 +245,14 @@ async fn resolve(function: &Function, record: &SqsMessage) -> Result<(), Resolve
         .topic(&queued.topic)
         .attempts(receive_count(record))
     };
-    match identify(function, &config, &queued).await? {
+    let next = identify(function, &config, &queued, exchanges).await?;
+    let payload = keep_payload(function, &queued.tenant_id, exchanges).await;
+    let entry = |outcome, detail: String| {
+        let mut entry = entry(outcome, detail);
+        entry.payload_ref.clone_from(&payload);
+        entry
+    };
+    match next {
         Next::Park { detail } => {
             // A review item: the event waits for an operator's choice instead of a guess.
             let parked = entry(Outcome::Parked, detail)
@@ -261,6 +292,7 @@ async fn identify(
     function: &Function,
     config: &TenantConfig,
     queued: &QueuedEvent,
+    exchanges: &Exchanges,
 ) -> Result<Next, ResolveError> {
     let policy = &config.identity;
     let mut keys = Keys::from_visitor(&queued.event.visitor, &policy.default_phone_region);
@@ -314,11 +346,14 @@ async fn identify(
     let credentials = secrets
         .salesforce
         .ok_or_else(|| ResolveError::NotConnected(queued.tenant_id.clone()))?;
-    let org = function.salesforce.org(
-        &queued.tenant_id,
-        credentials,
-        Arc::new(function.secrets.clone()),
-    );
+    let org = function
+        .salesforce
+        .org(
+            &queued.tenant_id,
+            credentials,
+            Arc::new(function.secrets.clone()),
+        )
+        .recording(exchanges);
     // The acting agent's User owns what is created (else the integration user does).
     let agent_email = queued.event.actor.as_ref().and_then(|a| a.email.as_deref());
     let found = lookup::lookup(&org, &keys, policy, agent_email).await?;

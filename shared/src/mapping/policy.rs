@@ -288,6 +288,9 @@ pub const RESERVED_FIELDS: [&str; 12] = [
 pub fn check(config: &TenantConfig) -> Vec<String> {
     {
         let mut problems = Vec::new();
+        if let Err(problem) = config.payloads.check() {
+            problems.push(problem);
+        }
         if config.case.trigger == Some(CaseTrigger::Tags) && config.case.trigger_tags.is_empty() {
             problems.push("case.trigger is \"tags\" but case.trigger_tags is empty".to_owned());
         }

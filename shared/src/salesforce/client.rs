@@ -5,6 +5,7 @@ use super::API_VERSION;
 use super::auth::{SalesforceCredentials, TokenSink};
 use super::composite::{AUTO_ASSIGN_HEADER, DUPLICATE_RULE_HEADER, sets_owner};
 use super::error::{SalesforceError, parse_error_body};
+use super::exchanges::{Exchange, Exchanges};
 use super::limits::{ApiBudget, ApiUsage, Priority, parse_limit_info};
 use super::session::TenantState;
 use reqwest::Method;
@@ -97,6 +98,7 @@ impl SalesforceClient {
             credentials,
             token_sink,
             duplicate_rule_header: None,
+            exchanges: None,
         }
     }
 
@@ -183,6 +185,7 @@ pub struct Org {
     pub(super) credentials: SalesforceCredentials,
     pub(super) token_sink: Arc<dyn TokenSink>,
     pub(super) duplicate_rule_header: Option<String>,
+    pub(super) exchanges: Option<Exchanges>,
 }
 
 impl std::fmt::Debug for Org {
@@ -198,6 +201,12 @@ impl Org {
     /// Sends `Sforce-Duplicate-Rule-Header` (e.g. `allowSave=true`) on every write.
     pub fn with_duplicate_rule_header(mut self, value: impl Into<String>) -> Self {
         self.duplicate_rule_header = Some(value.into());
+        self
+    }
+
+    /// Records every request sent through this handle, and its answer, into `exchanges`.
+    pub fn recording(mut self, exchanges: &Exchanges) -> Self {
+        self.exchanges = Some(exchanges.clone());
         self
     }
 
@@ -280,10 +289,16 @@ impl Org {
                 .entry(self.tenant_id.clone())
                 .or_default()
                 .api_calls += 1;
-            let response = request.send().await.map_err(SalesforceError::transport)?;
-            self.record_usage(response.headers());
-            let status = response.status().as_u16();
-            let body = response.text().await.map_err(SalesforceError::transport)?;
+            let answer = match request.send().await {
+                Ok(response) => {
+                    self.record_usage(response.headers());
+                    let status = response.status().as_u16();
+                    response.text().await.map(|body| (status, body))
+                }
+                Err(e) => Err(e),
+            };
+            self.record_exchange(call, &answer);
+            let (status, body) = answer.map_err(SalesforceError::transport)?;
             if (200..300).contains(&status) {
                 return Ok(Answer { status, body });
             }
@@ -296,6 +311,28 @@ impl Org {
             }
             return Err(error);
         }
+    }
+
+    fn record_exchange(&self, call: &Call<'_>, answer: &Result<(u16, String), reqwest::Error>) {
+        let Some(exchanges) = &self.exchanges else {
+            return;
+        };
+        let mut path = call.path.clone();
+        if !call.query.is_empty() {
+            let query: Vec<String> = call.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            path = format!("{path}?{}", query.join("&"));
+        }
+        let (status, response) = match answer {
+            Ok((status, body)) => (*status, body.clone()),
+            Err(e) => (0, format!("no answer: {e}")),
+        };
+        exchanges.push(Exchange {
+            method: call.method.to_string(),
+            path,
+            request: call.body.cloned(),
+            status,
+            response,
+        });
     }
 
     fn record_usage(&self, headers: &reqwest::header::HeaderMap) {

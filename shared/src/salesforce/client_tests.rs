@@ -781,3 +781,39 @@ async fn stale_handles_follow_the_rotation_and_new_tokens_win() {
     org.query("SELECT Id FROM Lead").await.unwrap();
     assert_eq!(sent_refresh(6).as_deref(), Some("rt-admin"));
 }
+
+#[tokio::test]
+async fn a_recording_handle_keeps_each_request_and_answer_but_no_token() {
+    let (org, _client, _timeline) = api_server(|req, _| {
+        if req.path.ends_with("/slow") {
+            let mut r = reply(200, "{}");
+            r.delay = Duration::from_secs(3);
+            return r;
+        }
+        match req.method.as_str() {
+            "POST" => reply(201, r#"{"id":"003N","success":true,"errors":[]}"#),
+            _ => reply(404, fixture("error_404_not_found.json")),
+        }
+    })
+    .await;
+    let exchanges = crate::salesforce::Exchanges::new();
+    let org = org.recording(&exchanges);
+    let body = json!({"LastName": "Doe"});
+    org.create("Contact", &body).await.unwrap();
+    org.get("Lead", "00Q", &["Id"]).await.unwrap_err();
+    org.get("Lead", "slow", &[]).await.unwrap_err();
+    let seen = exchanges.snapshot();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[0].method, "POST");
+    assert_eq!(seen[0].path, "sobjects/Contact");
+    assert_eq!(seen[0].request, Some(body));
+    assert_eq!(seen[0].status, 201);
+    assert!(seen[0].response.contains("003N"));
+    assert_eq!(seen[1].status, 404);
+    assert_eq!(seen[1].path, "sobjects/Lead/00Q?fields=Id");
+    assert!(seen[1].response.contains("NOT_FOUND"));
+    assert_eq!(seen[2].status, 0, "no answer came");
+    assert!(seen[2].response.starts_with("no answer"));
+    let all = format!("{seen:?}");
+    assert!(!all.contains("Bearer") && !all.contains("\"at\""), "{all}");
+}

@@ -10,6 +10,9 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 
 pub const OPEN_INDEX: &str = "open-by-tenant";
+/// Payload documents' partition keys start with this; no correlation id does (they are UUIDs).
+pub const PAYLOAD_PREFIX: &str = "payload#";
+const PAYLOAD_SK: &str = "payload";
 
 /// An entry as stored: its sort key (to address the item again, e.g. to close it), whether it
 /// is still listed as open, and who closed it when. Derefs to the entry.
@@ -99,6 +102,67 @@ impl SyncLogTable {
             .await
             .map_err(|e| aws_error("DynamoDB", "PutItem", e))?;
         Ok(())
+    }
+
+    /// Stores a payload document (see [`crate::synclog::payload`]) with the tenant's TTL and
+    /// returns its reference. Documents live under their own partition, so a trail never
+    /// reads them unasked.
+    pub async fn put_payload(
+        &self,
+        tenant_id: &str,
+        document: Vec<u8>,
+        retention_days: u32,
+    ) -> Result<String, StoreError> {
+        let reference = format!("{PAYLOAD_PREFIX}{}", uuid::Uuid::new_v4().simple());
+        let now = OffsetDateTime::now_utc();
+        let expires = now.unix_timestamp() + i64::from(retention_days) * 86_400;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(reference.clone()))
+            .item("sk", AttributeValue::S(PAYLOAD_SK.into()))
+            .item("at", AttributeValue::S(crate::rfc3339(now)))
+            .item("tenant_id", AttributeValue::S(tenant_id.to_owned()))
+            .item("document", AttributeValue::B(document.into()))
+            .item("expires_at", AttributeValue::N(expires.to_string()))
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "PutItem", e))?;
+        Ok(reference)
+    }
+
+    /// A stored payload document by its reference, with its tenant; None once expired or for
+    /// a reference that is not one.
+    pub async fn payload(&self, reference: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        if !reference.starts_with(PAYLOAD_PREFIX) {
+            return Ok(None);
+        }
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(reference.to_owned()))
+            .key("sk", AttributeValue::S(PAYLOAD_SK.into()))
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "GetItem", e))?;
+        let Some(item) = item.item else {
+            return Ok(None);
+        };
+        let tenant = item
+            .get("tenant_id")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        let document = item
+            .get("document")
+            .and_then(|v| v.as_b().ok())
+            .map(|b| b.as_ref().to_vec())
+            .ok_or_else(|| StoreError::Corrupt {
+                what: "sync log payload",
+                reason: "no document attribute".into(),
+            })?;
+        Ok(Some((tenant, document)))
     }
 
     /// Every entry of one correlation id, oldest first (the sort key starts with the time).
@@ -263,18 +327,49 @@ impl SyncLogWriter {
     }
 
     pub async fn record(&self, entry: &SyncLogEntry) -> Result<(), StoreError> {
-        let days = match self.retention.get(&entry.tenant_id) {
-            Some(days) => days,
-            None => {
-                let days = self
-                    .tenants
-                    .get(&entry.tenant_id)
-                    .await?
-                    .map_or(DEFAULT_RETENTION_DAYS, |t| t.retention_days);
-                self.retention.put(&entry.tenant_id, days);
-                days
-            }
-        };
+        let days = self.retention_days(&entry.tenant_id).await?;
         self.table.append(entry, days).await
+    }
+
+    /// Stores one payload document with the tenant's retention; returns its reference.
+    pub async fn store_payload(
+        &self,
+        tenant_id: &str,
+        document: Vec<u8>,
+    ) -> Result<String, StoreError> {
+        let days = self.retention_days(tenant_id).await?;
+        self.table.put_payload(tenant_id, document, days).await
+    }
+
+    /// Packs what an org handle recorded under the tenant's payload policy and stores it;
+    /// the reference goes on the step's entries. None when nothing is kept. A failure is
+    /// logged, not returned: the audit copy must not fail the step it describes.
+    pub async fn keep_exchanges(
+        &self,
+        tenant_id: &str,
+        policy: &crate::synclog::payload::PayloadPolicy,
+        exchanges: &crate::salesforce::Exchanges,
+    ) -> Option<String> {
+        let document = crate::synclog::payload::pack(&exchanges.snapshot(), policy)?;
+        match self.store_payload(tenant_id, document).await {
+            Ok(reference) => Some(reference),
+            Err(e) => {
+                tracing::warn!(error = %e, "payload document not stored");
+                None
+            }
+        }
+    }
+
+    async fn retention_days(&self, tenant_id: &str) -> Result<u32, StoreError> {
+        if let Some(days) = self.retention.get(tenant_id) {
+            return Ok(days);
+        }
+        let days = self
+            .tenants
+            .get(tenant_id)
+            .await?
+            .map_or(DEFAULT_RETENTION_DAYS, |t| t.retention_days);
+        self.retention.put(tenant_id, days);
+        Ok(days)
     }
 }

@@ -128,7 +128,13 @@ enum Command {
     },
     /// One correlation id's trail as a timeline, oldest first (--json: the stored entries).
     #[command(after_help = EXIT_CODES)]
-    Log { correlation_id: String },
+    Log {
+        correlation_id: String,
+        /// Also print the Salesforce requests and answers each step kept (masked as the
+        /// tenant's `payloads` policy says).
+        #[arg(long)]
+        payloads: bool,
+    },
     /// Settle a review item parked because several people matched: the chosen Salesforce
     /// Contact or Lead becomes the visitor's link, the event is queued again, and the item is
     /// closed.
@@ -245,7 +251,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             };
             replay::run(&ctx, which, include_ambiguous).await
         }
-        Command::Log { correlation_id } => timeline::run(&ctx, &correlation_id).await,
+        Command::Log {
+            correlation_id,
+            payloads,
+        } => timeline::run(&ctx, &correlation_id, payloads).await,
         Command::Resolve { review_id, choose } => resolve::run(&ctx, &review_id, &choose).await,
     }
 }

@@ -3,21 +3,57 @@
 use crate::errors::name;
 use crate::failure::Failure;
 use crate::{Context, table};
-use shared::store::synclog::Logged;
+use serde_json::Value;
+use shared::store::synclog::{Logged, SyncLogTable};
+use shared::synclog::payload;
 
-pub async fn run(ctx: &Context, correlation_id: &str) -> Result<(), Failure> {
-    let trail = ctx.sync_log()?.trail(correlation_id).await?;
+pub async fn run(ctx: &Context, correlation_id: &str, payloads: bool) -> Result<(), Failure> {
+    let log = ctx.sync_log()?;
+    let trail = log.trail(correlation_id).await?;
     if trail.is_empty() {
         return Err(Failure::NotFound(format!(
             "no trail for correlation id {correlation_id}"
         )));
     }
+    let documents = if payloads {
+        documents(&log, &trail).await?
+    } else {
+        Vec::new()
+    };
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&trail)?);
+        // Without --payloads the output stays the bare trail scripts already read.
+        let out = if payloads {
+            let documents: serde_json::Map<String, Value> = documents.into_iter().collect();
+            serde_json::json!({ "trail": trail, "payloads": documents })
+        } else {
+            serde_json::to_value(&trail)?
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         println!("{}", render(correlation_id, &trail));
+        for (reference, doc) in documents {
+            println!("\n{reference}\n{}", serde_json::to_string_pretty(&doc)?);
+        }
     }
     Ok(())
+}
+
+/// The payload documents the trail refers to, each once, in trail order. One that has expired
+/// (its TTL passed) or cannot be read is shown as such, not fatal: the trail still stands.
+async fn documents(log: &SyncLogTable, trail: &[Logged]) -> Result<Vec<(String, Value)>, Failure> {
+    let mut out: Vec<(String, Value)> = Vec::new();
+    for reference in trail.iter().filter_map(|e| e.payload_ref.as_deref()) {
+        if out.iter().any(|(r, _)| r == reference) {
+            continue;
+        }
+        let doc = match log.payload(reference).await? {
+            Some((_, bytes)) => payload::unpack(&bytes)
+                .unwrap_or_else(|e| Value::String(format!("unreadable: {e}"))),
+            None => Value::String("expired or never stored".into()),
+        };
+        out.push((reference.to_owned(), doc));
+    }
+    Ok(out)
 }
 
 fn render(correlation_id: &str, trail: &[Logged]) -> String {
@@ -70,6 +106,9 @@ fn detail(e: &Logged) -> String {
     }
     if let (Some(at), Some(by)) = (e.closed_at, &e.closed_by) {
         detail.push_str(&format!(" · closed {} by {by}", table::time(at)));
+    }
+    if let Some(reference) = &e.payload_ref {
+        detail.push_str(&format!(" · payload {reference}"));
     }
     detail
 }

@@ -2,6 +2,8 @@
 //! follow one webhook to the records it touched. Entries never hold secrets; payloads held
 //! here are the platform's raw body (for replay), kept only as long as the tenant's retention.
 
+pub mod payload;
+
 use crate::error::ErrorClass;
 use crate::platforms::Platform;
 use serde::{Deserialize, Serialize};
@@ -127,6 +129,10 @@ pub struct SyncLogEntry {
     /// keeps its conversation's order.
     #[serde(default)]
     pub group_id: Option<String>,
+    /// The stored Salesforce requests and answers of this step (see [`payload`]), when the
+    /// tenant keeps them; the same document may serve every event of one write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_ref: Option<String>,
 }
 
 impl SyncLogEntry {
@@ -153,6 +159,7 @@ impl SyncLogEntry {
             payload: None,
             replay_to: None,
             group_id: None,
+            payload_ref: None,
         }
     }
 

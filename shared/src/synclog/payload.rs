@@ -1,0 +1,477 @@
+//! Payload documents: the Salesforce requests and answers of one step, kept for audit beside
+//! the sync log. Secrets are always removed; personal data is masked unless the tenant asks
+//! for full payloads; every document is size-capped and gzip-compressed.
+
+use crate::mask;
+use crate::salesforce::Exchange;
+use flate2::Compression;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::sync::LazyLock;
+
+/// What a tenant keeps of the Salesforce payloads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayloadKeep {
+    /// Nothing: the sync log keeps record ids and errors only.
+    None,
+    /// Requests and answers with e-mails, phones, names and message text masked.
+    #[default]
+    Masked,
+    /// Requests and answers as sent (secrets still removed).
+    Full,
+}
+
+/// The tenant's payload policy (`[config.payloads]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PayloadPolicy {
+    pub keep: PayloadKeep,
+    /// The largest stored document, compressed. Larger ones lose exchanges from the middle
+    /// (the first and the last, where errors are, stay) and then long values.
+    pub max_bytes: u32,
+}
+
+pub const DEFAULT_MAX_BYTES: u32 = 64 * 1024;
+/// A document is one DynamoDB item: well under its 400 KB limit.
+pub const MAX_MAX_BYTES: u32 = 256 * 1024;
+const MIN_MAX_BYTES: u32 = 1024;
+
+impl Default for PayloadPolicy {
+    fn default() -> Self {
+        Self {
+            keep: PayloadKeep::Masked,
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
+    }
+}
+
+impl PayloadPolicy {
+    /// The policy's own limits, checked when the tenant is saved.
+    pub fn check(&self) -> Result<(), String> {
+        if !(MIN_MAX_BYTES..=MAX_MAX_BYTES).contains(&self.max_bytes) {
+            return Err(format!(
+                "payloads.max_bytes must be between {MIN_MAX_BYTES} and {MAX_MAX_BYTES}, not {}",
+                self.max_bytes
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A stored document could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum PayloadError {
+    #[error("payload is not gzip: {0}")]
+    Gzip(#[from] std::io::Error),
+    #[error("payload is larger than {0} bytes uncompressed")]
+    TooLarge(usize),
+    #[error("payload is not JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Strings longer than this are cut in a stored document (first pass), then to the second
+/// figure when one exchange alone is over the cap.
+const STRING_CAPS: [usize; 2] = [8 * 1024, 512];
+/// Reading back never inflates more than this (a document is at most 256 KB compressed).
+const MAX_INFLATED: usize = 16 * 1024 * 1024;
+
+/// The stored form of `exchanges` under `policy`: gzip of a JSON document, at most
+/// `policy.max_bytes`. None when the policy keeps nothing or there is nothing to keep.
+pub fn pack(exchanges: &[Exchange], policy: &PayloadPolicy) -> Option<Vec<u8>> {
+    if policy.keep == PayloadKeep::None || exchanges.is_empty() {
+        return None;
+    }
+    let cap = policy.max_bytes.clamp(MIN_MAX_BYTES, MAX_MAX_BYTES) as usize;
+    for string_cap in STRING_CAPS {
+        let mut kept: Vec<Value> = exchanges
+            .iter()
+            .map(|e| exchange_value(e, policy.keep, string_cap))
+            .collect();
+        let mut omitted = 0usize;
+        loop {
+            let doc = json!({
+                "keep": policy.keep,
+                "exchanges": kept,
+                "omitted": omitted,
+            });
+            let packed = gzip(&doc);
+            if packed.len() <= cap {
+                return Some(packed);
+            }
+            if kept.len() <= 2 {
+                break;
+            }
+            kept.remove(kept.len() / 2);
+            omitted += 1;
+        }
+    }
+    // Even two exchanges with short values are over the cap: say so rather than store nothing.
+    Some(gzip(&json!({
+        "keep": policy.keep,
+        "exchanges": [],
+        "omitted": exchanges.len(),
+        "note": "over the payload size cap",
+    })))
+}
+
+/// A stored document, as JSON.
+pub fn unpack(bytes: &[u8]) -> Result<Value, PayloadError> {
+    let mut text = String::new();
+    let read = GzDecoder::new(bytes)
+        .take(MAX_INFLATED as u64 + 1)
+        .read_to_string(&mut text)?;
+    if read > MAX_INFLATED {
+        return Err(PayloadError::TooLarge(MAX_INFLATED));
+    }
+    Ok(serde_json::from_str(&text)?)
+}
+
+fn gzip(doc: &Value) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(doc.to_string().as_bytes());
+    encoder.finish().unwrap_or_default()
+}
+
+fn exchange_value(e: &Exchange, keep: PayloadKeep, string_cap: usize) -> Value {
+    let request = e.request.clone().map(|mut body| {
+        scrub(&mut body, keep, string_cap);
+        body
+    });
+    // Salesforce answers JSON; a proxy's HTML error page or a transport error stays text.
+    let response = match serde_json::from_str::<Value>(&e.response) {
+        Ok(mut body) => {
+            scrub(&mut body, keep, string_cap);
+            body
+        }
+        Err(_) => Value::String(cut(&free_text(&e.response, keep), string_cap)),
+    };
+    json!({
+        "method": e.method,
+        "path": cut(&free_text(&e.path, keep), string_cap),
+        "request": request,
+        "status": e.status,
+        "response": response,
+    })
+}
+
+/// Field names whose values are credentials, wherever they appear.
+fn is_secret(key: &str) -> bool {
+    const SECRET: [&str; 7] = [
+        "token",
+        "secret",
+        "password",
+        "assertion",
+        "signature",
+        "authorization",
+        "sessionid",
+    ];
+    SECRET.iter().any(|s| key.contains(s))
+}
+
+fn is_name(key: &str) -> bool {
+    matches!(
+        key,
+        "name" | "firstname" | "lastname" | "middlename" | "suppliedname" | "suppliedcompany"
+    )
+}
+
+/// Fields that hold message text: the transcript targets and the Case description.
+fn is_text(key: &str) -> bool {
+    matches!(key, "description" | "commentbody" | "body__c") || key.ends_with("body__c")
+}
+
+fn scrub(value: &mut Value, keep: PayloadKeep, string_cap: usize) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                let key = key.to_ascii_lowercase();
+                if is_secret(&key) {
+                    *v = Value::String("[removed]".into());
+                } else if key == "versiondata" {
+                    // A file's base64 content: its size is what an operator needs.
+                    let len = v.as_str().map_or(0, str::len);
+                    *v = Value::String(format!("[file content: {len} characters]"));
+                } else if let Value::String(s) = v {
+                    *s = cut(&masked_field(&key, s, keep), string_cap);
+                } else {
+                    scrub(v, keep, string_cap);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                scrub(v, keep, string_cap);
+            }
+        }
+        Value::String(s) => *s = cut(&free_text(s, keep), string_cap),
+        _ => {}
+    }
+}
+
+fn masked_field(key: &str, value: &str, keep: PayloadKeep) -> String {
+    if keep == PayloadKeep::Full || value.is_empty() {
+        return value.to_owned();
+    }
+    if key.contains("email") {
+        mask::email(value)
+    } else if key.contains("phone") {
+        mask::phone(value)
+    } else if is_name(key) {
+        let first: String = value.chars().take(1).collect();
+        format!("{first}***")
+    } else if is_text(key) {
+        format!("[masked: {} characters]", value.chars().count())
+    } else {
+        free_text(value, keep)
+    }
+}
+
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").expect("constant pattern")
+});
+/// Seven or more digits, possibly with +, spaces, dots, dashes and brackets between them.
+static PHONE: LazyLock<Regex> = LazyLock::new(|| {
+    // Word boundaries at both ends, so digit runs inside Salesforce ids are left alone.
+    Regex::new(r"\+?\b\d[\d\s().\-]{5,}\d\b").expect("constant pattern")
+});
+
+/// E-mail addresses and phone numbers in any other value (a SOQL filter, a custom field, an
+/// error message quoting the value) are masked too.
+fn free_text(value: &str, keep: PayloadKeep) -> String {
+    if keep == PayloadKeep::Full {
+        return value.to_owned();
+    }
+    let value = EMAIL.replace_all(value, |c: &regex::Captures<'_>| mask::email(&c[0]));
+    PHONE
+        .replace_all(&value, |c: &regex::Captures<'_>| {
+            let digits = c[0].chars().filter(char::is_ascii_digit).count();
+            // Ids, dates and times have digit runs too; only a phone's length is masked.
+            if (7..=15).contains(&digits) && !c[0].contains('-') || (10..=15).contains(&digits) {
+                mask::phone(&c[0])
+            } else {
+                c[0].to_owned()
+            }
+        })
+        .into_owned()
+}
+
+fn cut(value: &str, cap: usize) -> String {
+    if value.len() <= cap {
+        return value.to_owned();
+    }
+    let mut end = cap;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}… [{} more characters]",
+        &value[..end],
+        value[end..].chars().count()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(request: Option<Value>, status: u16, response: &str) -> Exchange {
+        Exchange {
+            method: "POST".into(),
+            path: "composite".into(),
+            request,
+            status,
+            response: response.into(),
+        }
+    }
+
+    /// Letters from a xorshift generator: text gzip cannot shrink much.
+    fn noise(mut state: u64, len: usize) -> String {
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b'a' + (state % 26) as u8)
+            })
+            .collect()
+    }
+
+    fn round_trip(exchanges: &[Exchange], policy: &PayloadPolicy) -> Value {
+        let packed = pack(exchanges, policy).expect("something kept");
+        assert!(packed.len() <= policy.max_bytes as usize);
+        unpack(&packed).expect("reads back")
+    }
+
+    #[test]
+    fn masked_documents_hide_personal_data_and_keep_what_an_operator_needs() {
+        let request = json!({"compositeRequest": [{"body": {
+            "SuppliedEmail": "jane.doe@example.com",
+            "SuppliedPhone": "+44 7700 900123",
+            "SuppliedName": "Jane Doe",
+            "Description": "[10:00] Jane: my card is 4111…",
+            "Status": "New",
+            "Chat_Conversation_Id__c": "demo:intercom:123",
+            "Custom__c": "call me on +44 7700 900123 or jane@example.org",
+        }}]});
+        let response = r#"[{"message":"Email: invalid e-mail jane.doe@example.com","errorCode":"INVALID_EMAIL_ADDRESS","fields":["Email"]}]"#;
+        let doc = round_trip(
+            &[exchange(Some(request), 400, response)],
+            &PayloadPolicy::default(),
+        );
+        let body = &doc["exchanges"][0]["request"]["compositeRequest"][0]["body"];
+        assert_eq!(body["SuppliedEmail"], "j***@example.com");
+        assert_eq!(body["SuppliedPhone"], "***23");
+        assert_eq!(body["SuppliedName"], "J***");
+        assert_eq!(body["Description"], "[masked: 30 characters]");
+        assert_eq!(body["Status"], "New");
+        assert_eq!(body["Chat_Conversation_Id__c"], "demo:intercom:123");
+        assert_eq!(body["Custom__c"], "call me on ***23 or j***@example.org");
+        let answer = &doc["exchanges"][0]["response"][0];
+        assert_eq!(answer["errorCode"], "INVALID_EMAIL_ADDRESS");
+        assert_eq!(answer["message"], "Email: invalid e-mail j***@example.com");
+        assert_eq!(doc["exchanges"][0]["status"], 400);
+        assert_eq!(doc["keep"], "masked");
+    }
+
+    #[test]
+    fn secrets_and_file_contents_go_whatever_the_policy() {
+        let request = json!({"access_token": "00D!secret", "client_secret": "s",
+            "VersionData": "aGVsbG8=", "Title": "scan.pdf"});
+        let policy = PayloadPolicy {
+            keep: PayloadKeep::Full,
+            ..PayloadPolicy::default()
+        };
+        let doc = round_trip(&[exchange(Some(request), 200, "{}")], &policy);
+        let body = &doc["exchanges"][0]["request"];
+        assert_eq!(body["access_token"], "[removed]");
+        assert_eq!(body["client_secret"], "[removed]");
+        assert_eq!(body["VersionData"], "[file content: 8 characters]");
+        assert_eq!(body["Title"], "scan.pdf");
+        assert!(!doc.to_string().contains("00D!secret"));
+    }
+
+    #[test]
+    fn full_documents_keep_personal_data() {
+        let request = json!({"Email": "jane.doe@example.com", "Description": "hello"});
+        let policy = PayloadPolicy {
+            keep: PayloadKeep::Full,
+            ..PayloadPolicy::default()
+        };
+        let doc = round_trip(&[exchange(Some(request), 201, "{}")], &policy);
+        assert_eq!(
+            doc["exchanges"][0]["request"]["Email"],
+            "jane.doe@example.com"
+        );
+        assert_eq!(doc["exchanges"][0]["request"]["Description"], "hello");
+    }
+
+    #[test]
+    fn soql_filters_and_html_answers_are_masked_as_text() {
+        let mut query = exchange(
+            None,
+            503,
+            "<html>Service Unavailable for jane@example.com</html>",
+        );
+        query.method = "GET".into();
+        query.path = "query?q=SELECT Id FROM Contact WHERE Email = 'jane@example.com' OR Phone = '+447700900123'".into();
+        let doc = round_trip(&[query], &PayloadPolicy::default());
+        let path = doc["exchanges"][0]["path"].as_str().expect("path");
+        assert!(path.contains("Email = 'j***@example.com'"), "{path}");
+        assert!(path.contains("Phone = '***23'"), "{path}");
+        assert_eq!(
+            doc["exchanges"][0]["response"],
+            "<html>Service Unavailable for j***@example.com</html>"
+        );
+    }
+
+    #[test]
+    fn ids_and_timestamps_are_not_mistaken_for_phones() {
+        let text = "500000000000001AAA at 2024-05-01T10:00:00.000+0000 (Case 5003000000D8cuI)";
+        assert_eq!(free_text(text, PayloadKeep::Masked), text);
+    }
+
+    #[test]
+    fn nothing_is_kept_when_the_tenant_says_none_or_nothing_was_sent() {
+        let policy = PayloadPolicy {
+            keep: PayloadKeep::None,
+            ..PayloadPolicy::default()
+        };
+        assert!(pack(&[exchange(None, 200, "{}")], &policy).is_none());
+        assert!(pack(&[], &PayloadPolicy::default()).is_none());
+    }
+
+    #[test]
+    fn large_documents_lose_the_middle_first_and_stay_under_the_cap() {
+        // Random-looking text does not compress: 40 exchanges of 4 KB each are far over 8 KB.
+        let noisy = |seed: usize| noise(seed as u64 + 1, 4096);
+        let exchanges: Vec<Exchange> = (0..40)
+            .map(|i| {
+                let mut e = exchange(Some(json!({"Subject": noisy(i)})), 200, "{}");
+                e.path = format!("call-{i}");
+                e
+            })
+            .collect();
+        let policy = PayloadPolicy {
+            max_bytes: 8 * 1024,
+            ..PayloadPolicy::default()
+        };
+        let doc = round_trip(&exchanges, &policy);
+        let kept = doc["exchanges"].as_array().expect("exchanges");
+        assert!(kept.len() >= 2 && kept.len() < 40, "{}", kept.len());
+        assert_eq!(doc["omitted"].as_u64(), Some(40 - kept.len() as u64));
+        assert_eq!(kept[0]["path"], "call-0");
+        assert_eq!(kept[kept.len() - 1]["path"], "call-39");
+    }
+
+    #[test]
+    fn a_single_huge_value_is_cut_to_fit() {
+        let huge = noise(7, 200_000);
+        let policy = PayloadPolicy {
+            max_bytes: 4 * 1024,
+            ..PayloadPolicy::default()
+        };
+        let doc = round_trip(
+            &[exchange(Some(json!({"Subject": huge})), 200, "{}")],
+            &policy,
+        );
+        let subject = doc["exchanges"][0]["request"]["Subject"]
+            .as_str()
+            .expect("subject kept");
+        assert!(
+            subject.ends_with("more characters]"),
+            "{}",
+            &subject[subject.len() - 40..]
+        );
+    }
+
+    #[test]
+    fn garbage_does_not_read_as_a_document() {
+        assert!(matches!(unpack(b"not gzip"), Err(PayloadError::Gzip(_))));
+        assert!(matches!(
+            unpack(&gzip(&json!("x"))[..5]),
+            Err(PayloadError::Gzip(_))
+        ));
+    }
+
+    #[test]
+    fn the_policy_checks_its_cap() {
+        assert!(PayloadPolicy::default().check().is_ok());
+        let tiny = PayloadPolicy {
+            max_bytes: 10,
+            ..PayloadPolicy::default()
+        };
+        assert!(tiny.check().unwrap_err().contains("max_bytes"));
+    }
+
+    #[test]
+    fn the_patterns_compile() {
+        assert!(EMAIL.is_match("a@b.co"));
+        assert!(PHONE.is_match("+44 7700 900123"));
+    }
+}
