@@ -120,13 +120,38 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
         .send()
         .await
         .unwrap();
-    // What the resolver recorded when they failed: data for the first, transient for the second.
+    // Two that failed on the tenant's setup: one before the tenant was last saved (fixed
+    // since), one after (still broken).
+    let fixed = delivery("dead-3", "conversation:z");
+    let broken = delivery("dead-4", "conversation:w");
+    for d in [&fixed, &broken] {
+        aws.sqs()
+            .send_message()
+            .queue_url(aws.queue_url("ResolveDeadLetterQueue"))
+            .message_group_id(d.group_id())
+            .message_deduplication_id(d.dedupe_id())
+            .message_body(serde_json::to_string(d).unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    // What the resolver recorded when they failed: data for the first, transient for the
+    // second, configuration for the last two.
     let log = shared::store::synclog::SyncLogTable::new(aws.dynamo(), aws.table("SyncLogTable"));
-    for (d, class) in [
-        (&d, shared::error::ErrorClass::Data),
-        (&t, shared::error::ErrorClass::Transient),
+    let saved = shared::store::tenants::TenantTable::new(aws.dynamo(), aws.table("TenantsTable"))
+        .updated_at("demo")
+        .await
+        .unwrap()
+        .expect("the tenant's save time");
+    let now = time::OffsetDateTime::now_utc();
+    use shared::error::ErrorClass;
+    for (d, class, at) in [
+        (&d, ErrorClass::Data, now),
+        (&t, ErrorClass::Transient, now),
+        (&fixed, ErrorClass::Configuration, saved - time::Duration::minutes(5)),
+        (&broken, ErrorClass::Configuration, now + time::Duration::seconds(1)),
     ] {
-        let failed = shared::synclog::SyncLogEntry::new(
+        let mut failed = shared::synclog::SyncLogEntry::new(
             &d.correlation_id,
             &d.tenant_id,
             d.platform,
@@ -135,6 +160,7 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
             "failed",
         )
         .error_class(class);
+        failed.at = at;
         log.append(&failed, 30).await.unwrap();
     }
 
@@ -148,8 +174,8 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
     assert_eq!(
         report,
         retry_drainer::DrainReport {
-            parked: 2,
-            redriven: 1,
+            parked: 3,
+            redriven: 2,
             failed: 0,
             flushed: 0,
         }
@@ -157,19 +183,27 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
     assert_eq!(aws.visible("ResolveDeadLetterQueue").await, 0);
     assert_eq!(aws.visible("WriteDeadLetterQueue").await, 0);
     let back = aws.peek("ResolveQueue").await;
-    assert_eq!(back.len(), 1, "the transient one is back on its queue");
+    let mut groups: Vec<&str> = back
+        .iter()
+        .filter_map(|m| {
+            m.attributes()
+                .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId))
+                .map(String::as_str)
+        })
+        .collect();
+    groups.sort_unstable();
+    let mut expected = [t.group_id(), fixed.group_id()];
+    expected.sort_unstable();
     assert_eq!(
-        back[0]
-            .attributes()
-            .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId))
-            .map(String::as_str),
-        Some(t.group_id().as_str()),
-        "in its original group"
+        groups, expected,
+        "the transient one and the one whose tenant was fixed are back, in their groups"
     );
 
-    let open = log.open("demo", 10).await.unwrap();
-    assert_eq!(open.len(), 1);
-    assert_eq!(open[0].correlation_id, "corr-dead-1");
+    let mut open = log.open("demo", 10).await.unwrap();
+    let mut ids: Vec<&str> = open.iter().map(|o| o.correlation_id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["corr-dead-1", "corr-dead-4"], "data and still-broken config parked");
+    open.retain(|o| o.correlation_id == "corr-dead-1");
     assert_eq!(
         open[0].payload.as_deref(),
         Some(body.as_str()),

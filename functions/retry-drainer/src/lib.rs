@@ -42,6 +42,8 @@ pub struct Function {
     sync_log_table: SyncLogTable,
     hold: Duration,
     sync_log: SyncLogWriter,
+    /// When each tenant was last saved: a configuration failure older than that is redriven.
+    tenants: TenantTable,
     conversations: Conversations,
     write_queue: FifoQueue,
     quiet_after: Duration,
@@ -86,6 +88,7 @@ impl Function {
                 SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
                 TenantTable::new(dynamo.clone(), env.required(vars::TENANTS_TABLE)?),
             ),
+            tenants: TenantTable::new(dynamo.clone(), env.required(vars::TENANTS_TABLE)?),
             conversations: Conversations::new(dynamo, env.required(vars::CONVERSATIONS_TABLE)?),
             write_queue: FifoQueue::new(
                 aws_sdk_sqs::Client::new(sdk),
@@ -244,13 +247,23 @@ async fn settle(
     let since_last = last
         .as_ref()
         .map_or(Duration::MAX, |e| (now - e.at).unsigned_abs());
-    let decision = decide(
-        last.as_ref().and_then(|e| e.error_class),
-        since_last,
-        age.unsigned_abs(),
+    let class = last.as_ref().and_then(|e| e.error_class);
+    let config_changed = match (&last, class) {
+        (Some(last), Some(ErrorClass::Configuration)) => function
+            .tenants
+            .updated_at(&queued.tenant_id)
+            .await?
+            .is_some_and(|updated| updated > last.at),
+        _ => false,
+    };
+    let decision = decide(Facts {
+        class,
+        since_last_error: since_last,
+        age: age.unsigned_abs(),
         redrives,
-        function.hold,
-    );
+        hold: function.hold,
+        config_changed,
+    });
     match decision {
         Decision::Redrive(why) => {
             redrive_to_source(function, stage, message, &queued, redrives + 1, why).await?;
@@ -281,15 +294,32 @@ enum Decision {
     Park,
 }
 
-/// What becomes of a dead letter: by its last recorded error class, the time since that error,
-/// its age and how often it was redriven.
-fn decide(
+/// What is known of a dead letter when it is settled.
+#[derive(Debug, Clone, Copy)]
+struct Facts {
+    /// The class of its newest recorded failure; None when it never failed itself.
     class: Option<ErrorClass>,
     since_last_error: Duration,
+    /// Since it was first sent.
     age: Duration,
     redrives: u32,
+    /// The daily-limit hold (RATE_LIMIT_HOLD_SECONDS).
     hold: Duration,
-) -> Decision {
+    /// The tenant was saved again (`chatsync tenant put`) after its newest failure.
+    config_changed: bool,
+}
+
+/// What becomes of a dead letter: by its last recorded error class, the time since that error,
+/// its age, how often it was redriven and whether its tenant's config changed since.
+fn decide(f: Facts) -> Decision {
+    let Facts {
+        class,
+        since_last_error,
+        age,
+        redrives,
+        hold,
+        config_changed,
+    } = f;
     if age > PARK_AFTER {
         return Decision::Park;
     }
@@ -301,6 +331,10 @@ fn decide(
         Some(ErrorClass::RateLimited) => Decision::Wait,
         Some(ErrorClass::Transient | ErrorClass::Session) if redrives < MAX_REDRIVES => {
             Decision::Redrive("its errors were transient")
+        }
+        // The tenant's setup failed it, and an operator has saved the tenant since.
+        Some(ErrorClass::Configuration) if config_changed && redrives < MAX_REDRIVES => {
+            Decision::Redrive("its tenant's config changed since its error")
         }
         // No failure of its own: it waited behind a failed message of its conversation (a
         // held or retried one), or its consumer died. Back in line, a bounded number of times.
@@ -497,37 +531,77 @@ mod tests {
 
     const HOUR: Duration = Duration::from_secs(3600);
 
+    fn facts(class: Option<ErrorClass>) -> Facts {
+        Facts {
+            class,
+            since_last_error: HOUR,
+            age: HOUR,
+            redrives: 0,
+            hold: HOUR,
+            config_changed: false,
+        }
+    }
+
     #[test]
     fn dead_letters_are_redriven_by_class_and_parked_otherwise() {
-        let t = Some(ErrorClass::Transient);
+        let t = facts(Some(ErrorClass::Transient));
+        assert_eq!(decide(t), Decision::Redrive("its errors were transient"));
+        let spent = Facts {
+            redrives: MAX_REDRIVES,
+            ..t
+        };
+        assert_eq!(decide(spent), Decision::Park);
+        let limited = Facts {
+            redrives: 9,
+            ..facts(Some(ErrorClass::RateLimited))
+        };
+        let held = Facts {
+            since_last_error: HOUR / 2,
+            ..limited
+        };
+        assert_eq!(decide(held), Decision::Wait);
         assert_eq!(
-            decide(t, HOUR, HOUR, 0, HOUR),
-            Decision::Redrive("its errors were transient")
-        );
-        assert_eq!(decide(t, HOUR, HOUR, MAX_REDRIVES, HOUR), Decision::Park);
-        let limited = Some(ErrorClass::RateLimited);
-        assert_eq!(decide(limited, HOUR / 2, HOUR, 9, HOUR), Decision::Wait);
-        assert_eq!(
-            decide(limited, HOUR, HOUR, 9, HOUR),
+            decide(limited),
             Decision::Redrive("the daily API limit may have reset")
         );
+        assert_eq!(decide(facts(Some(ErrorClass::Data))), Decision::Park);
         assert_eq!(
-            decide(Some(ErrorClass::Data), HOUR, HOUR, 0, HOUR),
-            Decision::Park
-        );
-        assert_eq!(
-            decide(None, HOUR, HOUR, 0, HOUR),
+            decide(facts(None)),
             Decision::Redrive("it waited behind another message of its conversation")
         );
+        let waited_long = Facts {
+            redrives: MAX_UNRECORDED_REDRIVES,
+            ..facts(None)
+        };
+        assert_eq!(decide(waited_long), Decision::Park);
+        let old = Facts {
+            age: PARK_AFTER + HOUR,
+            ..limited
+        };
+        assert_eq!(decide(old), Decision::Park, "near the DLQ's retention");
+    }
+
+    #[test]
+    fn configuration_errors_come_back_once_the_tenant_is_saved_again() {
+        let broken = facts(Some(ErrorClass::Configuration));
+        assert_eq!(decide(broken), Decision::Park);
+        let fixed = Facts {
+            config_changed: true,
+            ..broken
+        };
         assert_eq!(
-            decide(None, HOUR, HOUR, MAX_UNRECORDED_REDRIVES, HOUR),
-            Decision::Park
+            decide(fixed),
+            Decision::Redrive("its tenant's config changed since its error")
         );
-        let old = PARK_AFTER + HOUR;
-        assert_eq!(
-            decide(limited, HOUR, old, 0, HOUR),
-            Decision::Park,
-            "near the DLQ's retention"
-        );
+        let again = Facts {
+            redrives: MAX_REDRIVES,
+            ..fixed
+        };
+        assert_eq!(decide(again), Decision::Park, "saving it again is not a fix forever");
+        let data = Facts {
+            config_changed: true,
+            ..facts(Some(ErrorClass::Data))
+        };
+        assert_eq!(decide(data), Decision::Park, "a data error needs the data fixed");
     }
 }

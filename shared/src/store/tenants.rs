@@ -35,6 +35,31 @@ impl TenantTable {
         out.item.map(|item| decode(&item)).transpose()
     }
 
+    /// When the tenant was last saved; None for an unknown tenant or one saved before the time
+    /// was recorded.
+    pub async fn updated_at(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Option<time::OffsetDateTime>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("tenant_id", AttributeValue::S(tenant_id.to_owned()))
+            .projection_expression("updated_at")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "GetItem", e))?;
+        Ok(out
+            .item
+            .and_then(|item| item.get("updated_at").and_then(|v| v.as_s().ok()).cloned())
+            .and_then(|t| {
+                time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+                    .ok()
+            }))
+    }
+
     pub async fn put(&self, config: &TenantConfig) -> Result<(), StoreError> {
         let json = serde_json::to_string(config).map_err(|e| StoreError::Corrupt {
             what: "tenant config",
