@@ -148,8 +148,16 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
     for (d, class, at) in [
         (&d, ErrorClass::Data, now),
         (&t, ErrorClass::Transient, now),
-        (&fixed, ErrorClass::Configuration, saved - time::Duration::minutes(5)),
-        (&broken, ErrorClass::Configuration, now + time::Duration::seconds(1)),
+        (
+            &fixed,
+            ErrorClass::Configuration,
+            saved - time::Duration::minutes(5),
+        ),
+        (
+            &broken,
+            ErrorClass::Configuration,
+            now + time::Duration::seconds(1),
+        ),
     ] {
         let mut failed = shared::synclog::SyncLogEntry::new(
             &d.correlation_id,
@@ -187,7 +195,9 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
         .iter()
         .filter_map(|m| {
             m.attributes()
-                .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId))
+                .and_then(|a| {
+                    a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
+                })
                 .map(String::as_str)
         })
         .collect();
@@ -202,7 +212,11 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
     let mut open = log.open("demo", 10).await.unwrap();
     let mut ids: Vec<&str> = open.iter().map(|o| o.correlation_id.as_str()).collect();
     ids.sort_unstable();
-    assert_eq!(ids, ["corr-dead-1", "corr-dead-4"], "data and still-broken config parked");
+    assert_eq!(
+        ids,
+        ["corr-dead-1", "corr-dead-4"],
+        "data and still-broken config parked"
+    );
     open.retain(|o| o.correlation_id == "corr-dead-1");
     assert_eq!(
         open[0].payload.as_deref(),

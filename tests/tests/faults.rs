@@ -399,46 +399,72 @@ async fn a_validation_rule_makes_one_review_item_and_replay_lands_it_once_fixed(
     session.stop().await;
 }
 
+/// Kills the resolver or the writer process at pseudo-random points (100–500 ms apart) until
+/// told to stop; counts the kills that hit a running process.
+struct Killer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    kills: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Killer {
+    fn start(session: &Session, seed: u64) -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let stop = Arc::new(AtomicBool::new(false));
+        let kills = Arc::new(AtomicUsize::new(0));
+        let victims = [
+            session
+                .host
+                .function("identity-resolver")
+                .expect("resolver"),
+            session.host.function("case-writer").expect("writer"),
+        ];
+        let task = {
+            let (stop, kills) = (stop.clone(), kills.clone());
+            tokio::spawn(async move {
+                // A fixed pseudo-random schedule (LCG), so a failing run can be told apart.
+                let mut seed = seed;
+                while !stop.load(Ordering::SeqCst) {
+                    seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    let wait = 100 + (seed >> 33) % 400;
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                    let victim = &victims[((seed >> 20) % 2) as usize];
+                    if victim.crash().await {
+                        kills.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        };
+        Self { stop, kills, task }
+    }
+
+    fn kills(&self) -> usize {
+        self.kills.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until at least `n` kills have hit, then stops; the number of kills.
+    async fn stop_after(self, n: usize) -> usize {
+        eventually(Duration::from_secs(60), "enough kills", || async {
+            (self.kills() >= n).then_some(())
+        })
+        .await;
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let kills = self.kills.clone();
+        self.task.await.expect("the killer stops");
+        kills.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 #[tokio::test]
 async fn killing_the_resolver_and_writer_at_random_points_loses_and_duplicates_nothing() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     // Killed invocations' messages come back after a second (the host's time compression).
     let session = e2e::start_with(Vec::new(), fast_retries(), Some(Duration::from_secs(1))).await;
     let all = conversations("k", 20);
-    let stop = Arc::new(AtomicBool::new(false));
-    let kills = Arc::new(AtomicUsize::new(0));
-    let victims = [
-        session
-            .host
-            .function("identity-resolver")
-            .expect("resolver"),
-        session.host.function("case-writer").expect("writer"),
-    ];
-    let killer = {
-        let (stop, kills) = (stop.clone(), kills.clone());
-        tokio::spawn(async move {
-            // A fixed pseudo-random schedule (LCG), so a failing run can be told apart.
-            let mut seed: u64 = 0x5eed_c4a7;
-            while !stop.load(Ordering::SeqCst) {
-                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-                let wait = 100 + (seed >> 33) % 400;
-                tokio::time::sleep(Duration::from_millis(wait)).await;
-                let victim = &victims[((seed >> 20) % 2) as usize];
-                if victim.crash().await {
-                    kills.fetch_add(1, Ordering::SeqCst);
-                }
-            }
-        })
-    };
+    let killer = Killer::start(&session, 0x5eed_c4a7);
     let sent = deliver_interleaved(&session, &all).await;
     // Let the killing go on while the pipeline works through the backlog.
-    eventually(Duration::from_secs(60), "ten kills", || async {
-        (kills.load(Ordering::SeqCst) >= 10).then_some(())
-    })
-    .await;
-    stop.store(true, Ordering::SeqCst);
-    killer.await.expect("the killer stops");
+    let kills = killer.stop_after(10).await;
     settle(&session, Duration::from_secs(240)).await;
     let tally = tally(&session, &all).await;
     let figures = Figures {
@@ -447,8 +473,7 @@ async fn killing_the_resolver_and_writer_at_random_points_loses_and_duplicates_n
         ..tally
     };
     figures.print(&format!(
-        "crash injection, resolver and writer killed {} times",
-        kills.load(Ordering::SeqCst)
+        "crash injection, resolver and writer killed {kills} times"
     ));
     if figures.lost > 0 {
         dump_trails(&session, &["tagged", "assigned to a team"]).await;
@@ -457,5 +482,88 @@ async fn killing_the_resolver_and_writer_at_random_points_loses_and_duplicates_n
     assert_eq!(figures.duplicated, 0, "{figures:?}");
     assert_eq!(figures.parked, 0, "{figures:?}");
     assert_eq!(figures.landed, 20 * 13, "{figures:?}");
+    session.stop().await;
+}
+
+#[tokio::test]
+async fn killing_the_resolver_and_writer_during_a_replay_loses_and_duplicates_nothing() {
+    let session = e2e::start_with(Vec::new(), fast_retries(), Some(Duration::from_secs(1))).await;
+    // An admin's rule refuses every chat Case: every event that writes is parked.
+    admin(
+        &session,
+        "validation-rules",
+        json!({"object": "Case", "name": "No_web_cases", "field": "Origin",
+               "when": {"equals": "Web"}, "message": "Web cases are paused."}),
+    )
+    .await;
+    let all = conversations("r", 10);
+    let sent = deliver_interleaved(&session, &all).await;
+    settle(&session, Duration::from_secs(240)).await;
+    let parked_before = parked(&session).await;
+    assert!(
+        parked_before >= 10,
+        "at least each conversation's first write is parked: {parked_before}"
+    );
+    assert!(
+        records(&session, "Case").await.is_empty(),
+        "the rule let no Case in"
+    );
+
+    // The rule is lifted; the operator replays everything while processes die.
+    let url = session.salesforce_url.as_deref().expect("emulator");
+    let removed = reqwest::Client::new()
+        .delete(format!("{url}/__emulator/validation-rules/No_web_cases"))
+        .send()
+        .await
+        .expect("rule removed");
+    assert!(removed.status().is_success());
+    let killer = Killer::start(&session, 0x00c0_ffee);
+    let (status, output) = e2e::cli(
+        &session,
+        &["replay", "--parked", "--tenant", "demo", "--json"],
+    )
+    .await;
+    assert_eq!(
+        status,
+        Some(0),
+        "chatsync replay --parked succeeds: {output}"
+    );
+    // Processes keep dying while the replayed events are worked through.
+    let kills = killer.stop_after(10).await;
+    settle(&session, Duration::from_secs(240)).await;
+    let tally = tally(&session, &all).await;
+    let figures = Figures {
+        sent,
+        parked: parked(&session).await,
+        ..tally
+    };
+    figures.print(&format!(
+        "crash injection during a replay of {parked_before} review items, resolver and writer killed {kills} times"
+    ));
+    if figures.parked > 0 {
+        let log = SyncLogTable::new(
+            aws_sdk_dynamodb::Client::new(&session.sdk),
+            session.table("SyncLogTable").expect("sync log"),
+        );
+        for item in log.open("demo", 100).await.unwrap_or_default() {
+            eprintln!(
+                "still open: {} {:?} {}",
+                item.correlation_id, item.step, item.detail
+            );
+            for e in log.trail(&item.correlation_id).await.unwrap_or_default() {
+                eprintln!(
+                    "  {} {:?} {:?} open={} {}",
+                    e.at, e.step, e.outcome, e.open, e.detail
+                );
+            }
+        }
+    }
+    assert_eq!(figures.lost, 0, "{figures:?}");
+    assert_eq!(figures.duplicated, 0, "{figures:?}");
+    assert_eq!(
+        figures.parked, 0,
+        "every item replayed and closed: {figures:?}"
+    );
+    assert_eq!(figures.landed, 10 * 13, "{figures:?}");
     session.stop().await;
 }

@@ -345,17 +345,28 @@ fn decide(f: Facts) -> Decision {
     }
 }
 
-/// The newest failed attempt recorded for the correlation id.
+/// The newest failed attempt recorded for the correlation id since its last replay: an error
+/// from before an operator replayed it says nothing about the replayed copy.
 async fn last_error(
     function: &Function,
     correlation_id: &str,
 ) -> Result<Option<SyncLogEntry>, StoreError> {
     let trail = function.sync_log_table.trail(correlation_id).await?;
-    Ok(trail
+    Ok(newest_error_since_replay(
+        trail.into_iter().map(|l| l.into_entry()).collect(),
+    ))
+}
+
+fn newest_error_since_replay(trail: Vec<SyncLogEntry>) -> Option<SyncLogEntry> {
+    let replayed = trail
+        .iter()
+        .filter(|e| e.step == Step::Replay)
+        .map(|e| e.at)
+        .max();
+    trail
         .into_iter()
-        .map(|l| l.into_entry())
-        .filter(|e| e.error_class.is_some())
-        .max_by_key(|e| e.at))
+        .filter(|e| e.error_class.is_some() && replayed.is_none_or(|r| e.at > r))
+        .max_by_key(|e| e.at)
 }
 
 /// Sends the message back to its own queue in its original group, then deletes it here.
@@ -582,6 +593,36 @@ mod tests {
     }
 
     #[test]
+    fn errors_from_before_a_replay_do_not_count() {
+        let at = |minute: i64| {
+            time::macros::datetime!(2024-05-01 10:00 UTC) + time::Duration::minutes(minute)
+        };
+        let entry = |step, outcome, class: Option<ErrorClass>, minute| {
+            let mut e = SyncLogEntry::new("c1", "demo", None, step, outcome, "d");
+            e.error_class = class;
+            e.at = at(minute);
+            e
+        };
+        let parked = entry(Step::Write, Outcome::Parked, Some(ErrorClass::Data), 1);
+        let replay = entry(Step::Replay, Outcome::Ok, None, 2);
+        let written = entry(Step::Write, Outcome::Ok, None, 3);
+        assert_eq!(
+            newest_error_since_replay(vec![parked.clone(), replay.clone(), written.clone()]),
+            None,
+            "the replayed copy has no failure of its own"
+        );
+        let retried = entry(Step::Write, Outcome::Error, Some(ErrorClass::Transient), 4);
+        assert_eq!(
+            newest_error_since_replay(vec![parked.clone(), replay, written, retried.clone()]),
+            Some(retried)
+        );
+        assert_eq!(
+            newest_error_since_replay(vec![parked.clone()]),
+            Some(parked)
+        );
+    }
+
+    #[test]
     fn configuration_errors_come_back_once_the_tenant_is_saved_again() {
         let broken = facts(Some(ErrorClass::Configuration));
         assert_eq!(decide(broken), Decision::Park);
@@ -597,11 +638,19 @@ mod tests {
             redrives: MAX_REDRIVES,
             ..fixed
         };
-        assert_eq!(decide(again), Decision::Park, "saving it again is not a fix forever");
+        assert_eq!(
+            decide(again),
+            Decision::Park,
+            "saving it again is not a fix forever"
+        );
         let data = Facts {
             config_changed: true,
             ..facts(Some(ErrorClass::Data))
         };
-        assert_eq!(decide(data), Decision::Park, "a data error needs the data fixed");
+        assert_eq!(
+            decide(data),
+            Decision::Park,
+            "a data error needs the data fixed"
+        );
     }
 }

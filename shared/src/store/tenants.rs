@@ -55,8 +55,7 @@ impl TenantTable {
             .item
             .and_then(|item| item.get("updated_at").and_then(|v| v.as_s().ok()).cloned())
             .and_then(|t| {
-                time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
-                    .ok()
+                time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok()
             }))
     }
 
