@@ -56,6 +56,9 @@ async fn write_details(session: &Session, tenant: &str) -> Vec<(Outcome, String)
         let Some(pk) = item.get("pk").and_then(|v| v.as_s().ok()) else {
             continue;
         };
+        if pk.starts_with(shared::store::synclog::PAYLOAD_PREFIX) {
+            continue;
+        }
         for entry in log
             .trail(pk)
             .await
