@@ -59,6 +59,10 @@ impl Stack {
             .envs(chatsync_local::procs::aws_env(&self.aws.moto.endpoint()))
             .env("TENANTS_TABLE", &drainer["TENANTS_TABLE"])
             .env("SYNC_LOG_TABLE", &drainer["SYNC_LOG_TABLE"])
+            .env(
+                "TENANT_SECRET_PREFIX",
+                self.aws.env("webhook-intake")["TENANT_SECRET_PREFIX"].as_str(),
+            )
             .env("RESOLVE_QUEUE_URL", self.aws.queue_url("ResolveQueue"))
             .env("WRITE_QUEUE_URL", self.aws.queue_url("WriteQueue"))
             .env("COLUMNS", "160")
@@ -242,7 +246,7 @@ async fn errors_lists_open_items_of_every_tenant_newest_first_and_filters() {
     let run = s.cli(&["errors"]).await;
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines.len(), 6, "{}", run.stdout);
+    assert_eq!(lines.len(), 6 + 2 + 5, "{}", run.stdout);
     assert!(lines[0].starts_with("TIME (UTC)") && lines[0].contains("CORRELATION ID"));
     let order: Vec<usize> = ["corr-d", "corr-c", "corr-b", "msg-e", "corr-a"]
         .iter()
@@ -256,7 +260,16 @@ async fn errors_lists_open_items_of_every_tenant_newest_first_and_filters() {
         "{}",
         lines[5]
     );
-    assert!(lines.iter().all(|l| l.chars().count() <= 160));
+    assert!(lines[..6].iter().all(|l| l.chars().count() <= 160));
+    // Then, uncut, the action that settles each item.
+    assert_eq!(lines[7], "to settle:", "{}", run.stdout);
+    assert!(
+        lines[8..]
+            .iter()
+            .any(|l| l.trim_start().starts_with("corr-a") && l.contains("`chatsync replay corr-a`")),
+        "{}",
+        run.stdout
+    );
 
     // JSON: the same items, without payloads
     let all = s.cli(&["errors", "--json"]).await.json();
@@ -283,6 +296,26 @@ async fn errors_lists_open_items_of_every_tenant_newest_first_and_filters() {
     assert_eq!(ids(&none.json()), Vec::<&str>::new());
     let bad = s.cli(&["errors", "--since", "yesterday"]).await;
     assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+
+    // Saving a tenant again (its setup fixed) points at its open items and how to replay them
+    let demo = chatsync_tests::repo_root().join("events/tenants/demo.toml");
+    let put = s
+        .cli(&[
+            "tenant",
+            "put",
+            demo.to_str().expect("path"),
+            "--skip-org-check",
+        ])
+        .await;
+    assert_eq!(put.code, Some(0), "{}", put.stderr);
+    assert!(
+        put.stderr.contains("item(s) of tenant demo are open")
+            && put
+                .stderr
+                .contains("chatsync replay --parked --tenant demo"),
+        "{}",
+        put.stderr
+    );
     s.aws.moto.stop().await;
 }
 

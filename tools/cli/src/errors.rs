@@ -1,5 +1,6 @@
 //! `chatsync errors`: open errors and review items across tenants, newest first.
 
+use crate::action::action;
 use crate::failure::Failure;
 use crate::{Context, table};
 use serde_json::Value;
@@ -32,12 +33,13 @@ pub async fn run(
 }
 
 /// An item for `--json`: the stored entry without its payload, which can be large and is one
-/// `chatsync log <id> --json` away.
+/// `chatsync log <id> --json` away, with the action that settles it.
 fn listed(item: &Logged) -> Result<Value, serde_json::Error> {
     let mut value = serde_json::to_value(item)?;
     if let Some(object) = value.as_object_mut() {
         object.remove("payload");
         object.insert("has_payload".into(), Value::Bool(item.payload.is_some()));
+        object.insert("action".into(), Value::String(action(item)));
     }
     Ok(value)
 }
@@ -57,7 +59,7 @@ fn render(open: &[Logged], width: usize) -> String {
             ]
         })
         .collect();
-    table::render(
+    let mut out = table::render(
         &[
             "TIME (UTC)",
             "TENANT",
@@ -69,7 +71,13 @@ fn render(open: &[Logged], width: usize) -> String {
         ],
         &rows,
         width,
-    )
+    );
+    // The action is a command to paste: never cut, so it has its own lines.
+    out.push_str("\n\nto settle:\n");
+    for e in open {
+        out.push_str(&format!("  {}  {}\n", e.correlation_id, action(e)));
+    }
+    out.trim_end().to_owned()
 }
 
 /// A unit enum's serde name (`rate_limited`), as the JSON and the README spell it.
@@ -106,7 +114,13 @@ mod tests {
     fn the_table_has_one_line_per_item_cut_to_the_width() {
         let text = render(&[item("acme", &"field refused ".repeat(20))], 100);
         let lines: Vec<_> = text.lines().collect();
-        assert_eq!(lines.len(), 2);
+        assert_eq!(lines.len(), 5, "{text}");
+        assert_eq!(lines[3], "to settle:");
+        assert!(
+            lines[4].starts_with("  c0ffee  fix the record"),
+            "{}",
+            lines[4]
+        );
         assert!(lines[0].starts_with("TIME (UTC)"));
         assert!(
             lines[1].starts_with("2024-05-01 10:00:00  acme    c0ffee          write  data   3"),
@@ -124,5 +138,9 @@ mod tests {
         assert_eq!(value["tenant_id"], "acme");
         assert_eq!(value["sk"], "sk");
         assert_eq!(value["error_class"], "data");
+        assert_eq!(
+            value["action"],
+            "fix the record or the field mapping, then `chatsync replay c0ffee`"
+        );
     }
 }

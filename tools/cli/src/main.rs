@@ -4,6 +4,7 @@
 //!
 //! Exit codes: 0 ok, 1 failure, 2 usage error, 3 not found.
 
+mod action;
 mod errors;
 mod failure;
 mod org_check;

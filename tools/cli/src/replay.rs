@@ -61,7 +61,7 @@ fn plan(item: &Logged, include_ambiguous: bool) -> Plan {
         _ if event.resolution.is_some() => Stage::Write,
         _ => Stage::Resolve,
     });
-    if item.step == Step::Resolve && stage == Stage::Resolve && !include_ambiguous {
+    if crate::action::is_identity_review(item) && stage == Stage::Resolve && !include_ambiguous {
         // The resolver parks on purpose (several people matched): a replay parks it again.
         return Plan::Skip(format!(
             "an identity review item: replayed it would be parked again; settle it with \

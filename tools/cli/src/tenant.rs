@@ -89,6 +89,7 @@ pub async fn run(ctx: &Context, command: TenantCommand) -> Result<(), Failure> {
                 tenant.config.tenant_id,
                 secrets.secret_name(&tenant.config.tenant_id)
             );
+            remind_of_open_items(ctx, &tenant.config.tenant_id).await;
         }
         TenantCommand::Get { tenant_id } => {
             let config = ctx
@@ -124,4 +125,22 @@ pub async fn run(ctx: &Context, command: TenantCommand) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// After a save, says how many of the tenant's items wait for an operator: a fixed setup is
+/// the usual moment to replay them. Best effort: without the sync log table, nothing is said.
+async fn remind_of_open_items(ctx: &Context, tenant_id: &str) {
+    let Ok(log) = ctx.sync_log() else {
+        return;
+    };
+    match log.open(tenant_id, 1000).await {
+        Ok(open) if !open.is_empty() => eprintln!(
+            "note: {} item(s) of tenant {tenant_id} are open; see `chatsync errors --tenant \
+             {tenant_id}`, and once their cause is fixed `chatsync replay --parked --tenant \
+             {tenant_id}`",
+            open.len()
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::debug!(error = %e, "open items not counted"),
+    }
 }
