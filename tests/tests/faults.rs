@@ -241,6 +241,52 @@ async fn tally(session: &Session, all: &[(String, Vec<Delivery>)]) -> Figures {
     f
 }
 
+/// Tallies what landed and what is still open, prints the figures under `suite`, and fails on
+/// any loss, duplicate or open item, or when not every event of `all` landed. On a failure,
+/// the trails of what went missing or stayed open are printed first.
+async fn conclude(session: &Session, all: &[(String, Vec<Delivery>)], sent: usize, suite: &str) {
+    let figures = Figures {
+        sent,
+        parked: parked(session).await,
+        ..tally(session, all).await
+    };
+    figures.print(suite);
+    if figures.lost > 0 {
+        dump_trails(session, &["tagged", "assigned to a team"]).await;
+    }
+    if figures.parked > 0 {
+        dump_open(session).await;
+    }
+    assert_eq!(figures.lost, 0, "{figures:?}");
+    assert_eq!(figures.duplicated, 0, "{figures:?}");
+    assert_eq!(figures.parked, 0, "nothing left open: {figures:?}");
+    let events: usize = all
+        .iter()
+        .map(|(id, _)| 1 + 4 + scenario::message_texts(id).len())
+        .sum();
+    assert_eq!(figures.landed, events, "{figures:?}");
+}
+
+/// Prints each open item of the demo tenant with its trail.
+async fn dump_open(session: &Session) {
+    let log = SyncLogTable::new(
+        aws_sdk_dynamodb::Client::new(&session.sdk),
+        session.table("SyncLogTable").expect("sync log"),
+    );
+    for item in log.open("demo", 100).await.unwrap_or_default() {
+        eprintln!(
+            "still open: {} {:?} {}",
+            item.correlation_id, item.step, item.detail
+        );
+        for e in log.trail(&item.correlation_id).await.unwrap_or_default() {
+            eprintln!(
+                "  {} {:?} {:?} open={} {}",
+                e.at, e.step, e.outcome, e.open, e.detail
+            );
+        }
+    }
+}
+
 async fn parked(session: &Session) -> usize {
     let log = SyncLogTable::new(
         aws_sdk_dynamodb::Client::new(&session.sdk),
@@ -269,22 +315,16 @@ async fn a_fifth_of_salesforce_calls_failing_loses_and_duplicates_nothing() {
     )
     .await;
     let all = conversations("f", 50);
-    let mut figures = Figures {
-        sent: deliver_interleaved(&session, &all).await,
-        ..Figures::default()
-    };
+    let sent = deliver_interleaved(&session, &all).await;
     settle(&session, Duration::from_secs(240)).await;
     admin(&session, "faults", json!({"clear": true})).await;
-    let tally = tally(&session, &all).await;
-    figures.landed = tally.landed;
-    figures.duplicated = tally.duplicated;
-    figures.lost = tally.lost;
-    figures.parked = parked(&session).await;
-    figures.print("fault suite, 20 % of Salesforce calls failing");
-    assert_eq!(figures.lost, 0, "{figures:?}");
-    assert_eq!(figures.duplicated, 0, "{figures:?}");
-    assert_eq!(figures.parked, 0, "{figures:?}");
-    assert_eq!(figures.landed, 50 * 13, "{figures:?}");
+    conclude(
+        &session,
+        &all,
+        sent,
+        "fault suite, 20 % of Salesforce calls failing",
+    )
+    .await;
     session.stop().await;
 }
 
@@ -318,16 +358,13 @@ async fn the_daily_limit_spent_mid_run_holds_everything_until_it_resets() {
     // The rolling 24-hour window moves on: the usage falls back.
     admin(&session, "limits", json!({"reset_usage": true})).await;
     settle(&session, Duration::from_secs(240)).await;
-    let tally = tally(&session, &all).await;
-    let figures = Figures {
+    conclude(
+        &session,
+        &all,
         sent,
-        parked: parked(&session).await,
-        ..tally
-    };
-    figures.print("fault suite, daily API limit spent mid-run");
-    assert_eq!(figures.lost, 0, "{figures:?}");
-    assert_eq!(figures.duplicated, 0, "{figures:?}");
-    assert_eq!(figures.parked, 0, "{figures:?}");
+        "fault suite, daily API limit spent mid-run",
+    )
+    .await;
     session.stop().await;
 }
 
@@ -466,22 +503,13 @@ async fn killing_the_resolver_and_writer_at_random_points_loses_and_duplicates_n
     // Let the killing go on while the pipeline works through the backlog.
     let kills = killer.stop_after(10).await;
     settle(&session, Duration::from_secs(240)).await;
-    let tally = tally(&session, &all).await;
-    let figures = Figures {
+    conclude(
+        &session,
+        &all,
         sent,
-        parked: parked(&session).await,
-        ..tally
-    };
-    figures.print(&format!(
-        "crash injection, resolver and writer killed {kills} times"
-    ));
-    if figures.lost > 0 {
-        dump_trails(&session, &["tagged", "assigned to a team"]).await;
-    }
-    assert_eq!(figures.lost, 0, "{figures:?}");
-    assert_eq!(figures.duplicated, 0, "{figures:?}");
-    assert_eq!(figures.parked, 0, "{figures:?}");
-    assert_eq!(figures.landed, 20 * 13, "{figures:?}");
+        &format!("crash injection, resolver and writer killed {kills} times"),
+    )
+    .await;
     session.stop().await;
 }
 
@@ -531,39 +559,14 @@ async fn killing_the_resolver_and_writer_during_a_replay_loses_and_duplicates_no
     // Processes keep dying while the replayed events are worked through.
     let kills = killer.stop_after(10).await;
     settle(&session, Duration::from_secs(240)).await;
-    let tally = tally(&session, &all).await;
-    let figures = Figures {
+    conclude(
+        &session,
+        &all,
         sent,
-        parked: parked(&session).await,
-        ..tally
-    };
-    figures.print(&format!(
-        "crash injection during a replay of {parked_before} review items, resolver and writer killed {kills} times"
-    ));
-    if figures.parked > 0 {
-        let log = SyncLogTable::new(
-            aws_sdk_dynamodb::Client::new(&session.sdk),
-            session.table("SyncLogTable").expect("sync log"),
-        );
-        for item in log.open("demo", 100).await.unwrap_or_default() {
-            eprintln!(
-                "still open: {} {:?} {}",
-                item.correlation_id, item.step, item.detail
-            );
-            for e in log.trail(&item.correlation_id).await.unwrap_or_default() {
-                eprintln!(
-                    "  {} {:?} {:?} open={} {}",
-                    e.at, e.step, e.outcome, e.open, e.detail
-                );
-            }
-        }
-    }
-    assert_eq!(figures.lost, 0, "{figures:?}");
-    assert_eq!(figures.duplicated, 0, "{figures:?}");
-    assert_eq!(
-        figures.parked, 0,
-        "every item replayed and closed: {figures:?}"
-    );
-    assert_eq!(figures.landed, 10 * 13, "{figures:?}");
+        &format!(
+            "crash injection during a replay of {parked_before} review items, resolver and writer killed {kills} times"
+        ),
+    )
+    .await;
     session.stop().await;
 }

@@ -51,13 +51,7 @@ mod tests {
         if payload {
             entry.payload = Some("{}".into());
         }
-        Logged {
-            sk: "sk".into(),
-            entry,
-            open: true,
-            closed_at: None,
-            closed_by: None,
-        }
+        crate::testing::open_item(entry)
     }
 
     #[test]

@@ -101,13 +101,7 @@ mod tests {
                 .attempts(3)
                 .payload("{}");
         entry.at = time::macros::datetime!(2024-05-01 10:00:00 UTC);
-        Logged {
-            sk: "sk".into(),
-            entry,
-            open: true,
-            closed_at: None,
-            closed_by: None,
-        }
+        crate::testing::open_item(entry)
     }
 
     #[test]

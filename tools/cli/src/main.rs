@@ -13,6 +13,8 @@ mod resolve;
 mod send;
 mod table;
 mod tenant;
+#[cfg(test)]
+mod testing;
 mod timeline;
 
 use clap::{Parser, Subcommand};

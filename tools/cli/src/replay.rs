@@ -373,13 +373,7 @@ mod tests {
     fn parked(step: Step, payload: Option<&str>) -> Logged {
         let mut entry = SyncLogEntry::new("c1", "acme", None, step, Outcome::Parked, "d");
         entry.payload = payload.map(str::to_owned);
-        Logged {
-            sk: "sk".into(),
-            entry,
-            open: true,
-            closed_at: None,
-            closed_by: None,
-        }
+        crate::testing::open_item(entry)
     }
 
     #[test]
