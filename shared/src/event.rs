@@ -243,6 +243,27 @@ pub struct Event {
 }
 
 impl Event {
+    /// The personal values this event carries (the visitor's e-mail, phone and names, the
+    /// agents' names and e-mails), for masking them wherever they are copied. Values shorter
+    /// than three characters are left out: masking them everywhere would mask words.
+    pub fn personal_values(&self) -> Vec<String> {
+        let v = &self.visitor;
+        let mut agents: Vec<&Agent> = self.actor.iter().collect();
+        if let EventKind::Assigned {
+            agent: Some(agent), ..
+        } = &self.kind
+        {
+            agents.push(agent);
+        }
+        [&v.email, &v.phone, &v.name, &v.first_name, &v.last_name]
+            .into_iter()
+            .chain(agents.into_iter().flat_map(|a| [&a.name, &a.email]))
+            .flatten()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| s.chars().count() >= 3)
+            .collect()
+    }
+
     pub fn new(kind: EventKind) -> Self {
         Self {
             kind,

@@ -135,39 +135,53 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
             .await
             .unwrap();
     }
-    // What the resolver recorded when they failed: data for the first, transient for the
-    // second, configuration for the last two.
-    let log = shared::store::synclog::SyncLogTable::new(aws.dynamo(), aws.table("SyncLogTable"));
-    let saved = shared::store::tenants::TenantTable::new(aws.dynamo(), aws.table("TenantsTable"))
-        .updated_at("demo")
-        .await
-        .unwrap()
-        .expect("the tenant's save time");
+    // The tenant was saved two minutes ago (the functions have read it since).
     let now = time::OffsetDateTime::now_utc();
+    let saved = now - time::Duration::minutes(2);
+    aws.dynamo()
+        .update_item()
+        .table_name(aws.table("TenantsTable"))
+        .key(
+            "tenant_id",
+            aws_sdk_dynamodb::types::AttributeValue::S("demo".into()),
+        )
+        .update_expression("SET updated_at = :at")
+        .expression_attribute_values(
+            ":at",
+            aws_sdk_dynamodb::types::AttributeValue::S(shared::rfc3339(saved)),
+        )
+        .send()
+        .await
+        .unwrap();
+    // What the resolver recorded when they failed: data for the first, transient for the
+    // second; the last two were parked for the tenant's setup (their review items are open),
+    // one before the save (fixed since), one after (still broken).
+    let log = shared::store::synclog::SyncLogTable::new(aws.dynamo(), aws.table("SyncLogTable"));
     use shared::error::ErrorClass;
-    for (d, class, at) in [
-        (&d, ErrorClass::Data, now),
-        (&t, ErrorClass::Transient, now),
+    use shared::synclog::Outcome;
+    for (d, class, outcome, at) in [
+        (&d, ErrorClass::Data, Outcome::Error, now),
+        (&t, ErrorClass::Transient, Outcome::Error, now),
         (
             &fixed,
             ErrorClass::Configuration,
+            Outcome::Parked,
             saved - time::Duration::minutes(5),
         ),
-        (
-            &broken,
-            ErrorClass::Configuration,
-            now + time::Duration::seconds(1),
-        ),
+        (&broken, ErrorClass::Configuration, Outcome::Parked, now),
     ] {
         let mut failed = shared::synclog::SyncLogEntry::new(
             &d.correlation_id,
             &d.tenant_id,
             d.platform,
             shared::synclog::Step::Resolve,
-            shared::synclog::Outcome::Error,
+            outcome,
             "failed",
         )
         .error_class(class);
+        if outcome == Outcome::Parked {
+            failed = failed.payload(&serde_json::to_string(d).unwrap());
+        }
         failed.at = at;
         log.append(&failed, 30).await.unwrap();
     }
@@ -215,7 +229,7 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
     assert_eq!(
         ids,
         ["corr-dead-1", "corr-dead-4"],
-        "data and still-broken config parked"
+        "data and still-broken config parked, each once; the redriven one's item closed"
     );
     open.retain(|o| o.correlation_id == "corr-dead-1");
     assert_eq!(

@@ -24,6 +24,7 @@ use shared::mapping::files::{self, PendingFile};
 use shared::mapping::intents::{self, Absorbed, Target};
 use shared::mapping::plan::{self, Effect, PlanInput, WritePlan};
 use shared::mapping::policy::TranscriptTarget;
+use shared::mapping::redact::Redactor;
 use shared::mapping::state::{ConversationState, PartState, RecordWatermarks, Watermark};
 use shared::mapping::transcript::Line;
 use shared::retry::Backoff;
@@ -35,6 +36,7 @@ use shared::store::secrets::TenantSecretStore;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
 use shared::store::tenants::{CachedTenants, TenantTable};
 use shared::store::watermarks::Watermarks;
+use shared::synclog::payload::Personal;
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 use shared::tenant::TenantConfig;
 use std::sync::Arc;
@@ -44,9 +46,6 @@ use time::OffsetDateTime;
 /// Most requests one group's write may take (conflict, deletion and refusal rounds, and
 /// transcripts longer than one composite request).
 const MAX_ROUNDS: usize = 12;
-
-/// Tenant config changes rarely; a short cache saves a read per batch.
-const TENANT_CACHE_TTL: Duration = Duration::from_secs(60);
 
 pub struct Function {
     sync_log: SyncLogWriter,
@@ -72,7 +71,7 @@ impl Function {
                 SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
                 tenants.clone(),
             ),
-            tenants: CachedTenants::new(tenants, TENANT_CACHE_TTL),
+            tenants: CachedTenants::new(tenants, shared::store::tenants::TENANT_CACHE_TTL),
             secrets: TenantSecretStore::new(
                 aws_sdk_secretsmanager::Client::new(sdk),
                 env.required(vars::TENANT_SECRET_PREFIX)?,
@@ -224,7 +223,7 @@ async fn write_events(
         .iter()
         .filter(|e| e.event.conversation.is_some())
         .collect();
-    let exchanges = Exchanges::new();
+    let mut exchanges = Exchanges::off();
     let mut config = None;
     let outcome = if conversational.is_empty() && flush.is_none() {
         Ok(Report {
@@ -234,6 +233,7 @@ async fn write_events(
     } else {
         match function.tenant(&key.tenant_id).await {
             Ok(c) => {
+                exchanges = c.payloads.recorder();
                 let flush = flush.is_some();
                 let written =
                     write_conversation(function, &c, &key, &conversational, flush, &exchanges)
@@ -246,13 +246,22 @@ async fn write_events(
     };
     // What was sent and answered, for the entries below (kept per the tenant's policy).
     let payload_ref = async || match &config {
-        Some(c) => {
+        Some(c) if !exchanges.is_empty() => {
+            let redactor =
+                Redactor::new(c.transcript.redact_cards, &c.transcript.redact_patterns).ok();
+            let personal = Personal {
+                values: events
+                    .iter()
+                    .flat_map(|e| e.event.personal_values())
+                    .collect(),
+                redactor: redactor.as_ref(),
+            };
             function
                 .sync_log
-                .keep_exchanges(&c.tenant_id, &c.payloads, &exchanges)
+                .keep_exchanges(&c.tenant_id, &c.payloads, &exchanges, &personal)
                 .await
         }
-        None => None,
+        _ => None,
     };
     if events.is_empty() {
         // A flush has no trail of its own: its outcome is the function's log line.
@@ -395,7 +404,8 @@ async fn log_events(
             detail,
         )
         .topic(&queued.topic)
-        .attempts(receive_count(record));
+        .attempts(receive_count(record))
+        .message_id(record.message_id.as_deref());
         entry.records.clone_from(&report.records);
         entry.payload_ref.clone_from(&report.payload);
         if let Some(e) = error {

@@ -23,6 +23,7 @@ use shared::identity::lookup;
 use shared::identity::resolution::{Outcome as Resolved, Resolution};
 use shared::identity::rules::{self, Decision, Person};
 use shared::identity::update;
+use shared::mapping::redact::Redactor;
 use shared::retry::Backoff;
 use shared::salesforce::{ClientConfig, Exchanges, SalesforceClient};
 use shared::store::links::{LinkKey, Links};
@@ -30,14 +31,11 @@ use shared::store::queue::FifoQueue;
 use shared::store::secrets::TenantSecretStore;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
 use shared::store::tenants::{CachedTenants, TenantTable};
+use shared::synclog::payload::Personal;
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 use shared::tenant::{MatchKey, TenantConfig, UpdatePolicy};
 use std::sync::Arc;
-use std::time::Duration;
 use time::OffsetDateTime;
-
-/// Tenant config changes rarely; a short cache saves a read per message.
-const TENANT_CACHE_TTL: Duration = Duration::from_secs(60);
 
 pub struct Function {
     write_queue: FifoQueue,
@@ -69,7 +67,7 @@ impl Function {
                 SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
                 tenants.clone(),
             ),
-            tenants: CachedTenants::new(tenants, TENANT_CACHE_TTL),
+            tenants: CachedTenants::new(tenants, shared::store::tenants::TENANT_CACHE_TTL),
             secrets: TenantSecretStore::new(
                 aws_sdk_secretsmanager::Client::new(sdk),
                 env.required(vars::TENANT_SECRET_PREFIX)?,
@@ -135,8 +133,8 @@ pub async fn handle(
 /// Applies the retry policy to a failed message: a delay before SQS offers it again (and an
 /// entry in the sync log saying why), or a review item at once when retrying cannot help.
 async fn resolve_or_retry(function: &Function, record: &SqsMessage) -> Result<(), ResolveError> {
-    let exchanges = Exchanges::new();
-    let Err(e) = resolve(function, record, &exchanges).await else {
+    let kept = Kept::default();
+    let Err(e) = resolve(function, record, &kept).await else {
         return Ok(());
     };
     let body = record.body.as_deref().unwrap_or_default();
@@ -146,7 +144,7 @@ async fn resolve_or_retry(function: &Function, record: &SqsMessage) -> Result<()
     };
     let receives = receive_count(record);
     let class = e.class();
-    let payload = keep_payload(function, &queued.tenant_id, &exchanges).await;
+    let payload = kept.reference(function, &queued).await;
     let entry = |outcome, detail: String| {
         let mut entry = SyncLogEntry::new(
             &queued.correlation_id,
@@ -158,7 +156,8 @@ async fn resolve_or_retry(function: &Function, record: &SqsMessage) -> Result<()
         )
         .topic(&queued.topic)
         .attempts(receives)
-        .error_class(class);
+        .error_class(class)
+        .message_id(record.message_id.as_deref());
         entry.payload_ref.clone_from(&payload);
         entry
     };
@@ -208,26 +207,48 @@ enum Next {
     },
 }
 
-/// The Salesforce requests and answers of one resolution, stored per the tenant's policy.
-async fn keep_payload(
-    function: &Function,
-    tenant_id: &str,
-    exchanges: &Exchanges,
-) -> Option<String> {
-    if exchanges.is_empty() {
-        return None;
+/// The Salesforce requests and answers of one resolution, stored once per the tenant's policy
+/// however many entries refer to them.
+#[derive(Default)]
+struct Kept {
+    exchanges: std::sync::OnceLock<Exchanges>,
+    reference: tokio::sync::OnceCell<Option<String>>,
+}
+
+impl Kept {
+    /// The recorder, once the tenant's policy is known.
+    fn recorder(&self, config: &TenantConfig) -> &Exchanges {
+        self.exchanges.get_or_init(|| config.payloads.recorder())
     }
-    let config = function.tenant(tenant_id).await.ok()?;
-    function
-        .sync_log
-        .keep_exchanges(tenant_id, &config.payloads, exchanges)
-        .await
+
+    async fn reference(&self, function: &Function, queued: &QueuedEvent) -> Option<String> {
+        let exchanges = self.exchanges.get().filter(|e| !e.is_empty())?;
+        self.reference
+            .get_or_init(async || {
+                let config = function.tenant(&queued.tenant_id).await.ok()?;
+                let redactor = Redactor::new(
+                    config.transcript.redact_cards,
+                    &config.transcript.redact_patterns,
+                )
+                .ok();
+                let personal = Personal {
+                    values: queued.event.personal_values(),
+                    redactor: redactor.as_ref(),
+                };
+                function
+                    .sync_log
+                    .keep_exchanges(&queued.tenant_id, &config.payloads, exchanges, &personal)
+                    .await
+            })
+            .await
+            .clone()
+    }
 }
 
 async fn resolve(
     function: &Function,
     record: &SqsMessage,
-    exchanges: &Exchanges,
+    kept: &Kept,
 ) -> Result<(), ResolveError> {
     let body = record.body.as_deref().unwrap_or_default();
     let mut queued: QueuedEvent = serde_json::from_str(body)?;
@@ -244,9 +265,10 @@ async fn resolve(
         )
         .topic(&queued.topic)
         .attempts(receive_count(record))
+        .message_id(record.message_id.as_deref())
     };
-    let next = identify(function, &config, &queued, exchanges).await?;
-    let payload = keep_payload(function, &queued.tenant_id, exchanges).await;
+    let next = identify(function, &config, &queued, kept.recorder(&config)).await?;
+    let payload = kept.reference(function, &queued).await;
     let entry = |outcome, detail: String| {
         let mut entry = entry(outcome, detail);
         entry.payload_ref.clone_from(&payload);

@@ -22,7 +22,7 @@ use shared::event::QueuedEvent;
 use shared::store::conversations::{Conversations, FlushRequest, UNSENT_SHARDS};
 use shared::store::queue::FifoQueue;
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
-use shared::store::tenants::TenantTable;
+use shared::store::tenants::{TENANT_CACHE_TTL, TenantTable};
 use shared::store::{StoreError, aws_error};
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 use std::collections::HashMap;
@@ -243,18 +243,19 @@ async fn settle(
         .and_then(|ms| time::OffsetDateTime::from_unix_timestamp(ms / 1000).ok());
     let now = time::OffsetDateTime::now_utc();
     let age = sent.map_or(time::Duration::ZERO, |t| now - t);
-    let last = last_error(function, &queued.correlation_id).await?;
+    let last = last_error(function, &queued.correlation_id, message.message_id()).await?;
     let since_last = last
         .as_ref()
         .map_or(Duration::MAX, |e| (now - e.at).unsigned_abs());
     let class = last.as_ref().and_then(|e| e.error_class);
-    let config_changed = match (&last, class) {
+    let saved_since_error = match (&last, class) {
         (Some(last), Some(ErrorClass::Configuration)) => function
             .tenants
             .updated_at(&queued.tenant_id)
             .await?
-            .is_some_and(|updated| updated > last.at),
-        _ => false,
+            .filter(|saved| *saved > last.at)
+            .map(|saved| (now - saved).unsigned_abs()),
+        _ => None,
     };
     let decision = decide(Facts {
         class,
@@ -262,20 +263,27 @@ async fn settle(
         age: age.unsigned_abs(),
         redrives,
         hold: function.hold,
-        config_changed,
+        saved_since_error,
     });
     match decision {
         Decision::Redrive(why) => {
             redrive_to_source(function, stage, message, &queued, redrives + 1, why).await?;
+            if class == Some(ErrorClass::Configuration) {
+                // Its review item was opened when it failed; the redrive settles it, so a later
+                // `chatsync replay --parked` does not send it once more.
+                close_open_items(function, &queued.correlation_id).await?;
+            }
             Ok(Settled::Redriven)
         }
-        Decision::Wait => {
-            // Seen again when its hold is over, not after the receive's two minutes.
-            let rest = function
-                .hold
-                .saturating_sub(since_last)
-                .max(Duration::from_secs(1));
-            set_visibility(function, stage.dlq, message, rest).await?;
+        Decision::Wait(rest) => {
+            // Seen again when the wait is over, not after the receive's two minutes.
+            set_visibility(
+                function,
+                stage.dlq,
+                message,
+                rest.max(Duration::from_secs(1)),
+            )
+            .await?;
             Ok(Settled::Left)
         }
         Decision::Park => {
@@ -289,8 +297,9 @@ async fn settle(
 #[derive(Debug, PartialEq, Eq)]
 enum Decision {
     Redrive(&'static str),
-    /// Rate-limited and still within its hold: it waits in the DLQ.
-    Wait,
+    /// It waits in the DLQ this long: its daily-limit hold, or for the functions to read its
+    /// tenant's saved config.
+    Wait(Duration),
     Park,
 }
 
@@ -305,8 +314,9 @@ struct Facts {
     redrives: u32,
     /// The daily-limit hold (RATE_LIMIT_HOLD_SECONDS).
     hold: Duration,
-    /// The tenant was saved again (`chatsync tenant put`) after its newest failure.
-    config_changed: bool,
+    /// Time since the tenant was saved again (`chatsync tenant put`), when that was after its
+    /// newest failure.
+    saved_since_error: Option<Duration>,
 }
 
 /// What becomes of a dead letter: by its last recorded error class, the time since that error,
@@ -318,7 +328,7 @@ fn decide(f: Facts) -> Decision {
         age,
         redrives,
         hold,
-        config_changed,
+        saved_since_error,
     } = f;
     if age > PARK_AFTER {
         return Decision::Park;
@@ -328,14 +338,19 @@ fn decide(f: Facts) -> Decision {
         Some(ErrorClass::RateLimited) if since_last_error >= hold => {
             Decision::Redrive("the daily API limit may have reset")
         }
-        Some(ErrorClass::RateLimited) => Decision::Wait,
+        Some(ErrorClass::RateLimited) => Decision::Wait(hold.saturating_sub(since_last_error)),
         Some(ErrorClass::Transient | ErrorClass::Session) if redrives < MAX_REDRIVES => {
             Decision::Redrive("its errors were transient")
         }
-        // The tenant's setup failed it, and an operator has saved the tenant since.
-        Some(ErrorClass::Configuration) if config_changed && redrives < MAX_REDRIVES => {
-            Decision::Redrive("its tenant's config changed since its error")
-        }
+        // The tenant's setup failed it, and an operator has saved the tenant since: back once
+        // every function has read the saved config.
+        Some(ErrorClass::Configuration) if redrives < MAX_REDRIVES => match saved_since_error {
+            Some(since) if since >= TENANT_CACHE_TTL => {
+                Decision::Redrive("its tenant's config changed since its error")
+            }
+            Some(since) => Decision::Wait(TENANT_CACHE_TTL - since),
+            None => Decision::Park,
+        },
         // No failure of its own: it waited behind a failed message of its conversation (a
         // held or retried one), or its consumer died. Back in line, a bounded number of times.
         None if redrives < MAX_UNRECORDED_REDRIVES => {
@@ -345,27 +360,40 @@ fn decide(f: Facts) -> Decision {
     }
 }
 
-/// The newest failed attempt recorded for the correlation id since its last replay: an error
-/// from before an operator replayed it says nothing about the replayed copy.
+/// Closes the correlation id's open review items, noting the drainer's redrive.
+async fn close_open_items(function: &Function, correlation_id: &str) -> Result<(), StoreError> {
+    for item in function.sync_log_table.trail(correlation_id).await? {
+        if item.open {
+            function
+                .sync_log_table
+                .close(&item, "retry-drainer (redriven after the tenant was saved)")
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The newest failed attempt recorded for this dead letter: entries of the correlation id made
+/// while handling this message (or entries that name no message).
 async fn last_error(
     function: &Function,
     correlation_id: &str,
+    message_id: Option<&str>,
 ) -> Result<Option<SyncLogEntry>, StoreError> {
     let trail = function.sync_log_table.trail(correlation_id).await?;
-    Ok(newest_error_since_replay(
+    Ok(newest_error_of(
         trail.into_iter().map(|l| l.into_entry()).collect(),
+        message_id,
     ))
 }
 
-fn newest_error_since_replay(trail: Vec<SyncLogEntry>) -> Option<SyncLogEntry> {
-    let replayed = trail
-        .iter()
-        .filter(|e| e.step == Step::Replay)
-        .map(|e| e.at)
-        .max();
+/// An earlier copy's failures (the original of a replayed or redriven message, parked for an
+/// error since fixed) say nothing about this one.
+fn newest_error_of(trail: Vec<SyncLogEntry>, message_id: Option<&str>) -> Option<SyncLogEntry> {
     trail
         .into_iter()
-        .filter(|e| e.error_class.is_some() && replayed.is_none_or(|r| e.at > r))
+        .filter(|e| e.error_class.is_some())
+        .filter(|e| e.message_id.is_none() || e.message_id.as_deref() == message_id)
         .max_by_key(|e| e.at)
 }
 
@@ -470,6 +498,18 @@ async fn park(
         tracing::warn!("dropping a dead-lettered flush request; the sweep renews it");
         return delete(function, url, message).await;
     }
+    if let Ok(d) = serde_json::from_str::<QueuedEvent>(body) {
+        // A consumer that parked it and then failed (recording a later event of the batch,
+        // say) left its review item open already: one item per event is enough.
+        let trail = function.sync_log_table.trail(&d.correlation_id).await?;
+        if trail
+            .iter()
+            .any(|l| l.open && l.payload.as_deref() == Some(body))
+        {
+            tracing::info!(correlation_id = %d.correlation_id, "dead letter already open as a review item");
+            return delete(function, url, message).await;
+        }
+    }
     let mut entry = match serde_json::from_str::<QueuedEvent>(body) {
         Ok(d) => SyncLogEntry::new(
             &d.correlation_id,
@@ -549,7 +589,7 @@ mod tests {
             age: HOUR,
             redrives: 0,
             hold: HOUR,
-            config_changed: false,
+            saved_since_error: None,
         }
     }
 
@@ -570,7 +610,7 @@ mod tests {
             since_last_error: HOUR / 2,
             ..limited
         };
-        assert_eq!(decide(held), Decision::Wait);
+        assert_eq!(decide(held), Decision::Wait(HOUR / 2));
         assert_eq!(
             decide(limited),
             Decision::Redrive("the daily API limit may have reset")
@@ -593,41 +633,54 @@ mod tests {
     }
 
     #[test]
-    fn errors_from_before_a_replay_do_not_count() {
-        let at = |minute: i64| {
-            time::macros::datetime!(2024-05-01 10:00 UTC) + time::Duration::minutes(minute)
-        };
-        let entry = |step, outcome, class: Option<ErrorClass>, minute| {
-            let mut e = SyncLogEntry::new("c1", "demo", None, step, outcome, "d");
+    fn only_this_copys_failures_count() {
+        let entry = |message: Option<&str>, class: Option<ErrorClass>, minute: i64| {
+            let mut e = SyncLogEntry::new("c1", "demo", None, Step::Write, Outcome::Error, "d")
+                .message_id(message);
             e.error_class = class;
-            e.at = at(minute);
+            e.at = time::macros::datetime!(2024-05-01 10:00 UTC) + time::Duration::minutes(minute);
             e
         };
-        let parked = entry(Step::Write, Outcome::Parked, Some(ErrorClass::Data), 1);
-        let replay = entry(Step::Replay, Outcome::Ok, None, 2);
-        let written = entry(Step::Write, Outcome::Ok, None, 3);
+        // The original was parked for a data error, then replayed under a new message id.
+        let parked = entry(Some("m1"), Some(ErrorClass::Data), 1);
+        let written = entry(Some("m2"), None, 3);
         assert_eq!(
-            newest_error_since_replay(vec![parked.clone(), replay.clone(), written.clone()]),
+            newest_error_of(vec![parked.clone(), written.clone()], Some("m2")),
             None,
             "the replayed copy has no failure of its own"
         );
-        let retried = entry(Step::Write, Outcome::Error, Some(ErrorClass::Transient), 4);
+        let retried = entry(Some("m2"), Some(ErrorClass::Transient), 4);
         assert_eq!(
-            newest_error_since_replay(vec![parked.clone(), replay, written, retried.clone()]),
+            newest_error_of(vec![parked.clone(), written, retried.clone()], Some("m2")),
             Some(retried)
         );
         assert_eq!(
-            newest_error_since_replay(vec![parked.clone()]),
+            newest_error_of(vec![parked.clone()], Some("m1")),
             Some(parked)
+        );
+        // Entries that name no message (written before message ids were) still count.
+        let unnamed = entry(None, Some(ErrorClass::Transient), 5);
+        assert_eq!(
+            newest_error_of(vec![unnamed.clone()], Some("m9")),
+            Some(unnamed)
         );
     }
 
     #[test]
-    fn configuration_errors_come_back_once_the_tenant_is_saved_again() {
+    fn configuration_errors_come_back_once_the_saved_tenant_is_read() {
         let broken = facts(Some(ErrorClass::Configuration));
         assert_eq!(decide(broken), Decision::Park);
+        let just_saved = Facts {
+            saved_since_error: Some(Duration::from_secs(20)),
+            ..broken
+        };
+        assert_eq!(
+            decide(just_saved),
+            Decision::Wait(TENANT_CACHE_TTL - Duration::from_secs(20)),
+            "the functions may still hold the old config"
+        );
         let fixed = Facts {
-            config_changed: true,
+            saved_since_error: Some(TENANT_CACHE_TTL),
             ..broken
         };
         assert_eq!(
@@ -644,7 +697,7 @@ mod tests {
             "saving it again is not a fix forever"
         );
         let data = Facts {
-            config_changed: true,
+            saved_since_error: Some(HOUR),
             ..facts(Some(ErrorClass::Data))
         };
         assert_eq!(

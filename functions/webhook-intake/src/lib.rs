@@ -22,7 +22,7 @@ use shared::store::tenants::{TenantTable, TtlCache};
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 use shared::tenant::{TenantConfig, TenantSecrets, is_valid_tenant_id};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use time::OffsetDateTime;
 
 /// Default body limit: SQS takes 256 KiB per message and the envelope needs room.
@@ -31,9 +31,8 @@ pub const DEFAULT_MAX_WEBHOOK_BYTES: u64 = 200 * 1024;
 /// SQS's message size limit (the queued delivery wraps the body in JSON).
 const SQS_MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
-/// Tenant config and secrets change rarely; a short cache keeps the intake in microseconds.
-const TENANT_CACHE_TTL: Duration = Duration::from_secs(60);
-
+// Tenant config and secrets change rarely; a short cache (TENANT_CACHE_TTL) keeps the intake
+// in microseconds.
 type Tenant = Arc<(TenantConfig, TenantSecrets)>;
 
 /// What the intake needs across invocations, built once per warm function.
@@ -63,7 +62,7 @@ impl Intake {
                 aws_sdk_sqs::Client::new(sdk),
                 env.required(vars::RESOLVE_QUEUE_URL)?,
             ),
-            cache: TtlCache::new(TENANT_CACHE_TTL),
+            cache: TtlCache::new(shared::store::tenants::TENANT_CACHE_TTL),
             max_body_bytes: env.number_or(vars::MAX_WEBHOOK_BYTES, DEFAULT_MAX_WEBHOOK_BYTES)?
                 as usize,
             clock: OffsetDateTime::now_utc,

@@ -183,24 +183,10 @@ fn url_file_name(url: &str) -> String {
         rest.split_once('/').map_or("", |(_, p)| p)
     });
     let segment = path.rsplit('/').next().unwrap_or_default();
-    percent_decode(segment).unwrap_or_else(|| segment.to_owned())
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    // A name that does not decode to UTF-8 is shown as it was sent.
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .map_or_else(|_| segment.to_owned(), |name| name.into_owned())
 }
 
 /// The usual extension of a MIME type, for files whose name has none: Salesforce derives

@@ -206,7 +206,8 @@ impl Org {
 
     /// Records every request sent through this handle, and its answer, into `exchanges`.
     pub fn recording(mut self, exchanges: &Exchanges) -> Self {
-        self.exchanges = Some(exchanges.clone());
+        // An off recorder would take copies only to drop them.
+        self.exchanges = exchanges.is_on().then(|| exchanges.clone());
         self
     }
 
@@ -319,7 +320,18 @@ impl Org {
         };
         let mut path = call.path.clone();
         if !call.query.is_empty() {
-            let query: Vec<String> = call.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            // Encoded as sent, so the path reads back the same way as a subrequest URL.
+            let query: Vec<String> = call
+                .query
+                .iter()
+                .map(|(k, v)| {
+                    let v = percent_encoding::utf8_percent_encode(
+                        v,
+                        percent_encoding::NON_ALPHANUMERIC,
+                    );
+                    format!("{k}={v}")
+                })
+                .collect();
             path = format!("{path}?{}", query.join("&"));
         }
         let (status, response) = match answer {

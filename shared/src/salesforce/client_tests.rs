@@ -802,7 +802,7 @@ async fn a_recording_handle_keeps_each_request_and_answer_but_no_token() {
     org.create("Contact", &body).await.unwrap();
     org.get("Lead", "00Q", &["Id"]).await.unwrap_err();
     org.get("Lead", "slow", &[]).await.unwrap_err();
-    let seen = exchanges.snapshot();
+    let seen = exchanges.snapshot().exchanges;
     assert_eq!(seen.len(), 3);
     assert_eq!(seen[0].method, "POST");
     assert_eq!(seen[0].path, "sobjects/Contact");

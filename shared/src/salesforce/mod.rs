@@ -33,7 +33,7 @@ pub use collections::SaveResult;
 pub use composite::{CompositeRequest, CompositeResponse, SubRequest, SubResponse, reference};
 pub use describe::{FieldDescribe, SObjectDescribe};
 pub use error::{ApiError, SalesforceError};
-pub use exchanges::{Exchange, Exchanges};
+pub use exchanges::{Exchange, Exchanges, Recorded};
 pub use limits::{ApiBudget, ApiUsage, Priority};
 pub use plan::{CompositePlan, plan_collections, plan_composite};
 pub use rest::{QueryPage, UpsertOutcome};

@@ -349,8 +349,9 @@ impl SyncLogWriter {
         tenant_id: &str,
         policy: &crate::synclog::payload::PayloadPolicy,
         exchanges: &crate::salesforce::Exchanges,
+        personal: &crate::synclog::payload::Personal<'_>,
     ) -> Option<String> {
-        let document = crate::synclog::payload::pack(&exchanges.snapshot(), policy)?;
+        let document = crate::synclog::payload::pack(&exchanges.snapshot(), policy, personal)?;
         match self.store_payload(tenant_id, document).await {
             Ok(reference) => Some(reference),
             Err(e) => {

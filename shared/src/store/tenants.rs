@@ -129,6 +129,10 @@ pub async fn put_tenant(
     tenants.put(&file.config).await
 }
 
+/// How long the functions keep a tenant's config before reading it again: a saved change
+/// reaches every warm function within this time.
+pub const TENANT_CACHE_TTL: Duration = Duration::from_secs(60);
+
 /// A small time-bounded cache in front of a loader, for config read on every invocation.
 #[derive(Debug)]
 pub struct TtlCache<V> {

@@ -133,6 +133,11 @@ pub struct SyncLogEntry {
     /// tenant keeps them; the same document may serve every event of one write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload_ref: Option<String>,
+    /// The SQS message a consumer was handling. A dead letter keeps its message id, so the
+    /// drainer judges it by its own failures, not by those of an earlier copy (one parked,
+    /// then replayed or redriven under a new id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
 }
 
 impl SyncLogEntry {
@@ -160,6 +165,7 @@ impl SyncLogEntry {
             replay_to: None,
             group_id: None,
             payload_ref: None,
+            message_id: None,
         }
     }
 
@@ -185,6 +191,11 @@ impl SyncLogEntry {
 
     pub fn replay_to(mut self, stage: Stage) -> Self {
         self.replay_to = Some(stage);
+        self
+    }
+
+    pub fn message_id(mut self, message_id: Option<&str>) -> Self {
+        self.message_id = message_id.map(str::to_owned);
         self
     }
 

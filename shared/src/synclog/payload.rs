@@ -2,8 +2,9 @@
 //! the sync log. Secrets are always removed; personal data is masked unless the tenant asks
 //! for full payloads; every document is size-capped and gzip-compressed.
 
+use crate::mapping::redact::Redactor;
 use crate::mask;
-use crate::salesforce::Exchange;
+use crate::salesforce::{Exchange, Recorded};
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
@@ -51,6 +52,14 @@ impl Default for PayloadPolicy {
 }
 
 impl PayloadPolicy {
+    /// A recorder for one step: off when nothing is kept, so nothing is copied.
+    pub fn recorder(&self) -> crate::salesforce::Exchanges {
+        match self.keep {
+            PayloadKeep::None => crate::salesforce::Exchanges::off(),
+            PayloadKeep::Masked | PayloadKeep::Full => crate::salesforce::Exchanges::new(),
+        }
+    }
+
     /// The policy's own limits, checked when the tenant is saved.
     pub fn check(&self) -> Result<(), String> {
         if !(MIN_MAX_BYTES..=MAX_MAX_BYTES).contains(&self.max_bytes) {
@@ -80,19 +89,36 @@ const STRING_CAPS: [usize; 2] = [8 * 1024, 512];
 /// Reading back never inflates more than this (a document is at most 256 KB compressed).
 const MAX_INFLATED: usize = 16 * 1024 * 1024;
 
-/// The stored form of `exchanges` under `policy`: gzip of a JSON document, at most
+/// What else is personal in one step, beyond what field names and patterns reveal.
+#[derive(Default)]
+pub struct Personal<'a> {
+    /// Values known to be personal here (the visitor's and agents' names, e-mails, phones:
+    /// [`crate::event::Event::personal_values`]), masked wherever they appear, e.g. in a
+    /// Subject "Chat with Jane Doe".
+    pub values: Vec<String>,
+    /// The tenant's transcript redaction (card numbers, its patterns), applied to every value.
+    pub redactor: Option<&'a Redactor>,
+}
+
+/// The stored form of what was recorded, under `policy`: gzip of a JSON document, at most
 /// `policy.max_bytes`. None when the policy keeps nothing or there is nothing to keep.
-pub fn pack(exchanges: &[Exchange], policy: &PayloadPolicy) -> Option<Vec<u8>> {
-    if policy.keep == PayloadKeep::None || exchanges.is_empty() {
+pub fn pack(
+    recorded: &Recorded,
+    policy: &PayloadPolicy,
+    personal: &Personal<'_>,
+) -> Option<Vec<u8>> {
+    if policy.keep == PayloadKeep::None || recorded.exchanges.is_empty() {
         return None;
     }
     let cap = policy.max_bytes.clamp(MIN_MAX_BYTES, MAX_MAX_BYTES) as usize;
     for string_cap in STRING_CAPS {
-        let mut kept: Vec<Value> = exchanges
+        let masker = Masker::new(policy.keep, string_cap, personal);
+        let mut kept: Vec<Value> = recorded
+            .exchanges
             .iter()
-            .map(|e| exchange_value(e, policy.keep, string_cap))
+            .map(|e| masker.exchange(e))
             .collect();
-        let mut omitted = 0usize;
+        let mut omitted = recorded.dropped;
         loop {
             let doc = json!({
                 "keep": policy.keep,
@@ -114,7 +140,7 @@ pub fn pack(exchanges: &[Exchange], policy: &PayloadPolicy) -> Option<Vec<u8>> {
     Some(gzip(&json!({
         "keep": policy.keep,
         "exchanges": [],
-        "omitted": exchanges.len(),
+        "omitted": recorded.exchanges.len() + recorded.dropped,
         "note": "over the payload size cap",
     })))
 }
@@ -138,28 +164,6 @@ fn gzip(doc: &Value) -> Vec<u8> {
     encoder.finish().unwrap_or_default()
 }
 
-fn exchange_value(e: &Exchange, keep: PayloadKeep, string_cap: usize) -> Value {
-    let request = e.request.clone().map(|mut body| {
-        scrub(&mut body, keep, string_cap);
-        body
-    });
-    // Salesforce answers JSON; a proxy's HTML error page or a transport error stays text.
-    let response = match serde_json::from_str::<Value>(&e.response) {
-        Ok(mut body) => {
-            scrub(&mut body, keep, string_cap);
-            body
-        }
-        Err(_) => Value::String(cut(&free_text(&e.response, keep), string_cap)),
-    };
-    json!({
-        "method": e.method,
-        "path": cut(&free_text(&e.path, keep), string_cap),
-        "request": request,
-        "status": e.status,
-        "response": response,
-    })
-}
-
 /// Field names whose values are credentials, wherever they appear.
 fn is_secret(key: &str) -> bool {
     const SECRET: [&str; 7] = [
@@ -174,66 +178,200 @@ fn is_secret(key: &str) -> bool {
     SECRET.iter().any(|s| key.contains(s))
 }
 
+/// Masks one document's values under one policy.
+struct Masker<'a> {
+    keep: PayloadKeep,
+    string_cap: usize,
+    /// The known personal values, longest first, as one case-insensitive pattern.
+    known: Option<Regex>,
+    redactor: Option<&'a Redactor>,
+}
+
+impl<'a> Masker<'a> {
+    fn new(keep: PayloadKeep, string_cap: usize, personal: &Personal<'a>) -> Self {
+        let mut values: Vec<&str> = personal
+            .values
+            .iter()
+            .map(|v| v.trim())
+            .filter(|v| v.chars().count() >= 3)
+            .collect();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        values.dedup();
+        let known = (!values.is_empty())
+            .then(|| {
+                let alternatives: Vec<String> = values.iter().map(|v| regex::escape(v)).collect();
+                Regex::new(&format!("(?i){}", alternatives.join("|"))).ok()
+            })
+            .flatten();
+        Self {
+            keep,
+            string_cap,
+            known,
+            redactor: personal.redactor,
+        }
+    }
+
+    fn exchange(&self, e: &Exchange) -> Value {
+        let request = e.request.clone().map(|mut body| {
+            self.scrub(&mut body);
+            body
+        });
+        // Salesforce answers JSON; a proxy's HTML error page or a transport error stays text.
+        let response = match serde_json::from_str::<Value>(&e.response) {
+            Ok(mut body) => {
+                self.scrub(&mut body);
+                body
+            }
+            Err(_) => Value::String(self.finish(self.url(&e.response))),
+        };
+        json!({
+            "method": e.method,
+            "path": self.finish(self.url(&e.path)),
+            "request": request,
+            "status": e.status,
+            "response": response,
+        })
+    }
+
+    fn scrub(&self, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                // Duplicate-rule answers name fields in `name`: a field name, not a person's.
+                let field_diff = map.contains_key("difference");
+                for (key, v) in map.iter_mut() {
+                    let key = key.to_ascii_lowercase();
+                    if is_secret(&key) {
+                        *v = Value::String("[removed]".into());
+                    } else if key == "versiondata" {
+                        let len = v.as_str().map_or(0, str::len);
+                        *v = Value::String(format!("[file content: {len} characters]"));
+                    } else if let Value::String(s) = v {
+                        let masked = if field_diff && key == "name" {
+                            s.clone()
+                        } else if key.ends_with("url") {
+                            self.url(s)
+                        } else {
+                            self.field(&key, s)
+                        };
+                        *s = self.finish(masked);
+                    } else {
+                        self.scrub(v);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.scrub(v)),
+            Value::String(s) => *s = self.finish(self.text(s)),
+            _ => {}
+        }
+    }
+
+    fn field(&self, key: &str, value: &str) -> String {
+        if self.keep == PayloadKeep::Full || value.is_empty() {
+            return value.to_owned();
+        }
+        if key.contains("email") {
+            mask::email(value)
+        } else if key.contains("phone") {
+            mask::phone(value)
+        } else if is_name(key) {
+            let first: String = value.chars().take(1).collect();
+            format!("{first}***")
+        } else if is_text(key) {
+            format!("[masked: {} characters]", value.chars().count())
+        } else {
+            self.text(value)
+        }
+    }
+
+    /// A path or URL: percent-decoded first, so an encoded address or a SOQL filter in a
+    /// composite subrequest's URL is seen for what it is.
+    fn url(&self, value: &str) -> String {
+        if self.keep == PayloadKeep::Full {
+            return value.to_owned();
+        }
+        // In a query string a space is sent as '+' (a plus sign itself as %2B).
+        let value = match value.split_once('?') {
+            Some((path, query)) => format!("{path}?{}", query.replace('+', " ")),
+            None => value.to_owned(),
+        };
+        let decoded = percent_encoding::percent_decode_str(&value).decode_utf8_lossy();
+        self.text(&decoded)
+    }
+
+    /// Any other value: known personal values, the tenant's redaction, then e-mail addresses,
+    /// phone numbers and the literals of SOQL/SOSL text.
+    fn text(&self, value: &str) -> String {
+        if self.keep == PayloadKeep::Full {
+            return value.to_owned();
+        }
+        let mut out = value.to_owned();
+        if let Some(known) = &self.known {
+            out = known
+                .replace_all(&out, |c: &regex::Captures<'_>| {
+                    let first: String = c[0].chars().take(1).collect();
+                    format!("{first}***")
+                })
+                .into_owned();
+        }
+        if let Some(redactor) = self.redactor {
+            out = redactor.redact(&out).into_owned();
+        }
+        out = free_text(&out);
+        if looks_like_query(&out) {
+            out = query_literals(&out);
+        }
+        out
+    }
+
+    /// Cuts to the string cap.
+    fn finish(&self, value: String) -> String {
+        cut(&value, self.string_cap)
+    }
+}
+
 fn is_name(key: &str) -> bool {
     matches!(
         key,
         "name" | "firstname" | "lastname" | "middlename" | "suppliedname" | "suppliedcompany"
-    )
+    ) || key.ends_with("name__c")
 }
 
 /// Fields that hold message text: the transcript targets and the Case description.
 fn is_text(key: &str) -> bool {
-    matches!(key, "description" | "commentbody" | "body__c") || key.ends_with("body__c")
+    matches!(key, "description" | "commentbody") || key.ends_with("body__c")
 }
 
-fn scrub(value: &mut Value, keep: PayloadKeep, string_cap: usize) {
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map.iter_mut() {
-                let key = key.to_ascii_lowercase();
-                if is_secret(&key) {
-                    *v = Value::String("[removed]".into());
-                } else if key == "versiondata" {
-                    // A file's base64 content: its size is what an operator needs.
-                    let len = v.as_str().map_or(0, str::len);
-                    *v = Value::String(format!("[file content: {len} characters]"));
-                } else if let Value::String(s) = v {
-                    *s = cut(&masked_field(&key, s, keep), string_cap);
-                } else {
-                    scrub(v, keep, string_cap);
-                }
+/// SOQL or SOSL text (a lookup's filter, in a path or a subrequest URL).
+fn looks_like_query(value: &str) -> bool {
+    let upper = value.to_ascii_uppercase();
+    upper.contains("SELECT ") && upper.contains(" FROM ") || upper.contains("FIND {")
+}
+
+static QUOTED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"'((?:[^'\\]|\\.)*)'").expect("constant pattern"));
+static RECORD_ID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$").expect("constant pattern")
+});
+
+/// A query's quoted literals that may be personal (an address, a phone pattern such as
+/// LIKE '%7%7%0%0…') are masked; record ids and other literals stay.
+fn query_literals(query: &str) -> String {
+    QUOTED
+        .replace_all(query, |c: &regex::Captures<'_>| {
+            let literal = &c[1];
+            let digits = literal.chars().filter(char::is_ascii_digit).count();
+            if literal.contains('@') || (digits >= 7 && !RECORD_ID.is_match(literal)) {
+                "'***'".to_owned()
+            } else {
+                c[0].to_owned()
             }
-        }
-        Value::Array(items) => {
-            for v in items {
-                scrub(v, keep, string_cap);
-            }
-        }
-        Value::String(s) => *s = cut(&free_text(s, keep), string_cap),
-        _ => {}
-    }
+        })
+        .into_owned()
 }
 
-fn masked_field(key: &str, value: &str, keep: PayloadKeep) -> String {
-    if keep == PayloadKeep::Full || value.is_empty() {
-        return value.to_owned();
-    }
-    if key.contains("email") {
-        mask::email(value)
-    } else if key.contains("phone") {
-        mask::phone(value)
-    } else if is_name(key) {
-        let first: String = value.chars().take(1).collect();
-        format!("{first}***")
-    } else if is_text(key) {
-        format!("[masked: {} characters]", value.chars().count())
-    } else {
-        free_text(value, keep)
-    }
-}
-
+/// Anything around an @ up to a space, quote or bracket: invalid addresses are masked too.
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").expect("constant pattern")
+    Regex::new(r#"[^\s@'"<>(),;:{}\[\]]+@[^\s@'"<>(),;:{}\[\]]+"#).expect("constant pattern")
 });
 /// Seven or more digits, possibly with +, spaces, dots, dashes and brackets between them.
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
@@ -241,12 +379,9 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\+?\b\d[\d\s().\-]{5,}\d\b").expect("constant pattern")
 });
 
-/// E-mail addresses and phone numbers in any other value (a SOQL filter, a custom field, an
-/// error message quoting the value) are masked too.
-fn free_text(value: &str, keep: PayloadKeep) -> String {
-    if keep == PayloadKeep::Full {
-        return value.to_owned();
-    }
+/// E-mail addresses (also ones Salesforce refuses as invalid, which an error message quotes)
+/// and phone numbers anywhere in a value.
+fn free_text(value: &str) -> String {
     let value = EMAIL.replace_all(value, |c: &regex::Captures<'_>| mask::email(&c[0]));
     PHONE
         .replace_all(&value, |c: &regex::Captures<'_>| {
@@ -302,8 +437,23 @@ mod tests {
             .collect()
     }
 
+    fn recorded(exchanges: &[Exchange]) -> Recorded {
+        Recorded {
+            exchanges: exchanges.to_vec(),
+            dropped: 0,
+        }
+    }
+
     fn round_trip(exchanges: &[Exchange], policy: &PayloadPolicy) -> Value {
-        let packed = pack(exchanges, policy).expect("something kept");
+        round_trip_with(exchanges, policy, &Personal::default())
+    }
+
+    fn round_trip_with(
+        exchanges: &[Exchange],
+        policy: &PayloadPolicy,
+        personal: &Personal<'_>,
+    ) -> Value {
+        let packed = pack(&recorded(exchanges), policy, personal).expect("something kept");
         assert!(packed.len() <= policy.max_bytes as usize);
         unpack(&packed).expect("reads back")
     }
@@ -379,10 +529,18 @@ mod tests {
             "<html>Service Unavailable for jane@example.com</html>",
         );
         query.method = "GET".into();
-        query.path = "query?q=SELECT Id FROM Contact WHERE Email = 'jane@example.com' OR Phone = '+447700900123'".into();
+        let soql =
+            "SELECT Id FROM Contact WHERE Email = 'jane@example.com' OR Phone = '+447700900123'";
+        query.path = format!(
+            "query?q={}",
+            percent_encoding::utf8_percent_encode(soql, percent_encoding::NON_ALPHANUMERIC)
+        );
         let doc = round_trip(&[query], &PayloadPolicy::default());
         let path = doc["exchanges"][0]["path"].as_str().expect("path");
-        assert!(path.contains("Email = 'j***@example.com'"), "{path}");
+        assert!(
+            path.contains("Email = '***'"),
+            "a query's address literal: {path}"
+        );
         assert!(path.contains("Phone = '***23'"), "{path}");
         assert_eq!(
             doc["exchanges"][0]["response"],
@@ -393,7 +551,7 @@ mod tests {
     #[test]
     fn ids_and_timestamps_are_not_mistaken_for_phones() {
         let text = "500000000000001AAA at 2024-05-01T10:00:00.000+0000 (Case 5003000000D8cuI)";
-        assert_eq!(free_text(text, PayloadKeep::Masked), text);
+        assert_eq!(free_text(text), text);
     }
 
     #[test]
@@ -402,8 +560,9 @@ mod tests {
             keep: PayloadKeep::None,
             ..PayloadPolicy::default()
         };
-        assert!(pack(&[exchange(None, 200, "{}")], &policy).is_none());
-        assert!(pack(&[], &PayloadPolicy::default()).is_none());
+        let none = Personal::default();
+        assert!(pack(&recorded(&[exchange(None, 200, "{}")]), &policy, &none).is_none());
+        assert!(pack(&recorded(&[]), &PayloadPolicy::default(), &none).is_none());
     }
 
     #[test]
@@ -448,6 +607,70 @@ mod tests {
             "{}",
             &subject[subject.len() - 40..]
         );
+    }
+
+    #[test]
+    fn encoded_query_urls_known_values_and_invalid_addresses_are_masked() {
+        // A composite subrequest's SOQL is percent-encoded; a phone lookup is a LIKE pattern.
+        let url = "/services/data/v62.0/query?q=SELECT+Id+FROM+Contact+WHERE+Email+%3D+%27jane.doe%40example.com%27+OR+Phone+LIKE+%27%257%257%250%250%259%250%250%251%252%253%27+OR+Id+%3D+%270035g0000004C97AAE%27";
+        let request = json!({"compositeRequest": [{"method": "GET", "url": url, "referenceId": "q"}],
+            "Subject": "Chat with Jane Doe", "Visitor_Name__c": "Jane Doe"});
+        let response = r#"[{"message":"invalid email address: jane.doe@gmail","errorCode":"INVALID_EMAIL_ADDRESS","fieldDiffs":[{"name":"Email","difference":"SAME"}]}]"#;
+        let personal = Personal {
+            values: vec!["Jane Doe".into(), "jo".into()],
+            redactor: None,
+        };
+        let doc = round_trip_with(
+            &[exchange(Some(request), 400, response)],
+            &PayloadPolicy::default(),
+            &personal,
+        );
+        let text = doc.to_string();
+        assert!(!text.contains("jane.doe"), "{doc:#}");
+        assert!(!text.contains("7%7%0"), "{doc:#}");
+        let sent = &doc["exchanges"][0]["request"];
+        let url = sent["compositeRequest"][0]["url"].as_str().expect("url");
+        assert!(url.contains("Email = '***'"), "{url}");
+        assert!(
+            url.contains("Id = '0035g0000004C97AAE'"),
+            "record ids stay: {url}"
+        );
+        assert_eq!(sent["Subject"], "Chat with J***");
+        assert_eq!(sent["Visitor_Name__c"], "J***");
+        let answer = &doc["exchanges"][0]["response"][0];
+        assert_eq!(answer["message"], "invalid email address: j***@gmail");
+        assert_eq!(
+            answer["fieldDiffs"][0]["name"], "Email",
+            "a field name, not a person's"
+        );
+    }
+
+    #[test]
+    fn the_tenants_redaction_applies_and_dropped_exchanges_are_counted() {
+        let redactor = Redactor::new(true, &[r"ORDER-\d+".to_owned()]).expect("patterns");
+        let personal = Personal {
+            values: Vec::new(),
+            redactor: Some(&redactor),
+        };
+        let request = json!({"Subject": "Refund ORDER-42 card 4111 1111 1111 1111"});
+        let packed = pack(
+            &Recorded {
+                exchanges: vec![exchange(Some(request), 200, "{}")],
+                dropped: 5,
+            },
+            &PayloadPolicy::default(),
+            &personal,
+        )
+        .expect("kept");
+        let doc = unpack(&packed).expect("reads");
+        let subject = doc["exchanges"][0]["request"]["Subject"]
+            .as_str()
+            .expect("subject");
+        assert!(
+            !subject.contains("ORDER-42") && !subject.contains("4111"),
+            "{subject}"
+        );
+        assert_eq!(doc["omitted"], 5);
     }
 
     #[test]

@@ -122,7 +122,21 @@ async fn wait_for_port(
             .await
             .is_ok()
         {
-            return Ok(());
+            // Something listens; ours only if it is still alive (another process may have
+            // taken the port, and ours exited failing to bind it).
+            return match child.try_wait() {
+                Ok(None) => Ok(()),
+                Ok(Some(status)) => Err(ProcError::NotReady {
+                    what: what.into(),
+                    seconds: 0,
+                    detail: format!("exited with {status}; 127.0.0.1:{port} is someone else's"),
+                }),
+                Err(e) => Err(ProcError::NotReady {
+                    what: what.into(),
+                    seconds: 0,
+                    detail: e.to_string(),
+                }),
+            };
         }
         if let Ok(Some(status)) = child.try_wait() {
             return Err(ProcError::NotReady {
