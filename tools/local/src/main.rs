@@ -294,13 +294,17 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
                 .await?;
             println!("  {sobject:<8} {} records", records.len());
             for r in records.iter().take(5) {
-                let name = r["Name"].as_str().or(r["LastName"].as_str()).unwrap_or("");
-                let email = r["Email"].as_str().unwrap_or("");
-                println!(
-                    "    {} {name} {}",
-                    r["Id"].as_str().unwrap_or("?"),
-                    mask_email(email)
-                );
+                let text = |field: &str| r[field].as_str().unwrap_or("").to_owned();
+                // People by name and (masked) e-mail; Cases and Tasks by status and subject.
+                let summary = match sobject {
+                    "Case" | "Task" => format!("{:<10} {}", text("Status"), text("Subject")),
+                    _ => format!(
+                        "{} {}",
+                        r["Name"].as_str().or(r["LastName"].as_str()).unwrap_or(""),
+                        mask_email(&text("Email"))
+                    ),
+                };
+                println!("    {} {summary}", r["Id"].as_str().unwrap_or("?"));
             }
         }
         println!(
