@@ -81,7 +81,59 @@ async fn main() {
         &conversations,
     )
     .await;
+    payload_sizes(&session).await;
     session.stop().await;
+}
+
+/// The sync log's payload documents both runs left (the demo tenant keeps them masked): how
+/// many, and their size compressed as stored and as JSON.
+async fn payload_sizes(session: &Session) {
+    let client = aws_sdk_dynamodb::Client::new(&session.sdk);
+    let table = session.table("SyncLogTable").expect("sync log table");
+    let (mut stored, mut json) = (Vec::new(), Vec::new());
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .filter_expression("begins_with(pk, :p)")
+            .expression_attribute_values(
+                ":p",
+                aws_sdk_dynamodb::types::AttributeValue::S(
+                    shared::store::synclog::PAYLOAD_PREFIX.into(),
+                ),
+            )
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        for item in page.items() {
+            let Some(bytes) = item.get("document").and_then(|v| v.as_b().ok()) else {
+                continue;
+            };
+            stored.push(bytes.as_ref().len());
+            let doc = shared::synclog::payload::unpack(bytes.as_ref()).expect("a document");
+            json.push(doc.to_string().len());
+        }
+        match page.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => break,
+        }
+    }
+    let mean = |v: &[usize]| v.iter().sum::<usize>() as f64 / v.len().max(1) as f64;
+    println!();
+    println!(
+        "| payload documents | count | mean stored (bytes, gzip) | largest stored | mean JSON (bytes) | JSON / stored |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| both runs, masked | {} | {:.0} | {} | {:.0} | {:.1} |",
+        stored.len(),
+        mean(&stored),
+        stored.iter().max().copied().unwrap_or(0),
+        mean(&json),
+        mean(&json) / mean(&stored).max(1.0)
+    );
 }
 
 fn visitor(i: usize, kind: &str) -> Visitor {
