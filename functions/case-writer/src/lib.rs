@@ -224,6 +224,12 @@ async fn write_events(
         .filter(|e| e.event.conversation.is_some())
         .collect();
     let mut exchanges = Exchanges::off();
+    // The people's values the write may copy into Salesforce, for masking its payload document:
+    // the events' own, and the conversation's remembered ones (a Subject "Chat with …").
+    let mut personal: Vec<String> = events
+        .iter()
+        .flat_map(|e| e.event.personal_values())
+        .collect();
     let mut config = None;
     let outcome = if conversational.is_empty() && flush.is_none() {
         Ok(Report {
@@ -235,9 +241,16 @@ async fn write_events(
             Ok(c) => {
                 exchanges = c.payloads.recorder();
                 let flush = flush.is_some();
-                let written =
-                    write_conversation(function, &c, &key, &conversational, flush, &exchanges)
-                        .await;
+                let written = write_conversation(
+                    function,
+                    &c,
+                    &key,
+                    &conversational,
+                    flush,
+                    &exchanges,
+                    &mut personal,
+                )
+                .await;
                 config = Some(c);
                 written
             }
@@ -250,10 +263,7 @@ async fn write_events(
             let redactor =
                 Redactor::new(c.transcript.redact_cards, &c.transcript.redact_patterns).ok();
             let personal = Personal {
-                values: events
-                    .iter()
-                    .flat_map(|e| e.event.personal_values())
-                    .collect(),
+                values: personal.clone(),
                 redactor: redactor.as_ref(),
             };
             function
@@ -430,11 +440,13 @@ async fn write_conversation(
     events: &[&QueuedEvent],
     flush: bool,
     exchanges: &Exchanges,
+    personal: &mut Vec<String>,
 ) -> Result<Report, WriteError> {
     let platform = key.platform;
     let now = OffsetDateTime::now_utc();
     let tools = transcript::Tools::for_tenant(config)?;
     let mut state = function.conversations.load(key).await?;
+    personal.extend(state.supplied.values().cloned());
     // A write that may have stored records or files crashed before recording them. Read now:
     // the plan's success below clears the flag.
     let recovering = state.in_flight;

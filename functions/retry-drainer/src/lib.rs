@@ -267,12 +267,13 @@ async fn settle(
     });
     match decision {
         Decision::Redrive(why) => {
-            redrive_to_source(function, stage, message, &queued, redrives + 1, why).await?;
             if class == Some(ErrorClass::Configuration) {
                 // Its review item was opened when it failed; the redrive settles it, so a later
-                // `chatsync replay --parked` does not send it once more.
-                close_open_items(function, &queued.correlation_id).await?;
+                // `chatsync replay --parked` does not send it once more. Closed first: a
+                // failure here leaves the message in the DLQ for the next run.
+                close_open_items(function, &queued.correlation_id, body).await?;
             }
+            redrive_to_source(function, stage, message, &queued, redrives + 1, why).await?;
             Ok(Settled::Redriven)
         }
         Decision::Wait(rest) => {
@@ -360,10 +361,15 @@ fn decide(f: Facts) -> Decision {
     }
 }
 
-/// Closes the correlation id's open review items, noting the drainer's redrive.
-async fn close_open_items(function: &Function, correlation_id: &str) -> Result<(), StoreError> {
+/// Closes the correlation id's open review items of this message body, noting the drainer's
+/// redrive.
+async fn close_open_items(
+    function: &Function,
+    correlation_id: &str,
+    body: &str,
+) -> Result<(), StoreError> {
     for item in function.sync_log_table.trail(correlation_id).await? {
-        if item.open {
+        if item.open && item.payload.as_deref() == Some(body) {
             function
                 .sync_log_table
                 .close(&item, "retry-drainer (redriven after the tenant was saved)")
@@ -388,12 +394,21 @@ async fn last_error(
 }
 
 /// An earlier copy's failures (the original of a replayed or redriven message, parked for an
-/// error since fixed) say nothing about this one.
+/// error since fixed) say nothing about this one. Entries written before consumers named
+/// their message count only when newer than the last replay.
 fn newest_error_of(trail: Vec<SyncLogEntry>, message_id: Option<&str>) -> Option<SyncLogEntry> {
+    let replayed = trail
+        .iter()
+        .filter(|e| e.step == Step::Replay)
+        .map(|e| e.at)
+        .max();
     trail
         .into_iter()
         .filter(|e| e.error_class.is_some())
-        .filter(|e| e.message_id.is_none() || e.message_id.as_deref() == message_id)
+        .filter(|e| match e.message_id.as_deref() {
+            Some(id) => Some(id) == message_id,
+            None => replayed.is_none_or(|r| e.at > r),
+        })
         .max_by_key(|e| e.at)
 }
 
@@ -658,12 +673,16 @@ mod tests {
             newest_error_of(vec![parked.clone()], Some("m1")),
             Some(parked)
         );
-        // Entries that name no message (written before message ids were) still count.
+        // Entries that name no message (written before message ids were) still count, unless
+        // a replay came after them.
         let unnamed = entry(None, Some(ErrorClass::Transient), 5);
         assert_eq!(
             newest_error_of(vec![unnamed.clone()], Some("m9")),
-            Some(unnamed)
+            Some(unnamed.clone())
         );
+        let mut replay = SyncLogEntry::new("c1", "demo", None, Step::Replay, Outcome::Ok, "r");
+        replay.at = unnamed.at + time::Duration::minutes(1);
+        assert_eq!(newest_error_of(vec![unnamed, replay], Some("m9")), None);
     }
 
     #[test]

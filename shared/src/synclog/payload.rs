@@ -199,7 +199,17 @@ impl<'a> Masker<'a> {
         values.dedup();
         let known = (!values.is_empty())
             .then(|| {
-                let alternatives: Vec<String> = values.iter().map(|v| regex::escape(v)).collect();
+                // Whole words only: a visitor called "Lea" must not turn `Lead` into `L***d`.
+                let alternatives: Vec<String> = values
+                    .iter()
+                    .map(|v| {
+                        let word =
+                            |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                        let start = if word(v.chars().next()) { r"\b" } else { "" };
+                        let end = if word(v.chars().last()) { r"\b" } else { "" };
+                        format!("{start}{}{end}", regex::escape(v))
+                    })
+                    .collect();
                 Regex::new(&format!("(?i){}", alternatives.join("|"))).ok()
             })
             .flatten();
@@ -317,10 +327,7 @@ impl<'a> Masker<'a> {
             out = redactor.redact(&out).into_owned();
         }
         out = free_text(&out);
-        if looks_like_query(&out) {
-            out = query_literals(&out);
-        }
-        out
+        quoted_literals(&out)
     }
 
     /// Cuts to the string cap.
@@ -341,26 +348,21 @@ fn is_text(key: &str) -> bool {
     matches!(key, "description" | "commentbody") || key.ends_with("body__c")
 }
 
-/// SOQL or SOSL text (a lookup's filter, in a path or a subrequest URL).
-fn looks_like_query(value: &str) -> bool {
-    let upper = value.to_ascii_uppercase();
-    upper.contains("SELECT ") && upper.contains(" FROM ") || upper.contains("FIND {")
-}
-
 static QUOTED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"'((?:[^'\\]|\\.)*)'").expect("constant pattern"));
-static RECORD_ID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$").expect("constant pattern")
-});
 
-/// A query's quoted literals that may be personal (an address, a phone pattern such as
-/// LIKE '%7%7%0%0…') are masked; record ids and other literals stay.
-fn query_literals(query: &str) -> String {
+/// Quoted literals that may be personal (an address; a phone number or a lookup's phone
+/// pattern such as LIKE '%7%7%0%0…', six digits or more), in a SOQL filter or in an error
+/// message quoting part of one, are masked; record ids and other literals stay.
+fn quoted_literals(text: &str) -> String {
     QUOTED
-        .replace_all(query, |c: &regex::Captures<'_>| {
+        .replace_all(text, |c: &regex::Captures<'_>| {
             let literal = &c[1];
             let digits = literal.chars().filter(char::is_ascii_digit).count();
-            if literal.contains('@') || (digits >= 7 && !RECORD_ID.is_match(literal)) {
+            let phone_like = literal
+                .chars()
+                .all(|ch| ch.is_ascii_digit() || "%+-() .".contains(ch));
+            if literal.contains('@') || (phone_like && digits >= 6) {
                 "'***'".to_owned()
             } else {
                 c[0].to_owned()
@@ -617,7 +619,7 @@ mod tests {
             "Subject": "Chat with Jane Doe", "Visitor_Name__c": "Jane Doe"});
         let response = r#"[{"message":"invalid email address: jane.doe@gmail","errorCode":"INVALID_EMAIL_ADDRESS","fieldDiffs":[{"name":"Email","difference":"SAME"}]}]"#;
         let personal = Personal {
-            values: vec!["Jane Doe".into(), "jo".into()],
+            values: vec!["Jane Doe".into(), "jo".into(), "Lea".into(), "Sam".into()],
             redactor: None,
         };
         let doc = round_trip_with(
@@ -642,6 +644,21 @@ mod tests {
         assert_eq!(
             answer["fieldDiffs"][0]["name"], "Email",
             "a field name, not a person's"
+        );
+        assert_eq!(
+            answer["fieldDiffs"][0]["difference"], "SAME",
+            "known values mask whole words only"
+        );
+        assert!(url.contains("FROM Contact"), "{url}");
+        // An error quoting part of a lookup keeps no phone pattern, even of six digits.
+        let masker = Masker::new(PayloadKeep::Masked, 1024, &personal);
+        assert_eq!(
+            masker.text("unexpected token: 'Phone LIKE' near '%0%2%0%7%9%4'"),
+            "unexpected token: 'Phone LIKE' near '***'"
+        );
+        assert_eq!(
+            masker.text("sobjects/Lead/00Q5g0000004C97EAE"),
+            "sobjects/Lead/00Q5g0000004C97EAE"
         );
     }
 
