@@ -131,10 +131,7 @@ thread_local! {
 
 /// Prints the sync log trail of every delivery of `step` (for a failure's diagnosis).
 async fn dump_trails(session: &Session, steps: &[&str]) {
-    let log = SyncLogTable::new(
-        aws_sdk_dynamodb::Client::new(&session.sdk),
-        session.table("SyncLogTable").expect("sync log"),
-    );
+    let log = sync_log(session);
     let wanted: Vec<(&'static str, String)> = TRAILS.with(|t| {
         t.borrow()
             .iter()
@@ -269,10 +266,7 @@ async fn conclude(session: &Session, all: &[(String, Vec<Delivery>)], sent: usiz
 
 /// Prints each open item of the demo tenant with its trail.
 async fn dump_open(session: &Session) {
-    let log = SyncLogTable::new(
-        aws_sdk_dynamodb::Client::new(&session.sdk),
-        session.table("SyncLogTable").expect("sync log"),
-    );
+    let log = sync_log(session);
     for item in log.open("demo", 100).await.unwrap_or_default() {
         eprintln!(
             "still open: {} {:?} {}",
@@ -287,11 +281,15 @@ async fn dump_open(session: &Session) {
     }
 }
 
-async fn parked(session: &Session) -> usize {
-    let log = SyncLogTable::new(
+fn sync_log(session: &Session) -> SyncLogTable {
+    SyncLogTable::new(
         aws_sdk_dynamodb::Client::new(&session.sdk),
         session.table("SyncLogTable").expect("sync log"),
-    );
+    )
+}
+
+async fn parked(session: &Session) -> usize {
+    let log = sync_log(session);
     log.open("demo", 1000)
         .await
         .expect("open items")
@@ -348,10 +346,7 @@ async fn the_daily_limit_spent_mid_run_holds_everything_until_it_resets() {
             .expect("the drainer runs");
         tokio::task::yield_now().await;
     }
-    let log = SyncLogTable::new(
-        aws_sdk_dynamodb::Client::new(&session.sdk),
-        session.table("SyncLogTable").expect("sync log"),
-    );
+    let log = sync_log(&session);
     let open = log.open("demo", 1000).await.expect("open items");
     let reasons: Vec<String> = open.iter().take(3).map(|e| e.detail.clone()).collect();
     assert_eq!(open.len(), 0, "nothing parked for the limit: {reasons:#?}");
@@ -389,10 +384,7 @@ async fn a_validation_rule_makes_one_review_item_and_replay_lands_it_once_fixed(
     let sent =
         deliver_interleaved(&session, &[(id.clone(), deliveries[..=priority].to_vec())]).await;
     settle(&session, Duration::from_secs(60)).await;
-    let log = SyncLogTable::new(
-        aws_sdk_dynamodb::Client::new(&session.sdk),
-        session.table("SyncLogTable").expect("sync log"),
-    );
+    let log = sync_log(&session);
     let open = log.open("demo", 100).await.expect("open items");
     assert_eq!(open.len(), 1, "one review item: {open:#?}");
     assert!(

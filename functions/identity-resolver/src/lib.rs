@@ -146,20 +146,7 @@ async fn resolve_or_retry(function: &Function, record: &SqsMessage) -> Result<()
     let class = e.class();
     let payload = kept.reference(function, &queued).await;
     let entry = |outcome, detail: String| {
-        let mut entry = SyncLogEntry::new(
-            &queued.correlation_id,
-            &queued.tenant_id,
-            queued.platform,
-            Step::Resolve,
-            outcome,
-            detail,
-        )
-        .topic(&queued.topic)
-        .attempts(receives)
-        .error_class(class)
-        .message_id(record.message_id.as_deref());
-        entry.payload_ref.clone_from(&payload);
-        entry
+        resolve_entry(&queued, record, payload.clone(), outcome, detail).error_class(class)
     };
     match function
         .backoff
@@ -205,6 +192,29 @@ enum Next {
     Park {
         detail: String,
     },
+}
+
+/// A resolve step's sync-log entry for the message being handled.
+fn resolve_entry(
+    queued: &QueuedEvent,
+    record: &SqsMessage,
+    payload_ref: Option<String>,
+    outcome: Outcome,
+    detail: String,
+) -> SyncLogEntry {
+    let mut entry = SyncLogEntry::new(
+        &queued.correlation_id,
+        &queued.tenant_id,
+        queued.platform,
+        Step::Resolve,
+        outcome,
+        detail,
+    )
+    .topic(&queued.topic)
+    .attempts(receive_count(record))
+    .message_id(record.message_id.as_deref());
+    entry.payload_ref = payload_ref;
+    entry
 }
 
 /// The Salesforce requests and answers of one resolution, stored once per the tenant's policy
@@ -254,26 +264,10 @@ async fn resolve(
     let mut queued: QueuedEvent = serde_json::from_str(body)?;
     tracing::Span::current().record("correlation_id", queued.correlation_id.as_str());
     let config = function.tenant(&queued.tenant_id).await?;
-    let entry = |outcome, detail: String| {
-        SyncLogEntry::new(
-            &queued.correlation_id,
-            &queued.tenant_id,
-            queued.platform,
-            Step::Resolve,
-            outcome,
-            detail,
-        )
-        .topic(&queued.topic)
-        .attempts(receive_count(record))
-        .message_id(record.message_id.as_deref())
-    };
     let next = identify(function, &config, &queued, kept.recorder(&config)).await?;
     let payload = kept.reference(function, &queued).await;
-    let entry = |outcome, detail: String| {
-        let mut entry = entry(outcome, detail);
-        entry.payload_ref.clone_from(&payload);
-        entry
-    };
+    let entry =
+        |outcome, detail: String| resolve_entry(&queued, record, payload.clone(), outcome, detail);
     match next {
         Next::Park { detail } => {
             // A review item: the event waits for an operator's choice instead of a guess.
@@ -298,7 +292,7 @@ async fn resolve(
                 Some(trace) => format!("{detail}. Trace: {}", trace.summary()),
                 None => detail,
             };
-            let mut done = entry(Outcome::Ok, detail);
+            let mut done = resolve_entry(&queued, record, payload, Outcome::Ok, detail);
             done.records = records;
             if let Err(e) = function.sync_log.record(&done).await {
                 // The event has moved on; retrying it for an audit line would send it twice.
