@@ -5,8 +5,10 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-# One target dir across sessions and clones: the AWS SDK crates are slow to build on 2 cores.
-CARGO_TARGET_DIR ?= $(HOME)/.cache/chatsync-target
+# One target dir per clone, kept across sessions outside the clone (the AWS SDK crates are slow
+# to build on 2 cores). Keyed by the clone's path so one clone never runs another's binaries.
+CLONE_KEY := $(notdir $(CURDIR))-$(shell printf '%s' '$(CURDIR)' | sha256sum | cut -c1-12)
+CARGO_TARGET_DIR ?= $(HOME)/.cache/chatsync-target/$(CLONE_KEY)
 export CARGO_TARGET_DIR
 VENV ?= $(HOME)/.cache/chatsync/venv
 export CHATSYNC_VENV := $(VENV)

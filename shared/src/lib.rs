@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod config;
+pub mod consumer;
 pub mod error;
 pub mod event;
 pub mod failpoint;

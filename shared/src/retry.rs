@@ -12,11 +12,8 @@
 
 use crate::config::{ConfigError, Env, vars};
 use crate::error::ErrorClass;
-use crate::store::{StoreError, aws_error};
+use crate::store::queue::MAX_VISIBILITY;
 use std::time::Duration;
-
-/// SQS's longest visibility timeout.
-pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
@@ -72,37 +69,6 @@ impl Backoff {
 pub fn jitter() -> f64 {
     let bits = uuid::Uuid::new_v4().as_u128() as u64 >> 11;
     bits as f64 / (1u64 << 53) as f64
-}
-
-/// Sets the visibility of received messages (their receipt handles) to `delay`.
-pub async fn delay_messages(
-    sqs: &aws_sdk_sqs::Client,
-    queue_url: &str,
-    receipts: &[&str],
-    delay: Duration,
-) -> Result<(), StoreError> {
-    let seconds = i32::try_from(delay.min(MAX_VISIBILITY).as_secs()).unwrap_or(i32::MAX);
-    for chunk in receipts.chunks(10) {
-        let entries: Vec<_> = chunk
-            .iter()
-            .enumerate()
-            .filter_map(|(i, receipt)| {
-                aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(*receipt)
-                    .visibility_timeout(seconds)
-                    .build()
-                    .ok()
-            })
-            .collect();
-        sqs.change_message_visibility_batch()
-            .queue_url(queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| aws_error("SQS", "ChangeMessageVisibilityBatch", e))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

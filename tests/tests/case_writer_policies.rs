@@ -154,10 +154,9 @@ async fn priority_changed_in_salesforce(
     assert_eq!(case["Priority"], "Medium");
     // If-Unmodified-Since has one-second resolution, as in Salesforce: a change is seen when it
     // falls in a later second than chatsync's last write.
-    let written =
-        shared::identity::lookup::parse_sf_datetime(case["LastModifiedDate"].as_str().unwrap())
-            .expect("LastModifiedDate")
-            .unix_timestamp();
+    let written = shared::salesforce::datetime::parse(case["LastModifiedDate"].as_str().unwrap())
+        .expect("LastModifiedDate")
+        .unix_timestamp();
     eventually(Duration::from_secs(3), "the next second", || async {
         (OffsetDateTime::now_utc().unix_timestamp() > written).then_some(())
     })

@@ -1,22 +1,14 @@
-//! Why a group of messages could not be written, classified for the retry policy.
+//! Why a group of messages could not be written, classified for the retry policy: the
+//! consumers' shared failures ([`CoreError`]) and the writer's own.
 
+use shared::consumer::CoreError;
 use shared::error::{Classify, ErrorClass};
-use shared::salesforce::SalesforceError;
-use shared::store::StoreError;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum WriteError {
-    #[error("queued message is not an event: {0}")]
-    Malformed(#[from] serde_json::Error),
     #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("Salesforce: {0}")]
-    Salesforce(#[from] SalesforceError),
-    #[error("tenant {0} is not configured")]
-    UnknownTenant(String),
-    #[error("tenant {0} has no Salesforce org connected (no credentials in its secret)")]
-    NotConnected(String),
+    Core(CoreError),
     #[error("tenant {tenant}: {reason}")]
     BadConfig { tenant: String, reason: String },
     #[error("the conversation's state changed under this write (another invocation); retrying")]
@@ -25,15 +17,13 @@ pub enum WriteError {
     StillConflicting,
 }
 
+shared::core_error_conversions!(WriteError);
+
 impl Classify for WriteError {
     fn class(&self) -> ErrorClass {
         match self {
-            WriteError::Malformed(_) => ErrorClass::Data,
-            WriteError::Store(e) => e.class(),
-            WriteError::Salesforce(e) => e.class(),
-            WriteError::UnknownTenant(_)
-            | WriteError::NotConnected(_)
-            | WriteError::BadConfig { .. } => ErrorClass::Configuration,
+            WriteError::Core(e) => e.class(),
+            WriteError::BadConfig { .. } => ErrorClass::Configuration,
             WriteError::StateConflict | WriteError::StillConflicting => ErrorClass::Transient,
         }
     }

@@ -7,6 +7,7 @@ use shared::mapping::redact::Redactor;
 use shared::mapping::state::ConversationState;
 use shared::mapping::transcript::{Line, RenderOptions, TimeZone, parse_time_zone, render_parts};
 use shared::platforms::Platform;
+use shared::store::StoreError;
 use shared::store::conversations::line_sort_key;
 use shared::tenant::TenantConfig;
 
@@ -34,7 +35,7 @@ impl Tools {
     /// The batch's messages as stored lines `(sort key, JSON)`, redacted before storing.
     pub fn lines(&self, absorbed: &Absorbed) -> Result<Vec<(String, String)>, WriteError> {
         let mut out = Vec::with_capacity(absorbed.messages.len());
-        for (stamp, message) in crate::messages(absorbed) {
+        for (stamp, message) in &absorbed.messages {
             let line = Line::from_message(message, stamp.at, &self.redactor);
             // Without a platform message id the event's own place is unique and stable.
             let id = message.id.clone().unwrap_or_else(|| stamp.tiebreak.clone());
@@ -52,7 +53,13 @@ impl Tools {
     ) -> Result<Vec<String>, WriteError> {
         let mut lines = Vec::with_capacity(stored.len());
         for json in stored {
-            lines.push(serde_json::from_str::<Line>(json)?);
+            // Our own stored data, not the event's: a store fault, not bad input.
+            lines.push(
+                serde_json::from_str::<Line>(json).map_err(|e| StoreError::Corrupt {
+                    what: "stored transcript line",
+                    reason: e.to_string(),
+                })?,
+            );
         }
         let mut header = format!(
             "Chat transcript · {} conversation {}",

@@ -14,6 +14,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
 use shared::batch::process_in_order_skipping;
 use shared::config::{ConfigError, Env, vars};
+use shared::consumer::{Consumer, CoreError, receive_count};
 use shared::error::Classify;
 use shared::event::{EventKind, QueuedEvent};
 use shared::identity::Keys;
@@ -23,62 +24,26 @@ use shared::identity::lookup;
 use shared::identity::resolution::{Outcome as Resolved, Resolution};
 use shared::identity::rules::{self, Decision, Person};
 use shared::identity::update;
-use shared::mapping::redact::Redactor;
-use shared::retry::Backoff;
-use shared::salesforce::{ClientConfig, Exchanges, SalesforceClient};
+use shared::salesforce::Exchanges;
 use shared::store::links::{LinkKey, Links};
 use shared::store::queue::FifoQueue;
-use shared::store::secrets::TenantSecretStore;
-use shared::store::synclog::{SyncLogTable, SyncLogWriter};
-use shared::store::tenants::{CachedTenants, TenantTable};
-use shared::synclog::payload::Personal;
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 use shared::tenant::{MatchKey, TenantConfig, UpdatePolicy};
-use std::sync::Arc;
 use time::OffsetDateTime;
 
 pub struct Function {
+    kit: Consumer,
     write_queue: FifoQueue,
-    /// Its own queue, to set when a failed message comes back (the retry policy).
-    sqs: aws_sdk_sqs::Client,
-    resolve_queue_url: String,
-    backoff: Backoff,
-    sync_log: SyncLogWriter,
-    tenants: CachedTenants,
-    secrets: TenantSecretStore,
     links: Links,
-    salesforce: SalesforceClient,
     enricher: Enricher,
 }
 
 impl Function {
     pub fn from_env(sdk: &SdkConfig, env: &Env) -> Result<Self, ConfigError> {
-        let dynamo = aws_sdk_dynamodb::Client::new(sdk);
-        let tenants = TenantTable::new(dynamo.clone(), env.required(vars::TENANTS_TABLE)?);
+        let kit = Consumer::from_env(sdk, env, vars::RESOLVE_QUEUE_URL)?;
         Ok(Self {
-            write_queue: FifoQueue::new(
-                aws_sdk_sqs::Client::new(sdk),
-                env.required(vars::WRITE_QUEUE_URL)?,
-            ),
-            sqs: aws_sdk_sqs::Client::new(sdk),
-            resolve_queue_url: env.required(vars::RESOLVE_QUEUE_URL)?,
-            backoff: Backoff::from_env(env)?,
-            sync_log: SyncLogWriter::new(
-                SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
-                tenants.clone(),
-            ),
-            tenants: CachedTenants::new(tenants, shared::store::tenants::TENANT_CACHE_TTL),
-            secrets: TenantSecretStore::new(
-                aws_sdk_secretsmanager::Client::new(sdk),
-                env.required(vars::TENANT_SECRET_PREFIX)?,
-            ),
-            links: Links::new(dynamo, env.required(vars::LINKS_TABLE)?),
-            salesforce: SalesforceClient::new(ClientConfig::default()).map_err(|e| {
-                ConfigError::Invalid {
-                    name: "the Salesforce HTTP client",
-                    reason: e.to_string(),
-                }
-            })?,
+            write_queue: kit.queue_at(env, vars::WRITE_QUEUE_URL)?,
+            links: Links::new(kit.dynamo.clone(), env.required(vars::LINKS_TABLE)?),
             enricher: Enricher::with_bases(
                 env.optional(vars::INTERCOM_API_URL)
                     .unwrap_or_else(|| enrich::INTERCOM_BASE.into()),
@@ -89,19 +54,13 @@ impl Function {
                 name: vars::INTERCOM_API_URL,
                 reason: e.to_string(),
             })?,
+            kit,
         })
     }
 
     /// Salesforce REST calls this warm function has spent (for tests and benchmarks).
     pub fn salesforce_calls(&self) -> u64 {
-        self.salesforce.api_calls()
-    }
-
-    async fn tenant(&self, tenant_id: &str) -> Result<Arc<TenantConfig>, ResolveError> {
-        self.tenants
-            .get(tenant_id)
-            .await?
-            .ok_or_else(|| ResolveError::UnknownTenant(tenant_id.to_owned()))
+        self.kit.salesforce_calls()
     }
 }
 
@@ -113,20 +72,9 @@ pub async fn handle(
         resolve_or_retry(function, record).await
     })
     .await;
-    if !skipped.is_empty() {
-        let receipts: Vec<&str> = skipped.iter().map(String::as_str).collect();
-        // Back in line at once, behind the failed message that holds their group.
-        if let Err(e) = shared::retry::delay_messages(
-            &function.sqs,
-            &function.resolve_queue_url,
-            &receipts,
-            std::time::Duration::ZERO,
-        )
-        .await
-        {
-            tracing::warn!(error = %e, "could not return skipped messages early");
-        }
-    }
+    // Back in line at once, behind the failed message that holds their group.
+    let receipts: Vec<&str> = skipped.iter().map(String::as_str).collect();
+    function.kit.requeue_now(&receipts).await;
     Ok(response)
 }
 
@@ -142,33 +90,18 @@ async fn resolve_or_retry(function: &Function, record: &SqsMessage) -> Result<()
     let Ok(queued) = serde_json::from_str::<QueuedEvent>(body) else {
         return Err(e);
     };
-    let receives = receive_count(record);
     let class = e.class();
     let payload = kept.reference(function, &queued).await;
     let entry = |outcome, detail: String| {
         resolve_entry(&queued, record, payload.clone(), outcome, detail).error_class(class)
     };
-    match function
-        .backoff
-        .delay(class, receives, shared::retry::jitter())
-    {
+    match function.kit.retry_later(&[record], class).await {
         Some(delay) => {
-            if let Some(receipt) = record.receipt_handle.as_deref()
-                && let Err(err) = shared::retry::delay_messages(
-                    &function.sqs,
-                    &function.resolve_queue_url,
-                    &[receipt],
-                    delay,
-                )
-                .await
-            {
-                tracing::warn!(error = %err, "could not set the retry delay; the queue's timeout applies");
-            }
             let retry = entry(
                 Outcome::Error,
                 format!("failed: {e}; retried in {} s", delay.as_secs()),
             );
-            if let Err(err) = function.sync_log.record(&retry).await {
+            if let Err(err) = function.kit.sync_log.record(&retry).await {
                 tracing::warn!(error = %err, "sync log write failed");
             }
             Err(e)
@@ -179,7 +112,7 @@ async fn resolve_or_retry(function: &Function, record: &SqsMessage) -> Result<()
                 .payload(body)
                 .replay_to(shared::synclog::Stage::Resolve)
                 .group_id(&queued.group_id());
-            function.sync_log.record(&parked).await?;
+            function.kit.sync_log.record(&parked).await?;
             Ok(())
         }
     }
@@ -235,19 +168,10 @@ impl Kept {
         let exchanges = self.exchanges.get().filter(|e| !e.is_empty())?;
         self.reference
             .get_or_init(async || {
-                let config = function.tenant(&queued.tenant_id).await.ok()?;
-                let redactor = Redactor::new(
-                    config.transcript.redact_cards,
-                    &config.transcript.redact_patterns,
-                )
-                .ok();
-                let personal = Personal {
-                    values: queued.event.personal_values(),
-                    redactor: redactor.as_ref(),
-                };
+                let config = function.kit.tenant(&queued.tenant_id).await.ok()?;
                 function
-                    .sync_log
-                    .keep_exchanges(&queued.tenant_id, &config.payloads, exchanges, &personal)
+                    .kit
+                    .keep_exchanges(&config, exchanges, queued.event.personal_values())
                     .await
             })
             .await
@@ -263,7 +187,7 @@ async fn resolve(
     let body = record.body.as_deref().unwrap_or_default();
     let mut queued: QueuedEvent = serde_json::from_str(body)?;
     tracing::Span::current().record("correlation_id", queued.correlation_id.as_str());
-    let config = function.tenant(&queued.tenant_id).await?;
+    let config = function.kit.tenant(&queued.tenant_id).await?;
     let next = identify(function, &config, &queued, kept.recorder(&config)).await?;
     let payload = kept.reference(function, &queued).await;
     let entry =
@@ -275,7 +199,7 @@ async fn resolve(
                 .payload(body)
                 .replay_to(shared::synclog::Stage::Resolve)
                 .group_id(&queued.group_id());
-            function.sync_log.record(&parked).await?;
+            function.kit.sync_log.record(&parked).await?;
             Ok(())
         }
         Next::Forward(resolution) => {
@@ -294,7 +218,7 @@ async fn resolve(
             };
             let mut done = resolve_entry(&queued, record, payload, Outcome::Ok, detail);
             done.records = records;
-            if let Err(e) = function.sync_log.record(&done).await {
+            if let Err(e) = function.kit.sync_log.record(&done).await {
                 // The event has moved on; retrying it for an audit line would send it twice.
                 tracing::warn!(correlation_id = %queued.correlation_id, error = %e, "sync log write failed");
             }
@@ -321,10 +245,11 @@ async fn identify(
         return Ok(Next::Forward(unidentified(String::new())));
     }
     let secrets = function
+        .kit
         .secrets
         .get(&queued.tenant_id)
         .await?
-        .ok_or_else(|| ResolveError::NotConnected(queued.tenant_id.clone()))?;
+        .ok_or_else(|| CoreError::NotConnected(queued.tenant_id.clone()))?;
     // Only a platform contact id (Intercom 2.x conversations): ask the platform who it is.
     let mut enrichment_note = String::new();
     if let Some(contact_id) = keys.platform_contact_id.clone()
@@ -361,14 +286,10 @@ async fn identify(
     }
     let credentials = secrets
         .salesforce
-        .ok_or_else(|| ResolveError::NotConnected(queued.tenant_id.clone()))?;
+        .ok_or_else(|| CoreError::NotConnected(queued.tenant_id.clone()))?;
     let org = function
-        .salesforce
-        .org(
-            &queued.tenant_id,
-            credentials,
-            Arc::new(function.secrets.clone()),
-        )
+        .kit
+        .org_with(&queued.tenant_id, credentials)
         .recording(exchanges);
     // The acting agent's User owns what is created (else the integration user does).
     let agent_email = queued.event.actor.as_ref().and_then(|a| a.email.as_deref());
@@ -617,12 +538,4 @@ fn rule_name(rule: MatchKey) -> &'static str {
         MatchKey::Phone => "phone",
         MatchKey::VisitorId => "visitor id",
     }
-}
-
-fn receive_count(record: &SqsMessage) -> u32 {
-    record
-        .attributes
-        .get("ApproximateReceiveCount")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1)
 }

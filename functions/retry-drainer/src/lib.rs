@@ -13,32 +13,32 @@
 
 use aws_config::SdkConfig;
 use aws_lambda_events::cloudwatch_events::CloudWatchEvent;
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use shared::config::{ConfigError, Env, vars};
 use shared::error::ErrorClass;
 use shared::event::QueuedEvent;
+use shared::store::StoreError;
 use shared::store::conversations::{Conversations, FlushRequest, UNSENT_SHARDS};
-use shared::store::queue::FifoQueue;
+use shared::store::queue::{FifoMessage, FifoQueue, Received};
 use shared::store::synclog::{SyncLogTable, SyncLogWriter};
 use shared::store::tenants::{TENANT_CACHE_TTL, TenantTable};
-use shared::store::{StoreError, aws_error};
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 use std::collections::HashMap;
 use std::time::Duration;
 
 /// Where review items of unreadable messages are listed (no tenant can be read from them).
 /// Not a valid tenant id, so it can never collide with a real tenant's review list.
-pub const UNKNOWN_TENANT: &str = "_unreadable";
+pub use shared::synclog::UNREADABLE_TENANT as UNKNOWN_TENANT;
 
 /// Most messages taken from one DLQ per run, so one run stays well inside its timeout.
 pub const MAX_PER_QUEUE: usize = 500;
+/// How long a received dead letter stays hidden while this run settles it.
+const RECEIVE_VISIBILITY: Duration = Duration::from_secs(120);
 
 pub struct Function {
-    sqs: aws_sdk_sqs::Client,
-    /// (stage, DLQ URL, the stage's own queue URL to redrive to).
-    dead_letter_queues: Vec<(&'static str, String, String)>,
+    /// (stage, its DLQ, the stage's own queue to redrive to).
+    dead_letter_queues: Vec<(&'static str, FifoQueue, FifoQueue)>,
     sync_log_table: SyncLogTable,
     hold: Duration,
     sync_log: SyncLogWriter,
@@ -68,18 +68,22 @@ pub struct DrainReport {
 impl Function {
     pub fn from_env(sdk: &SdkConfig, env: &Env) -> Result<Self, ConfigError> {
         let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        let queue = |name| {
+            env.required(name)
+                .map(|url| FifoQueue::new(sqs.clone(), url))
+        };
         Ok(Self {
-            sqs: aws_sdk_sqs::Client::new(sdk),
             dead_letter_queues: vec![
                 (
                     "resolve",
-                    env.required(vars::RESOLVE_DLQ_URL)?,
-                    env.required(vars::RESOLVE_QUEUE_URL)?,
+                    queue(vars::RESOLVE_DLQ_URL)?,
+                    queue(vars::RESOLVE_QUEUE_URL)?,
                 ),
                 (
                     "write",
-                    env.required(vars::WRITE_DLQ_URL)?,
-                    env.required(vars::WRITE_QUEUE_URL)?,
+                    queue(vars::WRITE_DLQ_URL)?,
+                    queue(vars::WRITE_QUEUE_URL)?,
                 ),
             ],
             sync_log_table: SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
@@ -90,10 +94,7 @@ impl Function {
             ),
             tenants: TenantTable::new(dynamo.clone(), env.required(vars::TENANTS_TABLE)?),
             conversations: Conversations::new(dynamo, env.required(vars::CONVERSATIONS_TABLE)?),
-            write_queue: FifoQueue::new(
-                aws_sdk_sqs::Client::new(sdk),
-                env.required(vars::WRITE_QUEUE_URL)?,
-            ),
+            write_queue: queue(vars::WRITE_QUEUE_URL)?,
             quiet_after: Duration::from_secs(
                 env.number_or(vars::TRANSCRIPT_QUIET_SECONDS, DEFAULT_QUIET.as_secs())?,
             ),
@@ -142,8 +143,8 @@ pub async fn handle(
 #[derive(Clone, Copy)]
 struct Stage<'a> {
     name: &'a str,
-    dlq: &'a str,
-    source: &'a str,
+    dlq: &'a FifoQueue,
+    source: &'a FifoQueue,
 }
 
 async fn drain(
@@ -154,18 +155,7 @@ async fn drain(
 ) -> Result<(), StoreError> {
     let mut taken = 0;
     while taken < MAX_PER_QUEUE {
-        let out = function
-            .sqs
-            .receive_message()
-            .queue_url(stage.dlq)
-            .max_number_of_messages(10)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .message_attribute_names("All")
-            .visibility_timeout(120)
-            .send()
-            .await
-            .map_err(|e| aws_error("SQS", "ReceiveMessage", e))?;
-        let messages = out.messages.unwrap_or_default();
+        let messages = stage.dlq.receive(RECEIVE_VISIBILITY).await?;
         if messages.is_empty() {
             break;
         }
@@ -211,13 +201,13 @@ pub const REDRIVES_ATTRIBUTE: &str = "chatsync_redrives";
 async fn settle(
     function: &Function,
     stage: Stage<'_>,
-    message: &Message,
+    message: &Received,
     per_tenant: &mut HashMap<String, usize>,
 ) -> Result<Settled, StoreError> {
-    let body = message.body().unwrap_or_default();
+    let body = message.body.as_str();
     if serde_json::from_str::<FlushRequest>(body).is_ok() {
         tracing::warn!("dropping a dead-lettered flush request; the sweep renews it");
-        delete(function, stage.dlq, message).await?;
+        delete(stage.dlq, message).await?;
         return Ok(Settled::Dropped);
     }
     let Ok(queued) = serde_json::from_str::<QueuedEvent>(body) else {
@@ -226,24 +216,23 @@ async fn settle(
     };
     let share = per_tenant.entry(queued.tenant_id.clone()).or_default();
     if *share >= MAX_PER_TENANT {
-        set_visibility(function, stage.dlq, message, Duration::from_secs(30)).await?;
+        set_visibility(stage.dlq, message, Duration::from_secs(30)).await?;
         return Ok(Settled::Left);
     }
     *share += 1;
     let redrives: u32 = message
-        .message_attributes()
-        .and_then(|a| a.get(REDRIVES_ATTRIBUTE))
-        .and_then(|v| v.string_value())
+        .attributes
+        .get(REDRIVES_ATTRIBUTE)
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    let sent = message
-        .attributes()
-        .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
-        .and_then(|t| t.parse::<i64>().ok())
-        .and_then(|ms| time::OffsetDateTime::from_unix_timestamp(ms / 1000).ok());
     let now = time::OffsetDateTime::now_utc();
-    let age = sent.map_or(time::Duration::ZERO, |t| now - t);
-    let last = last_error(function, &queued.correlation_id, message.message_id()).await?;
+    let age = message.sent_at.map_or(time::Duration::ZERO, |t| now - t);
+    let last = last_error(
+        function,
+        &queued.correlation_id,
+        message.message_id.as_deref(),
+    )
+    .await?;
     let since_last = last
         .as_ref()
         .map_or(Duration::MAX, |e| (now - e.at).unsigned_abs());
@@ -278,13 +267,7 @@ async fn settle(
         }
         Decision::Wait(rest) => {
             // Seen again when the wait is over, not after the receive's two minutes.
-            set_visibility(
-                function,
-                stage.dlq,
-                message,
-                rest.max(Duration::from_secs(1)),
-            )
-            .await?;
+            set_visibility(stage.dlq, message, rest.max(Duration::from_secs(1))).await?;
             Ok(Settled::Left)
         }
         Decision::Park => {
@@ -416,38 +399,23 @@ fn newest_error_of(trail: Vec<SyncLogEntry>, message_id: Option<&str>) -> Option
 async fn redrive_to_source(
     function: &Function,
     stage: Stage<'_>,
-    message: &Message,
+    message: &Received,
     queued: &QueuedEvent,
     redrive: u32,
     why: &str,
 ) -> Result<(), StoreError> {
-    let group = message
-        .attributes()
-        .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
-        .cloned()
-        .unwrap_or_else(|| queued.group_id());
-    let dedupe = queued.resend_dedupe_id("redrive", redrive);
-    function
-        .sqs
-        .send_message()
-        .queue_url(stage.source)
-        .message_group_id(group)
-        .message_deduplication_id(dedupe)
-        .message_body(message.body().unwrap_or_default())
-        .message_attributes(
-            REDRIVES_ATTRIBUTE,
-            aws_sdk_sqs::types::MessageAttributeValue::builder()
-                .data_type("Number")
-                .string_value(redrive.to_string())
-                .build()
-                .map_err(|e| StoreError::Corrupt {
-                    what: "redrive attribute",
-                    reason: e.to_string(),
-                })?,
-        )
-        .send()
-        .await
-        .map_err(|e| aws_error("SQS", "SendMessage", e))?;
+    let resend = FifoMessage {
+        group_id: message
+            .group_id
+            .clone()
+            .unwrap_or_else(|| queued.group_id()),
+        dedupe_id: queued.resend_dedupe_id("redrive", redrive),
+        body: message.body.clone(),
+    };
+    stage
+        .source
+        .send_counted(&resend, REDRIVES_ATTRIBUTE, redrive)
+        .await?;
     let entry = SyncLogEntry::new(
         &queued.correlation_id,
         &queued.tenant_id,
@@ -464,7 +432,7 @@ async fn redrive_to_source(
     if let Err(e) = function.sync_log.record(&entry).await {
         tracing::warn!(error = %e, "sync log write failed");
     }
-    delete(function, stage.dlq, message).await
+    delete(stage.dlq, message).await
 }
 
 /// Quiet conversations (transcript lines waiting longer than `quiet_after`) get a flush
@@ -498,20 +466,16 @@ async fn sweep(function: &Function, report: &mut DrainReport) -> Result<(), Stor
 async fn park(
     function: &Function,
     stage: &str,
-    url: &str,
-    message: &Message,
+    dlq: &FifoQueue,
+    message: &Received,
     reason: Option<String>,
 ) -> Result<(), StoreError> {
-    let body = message.body().unwrap_or_default();
-    let receives = message
-        .attributes()
-        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
+    let body = message.body.as_str();
+    let receives = message.receives;
     if serde_json::from_str::<FlushRequest>(body).is_ok() {
         // A flush that kept failing: the next sweep asks again while the lines still wait.
         tracing::warn!("dropping a dead-lettered flush request; the sweep renews it");
-        return delete(function, url, message).await;
+        return delete(dlq, message).await;
     }
     if let Ok(d) = serde_json::from_str::<QueuedEvent>(body) {
         // A consumer that parked it and then failed (recording a later event of the batch,
@@ -522,7 +486,7 @@ async fn park(
             .any(|l| l.open && l.payload.as_deref() == Some(body))
         {
             tracing::info!(correlation_id = %d.correlation_id, "dead letter already open as a review item");
-            return delete(function, url, message).await;
+            return delete(dlq, message).await;
         }
     }
     let mut entry = match serde_json::from_str::<QueuedEvent>(body) {
@@ -540,7 +504,7 @@ async fn park(
         .topic(&d.topic),
         Err(e) => {
             // Not a delivery at all: keep it under the message id so an operator can see it.
-            let id = message.message_id().unwrap_or("unknown");
+            let id = message.message_id.as_deref().unwrap_or("unknown");
             let mut entry = SyncLogEntry::new(
                 id,
                 UNKNOWN_TENANT,
@@ -557,38 +521,27 @@ async fn park(
     .payload(body);
     // Where a replay sends it back: the stage whose DLQ it came from, in its original group.
     entry.replay_to = stage.parse().ok();
-    entry.group_id = message
-        .attributes()
-        .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
-        .cloned();
+    entry.group_id.clone_from(&message.group_id);
     function.sync_log.record(&entry).await?;
-    delete(function, url, message).await
+    delete(dlq, message).await
 }
 
 async fn set_visibility(
-    function: &Function,
-    url: &str,
-    message: &Message,
+    dlq: &FifoQueue,
+    message: &Received,
     after: Duration,
 ) -> Result<(), StoreError> {
-    match message.receipt_handle() {
-        Some(receipt) => shared::retry::delay_messages(&function.sqs, url, &[receipt], after).await,
+    match message.receipt.as_deref() {
+        Some(receipt) => dlq.set_visibility(&[receipt], after).await,
         None => Ok(()),
     }
 }
 
-async fn delete(function: &Function, url: &str, message: &Message) -> Result<(), StoreError> {
-    if let Some(handle) = message.receipt_handle() {
-        function
-            .sqs
-            .delete_message()
-            .queue_url(url)
-            .receipt_handle(handle)
-            .send()
-            .await
-            .map_err(|e| aws_error("SQS", "DeleteMessage", e))?;
+async fn delete(dlq: &FifoQueue, message: &Received) -> Result<(), StoreError> {
+    match message.receipt.as_deref() {
+        Some(receipt) => dlq.delete(receipt).await,
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -55,8 +55,6 @@ use crate::salesforce::{CompositeRequest, Org, QueryPage, SalesforceError, Soql,
 use crate::tenant::{IdentityPolicy, MatchKey};
 use serde_json::Value;
 use std::collections::HashSet;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// Most candidates read per object. A visitor's keys match a handful of people; reaching this
 /// means the org is full of duplicates (logged), and the rule chain sees the first ones by Id.
@@ -608,22 +606,6 @@ fn text(record: &Value, field: &str) -> Option<String> {
     }
 }
 
-/// Salesforce dateTime: `2024-05-01T12:00:00.000+0000` (the REST form), or RFC 3339.
-pub fn parse_sf_datetime(s: &str) -> Option<OffsetDateTime> {
-    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-        return Some(t);
-    }
-    // `+0000` → `+00:00`.
-    let split = s.len().checked_sub(5)?;
-    let (head, offset) = (s.get(..split)?, s.get(split..)?);
-    let (sign, digits) = offset.split_at_checked(1)?;
-    if !matches!(sign, "+" | "-") || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let (h, m) = digits.split_at_checked(2)?;
-    OffsetDateTime::parse(&format!("{head}{sign}{h}:{m}"), &Rfc3339).ok()
-}
-
 fn parse_candidate(
     kind: PersonKind,
     record: &Value,
@@ -639,7 +621,7 @@ fn parse_candidate(
         .get("LastModifiedDate")
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(format!("{id} has no LastModifiedDate")))?;
-    let last_modified = parse_sf_datetime(modified)
+    let last_modified = crate::salesforce::datetime::parse(modified)
         .ok_or_else(|| invalid(format!("{id}: unreadable LastModifiedDate {modified:?}")))?;
     let phones = ["Phone", "MobilePhone"]
         .iter()
@@ -953,24 +935,6 @@ mod tests {
         // Nothing matching: none, with a note; no company at all: none.
         assert_eq!(decide_account(&keys, &by_site[2..]).0, None);
         assert_eq!(decide_account(&Keys::default(), &by_site).0, None);
-    }
-
-    #[test]
-    fn salesforce_datetimes_parse() {
-        let t = parse_sf_datetime("2024-05-01T12:00:00.000+0000").unwrap();
-        assert_eq!(t.unix_timestamp(), 1_714_564_800);
-        let t = parse_sf_datetime("2024-05-01T14:00:00.000+0200").unwrap();
-        assert_eq!(t.unix_timestamp(), 1_714_564_800);
-        assert!(parse_sf_datetime("2024-05-01T12:00:00Z").is_some());
-        for bad in [
-            "",
-            "+0000",
-            "2024-05-01",
-            "2024-05-01T12:00:00.000+00x0",
-            "ü+0000",
-        ] {
-            assert!(parse_sf_datetime(bad).is_none(), "{bad:?}");
-        }
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //! limits), the plan of one composite write, chat attachments as Salesforce Files, and the
 //! policy's check against the org.
 
+pub mod conflict;
 pub mod files;
 pub mod intents;
 pub mod org_check;
+pub mod outcome;
 pub mod plan;
 pub mod policy;
 pub mod redact;

@@ -702,7 +702,7 @@ fn what_id(input: &PlanInput, case_ref: Option<&str>) -> Option<String> {
 }
 
 fn with_unmodified_since(sub: SubRequest, last_modified: &str) -> SubRequest {
-    match crate::identity::lookup::parse_sf_datetime(last_modified) {
+    match crate::salesforce::datetime::parse(last_modified) {
         Some(at) => sub.if_unmodified_since(at),
         None => sub,
     }

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod client;
 pub mod collections;
 pub mod composite;
+pub mod datetime;
 pub mod describe;
 pub mod error;
 pub mod exchanges;

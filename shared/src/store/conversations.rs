@@ -301,34 +301,24 @@ impl Conversations {
 
     /// Every stored line's JSON, in time order.
     pub async fn lines(&self, key: &ConversationKey) -> Result<Vec<String>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :p AND begins_with(sk, :l)")
-                .expression_attribute_values(":p", AttributeValue::S(key.pk.clone()))
-                .expression_attribute_values(":l", AttributeValue::S("line#".into()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| aws_error("DynamoDB", "Query", e))?;
-            for item in page.items() {
-                let line = item
-                    .get("line")
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p AND begins_with(sk, :l)")
+            .expression_attribute_values(":p", AttributeValue::S(key.pk.clone()))
+            .expression_attribute_values(":l", AttributeValue::S("line#".into()))
+            .consistent_read(true);
+        super::query_items(query, usize::MAX)
+            .await?
+            .iter()
+            .map(|item| {
+                item.get("line")
                     .and_then(|v| v.as_s().ok())
-                    .ok_or_else(|| corrupt("a transcript line without text"))?;
-                out.push(line.clone());
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        Ok(out)
+                    .cloned()
+                    .ok_or_else(|| corrupt("a transcript line without text"))
+            })
+            .collect()
     }
 }
 

@@ -128,3 +128,37 @@ pub(crate) async fn batch_put(
     }
     Ok(())
 }
+
+/// A DynamoDB item as the SDK gives it.
+pub(crate) type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// The items of a query across its pages (the SDK's paginator), at most `max`.
+pub(crate) async fn query_items(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    max: usize,
+) -> Result<Vec<Item>, StoreError> {
+    let mut pages = query.into_paginator().send();
+    let mut out = Vec::new();
+    while out.len() < max {
+        let Some(page) = pages.next().await else {
+            break;
+        };
+        let page = page.map_err(|e| aws_error("DynamoDB", "Query", e))?;
+        out.extend(page.items.unwrap_or_default());
+    }
+    out.truncate(max);
+    Ok(out)
+}
+
+/// Every item of a scan, across its pages.
+pub(crate) async fn scan_items(
+    scan: aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder,
+) -> Result<Vec<Item>, StoreError> {
+    let mut pages = scan.into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error("DynamoDB", "Scan", e))?;
+        out.extend(page.items.unwrap_or_default());
+    }
+    Ok(out)
+}

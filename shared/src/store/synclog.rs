@@ -167,28 +167,17 @@ impl SyncLogTable {
 
     /// Every entry of one correlation id, oldest first (the sort key starts with the time).
     pub async fn trail(&self, correlation_id: &str) -> Result<Vec<Logged>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :c")
-                .expression_attribute_values(":c", AttributeValue::S(correlation_id.to_owned()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| aws_error("DynamoDB", "Query", e))?;
-            for item in page.items() {
-                out.push(decode(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        Ok(out)
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :c")
+            .expression_attribute_values(":c", AttributeValue::S(correlation_id.to_owned()));
+        super::query_items(query, usize::MAX)
+            .await?
+            .iter()
+            .map(decode)
+            .collect()
     }
 
     /// Open errors and review items of a tenant, newest first.
@@ -204,42 +193,27 @@ impl SyncLogTable {
         since: Option<OffsetDateTime>,
         limit: i32,
     ) -> Result<Vec<Logged>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        while out.len() < usize::try_from(limit).unwrap_or(0) {
-            // `at` is a DynamoDB reserved word, hence the name placeholder.
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(OPEN_INDEX)
-                .expression_attribute_values(":t", AttributeValue::S(tenant_id.to_owned()))
-                .scan_index_forward(false)
-                .limit(limit - i32::try_from(out.len()).unwrap_or(limit))
-                .set_exclusive_start_key(start);
-            query = match since {
-                Some(since) => query
-                    .key_condition_expression("open_tenant = :t AND #at >= :since")
-                    .expression_attribute_names("#at", "at")
-                    .expression_attribute_values(
-                        ":since",
-                        AttributeValue::S(crate::rfc3339(since)),
-                    ),
-                None => query.key_condition_expression("open_tenant = :t"),
-            };
-            let page = query
-                .send()
-                .await
-                .map_err(|e| aws_error("DynamoDB", "Query", e))?;
-            for item in page.items() {
-                out.push(decode(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        Ok(out)
+        // `at` is a DynamoDB reserved word, hence the name placeholder.
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(OPEN_INDEX)
+            .expression_attribute_values(":t", AttributeValue::S(tenant_id.to_owned()))
+            .scan_index_forward(false)
+            .limit(limit);
+        let query = match since {
+            Some(since) => query
+                .key_condition_expression("open_tenant = :t AND #at >= :since")
+                .expression_attribute_names("#at", "at")
+                .expression_attribute_values(":since", AttributeValue::S(crate::rfc3339(since))),
+            None => query.key_condition_expression("open_tenant = :t"),
+        };
+        super::query_items(query, usize::try_from(limit).unwrap_or(0))
+            .await?
+            .iter()
+            .map(decode)
+            .collect()
     }
 
     /// Takes an entry out of the open index (it stays in its trail) and notes who closed it.

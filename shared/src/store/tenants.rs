@@ -80,25 +80,12 @@ impl TenantTable {
     }
 
     pub async fn list(&self) -> Result<Vec<TenantConfig>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| aws_error("DynamoDB", "Scan", e))?;
-            for item in page.items() {
-                out.push(decode(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
+        let scan = self.client.scan().table_name(&self.table);
+        let mut out = super::scan_items(scan)
+            .await?
+            .iter()
+            .map(decode)
+            .collect::<Result<Vec<_>, _>>()?;
         out.sort_by(|a, b| a.tenant_id.cmp(&b.tenant_id));
         Ok(out)
     }

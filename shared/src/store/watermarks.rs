@@ -3,7 +3,7 @@
 //!
 //! Keys: `pk = tenant#SObject#record id`, `sk = field`.
 
-use super::{StoreError, aws_error};
+use super::StoreError;
 use crate::mapping::state::{RecordWatermarks, Watermark};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -45,36 +45,25 @@ impl Watermarks {
         sobject: &str,
         id: &str,
     ) -> Result<RecordWatermarks, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", AttributeValue::S(pk(tenant, sobject, id)))
+            .consistent_read(true);
         let mut out = RecordWatermarks::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :p")
-                .expression_attribute_values(":p", AttributeValue::S(pk(tenant, sobject, id)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| aws_error("DynamoDB", "Query", e))?;
-            for item in page.items() {
-                let field = item
-                    .get("sk")
-                    .and_then(|v| v.as_s().ok())
-                    .ok_or_else(|| corrupt("no field name"))?;
-                let mark: Watermark = item
-                    .get("mark")
-                    .and_then(|v| v.as_s().ok())
-                    .ok_or_else(|| corrupt("no mark"))
-                    .and_then(|t| serde_json::from_str(t).map_err(|e| corrupt(e.to_string())))?;
-                out.insert(field.clone(), mark);
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
+        for item in super::query_items(query, usize::MAX).await? {
+            let field = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .ok_or_else(|| corrupt("no field name"))?;
+            let mark: Watermark = item
+                .get("mark")
+                .and_then(|v| v.as_s().ok())
+                .ok_or_else(|| corrupt("no mark"))
+                .and_then(|t| serde_json::from_str(t).map_err(|e| corrupt(e.to_string())))?;
+            out.insert(field.clone(), mark);
         }
         Ok(out)
     }
