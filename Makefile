@@ -17,7 +17,7 @@ export PATH := $(VENV)/bin:$(HOME)/.cargo/bin:$(PATH)
 BIN_DIR := $(CARGO_TARGET_DIR)/debug
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum tools/python/requirements.txt | cut -c1-16)
 
-.PHONY: venv help demo dev test fuzz lint fmt-check clippy lint-template lint-selfcheck bins events bench bench-profiles build deploy clean-local
+.PHONY: venv help demo dev test fuzz lint lint-modules fmt-check clippy lint-template lint-selfcheck bins events bench bench-profiles build deploy clean-local
 
 help:
 	@echo "make demo    set up and run the whole pipeline locally (moto + function host), then stop"
@@ -66,7 +66,11 @@ lint-selfcheck: venv
 	  echo "cfn-lint no longer flags a misspelt FunctionResponseTypes value: pin a version that does"; exit 1; \
 	else echo "cfn-lint flags a misspelt FunctionResponseTypes value: ok"; fi
 
-lint: fmt-check clippy lint-template lint-selfcheck
+# No import cycle among the library's modules (one module per file; tests left out).
+lint-modules:
+	python3 tools/module-cycles.py shared/src
+
+lint: fmt-check clippy lint-modules lint-template lint-selfcheck
 
 test: venv lint bins
 	$(BIN_DIR)/chatsync-local events --check

@@ -2,10 +2,13 @@
 //! The non-secret part lives in the tenants table; the secrets in the tenant's own secret.
 //! Operators write both from one TOML file (`chatsync tenant put FILE`).
 
+use crate::event::Platform;
+pub use crate::event::resolution::MatchKey;
+pub use crate::mapping::policy::Mode;
 use crate::mapping::policy::{
-    CasePolicy, ConflictPolicy, FieldMapping, OwnerPolicy, TranscriptPolicy,
+    CasePolicy, CaseTrigger, ConflictPolicy, FieldMapping, MAPPABLE_OBJECTS, OwnerPolicy,
+    RESERVED_FIELDS, TranscriptPolicy, is_field_name, parse_source,
 };
-use crate::platforms::Platform;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -50,13 +53,6 @@ pub struct TenantConfig {
 
 fn default_retention_days() -> u32 {
     30
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    Support,
-    Sales,
 }
 
 /// How a visitor is matched to a Salesforce person, and what happens when nobody matches.
@@ -156,15 +152,6 @@ pub enum UpdatePolicy {
     FillBlanks,
     Overwrite,
     NewestWins,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MatchKey {
-    ExternalId,
-    Email,
-    Phone,
-    VisitorId,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -301,7 +288,7 @@ impl TenantFile {
                 reason: "identity.match_order is empty".into(),
             });
         }
-        if let Some(problem) = crate::mapping::policy::check(c).into_iter().next() {
+        if let Some(problem) = c.problems().into_iter().next() {
             return Err(TenantError::Invalid {
                 tenant: c.tenant_id.clone(),
                 reason: problem,
@@ -314,6 +301,75 @@ impl TenantFile {
             });
         }
         Ok(())
+    }
+}
+
+impl TenantConfig {
+    /// What can be checked without the org. Returns every problem, in plain words.
+    pub fn problems(&self) -> Vec<String> {
+        let config = self;
+        {
+            let mut problems = Vec::new();
+            if let Err(problem) = config.payloads.check() {
+                problems.push(problem);
+            }
+            if config.case.trigger == Some(CaseTrigger::Tags) && config.case.trigger_tags.is_empty()
+            {
+                problems.push("case.trigger is \"tags\" but case.trigger_tags is empty".to_owned());
+            }
+            if config.case.category_field.trim().is_empty() {
+                problems.push("case.category_field is empty".to_owned());
+            }
+            for (i, m) in config.fields.iter().enumerate() {
+                if parse_source(&m.from).is_none() {
+                    problems.push(format!(
+                    "fields[{i}].from = {:?}: expected conversation.<field>, conversation.custom_attributes.<name>, visitor.<field> or visitor.custom_attributes.<name>",
+                    m.from
+                ));
+                }
+                match m.to.split_once('.') {
+                    Some((object, field))
+                        if MAPPABLE_OBJECTS.contains(&object) && is_field_name(field) =>
+                    {
+                        if RESERVED_FIELDS.contains(&field) {
+                            problems.push(format!(
+                                "fields[{i}].to = {:?}: chatsync sets this field itself",
+                                m.to
+                            ));
+                        }
+                    }
+                    _ => problems.push(format!(
+                        "fields[{i}].to = {:?}: expected Case.<Field> or Task.<Field>",
+                        m.to
+                    )),
+                }
+            }
+            for key in config.conflicts.fields.keys() {
+                if !key
+                    .split_once('.')
+                    .is_some_and(|(o, f)| MAPPABLE_OBJECTS.contains(&o) && is_field_name(f))
+                {
+                    problems.push(format!(
+                        "conflicts.fields: {key:?} is not Case.<Field> or Task.<Field>"
+                    ));
+                }
+            }
+            if let Err(e) =
+                crate::mapping::transcript::parse_time_zone(&config.transcript.time_zone)
+            {
+                problems.push(format!("transcript.time_zone: {e}"));
+            }
+            if let Err(e) = crate::mapping::redact::Redactor::new(
+                config.transcript.redact_cards,
+                &config.transcript.redact_patterns,
+            ) {
+                problems.push(format!("transcript.redact_patterns: {e}"));
+            }
+            if config.transcript.flush_after_messages == 0 {
+                problems.push("transcript.flush_after_messages must be at least 1".to_owned());
+            }
+            problems
+        }
     }
 }
 

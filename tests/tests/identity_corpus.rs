@@ -251,8 +251,8 @@ async fn the_identity_corpus_through_the_resolver_and_the_emulator() {
         let seen = match written.first().and_then(|e| e.resolution.clone()) {
             Some(r) => match (r.outcome, r.person) {
                 (
-                    shared::identity::resolution::Outcome::Matched
-                    | shared::identity::resolution::Outcome::Linked,
+                    shared::event::resolution::Outcome::Matched
+                    | shared::event::resolution::Outcome::Linked,
                     Some(p),
                 ) => Seen::Person(label_of(&p.id)),
                 _ => Seen::Nobody,

@@ -7,8 +7,8 @@ use identity_resolver::{Function, handle};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use shared::config::Env;
+use shared::event::resolution::Outcome;
 use shared::event::{QueuedEvent, Visitor};
-use shared::identity::resolution::Outcome;
 use shared::identity::rules::PersonKind;
 
 struct Stack {

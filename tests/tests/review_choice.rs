@@ -6,8 +6,8 @@ use chatsync_tests::{LocalAws, bin_dir, contact_event};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use shared::config::Env;
+use shared::event::resolution::Outcome;
 use shared::event::{QueuedEvent, Visitor};
-use shared::identity::resolution::Outcome;
 use shared::synclog::Step;
 
 fn batch(body: String) -> LambdaEvent<SqsEvent> {

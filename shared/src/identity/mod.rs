@@ -7,7 +7,6 @@ pub mod create;
 pub mod enrich;
 pub mod lookup;
 pub mod normalize;
-pub mod resolution;
 pub mod rules;
 pub mod update;
 

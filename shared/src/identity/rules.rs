@@ -2,24 +2,10 @@
 //! deterministic and explained.
 
 use super::{Keys, normalize};
+pub use crate::event::resolution::{Person, PersonKind, RuleTried, Trace};
 use crate::tenant::{IdentityPolicy, MatchKey, MultipleMatches, Preferred};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum PersonKind {
-    Contact,
-    Lead,
-}
-
-impl PersonKind {
-    pub fn sobject(self) -> &'static str {
-        match self {
-            PersonKind::Contact => "Contact",
-            PersonKind::Lead => "Lead",
-        }
-    }
-}
 
 /// A Contact or Lead as the lookup found it (raw field values, compared after normalising).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,57 +41,6 @@ pub struct StoredFields {
     pub phone: Option<String>,
     /// Leads only.
     pub company: Option<String>,
-}
-
-/// The Salesforce person an event is attached to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Person {
-    pub kind: PersonKind,
-    pub id: String,
-    pub account_id: Option<String>,
-}
-
-/// One rule of the chain as it was tried: which candidates it matched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RuleTried {
-    pub rule: MatchKey,
-    /// Candidate ids the rule matched, in the order considered.
-    pub matched: Vec<String>,
-    /// Why the rule was skipped or how it was settled, in plain words.
-    pub note: String,
-}
-
-/// Why the decision is what it is: every rule tried and every candidate seen.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Trace {
-    pub candidates_seen: Vec<String>,
-    pub rules: Vec<RuleTried>,
-}
-
-impl Trace {
-    /// One line for the sync log: the candidates seen and what each rule did.
-    pub fn summary(&self) -> String {
-        let rules: Vec<String> = self
-            .rules
-            .iter()
-            .map(|r| {
-                let rule = serde_json::to_value(r.rule)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                if r.matched.is_empty() {
-                    format!("{rule}: {}", r.note)
-                } else {
-                    format!("{rule}: {} ({})", r.matched.join(", "), r.note)
-                }
-            })
-            .collect();
-        format!(
-            "candidates [{}]; {}",
-            self.candidates_seen.join(", "),
-            rules.join("; ")
-        )
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@
 //! Three API calls: describe Case, describe Task, and one composite with the queue and record
 //! type queries.
 
-use super::policy::{self, normalise_key};
+use super::policy::normalise_key;
 use crate::salesforce::{
     CompositeRequest, FieldDescribe, Org, SObjectDescribe, SalesforceError, Soql, SubRequest,
 };
@@ -219,7 +219,7 @@ fn picklist_problem(field: Option<&FieldDescribe>, name: &str, value: &str) -> O
 
 /// All checks a save runs: the offline ones, then the org's.
 pub async fn check_all(org: &Org, config: &TenantConfig) -> Result<Vec<String>, SalesforceError> {
-    let mut problems = policy::check(config);
+    let mut problems = config.problems();
     problems.extend(check(org, config).await?);
     Ok(problems)
 }
@@ -265,7 +265,7 @@ mod tests {
             .case
             .category_map
             .insert("billing".into(), "Billing".into());
-        config.fields.push(policy::FieldMapping {
+        config.fields.push(super::super::policy::FieldMapping {
             from: "conversation.channel".into(),
             to: "Task.Channel__c".into(),
             values: Default::default(),

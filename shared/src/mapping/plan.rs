@@ -742,8 +742,8 @@ pub fn same_value(a: &Value, b: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::resolution::{Outcome, Resolution};
     use crate::event::{Conversation, Event, EventKind, QueuedEvent, RawPayload};
-    use crate::identity::resolution::{Outcome, Resolution};
     use crate::identity::rules::Person;
     use crate::mapping::intents::absorb;
     use crate::mapping::policy::TranscriptTarget;

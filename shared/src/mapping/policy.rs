@@ -6,7 +6,6 @@
 //! live in [`check`]; checks against the org (picklist values, queues, record
 //! types) in [`super::org_check`].
 
-use crate::tenant::{Mode, TenantConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -284,67 +283,12 @@ pub const RESERVED_FIELDS: [&str; 12] = [
     "TaskSubtype",
 ];
 
-/// What can be checked without the org. Returns every problem, in plain words.
-pub fn check(config: &TenantConfig) -> Vec<String> {
-    {
-        let mut problems = Vec::new();
-        if let Err(problem) = config.payloads.check() {
-            problems.push(problem);
-        }
-        if config.case.trigger == Some(CaseTrigger::Tags) && config.case.trigger_tags.is_empty() {
-            problems.push("case.trigger is \"tags\" but case.trigger_tags is empty".to_owned());
-        }
-        if config.case.category_field.trim().is_empty() {
-            problems.push("case.category_field is empty".to_owned());
-        }
-        for (i, m) in config.fields.iter().enumerate() {
-            if parse_source(&m.from).is_none() {
-                problems.push(format!(
-                    "fields[{i}].from = {:?}: expected conversation.<field>, conversation.custom_attributes.<name>, visitor.<field> or visitor.custom_attributes.<name>",
-                    m.from
-                ));
-            }
-            match m.to.split_once('.') {
-                Some((object, field))
-                    if MAPPABLE_OBJECTS.contains(&object) && is_field_name(field) =>
-                {
-                    if RESERVED_FIELDS.contains(&field) {
-                        problems.push(format!(
-                            "fields[{i}].to = {:?}: chatsync sets this field itself",
-                            m.to
-                        ));
-                    }
-                }
-                _ => problems.push(format!(
-                    "fields[{i}].to = {:?}: expected Case.<Field> or Task.<Field>",
-                    m.to
-                )),
-            }
-        }
-        for key in config.conflicts.fields.keys() {
-            if !key
-                .split_once('.')
-                .is_some_and(|(o, f)| MAPPABLE_OBJECTS.contains(&o) && is_field_name(f))
-            {
-                problems.push(format!(
-                    "conflicts.fields: {key:?} is not Case.<Field> or Task.<Field>"
-                ));
-            }
-        }
-        if let Err(e) = super::transcript::parse_time_zone(&config.transcript.time_zone) {
-            problems.push(format!("transcript.time_zone: {e}"));
-        }
-        if let Err(e) = super::redact::Redactor::new(
-            config.transcript.redact_cards,
-            &config.transcript.redact_patterns,
-        ) {
-            problems.push(format!("transcript.redact_patterns: {e}"));
-        }
-        if config.transcript.flush_after_messages == 0 {
-            problems.push("transcript.flush_after_messages must be at least 1".to_owned());
-        }
-        problems
-    }
+/// What a tenant writes by default: support (Contact and Case) or sales (Lead and Task).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Support,
+    Sales,
 }
 
 /// A Salesforce API field name: letters, digits and underscores, starting with a letter.
@@ -440,7 +384,7 @@ mod tests {
         let demo =
             crate::tenant::TenantFile::from_toml(include_str!("../../../events/tenants/demo.toml"))
                 .expect("demo tenant");
-        assert!(check(&demo.config).is_empty());
+        assert!(demo.config.problems().is_empty());
         let mut policy = demo.config;
         policy.case.trigger = Some(CaseTrigger::Tags);
         policy.fields.push(FieldMapping {
@@ -461,7 +405,7 @@ mod tests {
             .insert("Case Status".into(), ConflictRule::Chat);
         policy.transcript.time_zone = "Mars/Olympus".into();
         policy.transcript.redact_patterns.push("(unclosed".into());
-        let problems = check(&policy);
+        let problems = policy.problems();
         assert_eq!(problems.len(), 7, "{problems:?}");
     }
 }

@@ -21,7 +21,6 @@ pub mod exchanges;
 pub mod limits;
 pub mod plan;
 mod rest;
-mod session;
 pub mod soql;
 
 /// The one REST API version chatsync speaks. Upsert answers depend on it (200 + `created` from
@@ -29,7 +28,7 @@ pub mod soql;
 pub const API_VERSION: &str = "v62.0";
 
 pub use auth::{Credentials, DiscardTokens, SalesforceCredentials, TokenSink, TokenSinkError};
-pub use client::{ClientConfig, Org, SalesforceClient};
+pub use client::{ClientConfig, Org, SalesforceClient, Session};
 pub use collections::SaveResult;
 pub use composite::{CompositeRequest, CompositeResponse, SubRequest, SubResponse, reference};
 pub use describe::{FieldDescribe, SObjectDescribe};
@@ -38,7 +37,6 @@ pub use exchanges::{Exchange, Exchanges, Recorded};
 pub use limits::{ApiBudget, ApiUsage, Priority};
 pub use plan::{CompositePlan, plan_collections, plan_composite};
 pub use rest::{QueryPage, UpsertOutcome};
-pub use session::Session;
 pub use soql::{SearchGroup, Soql, SoqlValue, Sosl};
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ impl TokenSink for Captured {
 }
 
 pub async fn check(tenant: &mut TenantFile) -> Result<Verdict, String> {
-    let offline = shared::mapping::policy::check(&tenant.config);
+    let offline = tenant.config.problems();
     if !offline.is_empty() {
         return Ok(Verdict::Refused(offline));
     }

@@ -7,9 +7,12 @@ use super::composite::{AUTO_ASSIGN_HEADER, DUPLICATE_RULE_HEADER, sets_owner};
 use super::error::{SalesforceError, parse_error_body};
 use super::exchanges::{Exchange, Exchanges};
 use super::limits::{ApiBudget, ApiUsage, Priority, parse_limit_info};
-use super::session::TenantState;
+mod session;
+
 use reqwest::Method;
 use serde_json::Value;
+pub use session::Session;
+use session::TenantState;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

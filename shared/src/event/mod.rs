@@ -4,7 +4,10 @@
 //! [`Event`]s; the intake wraps each in a [`QueuedEvent`] (tenant, delivery, correlation id, raw
 //! payload reference) and sends it to resolve.fifo. Later steps read only this model.
 
-use crate::platforms::{Accepted, Platform};
+mod delivery;
+pub mod resolution;
+
+pub use delivery::{Accepted, Platform, UnknownPlatform};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -327,7 +330,7 @@ pub struct QueuedEvent {
     pub raw: RawPayload,
     /// Who the visitor is in Salesforce: set by the identity resolver, absent before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolution: Option<crate::identity::resolution::Resolution>,
+    pub resolution: Option<resolution::Resolution>,
 }
 
 /// SQS allows at most 128 characters in group and deduplication ids.

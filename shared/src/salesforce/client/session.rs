@@ -1,10 +1,12 @@
 //! Sessions per tenant: the cached access token, the refresh-token rotation chain and its
 //! write-back, and the single token fetch that concurrent calls share.
 
-use super::auth::{SalesforceCredentials, TokenResponse, parse_token_response, token_form};
-use super::client::Org;
-use super::error::SalesforceError;
-use super::limits::ApiUsage;
+use super::Org;
+use crate::salesforce::auth::{
+    SalesforceCredentials, TokenResponse, parse_token_response, token_form,
+};
+use crate::salesforce::error::SalesforceError;
+use crate::salesforce::limits::ApiUsage;
 use crate::secret::Secret;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -22,8 +24,8 @@ pub struct Session {
 }
 
 #[derive(Debug, Default)]
-pub(super) struct TenantState {
-    pub(super) session: Option<Session>,
+pub(in crate::salesforce) struct TenantState {
+    pub(in crate::salesforce) session: Option<Session>,
     /// The newest refresh token seen (after a rotation), used instead of the configured one
     /// while the configured one is a token it replaced.
     refresh_token: Option<Secret>,
@@ -33,9 +35,9 @@ pub(super) struct TenantState {
     superseded: Vec<Secret>,
     /// A rotated refresh token not yet written back; the write is retried before any use.
     unpersisted: bool,
-    pub(super) usage: Option<ApiUsage>,
+    pub(in crate::salesforce) usage: Option<ApiUsage>,
     /// REST requests sent for this tenant since the function started.
-    pub(super) api_calls: u64,
+    pub(in crate::salesforce) api_calls: u64,
 }
 
 impl Org {
@@ -157,7 +159,7 @@ impl Org {
     }
 
     /// Forgets `failed` if it is still the cached session (another call may have refreshed).
-    pub(super) fn invalidate(&self, failed: &Session) {
+    pub(in crate::salesforce) fn invalidate(&self, failed: &Session) {
         if let Some(t) = self.client.tenants().get_mut(&self.tenant_id)
             && t.session
                 .as_ref()
