@@ -63,7 +63,7 @@ impl Tools {
         }
         let mut header = format!(
             "Chat transcript · {} conversation {}",
-            shared::mapping::plan::platform_name(platform),
+            platform.display_name(),
             state.conversation_id
         );
         if let Some(url) = &state.url {

@@ -29,6 +29,16 @@ impl Platform {
         Platform::CloudCx,
     ];
 
+    /// The platform's name as its vendor writes it, for people (transcripts, Subjects).
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Platform::Intercom => "Intercom",
+            Platform::Tidio => "Tidio",
+            Platform::RespondIo => "respond.io",
+            Platform::CloudCx => "CloudCX",
+        }
+    }
+
     /// The path segment in `/webhooks/{platform}/{tenant}`.
     pub fn as_str(self) -> &'static str {
         match self {

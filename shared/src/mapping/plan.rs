@@ -608,7 +608,7 @@ fn case_create_fields(input: &PlanInput, fields: &mut Map<String, Value>) {
         json!(format!(
             "Chat conversation {} on {}{}",
             state.conversation_id,
-            platform_name(input.platform),
+            input.platform.display_name(),
             state
                 .url
                 .as_deref()
@@ -630,15 +630,6 @@ fn case_create_fields(input: &PlanInput, fields: &mut Map<String, Value>) {
             }
             fields.insert(field.clone(), json!(truncate(value, max)));
         }
-    }
-}
-
-pub fn platform_name(platform: Platform) -> &'static str {
-    match platform {
-        Platform::Intercom => "Intercom",
-        Platform::Tidio => "Tidio",
-        Platform::RespondIo => "respond.io",
-        Platform::CloudCx => "CloudCX",
     }
 }
 
