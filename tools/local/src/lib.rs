@@ -2,6 +2,7 @@
 //! function binaries under the Lambda Runtime Interface Emulator with their event sources wired
 //! as the template wires them in AWS.
 
+pub mod demo;
 pub mod events;
 pub mod host;
 pub mod procs;

@@ -1,11 +1,13 @@
 //! chatsync-local: the local stack and function host (see `--help`).
 
+use chatsync_local::demo;
 use chatsync_local::events::{self, platform_of, signed_request};
 use chatsync_local::procs::{Moto, sdk_config};
 use chatsync_local::session::{Session, SessionOptions, read_tenant};
 use chatsync_local::stack::{self, Settings};
 use chatsync_local::template::Template;
 use clap::{Parser, Subcommand};
+use shared::mapping::plan::{CASE_KEY_FIELD, TASK_KEY_FIELD};
 use shared::store::synclog::SyncLogTable;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -41,6 +43,10 @@ struct Run {
     /// Records the emulator's org starts with (its queue and agent User).
     #[arg(long, default_value = "events/salesforce/demo-org.json")]
     salesforce_seed: PathBuf,
+    /// Salesforce CLI project the emulator's schema comes from (default: the repo's
+    /// salesforce/, built into the binary). An empty folder gives a standard org only.
+    #[arg(long)]
+    salesforce_metadata: Option<PathBuf>,
     #[arg(long, default_value = ".local/logs")]
     log_dir: PathBuf,
     /// Run scheduled functions this often instead of their template rate.
@@ -136,7 +142,11 @@ fn plan(template: &Path) -> Result<()> {
 }
 
 async fn start(template: &Path, run: &Run) -> Result<Session> {
-    let session = Session::start(SessionOptions {
+    let emulator = sf_emulator::EmulatorConfig {
+        metadata_dir: run.salesforce_metadata.clone(),
+        ..sf_emulator::EmulatorConfig::default()
+    };
+    let options = SessionOptions {
         template: template.to_owned(),
         bin_dir: run.bin_dir.clone(),
         tenant_files: run.tenant.clone(),
@@ -148,8 +158,8 @@ async fn start(template: &Path, run: &Run) -> Result<Session> {
         extra_env: Vec::new(),
         salesforce_addr: Some(run.salesforce),
         salesforce_seed: Some(run.salesforce_seed.clone()),
-    })
-    .await?;
+    };
+    let session = Session::start_with_emulator(options, emulator).await?;
     println!("moto        {}", session.moto.endpoint());
     if let Some(url) = &session.salesforce_url {
         println!("salesforce  {url} (emulator; admin API under /__emulator/)");
@@ -203,6 +213,7 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
     let tenant = read_tenant(run.tenant.first().ok_or("no tenant file")?)?;
     let http = reqwest::Client::new();
     let mut correlation_ids = Vec::new();
+    let mut facts = demo::Facts::default();
     println!("\nreplaying events/payloads, signed as each platform signs:");
     let mut files: Vec<PathBuf> = std::fs::read_dir("events/payloads")?
         .flatten()
@@ -210,6 +221,7 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
+    let mut payloads = Vec::new();
     for path in &files {
         let name = path
             .file_name()
@@ -218,9 +230,11 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
         let Some(platform) = platform_of(name) else {
             continue;
         };
-        let body = std::fs::read(path)?;
+        payloads.push((name.to_owned(), platform, std::fs::read(path)?));
+    }
+    for (name, platform, body) in &payloads {
         let (headers, url_path) =
-            signed_request(platform, &tenant, &body, time::OffsetDateTime::now_utc())
+            signed_request(*platform, &tenant, body, time::OffsetDateTime::now_utc())
                 .ok_or("demo tenant lacks a secret")?;
         for attempt in ["first", "repeat"] {
             let mut req = http
@@ -233,6 +247,11 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
             let status = resp.status();
             let text = resp.text().await?;
             println!("  {name:<44} {attempt:<7} -> {status} {text}");
+            if !status.is_success() {
+                facts
+                    .refused
+                    .push((format!("{name} ({attempt})"), status.as_u16()));
+            }
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
                 && let (Some(id), "first") =
                     (v.get("correlation_id").and_then(|c| c.as_str()), attempt)
@@ -255,6 +274,7 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
         .body(r#"{"topic":"conversation.user.created","id":"notif_forged","data":{"item":{}}}"#)
         .send()
         .await?;
+    facts.forged_status = forged.status().as_u16();
     println!(
         "  {:<44} {:<7} -> {} {}",
         "forged intercom delivery",
@@ -283,6 +303,8 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
     }
     let report = session.host.run_scheduled("retry-drainer").await?;
     println!("\nretry-drainer run: {report}");
+    // Whatever the drainer redrove is written before the org is judged.
+    session.wait_idle(Duration::from_secs(120)).await?;
     println!("\nwhat landed in Salesforce (emulator):");
     if let Some(url) = &session.salesforce_url {
         for sobject in ["Contact", "Lead", "Account", "Case", "Task"] {
@@ -306,6 +328,11 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
                 };
                 println!("    {} {summary}", r["Id"].as_str().unwrap_or("?"));
             }
+            match sobject {
+                "Case" => facts.case_keys = demo::field_values(&records, CASE_KEY_FIELD),
+                "Task" => facts.task_keys = demo::field_values(&records, TASK_KEY_FIELD),
+                _ => {}
+            }
         }
         println!(
             "  (Contacts and Leads come from the identity resolver; Cases and Tasks arrive with the writer)"
@@ -315,14 +342,27 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
     for f in session.host.functions() {
         println!("  {:<20} {:?} ms", f.name, f.cold_starts());
     }
-    if session.host.invocation_errors() > 0 {
+
+    facts.expected = demo::expected_conversations(&tenant.config, &payloads);
+    let ids: Vec<String> = correlation_ids.into_iter().map(|(_, id)| id).collect();
+    facts.parked = demo::parked_entries(&log, &tenant.config.tenant_id, &ids).await?;
+    facts.dead_letters =
+        demo::dead_letters(&session.plan, &aws_sdk_sqs::Client::new(&session.sdk)).await?;
+    facts.invocation_errors = session.host.invocation_errors();
+    let verdict = demo::judge(&facts);
+    println!("\noutcome check:");
+    for line in &verdict.summary {
+        println!("  {line}");
+    }
+    if !verdict.passed() {
         return Err(format!(
-            "{} invocations failed; see {}",
-            session.host.invocation_errors(),
-            run.log_dir.display()
+            "demo outcome check failed (function logs in {}):\n  {}",
+            run.log_dir.display(),
+            verdict.problems.join("\n  ")
         )
         .into());
     }
+    println!("  ok: every replayed conversation landed as its Case and Task; nothing parked");
     Ok(())
 }
 

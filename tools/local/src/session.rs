@@ -90,7 +90,17 @@ pub fn read_tenant(path: &Path) -> Result<TenantFile, SessionError> {
 }
 
 impl Session {
+    /// Starts the stack; the emulator, when started, has its default configuration.
     pub async fn start(options: SessionOptions) -> Result<Session, SessionError> {
+        Self::start_with_emulator(options, sf_emulator::EmulatorConfig::default()).await
+    }
+
+    /// As [`Session::start`], with the emulator configured from `emulator` (its seed is
+    /// replaced by `options.salesforce_seed` when that is given).
+    pub async fn start_with_emulator(
+        options: SessionOptions,
+        emulator: sf_emulator::EmulatorConfig,
+    ) -> Result<Session, SessionError> {
         let template = Template::load(&options.template)?;
         let moto = Moto::start(options.moto_port).await?;
         let endpoint = moto.endpoint();
@@ -100,7 +110,7 @@ impl Session {
         // The emulator first: tenants without an org of their own are connected to it.
         let salesforce_url = match options.salesforce_addr {
             Some(addr) => {
-                let mut config = sf_emulator::EmulatorConfig::default();
+                let mut config = emulator;
                 if let Some(path) = &options.salesforce_seed {
                     let text =
                         std::fs::read_to_string(path).map_err(|source| SessionError::Read {

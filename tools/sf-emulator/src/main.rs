@@ -16,7 +16,8 @@ struct Args {
     /// JSON file in the admin seed format: {"Lead": [{field: value}], …}.
     #[arg(long)]
     seed: Option<PathBuf>,
-    /// Salesforce CLI project with custom fields/objects (defaults to the repo's salesforce/).
+    /// Salesforce CLI project with custom fields/objects, read at start (default: the repo's
+    /// salesforce/ as built into this binary).
     #[arg(long)]
     metadata: Option<PathBuf>,
     /// PEM certificate (or RSA public key) that verifies JWT bearer assertions.
@@ -37,11 +38,21 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
-    let args = Args::parse();
+    // Errors in words (a returned error would be printed with Debug).
+    match run(Args::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sf-emulator: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = EmulatorConfig {
         query_batch_size: args.batch_size.max(1),
         daily_api_limit: args.daily_api_limit,

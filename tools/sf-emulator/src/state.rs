@@ -36,7 +36,9 @@ pub struct EmulatorConfig {
     pub integration_username: String,
     /// A refresh token valid for the integration user from the start.
     pub initial_refresh_token: String,
-    /// Salesforce CLI project whose custom fields and objects extend the schema.
+    /// Salesforce CLI project whose custom fields and objects extend the schema, read at start.
+    /// None: the repo's `salesforce/` project as built into the emulator, so a binary never
+    /// depends on the folder it was built in.
     pub metadata_dir: Option<PathBuf>,
     pub duplicate_rules: Vec<DuplicateRule>,
     /// Records loaded at start and after every reset, in the admin seed format.
@@ -56,17 +58,11 @@ impl Default for EmulatorConfig {
             login_url: None,
             integration_username: "integration@chatsync.example".into(),
             initial_refresh_token: "5Aep861emulatorRefreshToken".into(),
-            metadata_dir: default_metadata_dir(),
+            metadata_dir: None,
             duplicate_rules: Vec::new(),
             seed: None,
         }
     }
-}
-
-/// The repo's `salesforce/` folder, found from this crate's location at build time.
-fn default_metadata_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../salesforce");
-    dir.exists().then_some(dir)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -254,12 +250,13 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    /// Builds the org: standard schema, metadata from `config.metadata_dir`, the integration
-    /// user, and `config.seed`.
+    /// Builds the org: standard schema, metadata from `config.metadata_dir` (or the built-in
+    /// project), the integration user, and `config.seed`.
     pub fn new(config: EmulatorConfig) -> Result<Self, EmulatorError> {
         let mut schema = Schema::standard();
-        if let Some(dir) = &config.metadata_dir {
-            metadata::load_project(&mut schema, dir)?;
+        match &config.metadata_dir {
+            Some(dir) => metadata::load_project(&mut schema, dir)?,
+            None => metadata::load_builtin(&mut schema)?,
         }
         if let Some(pem) = &config.jwt_public_key_pem {
             jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes())
