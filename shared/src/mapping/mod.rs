@@ -5,6 +5,7 @@
 
 pub mod conflict;
 pub mod files;
+mod html;
 pub mod intents;
 pub mod org_check;
 pub mod outcome;
@@ -12,4 +13,5 @@ pub mod plan;
 pub mod policy;
 pub mod redact;
 pub mod state;
+mod text;
 pub mod transcript;
