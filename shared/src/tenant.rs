@@ -187,6 +187,8 @@ pub struct TenantSecrets {
 
 /// The tenant's own API tokens on its chat platforms (read-only use: contact lookups).
 /// Unknown keys are not refused, as in [`TenantSecrets`]: a webhook must not fail on a typo here.
+/// The field names are the stored secret's JSON and the operators' TOML: never rename one. Each
+/// platform with an API client names its field in `platforms::<platform>::API_TOKEN`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PlatformApiSecrets {
     /// An Intercom access token (`Authorization: Bearer`) with permission to read contacts.
@@ -197,7 +199,20 @@ pub struct PlatformApiSecrets {
     pub respondio_api_token: Option<Secret>,
 }
 
+impl PlatformApiSecrets {
+    /// The platform's API token, if chatsync calls that platform's API and the tenant gave one.
+    pub fn for_platform(&self, platform: Platform) -> Option<&Secret> {
+        match platform {
+            Platform::Intercom => self.intercom_access_token.as_ref(),
+            Platform::RespondIo => self.respondio_api_token.as_ref(),
+            Platform::Tidio | Platform::CloudCx => None,
+        }
+    }
+}
+
 /// Webhook signing material per platform. Lists allow rotation: any entry may match.
+/// The field names are the stored secret's JSON and the operators' TOML: never rename one. Each
+/// platform names its field in `platforms::<platform>::WEBHOOK_SECRET`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSecrets {
@@ -410,6 +425,47 @@ mod tests {
             TenantFile::from_toml(&DEMO.replace("tenant_id = \"demo\"", "tenant_id = \"Demo/1\"")),
             Err(TenantError::InvalidId(_))
         ));
+    }
+
+    #[test]
+    fn each_platform_names_its_secret_fields() {
+        use crate::platforms::{cloudcx, intercom, respondio, tidio};
+        let webhooks = WebhookSecrets {
+            intercom_client_secret: vec![Secret::new("intercom")],
+            tidio_secret: vec![Secret::new("tidio")],
+            respondio_signing_key: vec![Secret::new("respondio")],
+            cloudcx_token: vec![Secret::new("cloudcx")],
+        };
+        let api = PlatformApiSecrets {
+            intercom_access_token: Some(Secret::new("intercom")),
+            respondio_api_token: Some(Secret::new("respondio")),
+        };
+        let webhooks_json = serde_json::to_value(&webhooks).unwrap();
+        let api_json = serde_json::to_value(&api).unwrap();
+        for p in Platform::ALL {
+            let (webhook_field, api_field) = match p {
+                Platform::Intercom => (intercom::WEBHOOK_SECRET, Some(intercom::API_TOKEN)),
+                Platform::Tidio => (tidio::WEBHOOK_SECRET, None),
+                Platform::RespondIo => (respondio::WEBHOOK_SECRET, Some(respondio::API_TOKEN)),
+                Platform::CloudCx => (cloudcx::WEBHOOK_SECRET, None),
+            };
+            assert_eq!(
+                webhooks_json[webhook_field],
+                serde_json::json!([p.as_str()])
+            );
+            assert_eq!(webhooks.for_platform(p), [Secret::new(p.as_str())]);
+            match api_field {
+                Some(field) => {
+                    assert_eq!(api_json[field], p.as_str());
+                    assert_eq!(api.for_platform(p), Some(&Secret::new(p.as_str())));
+                }
+                None => assert_eq!(api.for_platform(p), None),
+            }
+        }
+        assert_eq!(
+            webhooks_json.as_object().unwrap().len(),
+            Platform::ALL.len()
+        );
     }
 
     #[test]

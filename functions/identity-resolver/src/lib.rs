@@ -24,6 +24,7 @@ use shared::identity::enrich::{self, Enricher};
 use shared::identity::lookup;
 use shared::identity::rules::{self, Decision, Person};
 use shared::identity::update;
+use shared::platforms::{intercom, respondio};
 use shared::salesforce::Exchanges;
 use shared::store::links::{LinkKey, Links};
 use shared::store::queue::FifoQueue;
@@ -46,9 +47,9 @@ impl Function {
             links: Links::new(kit.dynamo.clone(), env.required(vars::LINKS_TABLE)?),
             enricher: Enricher::with_bases(
                 env.optional(vars::INTERCOM_API_URL)
-                    .unwrap_or_else(|| enrich::INTERCOM_BASE.into()),
+                    .unwrap_or_else(|| intercom::API_BASE.into()),
                 env.optional(vars::RESPONDIO_API_URL)
-                    .unwrap_or_else(|| enrich::RESPONDIO_BASE.into()),
+                    .unwrap_or_else(|| respondio::API_BASE.into()),
             )
             .map_err(|e| ConfigError::Invalid {
                 name: vars::INTERCOM_API_URL,

@@ -1,6 +1,14 @@
-//! Chat platform adapters: verify a delivery exactly as the platform signs it, and read its
-//! delivery into canonical events (`crate::event`). Platform differences end here.
+//! Chat platform adapters: verify a delivery exactly as the platform signs it, read its
+//! delivery into canonical events (`crate::event`), and call its REST API. Platform differences
+//! end here.
+//!
+//! One folder per platform: `<platform>/mod.rs` (the platform's facts: API base and version,
+//! the names of its tenant secret fields), `<platform>/webhook.rs` (verify, parse, sign) and,
+//! where chatsync calls the platform's API, `<platform>/client.rs`. This module dispatches
+//! webhooks by [`Platform`]; [`api`] is what the API clients share. Adding a platform:
+//! docs/adding-a-platform.md.
 
+pub mod api;
 pub mod cloudcx;
 pub mod intercom;
 pub mod respondio;

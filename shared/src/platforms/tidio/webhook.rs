@@ -2,13 +2,13 @@
 //! any `s` may match (rotation). `t` outside the tenant's tolerance window is refused.
 //! Dedupe on `webhook_id`.
 
-use super::{
-    Accepted, Inbound, ParseError, Parsed, VerifyError, agent, iso_time, same, scalar, text,
-    unix_time,
-};
 use crate::event::{
     Agent, Attachment, Attributes, BodyFormat, Conversation, Event, EventKind, Message, Role, Team,
     Visitor,
+};
+use crate::platforms::{
+    Accepted, Inbound, ParseError, Parsed, VerifyError, agent, iso_time, same, scalar, text,
+    unix_time,
 };
 use crate::secret::Secret;
 use hmac::{Hmac, KeyInit, Mac};
@@ -31,7 +31,10 @@ fn mac(secret: &str, body: &[u8], t: &str) -> Vec<u8> {
     m.finalize().into_bytes().to_vec()
 }
 
-pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), VerifyError> {
+pub(in crate::platforms) fn verify(
+    secrets: &[Secret],
+    inbound: &Inbound,
+) -> Result<(), VerifyError> {
     let header = inbound
         .header(SIGNATURE_HEADER)
         .ok_or(VerifyError::Missing("x-tidio-signature"))?;
@@ -71,7 +74,7 @@ pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), Verify
     }
 }
 
-pub(super) fn parse(v: &Value) -> Result<Parsed, ParseError> {
+pub(in crate::platforms) fn parse(v: &Value) -> Result<Parsed, ParseError> {
     let topic = v
         .get("topic")
         .and_then(Value::as_str)
@@ -484,7 +487,7 @@ mod tests {
         };
         assert_eq!(
             accepted(include_bytes!(
-                "../../../events/payloads/tidio-contact-created.json"
+                "../../../../events/payloads/tidio-contact-created.json"
             )),
             Accepted {
                 delivery_id: "0f4c6a2e-7b1d-4c3e-9f8a-2b5d6e7f8a9b".into(),
@@ -512,7 +515,7 @@ mod tests {
         };
         assert_eq!(
             accepted(include_bytes!(
-                "../../../events/payloads/tidio-contact-updated.json"
+                "../../../../events/payloads/tidio-contact-updated.json"
             )),
             Accepted {
                 delivery_id: "5b7e2d90-31c4-4f6a-8e12-7d9c0a4b6e21".into(),
@@ -548,7 +551,7 @@ mod tests {
         event.actor = agent(OPERATOR);
         assert_eq!(
             accepted(include_bytes!(
-                "../../../events/payloads/tidio-conversation-solved-by-operator.json"
+                "../../../../events/payloads/tidio-conversation-solved-by-operator.json"
             )),
             Accepted {
                 delivery_id: "a3c1f7e4-6d2b-4b8e-9c05-1e7f3a9d2c64".into(),
@@ -573,7 +576,7 @@ mod tests {
         };
         assert_eq!(
             accepted(include_bytes!(
-                "../../../events/payloads/tidio-conversation-solved-automatically.json"
+                "../../../../events/payloads/tidio-conversation-solved-automatically.json"
             )),
             Accepted {
                 delivery_id: "d9e4b2a7-58c1-4a3f-b6d0-7c2e9f1a4b83".into(),
@@ -639,7 +642,7 @@ mod tests {
         event.visitor = grace();
         assert_eq!(
             accepted(include_bytes!(
-                "../../../events/payloads/tidio-ticket-contact-replied.json"
+                "../../../../events/payloads/tidio-ticket-contact-replied.json"
             )),
             Accepted {
                 delivery_id: "6e1d3b8f-2a4c-4e97-8f15-b3a0c7d9e2f4".into(),
@@ -676,7 +679,7 @@ mod tests {
         event.actor = agent(OPERATOR);
         assert_eq!(
             accepted(include_bytes!(
-                "../../../events/payloads/tidio-ticket-operator-replied.json"
+                "../../../../events/payloads/tidio-ticket-operator-replied.json"
             )),
             Accepted {
                 delivery_id: "b8f0a2c6-4e1d-4b73-9a58-0d2e6c4f8b19".into(),
@@ -708,7 +711,7 @@ mod tests {
         event.actor = agent(OPERATOR);
         assert_eq!(
             accepted(include_bytes!(
-                "../../../events/payloads/tidio-ticket-internal-note-added.json"
+                "../../../../events/payloads/tidio-ticket-internal-note-added.json"
             )),
             Accepted {
                 delivery_id: "2c7a9e41-8b3d-4f60-a1c5-e9d4b7f2a068".into(),
@@ -784,7 +787,7 @@ mod tests {
         event.visitor = grace();
         assert_eq!(
             accepted(include_bytes!(
-                "../../../events/payloads/tidio-ticket-operator-assigned.json"
+                "../../../../events/payloads/tidio-ticket-operator-assigned.json"
             )),
             Accepted {
                 delivery_id: "9f3b6d20-1e8a-4c57-b4d9-5a0f2e7c8d13".into(),

@@ -1,13 +1,13 @@
 //! Intercom: `X-Hub-Signature: sha1=<hex>`, HMAC-SHA1 of the raw body keyed with the app's
 //! client secret; dedupe on the notification `id`; `ping` is a probe.
 
-use super::{
-    Accepted, Inbound, ParseError, Parsed, VerifyError, agent, iso_time, same, scalar, text,
-    unix_time,
-};
 use crate::event::{
     Agent, Attachment, Attributes, BodyFormat, Conversation, Event, EventKind, Message, Role, Team,
     Visitor,
+};
+use crate::platforms::{
+    Accepted, Inbound, ParseError, Parsed, VerifyError, agent, iso_time, same, scalar, text,
+    unix_time,
 };
 use crate::secret::Secret;
 use hmac::{Hmac, KeyInit, Mac};
@@ -27,7 +27,10 @@ fn mac(secret: &str, body: &[u8]) -> Vec<u8> {
     m.finalize().into_bytes().to_vec()
 }
 
-pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), VerifyError> {
+pub(in crate::platforms) fn verify(
+    secrets: &[Secret],
+    inbound: &Inbound,
+) -> Result<(), VerifyError> {
     let header = inbound
         .header(SIGNATURE_HEADER)
         .ok_or(VerifyError::Missing("X-Hub-Signature"))?;
@@ -48,7 +51,7 @@ pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), Verify
     }
 }
 
-pub(super) fn parse(v: &Value) -> Result<Parsed, ParseError> {
+pub(in crate::platforms) fn parse(v: &Value) -> Result<Parsed, ParseError> {
     let topic = text(v.get("topic")).ok_or(ParseError::Field("topic"))?;
     if topic == "ping" {
         return Ok(Parsed::Ping);
@@ -700,7 +703,7 @@ mod tests {
 
     #[test]
     fn ping_is_a_probe_without_an_id() {
-        let body = include_bytes!("../../../events/payloads/intercom-ping.json");
+        let body = include_bytes!("../../../../events/payloads/intercom-ping.json");
         assert_eq!(read(Platform::Intercom, body), Ok(Parsed::Ping));
     }
 
@@ -852,7 +855,7 @@ mod tests {
     #[test]
     fn a_visitor_started_conversation_yields_start_then_the_opening_message() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/intercom-conversation-user-created.json"
+            "../../../../events/payloads/intercom-conversation-user-created.json"
         ));
         assert_eq!(a.delivery_id, "notif_5b7e3c1a-8f2d-4e6b-9a0c-1d2e3f4a5b6c");
         assert_eq!(a.topic, "conversation.user.created");
@@ -883,7 +886,7 @@ mod tests {
     #[test]
     fn an_admin_started_conversation_is_the_agents_with_its_subject() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/intercom-conversation-admin-single-created.json"
+            "../../../../events/payloads/intercom-conversation-admin-single-created.json"
         ));
         assert_eq!(a.conversation_key, "conversation:184467440801");
         let conversation = Conversation {
@@ -917,7 +920,7 @@ mod tests {
     #[test]
     fn a_visitor_reply_is_a_visitor_message_with_its_attachment() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/intercom-conversation-user-replied.json"
+            "../../../../events/payloads/intercom-conversation-user-replied.json"
         ));
         assert_eq!(a.delivery_id, "notif_1d2e3f40-5a6b-4c7d-9e8f-0a1b2c3d4e21");
         let message = Message {
@@ -950,7 +953,9 @@ mod tests {
         );
         let cases: [(&[u8], Message); 3] = [
             (
-                include_bytes!("../../../events/payloads/intercom-conversation-admin-replied.json"),
+                include_bytes!(
+                    "../../../../events/payloads/intercom-conversation-admin-replied.json"
+                ),
                 html(
                     "37358200155",
                     Role::Agent,
@@ -961,7 +966,7 @@ mod tests {
             ),
             (
                 include_bytes!(
-                    "../../../events/payloads/intercom-conversation-operator-replied.json"
+                    "../../../../events/payloads/intercom-conversation-operator-replied.json"
                 ),
                 html(
                     "37358200102",
@@ -972,7 +977,9 @@ mod tests {
                 ),
             ),
             (
-                include_bytes!("../../../events/payloads/intercom-conversation-admin-noted.json"),
+                include_bytes!(
+                    "../../../../events/payloads/intercom-conversation-admin-noted.json"
+                ),
                 html(
                     "37358200150",
                     Role::Note,
@@ -996,7 +1003,7 @@ mod tests {
     #[test]
     fn an_assignment_names_the_admin_and_team_and_the_acting_admin() {
         let body =
-            include_bytes!("../../../events/payloads/intercom-conversation-admin-assigned.json");
+            include_bytes!("../../../../events/payloads/intercom-conversation-admin-assigned.json");
         let a = accepted(body);
         let team = Team {
             id: Some("5550123".into()),
@@ -1040,7 +1047,7 @@ mod tests {
     #[test]
     fn reply_and_close_is_the_message_then_closed() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/intercom-conversation-admin-closed.json"
+            "../../../../events/payloads/intercom-conversation-admin-closed.json"
         ));
         let message = html(
             "37358200190",
@@ -1059,7 +1066,7 @@ mod tests {
     #[test]
     fn snooze_and_unsnooze_are_status_changes() {
         let body =
-            include_bytes!("../../../events/payloads/intercom-conversation-admin-snoozed.json");
+            include_bytes!("../../../../events/payloads/intercom-conversation-admin-snoozed.json");
         let snoozed = |status: &str| {
             within(
                 vec![did(
@@ -1081,7 +1088,7 @@ mod tests {
     #[test]
     fn a_priority_change_carries_the_new_priority() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/intercom-conversation-priority-updated.json"
+            "../../../../events/payloads/intercom-conversation-priority-updated.json"
         ));
         let conversation = Conversation {
             priority: Some("priority".into()),
@@ -1103,7 +1110,7 @@ mod tests {
     #[test]
     fn without_an_app_id_there_is_no_inbox_link() {
         let body =
-            include_bytes!("../../../events/payloads/intercom-conversation-admin-replied.json");
+            include_bytes!("../../../../events/payloads/intercom-conversation-admin-replied.json");
         let a = accepted(&edited(body, "/app_id", Value::Null));
         assert_eq!(a.events[0].conversation.as_ref().unwrap().url, None);
     }
@@ -1113,7 +1120,7 @@ mod tests {
     #[test]
     fn a_legacy_lead_conversation_names_the_lead_and_its_cookie_id() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/intercom-conversation-user-created-legacy.json"
+            "../../../../events/payloads/intercom-conversation-user-created-legacy.json"
         ));
         assert_eq!(a.delivery_id, "notif_95a6b7c8-d2e3-4e45-9a67-8c9d0e1f2a09");
         assert_eq!(a.conversation_key, "conversation:23100000001");
@@ -1134,7 +1141,7 @@ mod tests {
     #[test]
     fn a_legacy_admin_reply_is_the_agents() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/intercom-conversation-admin-replied-legacy.json"
+            "../../../../events/payloads/intercom-conversation-admin-replied-legacy.json"
         ));
         let message = html(
             "2824400101",
@@ -1152,7 +1159,7 @@ mod tests {
     #[test]
     fn a_legacy_assignment_with_a_body_is_the_message_then_the_assignee() {
         let body = include_bytes!(
-            "../../../events/payloads/intercom-conversation-admin-assigned-legacy.json"
+            "../../../../events/payloads/intercom-conversation-admin-assigned-legacy.json"
         );
         let a = accepted(body);
         let by = who("7310001", Some("Grace Hopper"), None);
@@ -1227,7 +1234,7 @@ mod tests {
     #[test]
     fn a_reply_part_that_assigns_also_yields_assigned() {
         let body = include_bytes!(
-            "../../../events/payloads/intercom-conversation-admin-assigned-legacy.json"
+            "../../../../events/payloads/intercom-conversation-admin-assigned-legacy.json"
         );
         let body = edited(body, "/topic", json!("conversation.admin.replied"));
         let kinds: Vec<_> = accepted(&body)
@@ -1241,7 +1248,7 @@ mod tests {
     #[test]
     fn a_legacy_reopen_is_reopened_by_the_admin() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/intercom-conversation-admin-opened.json"
+            "../../../../events/payloads/intercom-conversation-admin-opened.json"
         ));
         let by = who("7310002", Some("Katherine Johnson"), None);
         assert_eq!(
@@ -1257,7 +1264,7 @@ mod tests {
     #[test]
     fn a_conversation_tag_adds_only_the_new_tags() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/intercom-conversation-part-tag-created.json"
+            "../../../../events/payloads/intercom-conversation-part-tag-created.json"
         ));
         let conversation = Conversation {
             tags: vec!["shipping".into(), "EU".into()],
@@ -1279,7 +1286,7 @@ mod tests {
     #[test]
     fn a_created_contact_is_upserted_with_its_fields() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/intercom-contact-user-created.json"
+            "../../../../events/payloads/intercom-contact-user-created.json"
         ));
         assert_eq!(a.delivery_id, "notif_e0f10213-2738-439a-8fbc-3b4c5d6e7f5e");
         assert_eq!(a.conversation_key, "contact:65b2a1d3f4e5a6b7c8d9e0f1");
@@ -1305,7 +1312,7 @@ mod tests {
     #[test]
     fn a_legacy_user_is_upserted_with_user_id_and_company() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/intercom-user-created-legacy.json"
+            "../../../../events/payloads/intercom-user-created-legacy.json"
         ));
         assert_eq!(a.conversation_key, "contact:5f2a3b4c5d6e7f8091a2b3c4");
         let visitor = Visitor {
@@ -1330,7 +1337,7 @@ mod tests {
     #[test]
     fn a_contact_tag_is_added_or_removed() {
         let body =
-            include_bytes!("../../../events/payloads/intercom-contact-lead-tag-created.json");
+            include_bytes!("../../../../events/payloads/intercom-contact-lead-tag-created.json");
         let visitor = Visitor {
             contact_id: Some("65c3b2e4a5f6b7c8d9e0f1a2".into()),
             email: Some("visitor.lead@example.com".into()),
@@ -1369,7 +1376,7 @@ mod tests {
 
     #[test]
     fn a_deleted_contact_is_deleted_and_an_archived_one_only_flagged() {
-        let body = include_bytes!("../../../events/payloads/intercom-contact-deleted.json");
+        let body = include_bytes!("../../../../events/payloads/intercom-contact-deleted.json");
         let expected = vec![Event {
             visitor: Visitor {
                 contact_id: Some("65b2a1d3f4e5a6b7c8d9e0f1".into()),
@@ -1397,7 +1404,8 @@ mod tests {
 
     #[test]
     fn legacy_user_tag_topics_name_the_user() {
-        let body = include_bytes!("../../../events/payloads/intercom-user-tag-created-legacy.json");
+        let body =
+            include_bytes!("../../../../events/payloads/intercom-user-tag-created-legacy.json");
         let a = accepted(body);
         assert_eq!(a.conversation_key, "contact:5a1b2c3d4e5f60718293a4b5");
         assert_eq!(a.events.len(), 1);
@@ -1442,13 +1450,14 @@ mod tests {
     #[test]
     fn missing_required_fields_are_named() {
         let replied: &[u8] =
-            include_bytes!("../../../events/payloads/intercom-conversation-admin-replied.json");
+            include_bytes!("../../../../events/payloads/intercom-conversation-admin-replied.json");
         let tagged: &[u8] =
-            include_bytes!("../../../events/payloads/intercom-contact-lead-tag-created.json");
+            include_bytes!("../../../../events/payloads/intercom-contact-lead-tag-created.json");
         let contact: &[u8] =
-            include_bytes!("../../../events/payloads/intercom-contact-user-created.json");
-        let priority: &[u8] =
-            include_bytes!("../../../events/payloads/intercom-conversation-priority-updated.json");
+            include_bytes!("../../../../events/payloads/intercom-contact-user-created.json");
+        let priority: &[u8] = include_bytes!(
+            "../../../../events/payloads/intercom-conversation-priority-updated.json"
+        );
         let cases = [
             (replied, "/topic", "topic"),
             (replied, "/id", "id"),
@@ -1479,34 +1488,40 @@ mod tests {
     #[test]
     fn wrong_types_anywhere_do_not_panic() {
         let payloads: [&[u8]; 20] = [
-            include_bytes!("../../../events/payloads/intercom-ping.json"),
-            include_bytes!("../../../events/payloads/intercom-conversation-user-created.json"),
+            include_bytes!("../../../../events/payloads/intercom-ping.json"),
+            include_bytes!("../../../../events/payloads/intercom-conversation-user-created.json"),
             include_bytes!(
-                "../../../events/payloads/intercom-conversation-user-created-legacy.json"
+                "../../../../events/payloads/intercom-conversation-user-created-legacy.json"
             ),
             include_bytes!(
-                "../../../events/payloads/intercom-conversation-admin-single-created.json"
+                "../../../../events/payloads/intercom-conversation-admin-single-created.json"
             ),
-            include_bytes!("../../../events/payloads/intercom-conversation-user-replied.json"),
-            include_bytes!("../../../events/payloads/intercom-conversation-admin-replied.json"),
+            include_bytes!("../../../../events/payloads/intercom-conversation-user-replied.json"),
+            include_bytes!("../../../../events/payloads/intercom-conversation-admin-replied.json"),
             include_bytes!(
-                "../../../events/payloads/intercom-conversation-admin-replied-legacy.json"
+                "../../../../events/payloads/intercom-conversation-admin-replied-legacy.json"
             ),
-            include_bytes!("../../../events/payloads/intercom-conversation-operator-replied.json"),
-            include_bytes!("../../../events/payloads/intercom-conversation-admin-noted.json"),
-            include_bytes!("../../../events/payloads/intercom-conversation-admin-assigned.json"),
             include_bytes!(
-                "../../../events/payloads/intercom-conversation-admin-assigned-legacy.json"
+                "../../../../events/payloads/intercom-conversation-operator-replied.json"
             ),
-            include_bytes!("../../../events/payloads/intercom-conversation-admin-closed.json"),
-            include_bytes!("../../../events/payloads/intercom-conversation-admin-opened.json"),
-            include_bytes!("../../../events/payloads/intercom-conversation-admin-snoozed.json"),
-            include_bytes!("../../../events/payloads/intercom-conversation-priority-updated.json"),
-            include_bytes!("../../../events/payloads/intercom-conversation-part-tag-created.json"),
-            include_bytes!("../../../events/payloads/intercom-contact-user-created.json"),
-            include_bytes!("../../../events/payloads/intercom-contact-lead-tag-created.json"),
-            include_bytes!("../../../events/payloads/intercom-contact-deleted.json"),
-            include_bytes!("../../../events/payloads/intercom-user-created-legacy.json"),
+            include_bytes!("../../../../events/payloads/intercom-conversation-admin-noted.json"),
+            include_bytes!("../../../../events/payloads/intercom-conversation-admin-assigned.json"),
+            include_bytes!(
+                "../../../../events/payloads/intercom-conversation-admin-assigned-legacy.json"
+            ),
+            include_bytes!("../../../../events/payloads/intercom-conversation-admin-closed.json"),
+            include_bytes!("../../../../events/payloads/intercom-conversation-admin-opened.json"),
+            include_bytes!("../../../../events/payloads/intercom-conversation-admin-snoozed.json"),
+            include_bytes!(
+                "../../../../events/payloads/intercom-conversation-priority-updated.json"
+            ),
+            include_bytes!(
+                "../../../../events/payloads/intercom-conversation-part-tag-created.json"
+            ),
+            include_bytes!("../../../../events/payloads/intercom-contact-user-created.json"),
+            include_bytes!("../../../../events/payloads/intercom-contact-lead-tag-created.json"),
+            include_bytes!("../../../../events/payloads/intercom-contact-deleted.json"),
+            include_bytes!("../../../../events/payloads/intercom-user-created-legacy.json"),
         ];
         // A null, a number too large for any time, and each other JSON type.
         let odd = [Value::Null, json!(1.5e300), json!(""), json!([]), json!({})];

@@ -5,17 +5,20 @@
 //! Bodies are flat JSON named by `event` and thin (ids only): ticket message bodies are fetched
 //! later, so their `MessageAdded` events carry an empty body.
 
-use super::{
-    Accepted, Inbound, ParseError, Parsed, VerifyError, body_hash, same, scalar, text, unix_time,
-};
 use crate::event::{
     Agent, Attributes, BodyFormat, Conversation, Event, EventKind, Message, Role, Team, Visitor,
+};
+use crate::platforms::{
+    Accepted, Inbound, ParseError, Parsed, VerifyError, body_hash, same, scalar, text, unix_time,
 };
 use crate::secret::Secret;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), VerifyError> {
+pub(in crate::platforms) fn verify(
+    secrets: &[Secret],
+    inbound: &Inbound,
+) -> Result<(), VerifyError> {
     let bearer = inbound
         .header("authorization")
         .and_then(|h| {
@@ -44,7 +47,7 @@ struct Read {
     events: Vec<Event>,
 }
 
-pub(super) fn parse(v: &Value, body: &[u8]) -> Result<Parsed, ParseError> {
+pub(in crate::platforms) fn parse(v: &Value, body: &[u8]) -> Result<Parsed, ParseError> {
     let topic = v
         .get("event")
         .and_then(Value::as_str)
@@ -388,7 +391,7 @@ mod tests {
     use time::macros::datetime;
 
     const TICKET_CREATED: &[u8] =
-        include_bytes!("../../../events/payloads/cloudcx-ticket-created.json");
+        include_bytes!("../../../../events/payloads/cloudcx-ticket-created.json");
     const PLAN: &str = "5e0c9a41-7d2b-4c6e-9f13-2b8d4a6e1c07";
     const SESSION: &str = "a3f1c8d2-64b7-4e19-8c05-7d92e1b4f6a0";
     const VISITOR: &str = "c7e24b90-1f3a-4d58-a6b2-93e0d5f18c4e";
@@ -486,7 +489,7 @@ mod tests {
     #[test]
     fn a_chat_start_opens_the_session_in_its_widget() {
         let body =
-            include_bytes!("../../../events/payloads/cloudcx-live-chat-session-chatting.json");
+            include_bytes!("../../../../events/payloads/cloudcx-live-chat-session-chatting.json");
         let events = accepted(
             body,
             "LiveChatSessionChatting",
@@ -504,7 +507,7 @@ mod tests {
 
     #[test]
     fn a_chat_end_closes_the_same_session() {
-        let body = include_bytes!("../../../events/payloads/cloudcx-live-chat-session-end.json");
+        let body = include_bytes!("../../../../events/payloads/cloudcx-live-chat-session-end.json");
         let events = accepted(body, "LiveChatSessionEnd", &format!("session:{SESSION}"));
         assert_eq!(
             events,
@@ -518,7 +521,8 @@ mod tests {
 
     #[test]
     fn an_offline_message_opens_its_session_and_is_its_first_line() {
-        let body = include_bytes!("../../../events/payloads/cloudcx-offline-message-submit.json");
+        let body =
+            include_bytes!("../../../../events/payloads/cloudcx-offline-message-submit.json");
         let session = "f29a7c05-b8e3-41d6-9a2f-6c1e0d4b8f75";
         let visitor = web_visitor("0b6d3e8f-92a4-4c17-8e5b-d1f4a7c20e63");
         let events = accepted(body, "OfflineMessageSubmit", &format!("session:{session}"));
@@ -571,7 +575,8 @@ mod tests {
 
     #[test]
     fn ticket_replies_are_thin_messages_by_visitor_or_agent() {
-        let body = include_bytes!("../../../events/payloads/cloudcx-ticket-from-user-reply.json");
+        let body =
+            include_bytes!("../../../../events/payloads/cloudcx-ticket-from-user-reply.json");
         assert_eq!(
             accepted(body, "TicketFromUserReply", "ticket:5581"),
             vec![Event {
@@ -583,7 +588,7 @@ mod tests {
                 ))
             }]
         );
-        let body = include_bytes!("../../../events/payloads/cloudcx-ticket-agent-reply.json");
+        let body = include_bytes!("../../../../events/payloads/cloudcx-ticket-agent-reply.json");
         assert_eq!(
             accepted(body, "TicketAgentReply", "ticket:5581"),
             vec![Event {
@@ -599,7 +604,8 @@ mod tests {
 
     #[test]
     fn an_assignee_change_names_the_new_agent() {
-        let body = include_bytes!("../../../events/payloads/cloudcx-ticket-assignee-changed.json");
+        let body =
+            include_bytes!("../../../../events/payloads/cloudcx-ticket-assignee-changed.json");
         assert_eq!(
             accepted(body, "TicketAssigneeChanged", "ticket:5581"),
             vec![Event {
@@ -634,7 +640,7 @@ mod tests {
 
     #[test]
     fn resolving_a_ticket_closes_it() {
-        let body = include_bytes!("../../../events/payloads/cloudcx-ticket-status-changed.json");
+        let body = include_bytes!("../../../../events/payloads/cloudcx-ticket-status-changed.json");
         assert_eq!(
             accepted(body, "TicketStatusChanged", "ticket:5581"),
             vec![Event {
@@ -677,7 +683,7 @@ mod tests {
 
     #[test]
     fn an_older_shape_contact_maps_to_the_visitor() {
-        let body = include_bytes!("../../../events/payloads/cloudcx-contact-created.json");
+        let body = include_bytes!("../../../../events/payloads/cloudcx-contact-created.json");
         let id = "6a2e9f41-c3b7-4d05-98e1-4f7b0d2c6a93";
         let events = accepted(body, "ContactCreated", &format!("contact:{id}"));
         let mut attributes = Attributes::new();
@@ -703,7 +709,7 @@ mod tests {
 
     #[test]
     fn a_newer_shape_contact_is_timed_by_its_creation() {
-        let body = include_bytes!("../../../events/payloads/cloudcx-contact-created-v3.json");
+        let body = include_bytes!("../../../../events/payloads/cloudcx-contact-created-v3.json");
         let id = "d41f8b27-6e0a-4c93-b5d2-8a1c7e3f9046";
         let events = accepted(body, "ContactCreated", &format!("contact:{id}"));
         let mut attributes = Attributes::new();
@@ -731,7 +737,7 @@ mod tests {
 
     #[test]
     fn every_contact_of_an_update_is_upserted_under_the_first_ones_key() {
-        let body = include_bytes!("../../../events/payloads/cloudcx-contact-updated-v3.json");
+        let body = include_bytes!("../../../../events/payloads/cloudcx-contact-updated-v3.json");
         let events = accepted(
             body,
             "ContactUpdated",
@@ -808,7 +814,7 @@ mod tests {
 
     #[test]
     fn a_deletion_drops_each_contact_named() {
-        let body = include_bytes!("../../../events/payloads/cloudcx-contact-deleted.json");
+        let body = include_bytes!("../../../../events/payloads/cloudcx-contact-deleted.json");
         let first = "6a2e9f41-c3b7-4d05-98e1-4f7b0d2c6a93";
         let second = "2c9e7a05-b1d4-4f38-a6e2-90f3c5d81b7e";
         let deleted = |id: &str| Event {
@@ -827,7 +833,7 @@ mod tests {
     #[test]
     fn unknown_or_unsynced_topics_are_unsupported_before_fields_are_required() {
         let body =
-            include_bytes!("../../../events/payloads/cloudcx-ticket-move-to-recycle-bin.json");
+            include_bytes!("../../../../events/payloads/cloudcx-ticket-move-to-recycle-bin.json");
         assert_eq!(
             read(Platform::CloudCx, body),
             Ok(Parsed::Unsupported {

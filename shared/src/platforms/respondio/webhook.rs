@@ -2,12 +2,12 @@
 //! signing key (one key per webhook, so a tenant has several). Dedupe on `event_id`, else on a
 //! hash of the body.
 
-use super::{
-    Accepted, Inbound, ParseError, Parsed, VerifyError, body_hash, same, scalar, text, unix_time,
-};
 use crate::event::{
     Agent, Attachment, Attributes, BodyFormat, Conversation, Event, EventKind, Message, Role, Team,
     Visitor,
+};
+use crate::platforms::{
+    Accepted, Inbound, ParseError, Parsed, VerifyError, body_hash, same, scalar, text, unix_time,
 };
 use crate::secret::Secret;
 use base64::Engine;
@@ -29,7 +29,10 @@ fn mac(key: &str, body: &[u8]) -> Vec<u8> {
     m.finalize().into_bytes().to_vec()
 }
 
-pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), VerifyError> {
+pub(in crate::platforms) fn verify(
+    secrets: &[Secret],
+    inbound: &Inbound,
+) -> Result<(), VerifyError> {
     let header = inbound
         .header(SIGNATURE_HEADER)
         .ok_or(VerifyError::Missing("x-webhook-signature"))?;
@@ -46,7 +49,7 @@ pub(super) fn verify(secrets: &[Secret], inbound: &Inbound) -> Result<(), Verify
     }
 }
 
-pub(super) fn parse(v: &Value, body: &[u8]) -> Result<Parsed, ParseError> {
+pub(in crate::platforms) fn parse(v: &Value, body: &[u8]) -> Result<Parsed, ParseError> {
     let topic = text(v.get("event_type")).ok_or(ParseError::Field("event_type"))?;
     let Some(kind) = Topic::of(&topic) else {
         return Ok(Parsed::Unsupported { topic });
@@ -545,7 +548,7 @@ mod tests {
     #[test]
     fn an_incoming_text_is_a_visitor_line() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/respondio-message-received.json"
+            "../../../../events/payloads/respondio-message-received.json"
         ));
         assert_eq!(a.topic, "message.received");
         assert_eq!(a.delivery_id, "a3c1e5f7-9b2d-4f6a-8c0e-1d3f5a7b9c2e");
@@ -571,7 +574,7 @@ mod tests {
     #[test]
     fn an_incoming_attachment_carries_its_url() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/respondio-message-received-attachment.json"
+            "../../../../events/payloads/respondio-message-received-attachment.json"
         ));
         assert_eq!(a.delivery_id, "0b7e2c44-91d3-4a6f-b8e5-6c2a1f9d3e10");
         assert_eq!(a.occurred_at, at(1_767_225_860));
@@ -627,7 +630,7 @@ mod tests {
     #[test]
     fn an_outgoing_message_from_a_teammate_is_an_agent_line() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/respondio-message-sent.json"
+            "../../../../events/payloads/respondio-message-sent.json"
         ));
         assert_eq!(a.topic, "message.sent");
         assert_eq!(a.delivery_id, "5d0f3b2a-7c41-4e8a-9b6d-2f1e0c9a8b77");
@@ -654,7 +657,7 @@ mod tests {
     #[test]
     fn an_outgoing_message_without_a_user_is_a_bot_line_unless_a_person_sent_it() {
         let mut v: Value = serde_json::from_slice(include_bytes!(
-            "../../../events/payloads/respondio-message-sent.json"
+            "../../../../events/payloads/respondio-message-sent.json"
         ))
         .unwrap();
         v["user"] = Value::Null;
@@ -692,7 +695,7 @@ mod tests {
     #[test]
     fn an_opened_conversation_starts_one() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/respondio-conversation-opened.json"
+            "../../../../events/payloads/respondio-conversation-opened.json"
         ));
         assert_eq!(a.delivery_id, "c2a9e4f1-3b6d-4d8a-a1f0-7e5c3b2d9a44");
         assert_eq!(a.conversation_key, "contact:112233");
@@ -709,7 +712,7 @@ mod tests {
     #[test]
     fn a_closed_conversation_keeps_its_closing_note() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/respondio-conversation-closed.json"
+            "../../../../events/payloads/respondio-conversation-closed.json"
         ));
         assert_eq!(a.delivery_id, "9f8e7d6c-5b4a-4392-8170-6e5d4c3b2a19");
         assert_eq!(a.conversation_key, "contact:112233");
@@ -749,7 +752,7 @@ mod tests {
     #[test]
     fn a_new_contact_is_upserted_with_its_custom_fields() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/respondio-contact-created.json"
+            "../../../../events/payloads/respondio-contact-created.json"
         ));
         assert_eq!(a.topic, "contact.created");
         assert_eq!(a.delivery_id, "1e2d3c4b-5a69-4788-97a6-b5c4d3e2f101");
@@ -765,7 +768,7 @@ mod tests {
     #[test]
     fn an_updated_contact_is_upserted() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/respondio-contact-updated.json"
+            "../../../../events/payloads/respondio-contact-updated.json"
         ));
         assert_eq!(a.delivery_id, "7a6b5c4d-3e2f-4101-a9b8-c7d6e5f4a3b2");
         assert_eq!(a.conversation_key, "contact:204860");
@@ -792,7 +795,7 @@ mod tests {
     #[test]
     fn a_new_assignee_assigns_the_conversation() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/respondio-contact-assignee-updated.json"
+            "../../../../events/payloads/respondio-contact-assignee-updated.json"
         ));
         assert_eq!(a.delivery_id, "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f");
         assert_eq!(a.conversation_key, "contact:112233");
@@ -830,7 +833,7 @@ mod tests {
     #[test]
     fn a_tag_change_names_the_tag_on_the_contact() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/respondio-contact-tag-updated.json"
+            "../../../../events/payloads/respondio-contact-tag-updated.json"
         ));
         assert_eq!(a.delivery_id, "8b9c0d1e-2f3a-4b5c-9d6e-7f8a9b0c1d2e");
         assert_eq!(a.conversation_key, "contact:112233");
@@ -884,7 +887,7 @@ mod tests {
     #[test]
     fn a_lifecycle_change_upserts_the_contact_with_old_and_new_stage() {
         let a = accepted(include_bytes!(
-            "../../../events/payloads/respondio-contact-lifecycle-updated.json"
+            "../../../../events/payloads/respondio-contact-lifecycle-updated.json"
         ));
         assert_eq!(a.delivery_id, "d4e5f6a7-b8c9-4d0e-8f1a-2b3c4d5e6f70");
         assert_eq!(a.conversation_key, "contact:204860");
