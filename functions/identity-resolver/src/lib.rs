@@ -52,7 +52,8 @@ impl Function {
                     .unwrap_or_else(|| respondio::API_BASE.into()),
             )
             .map_err(|e| ConfigError::Invalid {
-                name: vars::INTERCOM_API_URL,
+                // The error's text names the base at fault.
+                name: "INTERCOM_API_URL or RESPONDIO_API_URL",
                 reason: e.to_string(),
             })?,
             kit,

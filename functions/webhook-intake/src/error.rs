@@ -61,7 +61,8 @@ impl IntakeError {
             IntakeError::UnknownPlatform(_) => "unknown_platform",
             IntakeError::UnknownTenant => "unknown_tenant",
             IntakeError::PlatformNotEnabled(_) => "platform_not_enabled",
-            IntakeError::TooLarge { .. } | IntakeError::EventTooLarge { .. } => "body_too_large",
+            IntakeError::TooLarge { .. } => "body_too_large",
+            IntakeError::EventTooLarge { .. } => "event_too_large",
             IntakeError::EmptyBody => "empty_body",
             IntakeError::NotUtf8 => "not_utf8",
             IntakeError::UnsupportedMediaType => "unsupported_media_type",
@@ -119,5 +120,14 @@ mod tests {
         assert_eq!(IntakeError::Signature(VerifyError::Mismatch).status(), 401);
         assert_eq!(IntakeError::Malformed(ParseError::NotObject).status(), 400);
         assert_eq!(IntakeError::TooLarge { limit: 1 }.status(), 413);
+    }
+
+    #[test]
+    fn an_oversized_event_names_the_queue_limit_not_the_body_limit() {
+        let e = IntakeError::EventTooLarge { limit: 262_144 };
+        assert_eq!(e.status(), 413);
+        assert_eq!(e.code(), "event_too_large");
+        assert!(e.to_string().contains("262144-byte message limit"), "{e}");
+        assert_eq!(IntakeError::TooLarge { limit: 1 }.code(), "body_too_large");
     }
 }

@@ -311,8 +311,8 @@ async fn receive_noting(
         .find(|m| m.body.len() > SQS_MAX_MESSAGE_BYTES)
     {
         tracing::warn!(bytes = m.body.len(), "an event is over SQS's message limit");
-        return Err(IntakeError::TooLarge {
-            limit: intake.max_body_bytes,
+        return Err(IntakeError::EventTooLarge {
+            limit: SQS_MAX_MESSAGE_BYTES,
         });
     }
     // Without a platform delivery id the claim is keyed on the body, and only covers retries.

@@ -120,66 +120,7 @@ pub fn plan(input: &PlanInput) -> WritePlan {
     intents.extend(person_intents(state));
     let latest = latest(&intents);
 
-    // ---- Case
-    let case_id = state.case.as_ref().and_then(|c| c.id.clone());
-    let mut case_ref: Option<String> = case_id.clone();
-    if state.wants_case {
-        let creating = case_id.is_none();
-        // A new Case takes every current value; an existing one only what changed.
-        let mut fields = changed_fields(
-            input,
-            &mut out,
-            &latest,
-            Target::Case,
-            input.case_marks,
-            creating,
-        );
-        if creating {
-            case_create_fields(input, &mut fields);
-            let sub = SubRequest::upsert(
-                REF_CASE,
-                "Case",
-                CASE_KEY_FIELD,
-                &key,
-                Value::Object(fields),
-            );
-            push(&mut out, sub);
-            out.effects.push((REF_CASE.into(), Effect::CaseId));
-            case_ref = Some(reference(REF_CASE, "id"));
-        } else if let Some(id) = &case_id
-            && !fields.is_empty()
-        {
-            let mut sub = SubRequest::update(REF_CASE, "Case", id, Value::Object(fields));
-            if let Some(since) = state.modstamps.get(id) {
-                sub = with_unmodified_since(sub, since);
-            }
-            // Salesforce runs assignment rules on updates too unless told not to; they would
-            // undo the owner an agent or chatsync set.
-            sub.http_headers
-                .insert(AUTO_ASSIGN_HEADER.to_owned(), "FALSE".to_owned());
-            push(&mut out, sub);
-        }
-        let case_written = out
-            .request
-            .subrequests()
-            .iter()
-            .any(|s| s.reference_id == REF_CASE);
-        if let Some(reference_or_id) = &case_ref
-            && case_written
-        {
-            push(
-                &mut out,
-                SubRequest::get(
-                    REF_CASE_STAMP,
-                    "Case",
-                    reference_or_id,
-                    &["LastModifiedDate"],
-                ),
-            );
-            out.effects
-                .push((REF_CASE_STAMP.into(), Effect::CaseModstamp));
-        }
-    }
+    let case_ref = plan_case(input, &mut out, &latest, &key);
 
     // ---- Transcript and Task
     let target = match config.transcript.target {
@@ -192,7 +133,6 @@ pub fn plan(input: &PlanInput) -> WritePlan {
         t => t,
     };
     let what_id = what_id(input, case_ref.as_deref());
-    let who = state.person.as_ref().map(|(p, _)| p);
     let task_parts: Vec<String> = match (target, input.transcript) {
         (TranscriptTarget::Task, Some(parts)) => parts.to_vec(),
         _ => Vec::new(),
@@ -208,114 +148,216 @@ pub fn plan(input: &PlanInput) -> WritePlan {
     );
     match (target, input.transcript) {
         (TranscriptTarget::Task, Some(parts)) => {
-            for (index, text) in parts.iter().enumerate().skip(1) {
-                let hash = text_hash(text);
-                if state.parts.get(index).is_some_and(|p| p.hash == hash) {
-                    continue;
-                }
-                let mut fields = Map::new();
-                fields.insert(
-                    "Subject".into(),
-                    json!(truncate(
-                        &format!("{} (part {})", task_subject(input), index + 1),
-                        SUBJECT_MAX
-                    )),
-                );
-                fields.insert("Description".into(), json!(text));
-                fields.insert("Status".into(), json!(task_status(&latest)));
-                if let Some(p) = who {
-                    fields.insert("WhoId".into(), json!(p.id));
-                }
-                if let Some(w) = &what_id {
-                    fields.insert("WhatId".into(), json!(w));
-                }
-                if let Some(date) = activity_date(state) {
-                    fields.insert("ActivityDate".into(), json!(date));
-                }
-                let reference_id = format!("task{}", index + 1);
-                let sub = SubRequest::upsert(
-                    &reference_id,
-                    "Task",
-                    TASK_KEY_FIELD,
-                    &part_key(&key, index + 1),
-                    Value::Object(fields),
-                );
-                if push(&mut out, sub) {
-                    out.effects
-                        .push((reference_id, Effect::Part { index, hash }));
-                }
-            }
+            plan_task_parts(input, &mut out, &latest, &key, what_id.as_deref(), parts);
         }
         (TranscriptTarget::CaseComment, Some(parts)) => {
-            let parent = case_ref.clone().unwrap_or_default();
-            for (index, text) in parts.iter().enumerate() {
-                let hash = text_hash(text);
-                let known = state.parts.get(index);
-                if known.is_some_and(|p| p.hash == hash) {
-                    continue;
-                }
-                let reference_id = format!("comment{}", index + 1);
-                let sub = match known.and_then(|p| p.id.clone()) {
-                    Some(id) => SubRequest::update(
-                        &reference_id,
-                        "CaseComment",
-                        &id,
-                        json!({"CommentBody": text}),
-                    ),
-                    None => SubRequest::create(
-                        &reference_id,
-                        "CaseComment",
-                        json!({"ParentId": parent, "CommentBody": text, "IsPublished": false}),
-                    ),
-                };
-                if push(&mut out, sub) {
-                    out.effects
-                        .push((reference_id, Effect::Part { index, hash }));
-                }
-            }
+            plan_case_comments(&mut out, state, case_ref.as_deref(), parts);
         }
         (TranscriptTarget::CustomObject, Some(parts)) => {
-            for (index, text) in parts.iter().enumerate() {
-                let hash = text_hash(text);
-                if state.parts.get(index).is_some_and(|p| p.hash == hash) {
-                    continue;
-                }
-                let mut fields = Map::new();
-                fields.insert("Body__c".into(), json!(text));
-                fields.insert("Part__c".into(), json!(index + 1));
-                fields.insert("Platform__c".into(), json!(input.platform.to_string()));
-                if let Some(url) = &state.url {
-                    fields.insert("Conversation_URL__c".into(), json!(truncate(url, URL_MAX)));
-                }
-                if let Some(case) = &case_ref {
-                    fields.insert("Case__c".into(), json!(case));
-                }
-                match who {
-                    Some(p) if p.kind == PersonKind::Contact => {
-                        fields.insert("Contact__c".into(), json!(p.id));
-                    }
-                    Some(p) => {
-                        fields.insert("Lead__c".into(), json!(p.id));
-                    }
-                    None => {}
-                }
-                let reference_id = format!("transcript{}", index + 1);
-                let sub = SubRequest::upsert(
-                    &reference_id,
-                    TRANSCRIPT_OBJECT,
-                    "Key__c",
-                    &part_key(&key, index + 1),
-                    Value::Object(fields),
-                );
-                if push(&mut out, sub) {
-                    out.effects
-                        .push((reference_id, Effect::Part { index, hash }));
-                }
-            }
+            plan_transcript_records(input, &mut out, &key, case_ref.as_deref(), parts);
         }
         _ => {}
     }
     out
+}
+
+/// The Case, when the conversation has one: upserted by its key until its id is known, then
+/// only changed fields, with `If-Unmodified-Since`; a GET after it records its
+/// LastModifiedDate. Returns what the Task and transcript relate to: the Case's id, or a
+/// reference to the new one.
+fn plan_case(
+    input: &PlanInput,
+    out: &mut WritePlan,
+    latest: &BTreeMap<(Target, String), &Intent>,
+    key: &str,
+) -> Option<String> {
+    let state = input.state;
+    let case_id = state.case.as_ref().and_then(|c| c.id.clone());
+    let mut case_ref: Option<String> = case_id.clone();
+    if state.wants_case {
+        let creating = case_id.is_none();
+        // A new Case takes every current value; an existing one only what changed.
+        let mut fields =
+            changed_fields(input, out, latest, Target::Case, input.case_marks, creating);
+        if creating {
+            case_create_fields(input, &mut fields);
+            let sub =
+                SubRequest::upsert(REF_CASE, "Case", CASE_KEY_FIELD, key, Value::Object(fields));
+            push(out, sub);
+            out.effects.push((REF_CASE.into(), Effect::CaseId));
+            case_ref = Some(reference(REF_CASE, "id"));
+        } else if let Some(id) = &case_id
+            && !fields.is_empty()
+        {
+            let mut sub = SubRequest::update(REF_CASE, "Case", id, Value::Object(fields));
+            if let Some(since) = state.modstamps.get(id) {
+                sub = with_unmodified_since(sub, since);
+            }
+            // Salesforce runs assignment rules on updates too unless told not to; they would
+            // undo the owner an agent or chatsync set.
+            sub.http_headers
+                .insert(AUTO_ASSIGN_HEADER.to_owned(), "FALSE".to_owned());
+            push(out, sub);
+        }
+        let case_written = out
+            .request
+            .subrequests()
+            .iter()
+            .any(|s| s.reference_id == REF_CASE);
+        if let Some(reference_or_id) = &case_ref
+            && case_written
+        {
+            push(
+                out,
+                SubRequest::get(
+                    REF_CASE_STAMP,
+                    "Case",
+                    reference_or_id,
+                    &["LastModifiedDate"],
+                ),
+            );
+            out.effects
+                .push((REF_CASE_STAMP.into(), Effect::CaseModstamp));
+        }
+    }
+    case_ref
+}
+
+/// Transcript parts after the first (which is the first Task's Description): one Task each,
+/// upserted by its part key.
+fn plan_task_parts(
+    input: &PlanInput,
+    out: &mut WritePlan,
+    latest: &BTreeMap<(Target, String), &Intent>,
+    key: &str,
+    what_id: Option<&str>,
+    parts: &[String],
+) {
+    let state = input.state;
+    let who = state.person.as_ref().map(|(p, _)| p);
+    for (index, text) in parts.iter().enumerate().skip(1) {
+        let hash = text_hash(text);
+        if state.parts.get(index).is_some_and(|p| p.hash == hash) {
+            continue;
+        }
+        let mut fields = Map::new();
+        fields.insert(
+            "Subject".into(),
+            json!(truncate(
+                &format!("{} (part {})", task_subject(input), index + 1),
+                SUBJECT_MAX
+            )),
+        );
+        fields.insert("Description".into(), json!(text));
+        fields.insert("Status".into(), json!(task_status(latest)));
+        if let Some(p) = who {
+            fields.insert("WhoId".into(), json!(p.id));
+        }
+        if let Some(w) = what_id {
+            fields.insert("WhatId".into(), json!(w));
+        }
+        if let Some(date) = activity_date(state) {
+            fields.insert("ActivityDate".into(), json!(date));
+        }
+        let reference_id = format!("task{}", index + 1);
+        let sub = SubRequest::upsert(
+            &reference_id,
+            "Task",
+            TASK_KEY_FIELD,
+            &part_key(key, index + 1),
+            Value::Object(fields),
+        );
+        if push(out, sub) {
+            out.effects
+                .push((reference_id, Effect::Part { index, hash }));
+        }
+    }
+}
+
+/// The transcript as CaseComments on the Case: created, then updated in place (they have no
+/// external id to upsert by).
+fn plan_case_comments(
+    out: &mut WritePlan,
+    state: &ConversationState,
+    case_ref: Option<&str>,
+    parts: &[String],
+) {
+    let parent = case_ref.unwrap_or_default();
+    for (index, text) in parts.iter().enumerate() {
+        let hash = text_hash(text);
+        let known = state.parts.get(index);
+        if known.is_some_and(|p| p.hash == hash) {
+            continue;
+        }
+        let reference_id = format!("comment{}", index + 1);
+        let sub = match known.and_then(|p| p.id.clone()) {
+            Some(id) => SubRequest::update(
+                &reference_id,
+                "CaseComment",
+                &id,
+                json!({"CommentBody": text}),
+            ),
+            None => SubRequest::create(
+                &reference_id,
+                "CaseComment",
+                json!({"ParentId": parent, "CommentBody": text, "IsPublished": false}),
+            ),
+        };
+        if push(out, sub) {
+            out.effects
+                .push((reference_id, Effect::Part { index, hash }));
+        }
+    }
+}
+
+/// The transcript as records of the tenant's transcript object, upserted by part key and
+/// related to the Case and the person.
+fn plan_transcript_records(
+    input: &PlanInput,
+    out: &mut WritePlan,
+    key: &str,
+    case_ref: Option<&str>,
+    parts: &[String],
+) {
+    let state = input.state;
+    let who = state.person.as_ref().map(|(p, _)| p);
+    for (index, text) in parts.iter().enumerate() {
+        let hash = text_hash(text);
+        if state.parts.get(index).is_some_and(|p| p.hash == hash) {
+            continue;
+        }
+        let mut fields = Map::new();
+        fields.insert("Body__c".into(), json!(text));
+        fields.insert("Part__c".into(), json!(index + 1));
+        fields.insert("Platform__c".into(), json!(input.platform.to_string()));
+        if let Some(url) = &state.url {
+            fields.insert("Conversation_URL__c".into(), json!(truncate(url, URL_MAX)));
+        }
+        if let Some(case) = case_ref {
+            fields.insert("Case__c".into(), json!(case));
+        }
+        match who {
+            Some(p) if p.kind == PersonKind::Contact => {
+                fields.insert("Contact__c".into(), json!(p.id));
+            }
+            Some(p) => {
+                fields.insert("Lead__c".into(), json!(p.id));
+            }
+            None => {}
+        }
+        let reference_id = format!("transcript{}", index + 1);
+        let sub = SubRequest::upsert(
+            &reference_id,
+            TRANSCRIPT_OBJECT,
+            "Key__c",
+            &part_key(key, index + 1),
+            Value::Object(fields),
+        );
+        if push(out, sub) {
+            out.effects
+                .push((reference_id, Effect::Part { index, hash }));
+        }
+    }
 }
 
 /// The first Task: created (upserted) once, then only its changed fields.
