@@ -15,12 +15,13 @@ export PATH := $(VENV)/bin:$(HOME)/.cargo/bin:$(PATH)
 BIN_DIR := $(CARGO_TARGET_DIR)/debug
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum tools/python/requirements.txt | cut -c1-16)
 
-.PHONY: venv help demo dev test fuzz lint fmt-check clippy lint-template lint-selfcheck bins events bench bench-profiles build deploy clean-local
+.PHONY: venv help demo dev test conformance fuzz lint fmt-check clippy lint-template lint-selfcheck bins events bench bench-profiles build deploy clean-local
 
 help:
 	@echo "make demo    set up and run the whole pipeline locally (moto + function host), then stop"
 	@echo "make dev     the same, and stay up (intake on http://127.0.0.1:3000)"
 	@echo "make test    fmt, clippy, cfn-lint, sam validate, every test suite"
+	@echo "make conformance  the emulator against captured Salesforce answers (../shared/fixtures, CI only)"
 	@echo "make bench   benchmarks (see BENCHMARKS.md)"
 	@echo "make fuzz    fuzz every platform parser for FUZZ_SECONDS (default 60) each"
 	@echo "make build   sam build: arm64 bootstrap binaries through cargo-lambda"
@@ -69,6 +70,17 @@ lint: fmt-check clippy lint-template lint-selfcheck
 test: venv lint bins
 	$(BIN_DIR)/chatsync-local events --check
 	cargo test --workspace --no-fail-fast
+
+# The emulator against captured real Salesforce answers, which live beside the repository
+# (../shared/fixtures/salesforce) on the team's CI only and are never copied into it. Not part of
+# `make test`: the conformance test target exists only with sf-emulator's `conformance` feature.
+SF_FIXTURES := ../shared/fixtures/salesforce
+conformance:
+	@test -d $(SF_FIXTURES) || { \
+	  echo "make conformance: the captured Salesforce answers are missing: expected $(abspath $(SF_FIXTURES))"; \
+	  echo "(check out the shared folder beside this clone, as CI does; make test does not need it)"; \
+	  exit 1; }
+	cargo test -p sf-emulator --features conformance --test conformance
 
 # One proptest target per platform parser, each run for FUZZ_SECONDS; a failure prints the
 # shrunk input and the seed to replay it (PROPTEST_RNG_SEED).
