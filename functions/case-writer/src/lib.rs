@@ -5,6 +5,9 @@
 //! composite call. Messages only add transcript lines (kept in DynamoDB) until something else
 //! goes out, enough lines gather, or the chat closes.
 
+// A function's output is its tracing (JSON lines for CloudWatch), never bare stdout.
+#![warn(clippy::print_stdout)]
+
 pub mod attachments;
 mod conflict;
 mod error;
