@@ -54,6 +54,8 @@ fmt-check:
 
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
+	# The conformance suite is built only with its feature; it compiles without the fixtures.
+	cargo clippy -p sf-emulator --all-targets --features conformance -- -D warnings
 
 lint-template: venv
 	cfn-lint template.yaml
