@@ -17,12 +17,14 @@ export PATH := $(VENV)/bin:$(HOME)/.cargo/bin:$(PATH)
 BIN_DIR := $(CARGO_TARGET_DIR)/debug
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum tools/python/requirements.txt | cut -c1-16)
 
-.PHONY: venv help demo dev test fuzz lint lint-modules fmt-check clippy lint-template lint-selfcheck bins events bench bench-profiles build deploy clean-local
+.PHONY: venv help demo dev test unit conformance fuzz lint lint-modules fmt-check clippy lint-template lint-selfcheck bins events bench bench-profiles build deploy clean-local
 
 help:
 	@echo "make demo    set up and run the whole pipeline locally (moto + function host), then stop"
 	@echo "make dev     the same, and stay up (intake on http://127.0.0.1:3000)"
 	@echo "make test    fmt, clippy, cfn-lint, sam validate, every test suite"
+	@echo "make unit    unit tests and the in-process suites only: no moto, no Python, no child processes"
+	@echo "make conformance  the emulator against captured Salesforce answers (../shared/fixtures, CI only)"
 	@echo "make bench   benchmarks (see BENCHMARKS.md)"
 	@echo "make fuzz    fuzz every platform parser for FUZZ_SECONDS (default 60) each"
 	@echo "make build   sam build: arm64 bootstrap binaries through cargo-lambda"
@@ -54,6 +56,8 @@ fmt-check:
 
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
+	# The conformance suite is built only with its feature; it compiles without the fixtures.
+	cargo clippy -p sf-emulator --all-targets --features conformance -- -D warnings
 
 lint-template: venv
 	cfn-lint template.yaml
@@ -76,11 +80,29 @@ test: venv lint bins
 	$(BIN_DIR)/chatsync-local events --check
 	cargo test --workspace --no-fail-fast
 
+# The quick loop: every crate's unit tests (lib and bins), shared's pure suites (parser fuzz
+# targets at their default case count, the identity corpus) and the emulator's and the
+# attachment fetcher's suites, whose servers run in-process. Nothing here starts moto, Python
+# or a child process; chatsync-tests (moto, the function host) is left to `make test`.
+unit:
+	cargo test --workspace --exclude chatsync-tests --lib --bins --test it --test attachments
+
+# The emulator against captured real Salesforce answers, which live beside the repository
+# (../shared/fixtures/salesforce) on the team's CI only and are never copied into it. Not part of
+# `make test`: the conformance test target exists only with sf-emulator's `conformance` feature.
+SF_FIXTURES := ../shared/fixtures/salesforce
+conformance:
+	@test -d $(SF_FIXTURES) || { \
+	  echo "make conformance: the captured Salesforce answers are missing: expected $(abspath $(SF_FIXTURES))"; \
+	  echo "(check out the shared folder beside this clone, as CI does; make test does not need it)"; \
+	  exit 1; }
+	cargo test -p sf-emulator --features conformance --test conformance
+
 # One proptest target per platform parser, each run for FUZZ_SECONDS; a failure prints the
 # shrunk input and the seed to replay it (PROPTEST_RNG_SEED).
 FUZZ_SECONDS ?= 60
 fuzz:
-	FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test -p shared --test fuzz_parsers -- --nocapture --test-threads 4
+	FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test -p shared --test it fuzz_parsers:: -- --nocapture --test-threads 4
 
 FUNCTIONS := -p webhook-intake -p identity-resolver -p case-writer -p retry-drainer
 
@@ -93,7 +115,7 @@ bench: venv
 	@echo "== whole intake on the local stack (release webhook-intake under RIE, on moto)"
 	cargo bench -p chatsync-tests --bench intake_stack
 	@echo "== identity corpus through the resolver and the emulator: precision, recall, calls per resolution"
-	cargo test -q -p chatsync-tests --test identity_corpus -- --nocapture 2>&1 | grep "identity corpus"
+	cargo test -q -p chatsync-tests --test it identity_corpus:: -- --nocapture 2>&1 | grep "identity corpus"
 	@echo "== Salesforce API calls per chat event: the scenario and a 50-conversation replay (release pipeline on the local stack)"
 	cargo bench -p chatsync-tests --bench writer_calls
 	@echo "== Salesforce client overhead per composite, emulator throughput"

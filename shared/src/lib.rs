@@ -1,6 +1,9 @@
 //! chatsync's shared library: the domain model, platform adapters, stores and configuration that
 //! every function uses. Handlers stay thin; the logic they call lives here, pure where it can be.
 
+// A function's output is its tracing (JSON lines for CloudWatch), never bare stdout.
+#![warn(clippy::print_stdout)]
+
 pub mod batch;
 pub mod config;
 pub mod consumer;

@@ -10,6 +10,9 @@
 //! `shared::mapping::outcome`), `recovery` (records a crash left unrecorded), `files` (chat
 //! attachments as Salesforce Files), `lookups` (Users, Queues, record types), `transcript`.
 
+// A function's output is its tracing (JSON lines for CloudWatch), never bare stdout.
+#![warn(clippy::print_stdout)]
+
 pub mod attachments;
 mod conversation;
 mod error;

@@ -5,6 +5,9 @@
 //! for Contact and Lead candidates and the tenant's rule chain, then creation per the
 //! tenant's policy. Several matches under the review policy park the event for an operator.
 
+// A function's output is its tracing (JSON lines for CloudWatch), never bare stdout.
+#![warn(clippy::print_stdout)]
+
 mod error;
 
 pub use error::ResolveError;

@@ -11,6 +11,9 @@
 //!
 //! Then it sweeps the conversations whose transcript lines have waited too long.
 
+// A function's output is its tracing (JSON lines for CloudWatch), never bare stdout.
+#![warn(clippy::print_stdout)]
+
 use aws_config::SdkConfig;
 use aws_lambda_events::cloudwatch_events::CloudWatchEvent;
 use lambda_runtime::LambdaEvent;

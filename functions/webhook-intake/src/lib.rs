@@ -2,6 +2,9 @@
 //! resolve.fifo and answer 202 with the correlation id. Bad input gets a clear 4xx and nothing
 //! is queued; a platform never sees 410 (it would disable an Intercom subscription).
 
+// A function's output is its tracing (JSON lines for CloudWatch), never bare stdout.
+#![warn(clippy::print_stdout)]
+
 mod error;
 
 pub use error::IntakeError;

@@ -230,23 +230,24 @@ pub(crate) fn token_form(
 mod tests {
     use super::*;
     use crate::error::{Classify, ErrorClass};
-    use crate::salesforce::test_support::{TEST_PRIVATE_KEY, TEST_PUBLIC_KEY, fixture};
+    use crate::salesforce::test_support::{TEST_PRIVATE_KEY, TEST_PUBLIC_KEY, answers};
 
     #[test]
-    fn real_token_success_parses_without_expires_in() {
-        let t = parse_token_response(200, &fixture("oauth_token_success.json")).unwrap();
-        assert_eq!(t.instance_url, "https://na1.salesforce.com");
-        assert!(t.access_token.expose().starts_with("00Dx0000000BV7z!"));
-        assert_eq!(t.issued_at.as_deref(), Some("1278448832702"));
+    fn a_token_success_parses_without_expires_in() {
+        let t = parse_token_response(200, answers::OAUTH_TOKEN_SUCCESS).unwrap();
+        assert_eq!(t.instance_url, "https://chatsync-demo.my.salesforce.com");
+        assert!(t.access_token.expose().starts_with("00DWs00000Ch4tS!"));
+        assert_eq!(t.issued_at.as_deref(), Some("1733227200000"));
+        assert_eq!(t.token_type.as_deref(), Some("Bearer"));
         assert_eq!(t.refresh_token, None);
         // Debug output never shows the token.
-        assert!(!format!("{t:?}").contains("00Dx0000000BV7z!"));
+        assert!(!format!("{t:?}").contains("00DWs00000Ch4tS!"));
     }
 
     #[test]
-    fn real_invalid_grant_is_a_configuration_error() {
-        let err = parse_token_response(400, &fixture("oauth_refresh_error_invalid_grant.json"))
-            .unwrap_err();
+    fn an_invalid_grant_is_a_configuration_error() {
+        let err =
+            parse_token_response(400, answers::OAUTH_REFRESH_ERROR_INVALID_GRANT).unwrap_err();
         assert_eq!(err.code(), Some("invalid_grant"));
         assert_eq!(err.class(), ErrorClass::Configuration);
         assert!(err.to_string().contains("expired access/refresh token"));

@@ -2,7 +2,7 @@
 //! replay, headers sent, limit header read, paging, upsert answers, HTML and timeouts. The
 //! emulator-backed integration tests live outside this crate.
 
-use super::test_support::{TEST_PRIVATE_KEY, TEST_PUBLIC_KEY, fixture};
+use super::test_support::{TEST_PRIVATE_KEY, TEST_PUBLIC_KEY, answers};
 use super::*;
 use crate::error::{Classify, ErrorClass};
 use crate::secret::Secret;
@@ -206,7 +206,7 @@ async fn rotation_is_persisted_before_use_and_expiry_refreshes_once() {
         }
         // The first API call finds the session expired.
         if req.header("authorization") == Some("Bearer at-1") {
-            return reply(401, fixture("rest_401_invalid_session_id.json"));
+            return reply(401, answers::INVALID_SESSION_401);
         }
         reply(
             201,
@@ -286,7 +286,7 @@ async fn a_second_401_is_returned_not_retried_forever() {
             let base = format!("http://{}", req.header("host").unwrap_or(""));
             return reply(200, token_body(&base, "at", None));
         }
-        reply(401, fixture("rest_401_invalid_session_id.json"))
+        reply(401, answers::INVALID_SESSION_401)
     })
     .await;
     let client = client();
@@ -456,7 +456,7 @@ async fn query_all_follows_next_records_url() {
         "/services/data/v62.0/query/01gX-2" => {
             reply(200, r#"{"totalSize":3,"done":true,"records":[{"Id":"3"}]}"#)
         }
-        _ => reply(404, fixture("error_404_not_found.json")),
+        _ => reply(404, answers::NOT_FOUND_404),
     })
     .await;
     let q = Soql::select(&["Id"])
@@ -474,15 +474,14 @@ async fn query_all_follows_next_records_url() {
         q_sent.get("q").map(String::as_str),
         Some("SELECT Id FROM Lead WHERE Email = 'o\\'brien@x.io'")
     );
-    // The real first page from a recorded org parses as a page too.
-    let page: QueryPage =
-        serde_json::from_str(&fixture("query_paginated_first_page.json")).unwrap();
+    // A first page in the documented shape parses as a page too.
+    let page: QueryPage = serde_json::from_str(answers::QUERY_PAGINATED_FIRST_PAGE).unwrap();
     assert!(!page.done);
     assert_eq!(
         page.next_records_url.as_deref(),
-        Some("/services/data/v26.0/query/01gD")
+        Some("/services/data/v62.0/query/0r8Ws00000Ch4tSAAB-2")
     );
-    let page: QueryPage = serde_json::from_str(&fixture("query_two_records.json")).unwrap();
+    let page: QueryPage = serde_json::from_str(answers::QUERY_TWO_RECORDS).unwrap();
     assert_eq!(page.records.len(), 2);
 }
 
@@ -498,8 +497,8 @@ async fn upsert_answers_by_status() {
             r#"{"id":"003S","success":true,"errors":[],"created":false}"#,
         ),
         Some("old") => reply(204, ""),
-        Some("many") => reply(300, fixture("upsert_300_multiple_matches.json")),
-        _ => reply(404, fixture("error_404_not_found.json")),
+        Some("many") => reply(300, answers::UPSERT_300_MULTIPLE_MATCHES),
+        _ => reply(404, answers::NOT_FOUND_404),
     })
     .await;
     let body = json!({"LastName": "Doe"});
@@ -597,13 +596,13 @@ async fn composite_and_collections_round_trip() {
                 {"body":{"id":"00T1","success":true,"errors":[]},"httpHeaders":{},"httpStatusCode":201,"referenceId":"task"}]}"#,
         ),
         ("PATCH", "/services/data/v62.0/composite/sobjects/Account/Id") => {
-            reply(200, fixture("collections_upsert_created.json"))
+            reply(200, answers::COLLECTIONS_UPSERT_CREATED)
         }
         ("DELETE", "/services/data/v62.0/composite/sobjects") => reply(
             200,
             r#"[{"id":"001A","success":true,"errors":[]},{"success":false,"errors":[{"statusCode":"ENTITY_IS_DELETED","message":"entity is deleted","fields":[]}]}]"#,
         ),
-        _ => reply(404, fixture("error_404_not_found.json")),
+        _ => reply(404, answers::NOT_FOUND_404),
     })
     .await;
     let mut req = CompositeRequest::new(true);
@@ -667,8 +666,8 @@ async fn search_describe_and_limits() {
             200,
             r#"{"name":"Lead","fields":[{"name":"LastName","type":"string","length":80,"nillable":false,"createable":true,"updateable":true,"defaultedOnCreate":false}]}"#,
         ),
-        "/services/data/v62.0/limits" => reply(200, fixture("limits.json")),
-        _ => reply(404, fixture("error_404_not_found.json")),
+        "/services/data/v62.0/limits" => reply(200, answers::LIMITS),
+        _ => reply(404, answers::NOT_FOUND_404),
     })
     .await;
     let sosl = Sosl::find("a+b@x.io", SearchGroup::Email)
@@ -687,7 +686,7 @@ async fn search_describe_and_limits() {
     let limits = org.limits().await.unwrap();
     assert_eq!(
         limits::daily_api_requests(&limits).map(|u| u.limit),
-        Some(25000)
+        Some(15000)
     );
     assert!(org.describe("Lead; DROP").await.is_err());
 }
@@ -792,7 +791,7 @@ async fn a_recording_handle_keeps_each_request_and_answer_but_no_token() {
         }
         match req.method.as_str() {
             "POST" => reply(201, r#"{"id":"003N","success":true,"errors":[]}"#),
-            _ => reply(404, fixture("error_404_not_found.json")),
+            _ => reply(404, answers::NOT_FOUND_404),
         }
     })
     .await;

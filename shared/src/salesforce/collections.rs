@@ -156,22 +156,21 @@ pub(crate) fn delete_query(
 mod tests {
     use super::*;
     use crate::error::{Classify, ErrorClass};
-    use crate::salesforce::test_support::fixture;
+    use crate::salesforce::test_support::answers;
 
     #[test]
-    fn real_upsert_result_parses() {
-        let body: Value =
-            serde_json::from_str(&fixture("collections_upsert_created.json")).unwrap();
+    fn an_upsert_result_parses() {
+        let body: Value = serde_json::from_str(answers::COLLECTIONS_UPSERT_CREATED).unwrap();
         let results = parse_save_results(&body).unwrap();
         assert_eq!(results.len(), 1);
-        assert_eq!(results[0].id.as_deref(), Some("0015500001QdQWaAAN"));
+        assert_eq!(results[0].id.as_deref(), Some("001Ws00000Ch4tSAAB"));
         assert_eq!(results[0].created, Some(true));
         assert!(first_failure(&results).is_none());
     }
 
     #[test]
-    fn real_create_result_parses() {
-        let body: Value = serde_json::from_str(&fixture("sobject_create_201.json")).unwrap();
+    fn a_create_result_parses() {
+        let body: Value = serde_json::from_str(answers::SOBJECT_CREATE_201).unwrap();
         let r = SaveResult::from_value(&body).unwrap();
         assert!(r.success);
         assert_eq!(r.created, None);

@@ -402,7 +402,7 @@ impl CompositeResponse {
 mod tests {
     use super::*;
     use crate::error::{Classify, ErrorClass};
-    use crate::salesforce::test_support::fixture;
+    use crate::salesforce::test_support::answers;
     use serde_json::json;
 
     #[test]
@@ -552,22 +552,22 @@ mod tests {
     }
 
     #[test]
-    fn real_partial_failure_reports_the_invalid_type() {
+    fn a_partial_failure_reports_the_invalid_type() {
         let r: CompositeResponse =
-            serde_json::from_str(&fixture("composite_partial_failure_invalid_type.json")).unwrap();
-        assert!(r.get("refAccount").unwrap().error().is_none());
+            serde_json::from_str(answers::COMPOSITE_PARTIAL_FAILURE_INVALID_TYPE).unwrap();
+        assert!(r.get("countLeads").unwrap().error().is_none());
         let (reference_id, err) = r.first_failure().unwrap();
-        assert_eq!(reference_id, "refXYZZY");
+        assert_eq!(reference_id, "countNothing");
         assert_eq!(err.code(), Some("INVALID_TYPE"));
         assert_eq!(err.status(), Some(400));
         assert_eq!(err.class(), ErrorClass::Configuration);
     }
 
     #[test]
-    fn real_subrequest_404() {
-        let r: CompositeResponse =
-            serde_json::from_str(&fixture("composite_subrequest_404.json")).unwrap();
-        let (_, err) = r.first_failure().unwrap();
+    fn a_subrequest_404() {
+        let r: CompositeResponse = serde_json::from_str(answers::COMPOSITE_SUBREQUEST_404).unwrap();
+        let (reference_id, err) = r.first_failure().unwrap();
+        assert_eq!(reference_id, "describeMissing");
         assert_eq!(err.code(), Some("NOT_FOUND"));
         assert_eq!(err.status(), Some(404));
     }

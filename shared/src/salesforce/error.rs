@@ -384,7 +384,7 @@ pub(crate) fn snippet(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::salesforce::test_support::fixture;
+    use crate::salesforce::test_support::answers;
 
     fn class_of(status: u16, code: &str, message: &str) -> ErrorClass {
         let body = serde_json::json!([{ "errorCode": code, "message": message }]).to_string();
@@ -392,8 +392,8 @@ mod tests {
     }
 
     #[test]
-    fn real_401_is_a_refreshable_session_error() {
-        let err = parse_error_body(401, &fixture("rest_401_invalid_session_id.json"));
+    fn an_expired_session_401_is_refreshable() {
+        let err = parse_error_body(401, answers::INVALID_SESSION_401);
         assert_eq!(err.code(), Some("INVALID_SESSION_ID"));
         assert_eq!(err.status(), Some(401));
         assert_eq!(err.class(), ErrorClass::Session);
@@ -409,8 +409,8 @@ mod tests {
     }
 
     #[test]
-    fn real_duplicates_detected_reads_the_misspelled_key() {
-        let err = parse_error_body(400, &fixture("duplicates_detected_400.json"));
+    fn duplicates_detected_reads_the_misspelled_key() {
+        let err = parse_error_body(400, answers::DUPLICATES_DETECTED_400);
         assert_eq!(err.code(), Some("DUPLICATES_DETECTED"));
         assert_eq!(err.class(), ErrorClass::Data);
         let dup = err
@@ -418,9 +418,12 @@ mod tests {
             .and_then(|e| e.duplicate.as_deref().cloned())
             .expect("duplicate details parsed from duplicateResut");
         assert!(dup.allow_save);
-        assert_eq!(dup.duplicate_rule.as_deref(), Some("Contacts_DR"));
+        assert_eq!(
+            dup.duplicate_rule.as_deref(),
+            Some("Chat_Visitor_Duplicates")
+        );
         assert_eq!(dup.entity_type.as_deref(), Some("Contact"));
-        assert_eq!(dup.match_record_ids, vec!["0031i000013x2TEAAY".to_owned()]);
+        assert_eq!(dup.match_record_ids, vec!["003Ws00000Dup1qAAB".to_owned()]);
     }
 
     #[test]
@@ -436,15 +439,15 @@ mod tests {
     }
 
     #[test]
-    fn real_404_is_data() {
-        let err = parse_error_body(404, &fixture("error_404_not_found.json"));
+    fn not_found_404_is_data() {
+        let err = parse_error_body(404, answers::NOT_FOUND_404);
         assert_eq!(err.code(), Some("NOT_FOUND"));
         assert_eq!(err.class(), ErrorClass::Data);
     }
 
     #[test]
-    fn real_300_is_ambiguous_with_candidates() {
-        let err = parse_error_body(300, &fixture("upsert_300_multiple_matches.json"));
+    fn multiple_matches_300_are_ambiguous_with_candidates() {
+        let err = parse_error_body(300, answers::UPSERT_300_MULTIPLE_MATCHES);
         match &err {
             SalesforceError::Ambiguous { candidates } => assert_eq!(candidates.len(), 2),
             other => panic!("expected Ambiguous, got {other:?}"),
@@ -647,9 +650,7 @@ mod tests {
             !parse_error_body(400, r#"[{"errorCode":"MALFORMED_HEADER","message":"x"}]"#)
                 .is_precondition_failed()
         );
-        assert!(
-            !parse_error_body(404, &fixture("error_404_not_found.json")).is_precondition_failed()
-        );
+        assert!(!parse_error_body(404, answers::NOT_FOUND_404).is_precondition_failed());
         let transport = SalesforceError::Transport {
             kind: TransportKind::Timeout,
             message: "timed out".into(),

@@ -195,11 +195,11 @@ mod tests {
     }
 
     #[test]
-    fn real_limits_answer_gives_daily_usage() {
-        let text = crate::salesforce::test_support::fixture("limits.json");
-        let value: serde_json::Value = serde_json::from_str(&text).expect("limits.json is JSON");
+    fn a_limits_answer_gives_daily_usage() {
+        let text = crate::salesforce::test_support::answers::LIMITS;
+        let value: serde_json::Value = serde_json::from_str(text).expect("limits.json is JSON");
         let u = daily_api_requests(&value).expect("DailyApiRequests present");
-        assert_eq!((u.used, u.limit), (74, 25000));
+        assert_eq!((u.used, u.limit), (127, 15000));
         assert_eq!(daily_api_requests(&serde_json::json!({})), None);
     }
 

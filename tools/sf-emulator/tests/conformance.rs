@@ -2,8 +2,11 @@
 //! equivalent request to the emulator and require the same HTTP status (as recorded in the
 //! fixture's .source.txt), the same keys (recursively) and the same JSON value types.
 //!
-//! The fixtures are read in place, never copied into this repo.
+//! The fixtures are read in place, never copied into this repo. This target needs them, so it
+//! is built only with the `conformance` feature: `make conformance` (CI runs it after
+//! `make test`; a clone without the folder beside it fails here, loudly).
 
+#[path = "it/common/mod.rs"]
 mod common;
 use common::{Reply, TestOrg, V};
 use serde_json::{Value, json};
@@ -12,7 +15,40 @@ use std::path::PathBuf;
 
 fn fixtures_dir() -> PathBuf {
     // tools/sf-emulator → repo root → its parent, where CI checks out `shared`.
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/salesforce")
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/salesforce");
+    assert!(
+        dir.is_dir(),
+        "\n\n*** CONFORMANCE FIXTURES MISSING ***\nExpected the captured Salesforce answers at {} \
+         (../shared/fixtures/salesforce beside the repository).\nCheck out `shared` next to this \
+         repository; `make conformance` cannot run without it (`make test` does not need it).\n",
+        dir.display()
+    );
+    dir
+}
+
+/// The sorted top-level keys of a captured answer (of its first item, for an array).
+fn captured_keys(name: &str) -> Vec<String> {
+    let path = fixtures_dir().join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let v: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+    let obj = if v.is_array() { v[0].clone() } else { v };
+    let mut keys: Vec<String> = obj
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    k.sort();
+    k
 }
 
 /// How a fixture's shape is compared with the emulator's answer.
@@ -199,11 +235,6 @@ async fn replay(name: &str) -> Option<(Reply, Rules)> {
 #[tokio::test]
 async fn emulator_matches_every_recorded_salesforce_response() {
     let dir = fixtures_dir();
-    assert!(
-        dir.is_dir(),
-        "\n\n*** CONFORMANCE FIXTURES MISSING ***\nExpected the Salesforce fixtures at {} (../shared/fixtures/salesforce beside the repo).\nCheck out `shared` next to this repository; the conformance test cannot run without it.\n",
-        dir.display()
-    );
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .expect("fixtures folder is readable")
         .filter_map(|e| e.ok())
@@ -249,4 +280,25 @@ async fn emulator_matches_every_recorded_salesforce_response() {
         "conformance failures:\n{}",
         failures.join("\n")
     );
+}
+
+/// A single upsert by external id answers with the keys of a captured Collections UpsertResult,
+/// for both transcript objects (created and updated alike).
+#[tokio::test]
+async fn transcript_upserts_answer_with_the_recorded_upsert_result_keys() {
+    let recorded = captured_keys("collections_upsert_created.json");
+    let org = TestOrg::start().await;
+    for (sobject, field, body_field) in [
+        ("Task", "Chat_Transcript_Key__c", "Description"),
+        ("Chat_Transcript__c", "Key__c", "Body__c"),
+    ] {
+        let path = format!("/sobjects/{sobject}/{field}/respondio%3A42%3A1");
+        for (text, status) in [("first", 201), ("second", 200)] {
+            let r = org
+                .api("PATCH", &path, Some(json!({body_field: text})))
+                .await;
+            assert_eq!(r.status, status, "{sobject}: {}", r.body);
+            assert_eq!(keys(&r.body), recorded, "{sobject} {text}");
+        }
+    }
 }

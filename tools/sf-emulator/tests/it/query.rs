@@ -1,7 +1,6 @@
 //! SOQL (query / queryAll, paging, relationship fields, errors) and SOSL.
 
-mod common;
-use common::{TestOrg, V, str_at, url_encode};
+use crate::common::{TestOrg, V, str_at, url_encode};
 use serde_json::{Value, json};
 
 async fn org_with_people() -> (TestOrg, Value) {
@@ -20,7 +19,7 @@ async fn org_with_people() -> (TestOrg, Value) {
     (org, ids)
 }
 
-fn names(r: &common::Reply) -> Vec<String> {
+fn names(r: &crate::common::Reply) -> Vec<String> {
     r.body["records"]
         .as_array()
         .map(|a| {

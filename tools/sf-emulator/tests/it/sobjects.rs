@@ -1,8 +1,7 @@
 //! sObject rows: create, get, update, delete, upsert by external id, describe, and the
 //! validation errors Salesforce returns for bad writes.
 
-mod common;
-use common::{TestOrg, V, str_at};
+use crate::common::{TestOrg, V, str_at};
 use serde_json::{Value, json};
 
 #[tokio::test]

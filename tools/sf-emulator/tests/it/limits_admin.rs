@@ -1,11 +1,10 @@
 //! Usage headers and the daily allowance, /limits, the admin API, and injected faults.
 
-mod common;
-use common::{TestOrg, V, str_at};
+use crate::common::{TestOrg, V, str_at};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-fn usage(r: &common::Reply) -> (u64, u64) {
+fn usage(r: &crate::common::Reply) -> (u64, u64) {
     let h = r.header("sforce-limit-info").unwrap_or_default();
     let nums = h.strip_prefix("api-usage=").unwrap_or("0/0");
     let (a, b) = nums.split_once('/').unwrap_or(("0", "0"));

@@ -2,8 +2,7 @@
 //! second precision), 400 for a header that is not an HTTP-date, on updates, on upserts that find
 //! their record and on composite subrequests (where a 412 rolls back an all-or-none request).
 
-mod common;
-use common::{TestOrg, V, str_at};
+use crate::common::{TestOrg, V, str_at};
 use serde_json::{Value, json};
 
 /// A Case last modified at 2024-01-01T12:00:00.400Z.

@@ -1,7 +1,6 @@
 //! Composite (references, allOrNone rollback) and sObject Collections, each one API call.
 
-mod common;
-use common::{TestOrg, V, str_at};
+use crate::common::{TestOrg, V, str_at};
 use serde_json::{Value, json};
 
 async fn api_calls(org: &TestOrg) -> u64 {

@@ -1,8 +1,7 @@
 //! The SOQL the case writer sends, each through `/query` and as a composite `query` subrequest,
 //! over data seeded through the admin API (queues, record types, opportunities and roles).
 
-mod common;
-use common::{TestOrg, V, str_at, url_encode};
+use crate::common::{TestOrg, V, str_at, url_encode};
 use serde_json::{Value, json};
 
 struct Org {

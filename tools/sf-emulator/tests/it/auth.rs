@@ -1,7 +1,6 @@
 //! OAuth token grants, bearer auth on REST calls, and token expiry.
 
-mod common;
-use common::{TestOrg, str_at};
+use crate::common::{TestOrg, str_at};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use sf_emulator::EmulatorConfig;

@@ -1,6 +1,6 @@
 //! The identity corpus file (tests/identity/corpus.toml): its types and loader, shared by the
-//! pure run (shared/tests/identity_corpus.rs) and the run against the Salesforce emulator
-//! (tests/tests/identity_corpus.rs). The file's own header documents the format.
+//! pure run (shared/tests/it/identity_corpus.rs) and the run against the Salesforce emulator
+//! (tests/tests/it/identity_corpus.rs). The file's own header documents the format.
 
 #![allow(dead_code)]
 

@@ -3,9 +3,7 @@
 //! Fails on any wrong-person attachment and on any outcome other than the case's label, and
 //! prints precision (wrong-person attachments count against it) and recall (misses do).
 
-mod corpus;
-
-use corpus::*;
+use crate::corpus::*;
 use shared::identity::Keys;
 use shared::identity::create::{self, CreatePlan};
 use shared::identity::rules::{self, Candidate, Decision};

@@ -2,16 +2,15 @@
 //! without an answer (before or after the write), mixed failure kinds at one rate, and faults on
 //! composite calls.
 
-mod common;
-use common::{TestOrg, V, str_at};
+use crate::common::{TestOrg, V, str_at};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-fn usage(r: &common::Reply) -> String {
+fn usage(r: &crate::common::Reply) -> String {
     r.header("sforce-limit-info").unwrap_or_default()
 }
 
-async fn faults(org: &TestOrg, body: Value) -> common::Reply {
+async fn faults(org: &TestOrg, body: Value) -> crate::common::Reply {
     let r = org.admin("POST", "/__emulator/faults", Some(body)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r

@@ -1,8 +1,7 @@
 //! Hostile and malformed input never crashes the emulator: every answer is a well-formed
 //! 4xx, and the server keeps serving afterwards.
 
-mod common;
-use common::{TestOrg, url_encode};
+use crate::common::{TestOrg, url_encode};
 use serde_json::json;
 
 #[tokio::test]

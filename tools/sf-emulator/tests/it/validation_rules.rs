@@ -1,8 +1,7 @@
 //! Validation rules added through the admin API: refusals on every write path, on the record's
 //! resulting values, with composite and Collections all-or-none semantics, and removal.
 
-mod common;
-use common::{TestOrg, V, str_at};
+use crate::common::{TestOrg, V, str_at};
 use serde_json::{Value, json};
 
 const MESSAGE: &str = "High priority needs a reason";
@@ -22,7 +21,7 @@ fn refusal() -> Value {
     json!([{"message": MESSAGE, "errorCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "fields": ["Priority"]}])
 }
 
-async fn add_rule(org: &TestOrg, rule: Value) -> common::Reply {
+async fn add_rule(org: &TestOrg, rule: Value) -> crate::common::Reply {
     org.admin("POST", "/__emulator/validation-rules", Some(rule))
         .await
 }

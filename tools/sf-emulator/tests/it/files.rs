@@ -2,9 +2,8 @@
 //! ContentDocument and links; FirstPublishLocationId links the file to a record; the bytes are
 //! served from the blob URL, never inlined; the 50 MB request cap answers as Salesforce does.
 
-mod common;
+use crate::common::{TestOrg, V, str_at};
 use base64::Engine;
-use common::{TestOrg, V, str_at};
 use serde_json::{Value, json};
 
 fn b64(bytes: &[u8]) -> String {

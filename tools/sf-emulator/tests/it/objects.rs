@@ -1,8 +1,7 @@
 //! The rest of the schema: record types, case comments, opportunities and their contact roles,
 //! queues, and custom objects/fields loaded from Salesforce CLI metadata.
 
-mod common;
-use common::{TestOrg, str_at};
+use crate::common::{TestOrg, str_at};
 use serde_json::json;
 use sf_emulator::EmulatorConfig;
 

@@ -5,9 +5,9 @@
 //!
 //! Stable Rust has no cargo-fuzz, so each target drives proptest's `TestRunner` itself. A
 //! failure is shrunk to a minimal input before it is reported.
-//! - `cargo test -p shared --test fuzz_parsers`: each property runs `PROPTEST_CASES` cases
+//! - `cargo test -p shared --test it fuzz_parsers::`: each property runs `PROPTEST_CASES` cases
 //!   (default 256), so the suite stays quick.
-//! - `FUZZ_SECONDS=60 cargo test -p shared --test fuzz_parsers -- --nocapture` (`make fuzz`):
+//! - `FUZZ_SECONDS=60 cargo test -p shared --test it fuzz_parsers:: -- --nocapture` (`make fuzz`):
 //!   each target runs batches of 32 cases per property, in turn, until that many seconds have
 //!   passed.
 //! - `PROPTEST_RNG_SEED=<u64>` replays a run. Every failure prints the seed it used. To replay a
@@ -161,7 +161,7 @@ impl Run {
             };
             panic!(
                 "{} {name}: {err}\nreplay: PROPTEST_RNG_SEED={}{budget} \
-                 cargo test -p shared --test fuzz_parsers fuzz_{}",
+                 cargo test -p shared --test it fuzz_parsers::fuzz_{}",
                 self.platform, self.seed, self.platform
             );
         }

@@ -4,12 +4,9 @@
 //! event to is compared with the case's label. Fails on any wrong-person attachment; prints
 //! precision, recall and the Salesforce calls spent.
 
-#[path = "../../shared/tests/corpus/mod.rs"]
-mod corpus;
-
+use crate::corpus::{self, Case, Record, SObject};
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use chatsync_tests::{LocalAws, contact_event};
-use corpus::{Case, Record, SObject};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Map, Value, json};
 use shared::config::Env;

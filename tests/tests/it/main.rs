@@ -1,0 +1,23 @@
+//! The integration and end-to-end suites, one binary. Each module starts what it needs (moto, the
+//! Salesforce emulator, the function host with the debug binaries of `cargo build --workspace
+//! --bins`) and stops it when done. Select a suite by module path, e.g.
+//! `cargo test -p chatsync-tests --test it faults::`.
+
+/// The identity corpus's types and loader, shared with shared's own (pure) corpus run.
+#[path = "../../../shared/tests/it/corpus/mod.rs"]
+mod corpus;
+
+mod case_writer;
+mod case_writer_policies;
+mod consumers;
+mod faults;
+mod identity_corpus;
+mod identity_enrich;
+mod identity_lookup;
+mod identity_resolver;
+mod intake;
+mod local_stack;
+mod operator_cli;
+mod pipeline;
+mod review_choice;
+mod salesforce;
