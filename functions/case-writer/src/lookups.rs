@@ -14,7 +14,7 @@ use shared::tenant::TenantConfig;
 use std::time::Duration;
 
 /// Users, queues and record types change rarely; ten minutes bounds how long a change waits.
-pub const CACHE_TTL: Duration = Duration::from_secs(600);
+pub(crate) const CACHE_TTL: Duration = Duration::from_secs(600);
 
 /// A Salesforce id with the given key prefix (15 or 18 characters), given instead of a name.
 fn is_id_with_prefix(value: &str, prefix: &str) -> bool {
@@ -25,7 +25,7 @@ fn is_id_with_prefix(value: &str, prefix: &str) -> bool {
 
 /// What must be asked of Salesforce for one write.
 #[derive(Debug, Default)]
-pub struct Needs {
+pub(crate) struct Needs {
     users: Vec<String>,
     queues: Vec<String>,
     record_type: Option<String>,
@@ -34,7 +34,7 @@ pub struct Needs {
 }
 
 impl Needs {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.users.is_empty()
             && self.queues.is_empty()
             && self.record_type.is_none()
@@ -43,7 +43,7 @@ impl Needs {
     }
 }
 
-pub struct LookupCache {
+pub(crate) struct LookupCache {
     ids: TtlCache<Option<String>>,
 }
 
@@ -61,7 +61,7 @@ fn cache_key(tenant: &str, kind: &str, value: &str) -> String {
 
 impl LookupCache {
     /// What is known already, and what must be fetched.
-    pub fn split(
+    pub(crate) fn split(
         &self,
         config: &TenantConfig,
         state: &ConversationState,
@@ -123,7 +123,7 @@ impl LookupCache {
 
     /// Fetches what `needs` lists in one composite call, fills `known` and `state`, and
     /// remembers the ids. Returns plain-words notes for the sync log.
-    pub async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         org: &Org,
         config: &TenantConfig,

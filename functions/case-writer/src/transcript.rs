@@ -11,14 +11,14 @@ use shared::store::StoreError;
 use shared::store::conversations::line_sort_key;
 use shared::tenant::TenantConfig;
 
-pub struct Tools {
+pub(crate) struct Tools {
     redactor: Redactor,
     time_zone: TimeZone,
     part_limit: usize,
 }
 
 impl Tools {
-    pub fn for_tenant(config: &TenantConfig) -> Result<Self, WriteError> {
+    pub(crate) fn for_tenant(config: &TenantConfig) -> Result<Self, WriteError> {
         let bad = |reason: String| WriteError::BadConfig {
             tenant: config.tenant_id.clone(),
             reason,
@@ -33,7 +33,7 @@ impl Tools {
     }
 
     /// The batch's messages as stored lines `(sort key, JSON)`, redacted before storing.
-    pub fn lines(&self, absorbed: &Absorbed) -> Result<Vec<(String, String)>, WriteError> {
+    pub(crate) fn lines(&self, absorbed: &Absorbed) -> Result<Vec<(String, String)>, WriteError> {
         let mut out = Vec::with_capacity(absorbed.messages.len());
         for (stamp, message) in &absorbed.messages {
             let line = Line::from_message(message, stamp.at, &self.redactor);
@@ -45,7 +45,7 @@ impl Tools {
     }
 
     /// The transcript's parts, from every stored line.
-    pub fn render(
+    pub(crate) fn render(
         &self,
         stored: &[String],
         state: &ConversationState,

@@ -6,12 +6,12 @@ use shared::synclog::{Step, UNREADABLE_TENANT};
 
 /// True for the resolver's own review items: several people matched and the tenant wants an
 /// operator to choose. Its failures (a refused Contact, a missing secret) carry an error class.
-pub fn is_identity_review(item: &Logged) -> bool {
+pub(crate) fn is_identity_review(item: &Logged) -> bool {
     item.step == Step::Resolve && item.error_class.is_none()
 }
 
 /// What settles `item`.
-pub fn action(item: &Logged) -> String {
+pub(crate) fn action(item: &Logged) -> String {
     let id = &item.correlation_id;
     if item.tenant_id == UNREADABLE_TENANT {
         return format!(

@@ -7,7 +7,7 @@ use serde_json::Value;
 use shared::store::synclog::Logged;
 use time::OffsetDateTime;
 
-pub async fn run(
+pub(crate) async fn run(
     ctx: &Context,
     tenant: Option<&str>,
     since: Option<OffsetDateTime>,
@@ -81,7 +81,7 @@ fn render(open: &[Logged], width: usize) -> String {
 }
 
 /// A unit enum's serde name (`rate_limited`), as the JSON and the README spell it.
-pub fn name<T: serde::Serialize>(value: T) -> String {
+pub(crate) fn name<T: serde::Serialize>(value: T) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))

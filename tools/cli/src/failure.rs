@@ -40,7 +40,7 @@ impl Failure {
 }
 
 /// A table, queue or prefix that must be given by flag or environment variable.
-pub fn need<'a>(value: &'a str, flag: &str) -> Result<&'a str, Failure> {
+pub(crate) fn need<'a>(value: &'a str, flag: &str) -> Result<&'a str, Failure> {
     if value.is_empty() {
         Err(Failure::Usage(format!(
             "{flag} is required (or its environment variable)"

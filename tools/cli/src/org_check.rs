@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// The config fits the org.
     Fits,
     /// No Salesforce credentials in the file: only the offline checks ran.
@@ -34,7 +34,7 @@ impl TokenSink for Captured {
     }
 }
 
-pub async fn check(tenant: &mut TenantFile) -> Result<Verdict, String> {
+pub(crate) async fn check(tenant: &mut TenantFile) -> Result<Verdict, String> {
     let offline = tenant.config.problems();
     if !offline.is_empty() {
         return Ok(Verdict::Refused(offline));

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 /// Who closes the items this command replays (noted on the item).
 const CLOSED_BY: &str = "chatsync replay";
 
-pub enum Which {
+pub(crate) enum Which {
     /// The open parked items of one correlation id.
     Correlation(String),
     /// Every open parked item of a tenant, or of all tenants.
@@ -115,7 +115,11 @@ struct Failed {
     error: String,
 }
 
-pub async fn run(ctx: &Context, which: Which, include_ambiguous: bool) -> Result<(), Failure> {
+pub(crate) async fn run(
+    ctx: &Context,
+    which: Which,
+    include_ambiguous: bool,
+) -> Result<(), Failure> {
     let log = ctx.sync_log()?;
     let (items, progress) = match &which {
         Which::Correlation(id) => {

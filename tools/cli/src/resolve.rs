@@ -8,7 +8,7 @@ use shared::identity::rules::{Person, PersonKind};
 use shared::store::links::{LinkKey, Links};
 use shared::synclog::{Outcome, Stage, Step, SyncLogEntry};
 
-pub async fn run(ctx: &Context, review_id: &str, choose: &str) -> Result<(), Failure> {
+pub(crate) async fn run(ctx: &Context, review_id: &str, choose: &str) -> Result<(), Failure> {
     let log = ctx.sync_log()?;
     let trail = log.trail(review_id).await?;
     let is_review = |e: &&shared::store::synclog::Logged| {

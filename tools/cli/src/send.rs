@@ -7,7 +7,7 @@ use shared::store::secrets::TenantSecretStore;
 use shared::tenant::TenantFile;
 use std::path::{Path, PathBuf};
 
-pub async fn run(
+pub(crate) async fn run(
     ctx: &Context,
     platform: Platform,
     tenant: &str,

@@ -3,7 +3,7 @@
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 /// Terminal width: `COLUMNS` when the shell exports it, else a common default.
-pub fn width() -> usize {
+pub(crate) fn width() -> usize {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())
@@ -12,7 +12,7 @@ pub fn width() -> usize {
 }
 
 /// `2024-05-01 10:00:00` in UTC: a table needs the second, not the microsecond.
-pub fn time(at: OffsetDateTime) -> String {
+pub(crate) fn time(at: OffsetDateTime) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
     at.to_offset(UtcOffset::UTC)
         .format(&format)
@@ -20,7 +20,7 @@ pub fn time(at: OffsetDateTime) -> String {
 }
 
 /// One line of at most `max` characters: newlines folded, an ellipsis where it was cut.
-pub fn fit(text: &str, max: usize) -> String {
+pub(crate) fn fit(text: &str, max: usize) -> String {
     let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if line.chars().count() <= max {
         return line;
@@ -32,7 +32,7 @@ pub fn fit(text: &str, max: usize) -> String {
 
 /// Rows padded to their columns' widths; the last column takes what is left of `width` and is
 /// cut to fit. Widths count characters, which is right for the ASCII the other columns hold.
-pub fn render(header: &[&str], rows: &[Vec<String>], width: usize) -> String {
+pub(crate) fn render(header: &[&str], rows: &[Vec<String>], width: usize) -> String {
     let fixed = header.len().saturating_sub(1);
     let mut widths: Vec<usize> = header[..fixed].iter().map(|h| h.len()).collect();
     for row in rows {
@@ -65,7 +65,7 @@ pub fn render(header: &[&str], rows: &[Vec<String>], width: usize) -> String {
 }
 
 /// `--since`: a duration back from now (`90s`, `30m`, `2h`, `1d`, `1w`) or an RFC 3339 time.
-pub fn parse_since(text: &str) -> Result<OffsetDateTime, String> {
+pub(crate) fn parse_since(text: &str) -> Result<OffsetDateTime, String> {
     since(text, OffsetDateTime::now_utc())
 }
 

@@ -9,7 +9,7 @@ use shared::tenant::TenantFile;
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
-pub enum TenantCommand {
+pub(crate) enum TenantCommand {
     /// Store a tenant file. When it holds Salesforce credentials, its mapping (picklist values,
     /// queues, record type, mapped fields) is first checked against the org; problems refuse it.
     Put {
@@ -29,7 +29,7 @@ pub enum TenantCommand {
     List,
 }
 
-pub fn read_tenant_file(file: &Path) -> Result<TenantFile, Failure> {
+pub(crate) fn read_tenant_file(file: &Path) -> Result<TenantFile, Failure> {
     let text = std::fs::read_to_string(file)?;
     TenantFile::from_toml(&text).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))
 }
@@ -42,7 +42,7 @@ fn refused(file: &Path, problems: &[String]) -> Failure {
     ))
 }
 
-pub async fn run(ctx: &Context, command: TenantCommand) -> Result<(), Failure> {
+pub(crate) async fn run(ctx: &Context, command: TenantCommand) -> Result<(), Failure> {
     match command {
         TenantCommand::Validate { file } => {
             let mut tenant = read_tenant_file(&file)?;

@@ -4,7 +4,7 @@ use shared::store::synclog::Logged;
 use shared::synclog::SyncLogEntry;
 
 /// `entry` as the open-items index lists it.
-pub fn open_item(entry: SyncLogEntry) -> Logged {
+pub(crate) fn open_item(entry: SyncLogEntry) -> Logged {
     Logged {
         sk: "sk".into(),
         entry,

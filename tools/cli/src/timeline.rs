@@ -7,7 +7,11 @@ use serde_json::Value;
 use shared::store::synclog::{Logged, SyncLogTable};
 use shared::synclog::payload;
 
-pub async fn run(ctx: &Context, correlation_id: &str, payloads: bool) -> Result<(), Failure> {
+pub(crate) async fn run(
+    ctx: &Context,
+    correlation_id: &str,
+    payloads: bool,
+) -> Result<(), Failure> {
     let log = ctx.sync_log()?;
     let trail = log.trail(correlation_id).await?;
     if trail.is_empty() {

@@ -15,7 +15,7 @@ use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-pub fn routes() -> Router<Emulator> {
+pub(crate) fn routes() -> Router<Emulator> {
     Router::new()
         .route("/__emulator/records/{sobject}", get(records))
         .route("/__emulator/stats", get(stats))

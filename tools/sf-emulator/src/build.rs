@@ -32,7 +32,7 @@ fn main() -> Result<()> {
     }
     let mut out = String::from(
         "/// The repo's `salesforce/` project as (path inside the project, text), sorted by path.\n\
-         pub static FILES: &[(&str, &str)] = &[\n",
+         pub(super) static FILES: &[(&str, &str)] = &[\n",
     );
     for file in &files {
         let relative = file

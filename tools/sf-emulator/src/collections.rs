@@ -111,7 +111,7 @@ fn finish(
     RestResponse::json(200, Value::Array(items))
 }
 
-pub fn handle(
+pub(crate) fn handle(
     st: &mut State,
     user_id: &str,
     req: &RestRequest,

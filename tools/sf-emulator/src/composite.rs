@@ -275,7 +275,7 @@ fn run_sub(
     resp
 }
 
-pub fn run(st: &mut State, user_id: &str, req: &RestRequest) -> RestResponse {
+pub(crate) fn run(st: &mut State, user_id: &str, req: &RestRequest) -> RestResponse {
     let (all_or_none, subs) = match parse_subrequests(req.body.as_ref()) {
         Ok(x) => x,
         Err(e) => return e.into(),

@@ -8,7 +8,7 @@ use crate::errors::ApiError;
 use crate::store::Record;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
-pub const HEADER: &str = "If-Unmodified-Since";
+pub(crate) const HEADER: &str = "If-Unmodified-Since";
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -41,7 +41,7 @@ fn at(year: i32, month_name: &str, day: &str, hms: &str) -> Option<OffsetDateTim
 /// Parses an HTTP-date (RFC 9110 §5.6.7): IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`, and the
 /// obsolete RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime (`Sun Nov  6 08:49:37 1994`)
 /// forms recipients must still accept. The weekday is not checked against the date.
-pub fn parse_http_date(text: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_http_date(text: &str) -> Option<OffsetDateTime> {
     let parts: Vec<&str> = text.split_whitespace().collect();
     match parts.as_slice() {
         [wd, day, mon, year, hms, "GMT"] if wd.ends_with(',') && day.len() == 2 => {
@@ -73,7 +73,7 @@ pub fn parse_http_date(text: &str) -> Option<OffsetDateTime> {
 
 /// The 400 for a header that is not an HTTP-date. Salesforce documents the status, not the body;
 /// this one follows its MALFORMED_* codes for unreadable input and names the header.
-pub fn malformed(value: &str) -> ApiError {
+pub(crate) fn malformed(value: &str) -> ApiError {
     ApiError::new(
         400,
         "MALFORMED_HEADER",
@@ -84,7 +84,7 @@ pub fn malformed(value: &str) -> ApiError {
 /// The 412. Salesforce documents only "412 Precondition Failed … the request isn't processed"; no
 /// body has been published. This is the error-array shape every REST error uses, with the code
 /// Salesforce's own APIs send with 412 (`PRECONDITION_FAILED`, as the Agent API answers it).
-pub fn precondition_failed(since: &str) -> ApiError {
+pub(crate) fn precondition_failed(since: &str) -> ApiError {
     ApiError::new(
         412,
         "PRECONDITION_FAILED",
@@ -93,13 +93,13 @@ pub fn precondition_failed(since: &str) -> ApiError {
 }
 
 /// Parses a raw header value; `Err` is the 400 to answer.
-pub fn parse(value: &str) -> Result<OffsetDateTime, ApiError> {
+pub(crate) fn parse(value: &str) -> Result<OffsetDateTime, ApiError> {
     parse_http_date(value.trim()).ok_or_else(|| malformed(value))
 }
 
 /// Whether `record` may be written under `If-Unmodified-Since: raw`: Err(412) when it was modified
 /// after that second, Err(400) when the header is not a date.
-pub fn check(record: &Record, raw: &str) -> Result<(), ApiError> {
+pub(crate) fn check(record: &Record, raw: &str) -> Result<(), ApiError> {
     let since = parse(raw)?;
     let modified = record
         .get("LastModifiedDate")

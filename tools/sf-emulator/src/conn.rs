@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 /// A TCP listener whose connections can be dropped by the request they carry.
-pub struct DroppableListener(pub TcpListener);
+pub(crate) struct DroppableListener(pub TcpListener);
 
 impl Listener for DroppableListener {
     type Io = DroppableStream;
@@ -36,7 +36,7 @@ impl Listener for DroppableListener {
     }
 }
 
-pub struct DroppableStream {
+pub(crate) struct DroppableStream {
     inner: TcpStream,
     dropped: Arc<AtomicBool>,
 }
@@ -104,11 +104,11 @@ impl AsyncWrite for DroppableStream {
 /// The switch of the connection a request came in on, found in its extensions as
 /// `ConnectInfo<DropSwitch>` when the emulator is served by [`crate::serve`] or [`crate::spawn`].
 #[derive(Clone)]
-pub struct DropSwitch(Arc<AtomicBool>);
+pub(crate) struct DropSwitch(Arc<AtomicBool>);
 
 impl DropSwitch {
     /// From now on the connection writes nothing; the server closes it.
-    pub fn drop_connection(&self) {
+    pub(crate) fn drop_connection(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// Renders a timestamp the way the REST API does.
-pub fn render(t: OffsetDateTime) -> String {
+pub(crate) fn render(t: OffsetDateTime) -> String {
     let t = t.to_offset(UtcOffset::UTC);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
@@ -25,7 +25,7 @@ static LAST_STAMP_MS: AtomicI64 = AtomicI64::new(0);
 /// The time the org stamps a save with: the clock at millisecond precision, moved one millisecond
 /// past the previous stamp when two saves fall in the same millisecond. Audit dates then always
 /// advance on an update, and CreatedDate orders records in the order they were made.
-pub fn now_utc() -> OffsetDateTime {
+pub(crate) fn now_utc() -> OffsetDateTime {
     let real = i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
         .unwrap_or(i64::MAX);
     let next = |last: i64| real.max(last.saturating_add(1));
@@ -37,7 +37,7 @@ pub fn now_utc() -> OffsetDateTime {
         .unwrap_or_else(|_| OffsetDateTime::now_utc())
 }
 
-pub fn now() -> String {
+pub(crate) fn now() -> String {
     render(now_utc())
 }
 
@@ -49,7 +49,7 @@ fn num(s: &str) -> Option<u32> {
 }
 
 /// Parses `YYYY-MM-DD`.
-pub fn parse_date(s: &str) -> Option<Date> {
+pub(crate) fn parse_date(s: &str) -> Option<Date> {
     let mut parts = s.split('-');
     let y = parts.next().filter(|p| p.len() == 4).and_then(num)?;
     let m = parts.next().filter(|p| p.len() == 2).and_then(num)?;
@@ -62,7 +62,7 @@ pub fn parse_date(s: &str) -> Option<Date> {
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.sss](Z|±HH:MM|±HHMM)`.
-pub fn parse_datetime(s: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_datetime(s: &str) -> Option<OffsetDateTime> {
     let (date_part, rest) = s.split_once('T')?;
     let date = parse_date(date_part)?;
     let (clock, offset) = if let Some(c) = rest.strip_suffix('Z') {
@@ -111,7 +111,7 @@ pub fn parse_datetime(s: &str) -> Option<OffsetDateTime> {
 }
 
 /// Normalises a client-sent dateTime to the API's rendering.
-pub fn normalize_datetime(s: &str) -> Option<String> {
+pub(crate) fn normalize_datetime(s: &str) -> Option<String> {
     parse_datetime(s).map(render)
 }
 

@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-pub enum FaultKind {
+pub(crate) enum FaultKind {
     #[serde(rename = "UNABLE_TO_LOCK_ROW")]
     UnableToLockRow,
     #[serde(rename = "SERVER_UNAVAILABLE")]
@@ -28,7 +28,7 @@ pub enum FaultKind {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct FaultRule {
+pub(crate) struct FaultRule {
     /// One kind of failure; None (and no `errors`): only latency is injected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<FaultKind>,
@@ -66,7 +66,7 @@ pub struct FaultRule {
 
 impl FaultRule {
     /// Refuses definitions that cannot mean anything.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.error.is_some() && !self.errors.is_empty() {
             return Err("give either \"error\" or \"errors\", not both".into());
         }
@@ -109,7 +109,7 @@ impl FaultRule {
 
 /// What the matching rules do to one call.
 #[derive(Debug, Clone, Default)]
-pub struct FaultOutcome {
+pub(crate) struct FaultOutcome {
     pub error: Option<FaultKind>,
     /// DROP after carrying the call out.
     pub applied: bool,
@@ -118,7 +118,7 @@ pub struct FaultOutcome {
 
 /// Counts the call against every matching rule, then lets the first rule due with an error take
 /// it (and every latency-only rule due add its delay), consuming their counts.
-pub fn pick(rules: &mut Vec<FaultRule>, method: &str, path: &str) -> FaultOutcome {
+pub(crate) fn pick(rules: &mut Vec<FaultRule>, method: &str, path: &str) -> FaultOutcome {
     let mut outcome = FaultOutcome::default();
     for rule in rules.iter_mut() {
         if !rule.matches(method, path) {

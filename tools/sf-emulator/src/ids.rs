@@ -25,7 +25,7 @@ fn suffix(id15: &[u8]) -> String {
 }
 
 /// Builds an 18-character id: key prefix, a fixed pod/instance part, and a base-62 serial.
-pub fn make_id(prefix: &str, serial: u64) -> String {
+pub(crate) fn make_id(prefix: &str, serial: u64) -> String {
     // 15 = 3 prefix + 3 instance ("5g0") + 9 serial digits.
     let mut digits = [b'0'; 9];
     let mut n = serial;
@@ -43,7 +43,7 @@ pub fn make_id(prefix: &str, serial: u64) -> String {
 }
 
 /// Normalises a 15- or 18-character id to 18 characters; None when it is not a well-formed id.
-pub fn normalize(id: &str) -> Option<String> {
+pub(crate) fn normalize(id: &str) -> Option<String> {
     if !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return None;
     }
@@ -63,7 +63,7 @@ pub fn normalize(id: &str) -> Option<String> {
 }
 
 /// The 3-character key prefix of a well-formed id.
-pub fn prefix_of(id: &str) -> &str {
+pub(crate) fn prefix_of(id: &str) -> &str {
     id.get(..3).unwrap_or("")
 }
 

@@ -8,11 +8,11 @@ use serde_json::{Map, Value, json};
 const APP_NAME: &str = "chatsync";
 
 /// `api-usage=N/M`, as sent on every REST response.
-pub fn header_value(st: &State) -> String {
+pub(crate) fn header_value(st: &State) -> String {
     format!("api-usage={}/{}", st.api_used, st.config.daily_api_limit)
 }
 
-pub fn exhausted(st: &State) -> bool {
+pub(crate) fn exhausted(st: &State) -> bool {
     st.api_used >= st.config.daily_api_limit
 }
 
@@ -30,7 +30,7 @@ fn with_app(max: u64, remaining: u64) -> Value {
     Value::Object(m)
 }
 
-pub fn body(st: &State) -> Value {
+pub(crate) fn body(st: &State) -> Value {
     let max = st.config.daily_api_limit;
     let remaining = max.saturating_sub(st.api_used);
     let mut m = Map::new();

@@ -8,12 +8,12 @@ use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// A token endpoint refusal.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{error}: {description}")]
-pub struct OAuthError {
+pub(crate) struct OAuthError {
     pub error: &'static str,
     pub description: &'static str,
 }
@@ -22,7 +22,7 @@ impl OAuthError {
     const fn new(error: &'static str, description: &'static str) -> Self {
         Self { error, description }
     }
-    pub fn body(&self) -> Value {
+    pub(crate) fn body(&self) -> Value {
         json!({"error": self.error, "error_description": self.description})
     }
 }
@@ -88,7 +88,7 @@ fn check_client(st: &State, id: Option<&str>, secret: Option<&str>) -> Result<()
     Ok(())
 }
 
-pub fn token(
+pub(crate) fn token(
     st: &mut State,
     form: &HashMap<String, String>,
     basic: Option<(String, String)>,

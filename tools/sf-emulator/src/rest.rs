@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 /// A REST call, already authenticated.
 #[derive(Debug, Clone)]
-pub struct RestRequest {
+pub(crate) struct RestRequest {
     pub method: String,
     /// "62.0"
     pub version: String,
@@ -25,7 +25,7 @@ pub struct RestRequest {
 }
 
 #[derive(Debug, Clone)]
-pub struct RestResponse {
+pub(crate) struct RestResponse {
     pub status: u16,
     pub body: Option<Value>,
     pub headers: Vec<(String, String)>,
@@ -34,7 +34,7 @@ pub struct RestResponse {
 }
 
 impl RestResponse {
-    pub fn json(status: u16, body: Value) -> Self {
+    pub(crate) fn json(status: u16, body: Value) -> Self {
         Self {
             status,
             body: Some(body),
@@ -42,7 +42,7 @@ impl RestResponse {
             binary: None,
         }
     }
-    pub fn no_content() -> Self {
+    pub(crate) fn no_content() -> Self {
         Self {
             status: 204,
             body: None,
@@ -50,7 +50,7 @@ impl RestResponse {
             binary: None,
         }
     }
-    pub fn bytes(data: Arc<Vec<u8>>) -> Self {
+    pub(crate) fn bytes(data: Arc<Vec<u8>>) -> Self {
         Self {
             status: 200,
             body: None,
@@ -67,7 +67,7 @@ impl From<ApiError> for RestResponse {
     }
 }
 
-pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
+pub(crate) fn percent_decode(s: &str, plus_is_space: bool) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -102,7 +102,7 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-pub fn parse_query_string(qs: &str) -> Vec<(String, String)> {
+pub(crate) fn parse_query_string(qs: &str) -> Vec<(String, String)> {
     qs.split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {
@@ -115,9 +115,9 @@ pub fn parse_query_string(qs: &str) -> Vec<(String, String)> {
 /// Splits `/services/data/v62.0/sobjects/Lead?x=y` into version, segments and query.
 /// None when the path is not a versioned data path.
 /// Version, path segments and query parameters of a data URL.
-pub type DataUrl = (String, Vec<String>, Vec<(String, String)>);
+pub(crate) type DataUrl = (String, Vec<String>, Vec<(String, String)>);
 
-pub fn parse_data_url(url: &str) -> Option<DataUrl> {
+pub(crate) fn parse_data_url(url: &str) -> Option<DataUrl> {
     let (path, qs) = url.split_once('?').unwrap_or((url, ""));
     let rest = path.strip_prefix("/services/data/")?;
     let mut parts = rest.split('/');
@@ -138,7 +138,7 @@ pub fn parse_data_url(url: &str) -> Option<DataUrl> {
 }
 
 /// Whether a `Sforce-Duplicate-Rule-Header` value asks to save despite duplicate alerts.
-pub fn duplicate_header_allows_save(value: &str) -> bool {
+pub(crate) fn duplicate_header_allows_save(value: &str) -> bool {
     value.split(';').any(|part| {
         part.trim()
             .replace(' ', "")
@@ -146,7 +146,7 @@ pub fn duplicate_header_allows_save(value: &str) -> bool {
     })
 }
 
-pub fn version_major(version: &str) -> u32 {
+pub(crate) fn version_major(version: &str) -> u32 {
     version
         .split('.')
         .next()
@@ -162,7 +162,7 @@ impl RestRequest {
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn body_object(&self) -> Result<&Map<String, Value>, ApiError> {
+    pub(crate) fn body_object(&self) -> Result<&Map<String, Value>, ApiError> {
         match &self.body {
             Some(Value::Object(m)) => Ok(m),
             Some(other) => Err(ApiError::json_parser(format!(
@@ -181,7 +181,7 @@ impl RestRequest {
 }
 
 /// Runs one REST call against the org.
-pub fn dispatch(st: &mut State, user_id: &str, req: &RestRequest) -> RestResponse {
+pub(crate) fn dispatch(st: &mut State, user_id: &str, req: &RestRequest) -> RestResponse {
     match route(st, user_id, req) {
         Ok(r) => r,
         Err(e) => e.into(),
@@ -274,7 +274,7 @@ fn describe_global(st: &State) -> Value {
     json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects})
 }
 
-pub fn save_result(id: &str) -> Value {
+pub(crate) fn save_result(id: &str) -> Value {
     json!({"id": id, "success": true, "errors": []})
 }
 
@@ -302,7 +302,7 @@ fn create(
 }
 
 /// A record limited to `?fields=`, checking each name.
-pub fn select_fields(
+pub(crate) fn select_fields(
     st: &State,
     req: &RestRequest,
     record: &crate::store::Record,

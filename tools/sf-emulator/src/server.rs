@@ -21,7 +21,7 @@ use std::time::Duration;
 const JSON_CT: &str = "application/json;charset=UTF-8";
 
 /// The largest request body the REST API reads.
-pub const MAX_REQUEST_BYTES: usize = 52_428_800;
+pub(crate) const MAX_REQUEST_BYTES: usize = 52_428_800;
 
 fn request_too_large() -> ApiError {
     ApiError::json_parser(format!(
@@ -29,7 +29,7 @@ fn request_too_large() -> ApiError {
     ))
 }
 
-pub fn json_response(status: u16, body: &Value) -> Response {
+pub(crate) fn json_response(status: u16, body: &Value) -> Response {
     let mut resp = Response::new(Body::from(body.to_string()));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut()

@@ -57,7 +57,12 @@ fn digits(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
 }
 
-pub fn search(schema: &Schema, store: &Store, q: &str, version: &str) -> Result<Value, ApiError> {
+pub(crate) fn search(
+    schema: &Schema,
+    store: &Store,
+    q: &str,
+    version: &str,
+) -> Result<Value, ApiError> {
     let (term, rest) = split_term(q)?;
     let term = term.trim().trim_matches('"').replace('*', "");
     if term.chars().count() < 2 {

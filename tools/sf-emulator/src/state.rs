@@ -76,13 +76,13 @@ pub enum EmulatorError {
 }
 
 #[derive(Debug, Clone)]
-pub struct Session {
+pub(crate) struct Session {
     pub user_id: String,
     pub expires_at: Instant,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct RequestLog {
+pub(crate) struct RequestLog {
     pub method: String,
     pub path: String,
     /// The status answered, or would have been answered when the connection was dropped
@@ -96,12 +96,12 @@ pub struct RequestLog {
 
 /// A query's remaining rows, served page by page through `nextRecordsUrl`.
 #[derive(Debug, Clone)]
-pub struct QueryCursor {
+pub(crate) struct QueryCursor {
     pub rows: Vec<Value>,
     pub total_size: usize,
 }
 
-pub struct State {
+pub(crate) struct State {
     pub config: EmulatorConfig,
     /// The configuration the org started with; reset returns to it.
     pub initial_config: EmulatorConfig,
@@ -124,7 +124,7 @@ pub struct State {
 
 impl State {
     /// A DML context and the store, borrowed together (they live in disjoint fields).
-    pub fn dml_parts<'a>(
+    pub(crate) fn dml_parts<'a>(
         &'a mut self,
         user_id: &'a str,
         version: &'a str,
@@ -144,20 +144,20 @@ impl State {
         )
     }
 
-    pub fn login_url(&self) -> String {
+    pub(crate) fn login_url(&self) -> String {
         self.config
             .login_url
             .clone()
             .unwrap_or_else(|| self.instance_url.clone())
     }
 
-    pub fn next_serial(&mut self) -> u64 {
+    pub(crate) fn next_serial(&mut self) -> u64 {
         self.serial += 1;
         self.serial
     }
 
     /// Creates a session for a user and returns the access token.
-    pub fn new_session(&mut self, user_id: &str) -> String {
+    pub(crate) fn new_session(&mut self, user_id: &str) -> String {
         let n = self.next_serial();
         let org15 = self.org_id.get(..15).unwrap_or("00D000000000000");
         let token = format!("{org15}!AR{n}.{}", uuid::Uuid::new_v4().simple());
@@ -172,14 +172,14 @@ impl State {
     }
 
     /// The user behind a bearer token, if the session is live.
-    pub fn authenticate(&self, token: &str) -> Option<String> {
+    pub(crate) fn authenticate(&self, token: &str) -> Option<String> {
         self.sessions
             .get(token)
             .filter(|s| s.expires_at > Instant::now())
             .map(|s| s.user_id.clone())
     }
 
-    pub fn user_by_username(&self, username: &str) -> Option<(String, bool)> {
+    pub(crate) fn user_by_username(&self, username: &str) -> Option<(String, bool)> {
         self.store
             .list("User", false)
             .find(|u| {
@@ -191,7 +191,7 @@ impl State {
     }
 
     /// Loads records in the admin seed format; returns ids per object, in order.
-    pub fn seed(&mut self, data: &Value) -> Result<Value, ApiError> {
+    pub(crate) fn seed(&mut self, data: &Value) -> Result<Value, ApiError> {
         let Some(objects) = data.as_object() else {
             return Err(ApiError::json_parser(
                 "seed body must be an object of sObject name to array of records",
@@ -322,7 +322,7 @@ impl Emulator {
 
 /// Empties the org back to its configured starting point (schema, users, seed). Usage counters
 /// and the request log are cleared too.
-pub fn reset_data(state: &mut State) -> Result<(), ApiError> {
+pub(crate) fn reset_data(state: &mut State) -> Result<(), ApiError> {
     state.config = state.initial_config.clone();
     state.schema = state.base_schema.clone();
     state.store = Store::default();

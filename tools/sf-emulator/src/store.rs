@@ -8,13 +8,13 @@ use std::sync::Arc;
 /// Binary content of a base64 field (ContentVersion.VersionData), kept out of `fields` so records
 /// stay small to render; shared so all-or-none snapshots do not copy megabytes.
 #[derive(Debug, Clone)]
-pub struct Blob {
+pub(crate) struct Blob {
     pub field: String,
     pub data: Arc<Vec<u8>>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Record {
+pub(crate) struct Record {
     pub sobject: String,
     pub fields: Map<String, Value>,
     pub deleted: bool,
@@ -22,16 +22,16 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         self.fields.get("Id").and_then(Value::as_str).unwrap_or("")
     }
 
-    pub fn get(&self, field: &str) -> &Value {
+    pub(crate) fn get(&self, field: &str) -> &Value {
         static NULL: Value = Value::Null;
         self.fields.get(field).unwrap_or(&NULL)
     }
 
-    pub fn url(&self, version: &str) -> String {
+    pub(crate) fn url(&self, version: &str) -> String {
         format!(
             "/services/data/v{version}/sobjects/{}/{}",
             self.sobject,
@@ -39,13 +39,13 @@ impl Record {
         )
     }
 
-    pub fn attributes(&self, version: &str) -> Value {
+    pub(crate) fn attributes(&self, version: &str) -> Value {
         json!({"type": self.sobject, "url": self.url(version)})
     }
 
     /// A field's value as the API renders it: a blob field is the URL its bytes are served at
     /// (`/services/data/v62.0/sobjects/ContentVersion/068…/VersionData`), never the bytes.
-    pub fn render(&self, field: &str, version: &str) -> Value {
+    pub(crate) fn render(&self, field: &str, version: &str) -> Value {
         match &self.blob {
             Some(b) if b.field == field => {
                 Value::String(format!("{}/{}", self.url(version), b.field))
@@ -55,7 +55,7 @@ impl Record {
     }
 
     /// The record as GET /sobjects returns it: attributes first, then every field.
-    pub fn to_json(&self, version: &str) -> Value {
+    pub(crate) fn to_json(&self, version: &str) -> Value {
         let mut out = Map::new();
         out.insert("attributes".into(), self.attributes(version));
         for k in self.fields.keys() {
@@ -67,7 +67,7 @@ impl Record {
 
 /// All records, in insertion order, with an index by 18-character id.
 #[derive(Debug, Clone, Default)]
-pub struct Store {
+pub(crate) struct Store {
     records: Vec<Record>,
     index: HashMap<String, usize>,
     serial: u64,
@@ -76,14 +76,14 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn next_id(&mut self, prefix: &str) -> String {
+    pub(crate) fn next_id(&mut self, prefix: &str) -> String {
         self.serial += 1;
         // Offset the serial so ids do not look like all-zero placeholders.
         ids::make_id(prefix, 1_000_000 + self.serial)
     }
 
     /// The next number of an auto-number field, from `start`.
-    pub fn next_auto_number(&mut self, key: &str, start: u64) -> u64 {
+    pub(crate) fn next_auto_number(&mut self, key: &str, start: u64) -> u64 {
         let n = self
             .auto_numbers
             .entry(key.to_string())
@@ -92,30 +92,30 @@ impl Store {
         *n
     }
 
-    pub fn insert(&mut self, record: Record) {
+    pub(crate) fn insert(&mut self, record: Record) {
         let id = record.id().to_string();
         self.index.insert(id, self.records.len());
         self.records.push(record);
     }
 
     /// Looks a record up by any well-formed 15- or 18-character id.
-    pub fn get(&self, id: &str) -> Option<&Record> {
+    pub(crate) fn get(&self, id: &str) -> Option<&Record> {
         let id = ids::normalize(id)?;
         self.index.get(&id).and_then(|i| self.records.get(*i))
     }
 
-    pub fn get_mut(&mut self, id: &str) -> Option<&mut Record> {
+    pub(crate) fn get_mut(&mut self, id: &str) -> Option<&mut Record> {
         let id = ids::normalize(id)?;
         let i = *self.index.get(&id)?;
         self.records.get_mut(i)
     }
 
-    pub fn contains(&self, id: &str) -> bool {
+    pub(crate) fn contains(&self, id: &str) -> bool {
         self.get(id).is_some()
     }
 
     /// Records of one object type, live ones only unless `include_deleted`.
-    pub fn list<'a>(
+    pub(crate) fn list<'a>(
         &'a self,
         sobject: &'a str,
         include_deleted: bool,

@@ -28,7 +28,7 @@ fn external_field<'s>(
 }
 
 /// Live records whose external id equals `value` (external ids compare case-insensitively).
-pub fn matching_ids(st: &State, sobject: &str, field: &str, value: &str) -> Vec<String> {
+pub(crate) fn matching_ids(st: &State, sobject: &str, field: &str, value: &str) -> Vec<String> {
     st.store
         .list(sobject, false)
         .filter(|r| {
@@ -53,7 +53,7 @@ fn multiple_choices(st: &State, version: &str, sobject: &str, ids: &[String]) ->
     RestResponse::json(300, Value::Array(urls))
 }
 
-pub fn get_by_external_id(
+pub(crate) fn get_by_external_id(
     st: &State,
     req: &RestRequest,
     sobject: &str,
@@ -74,14 +74,14 @@ pub fn get_by_external_id(
 }
 
 /// Outcome of an upsert, shared with Collections.
-pub enum UpsertOutcome {
+pub(crate) enum UpsertOutcome {
     Created(String),
     Updated(String),
     Ambiguous(Vec<String>),
 }
 
 /// Who writes, through which API version, and whether duplicate alerts may be overridden.
-pub struct Writer<'a> {
+pub(crate) struct Writer<'a> {
     pub user_id: &'a str,
     pub version: &'a str,
     pub allow_duplicate_save: bool,
@@ -89,7 +89,7 @@ pub struct Writer<'a> {
     pub if_unmodified_since: Option<&'a str>,
 }
 
-pub fn upsert(
+pub(crate) fn upsert(
     st: &mut State,
     writer: &Writer,
     sobject: &str,
@@ -128,7 +128,7 @@ pub fn upsert(
     }
 }
 
-pub fn upsert_one(
+pub(crate) fn upsert_one(
     st: &mut State,
     user_id: &str,
     req: &RestRequest,

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 /// What makes a rule fire, evaluated on the field's value after the change.
 #[derive(Debug, Clone)]
-pub enum Condition {
+pub(crate) enum Condition {
     /// The value equals this one (text exactly, numbers numerically, booleans).
     Equals(Value),
     /// `true`: the value is blank (null or ""); `false`: it is not.
@@ -25,7 +25,7 @@ pub enum Condition {
 }
 
 #[derive(Debug, Clone)]
-pub struct ValidationRule {
+pub(crate) struct ValidationRule {
     pub name: String,
     /// The object's API name, as the schema spells it.
     pub object: String,
@@ -88,7 +88,7 @@ impl ValidationRule {
     }
 
     /// The rule as the admin API lists it.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let when = match &self.when {
             Condition::Equals(v) => json!({"equals": v}),
             Condition::Blank(b) => json!({"blank": b}),
@@ -108,7 +108,7 @@ impl ValidationRule {
 
 /// The first active rule of `object` that the record's resulting values break, as the error to
 /// answer with. Rules are checked in the order they were added.
-pub fn check(
+pub(crate) fn check(
     rules: &[ValidationRule],
     object: &str,
     fields: &Map<String, Value>,
@@ -184,7 +184,7 @@ fn required_str<'a>(map: &'a Map<String, Value>, key: &str) -> Result<&'a str, S
 }
 
 /// Reads one rule definition, checking the object and fields against the org's schema.
-pub fn parse_rule(schema: &Schema, def: &Value) -> Result<ValidationRule, String> {
+pub(crate) fn parse_rule(schema: &Schema, def: &Value) -> Result<ValidationRule, String> {
     let Some(map) = def.as_object() else {
         return Err("a validation rule must be a JSON object".into());
     };

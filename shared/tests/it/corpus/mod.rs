@@ -14,18 +14,18 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// LastModifiedDate of a record that gives none.
-pub const DEFAULT_LAST_MODIFIED: &str = "2024-01-01T00:00:00Z";
+pub(crate) const DEFAULT_LAST_MODIFIED: &str = "2024-01-01T00:00:00Z";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Corpus {
+pub(crate) struct Corpus {
     #[serde(rename = "case")]
     pub cases: Vec<Case>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Case {
+pub(crate) struct Case {
     pub name: String,
     #[serde(default)]
     pub note: Option<String>,
@@ -50,7 +50,7 @@ pub struct Case {
 /// The identity fields of `shared::event::Visitor`, as a chat platform sends them.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CorpusVisitor {
+pub(crate) struct CorpusVisitor {
     pub contact_id: Option<String>,
     pub external_id: Option<String>,
     pub email: Option<String>,
@@ -64,7 +64,7 @@ pub struct CorpusVisitor {
 }
 
 impl CorpusVisitor {
-    pub fn to_visitor(&self) -> Visitor {
+    pub(crate) fn to_visitor(&self) -> Visitor {
         Visitor {
             contact_id: self.contact_id.clone(),
             external_id: self.external_id.clone(),
@@ -82,7 +82,7 @@ impl CorpusVisitor {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum SObject {
+pub(crate) enum SObject {
     Contact,
     Lead,
 }
@@ -91,7 +91,7 @@ pub enum SObject {
 /// are collected in `custom`; any other unknown key is an error.
 #[derive(Debug, Deserialize)]
 #[allow(non_snake_case)]
-pub struct Record {
+pub(crate) struct Record {
     pub label: String,
     pub sobject: SObject,
     #[serde(default)]
@@ -124,7 +124,7 @@ pub struct Record {
 
 impl Record {
     /// The candidate the lookup would return; the label stands for the Id.
-    pub fn candidate(&self, policy: &IdentityPolicy) -> Result<Candidate, String> {
+    pub(crate) fn candidate(&self, policy: &IdentityPolicy) -> Result<Candidate, String> {
         let custom = |field: &Option<String>| {
             field
                 .as_ref()
@@ -161,11 +161,11 @@ impl Record {
     }
 }
 
-pub fn corpus_path() -> PathBuf {
+pub(crate) fn corpus_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/identity/corpus.toml")
 }
 
-pub fn load() -> Corpus {
+pub(crate) fn load() -> Corpus {
     let text = std::fs::read_to_string(corpus_path()).expect("the identity corpus is readable");
     toml::from_str(&text).expect("the identity corpus parses")
 }

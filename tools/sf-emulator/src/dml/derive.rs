@@ -88,7 +88,7 @@ pub(super) fn fill_auto_numbers(
 
 /// Renders an auto-number display format: `{000}` is the number zero-padded to that many
 /// digits (wider numbers are not cut), `{YYYY}` `{YY}` `{MM}` `{DD}` the date of creation.
-pub fn auto_number(format: &str, n: u64, today: time::Date) -> String {
+pub(super) fn auto_number(format: &str, n: u64, today: time::Date) -> String {
     let mut out = String::new();
     let mut rest = format;
     while let Some(open) = rest.find('{') {

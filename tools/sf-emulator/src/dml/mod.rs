@@ -20,7 +20,7 @@ use values::{check_body, missing_required};
 pub use duplicates::DuplicateRule;
 
 /// Who is writing and how strictly.
-pub struct DmlContext<'a> {
+pub(crate) struct DmlContext<'a> {
     pub schema: &'a Schema,
     pub user_id: &'a str,
     pub version: &'a str,
@@ -34,12 +34,12 @@ pub struct DmlContext<'a> {
     pub seeding: bool,
 }
 
-pub fn object<'s>(schema: &'s Schema, sobject: &str) -> Result<&'s ObjectDef, ApiError> {
+pub(crate) fn object<'s>(schema: &'s Schema, sobject: &str) -> Result<&'s ObjectDef, ApiError> {
     schema.object(sobject).ok_or_else(ApiError::not_found)
 }
 
 /// Creates a record; returns its id. An `Id` in `body` is honoured only when seeding.
-pub fn create(
+pub(crate) fn create(
     store: &mut Store,
     ctx: &DmlContext,
     sobject: &str,
@@ -168,7 +168,7 @@ fn insert_platform_record(
 }
 
 /// Finds a live record of `sobject` by id, with the errors the row resources give.
-pub fn existing<'s>(
+pub(crate) fn existing<'s>(
     store: &'s Store,
     obj: &ObjectDef,
     raw_id: &str,
@@ -188,7 +188,7 @@ pub fn existing<'s>(
     }
 }
 
-pub fn update(
+pub(crate) fn update(
     store: &mut Store,
     ctx: &DmlContext,
     sobject: &str,
@@ -242,7 +242,7 @@ pub fn update(
 
 /// Deletes by id; `sobject` is None for Collections deletes, which take ids of any type.
 /// Deleting a ContentDocument deletes its versions and links with it.
-pub fn delete(
+pub(crate) fn delete(
     store: &mut Store,
     schema: &Schema,
     sobject: Option<&str>,

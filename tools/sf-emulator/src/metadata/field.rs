@@ -47,7 +47,11 @@ fn number(root: &Element, tag: &str) -> Option<u32> {
 }
 
 /// Builds a field from `<CustomField>`; `name` overrides `<fullName>` (a `<nameField>` has none).
-pub fn from_xml(root: &Element, name: Option<&str>, path: &str) -> Result<FieldDef, MetadataError> {
+pub(super) fn from_xml(
+    root: &Element,
+    name: Option<&str>,
+    path: &str,
+) -> Result<FieldDef, MetadataError> {
     let name = name.or_else(|| root.text_of("fullName")).unwrap_or("");
     if name.is_empty() {
         return Err(MetadataError::Xml {

@@ -49,7 +49,7 @@ struct ObjectFiles {
 }
 
 /// Applies the built-in project (the repo's `salesforce/` when the emulator was built).
-pub fn load_builtin(schema: &mut Schema) -> Result<(), MetadataError> {
+pub(crate) fn load_builtin(schema: &mut Schema) -> Result<(), MetadataError> {
     let mut objects: BTreeMap<String, ObjectFiles> = BTreeMap::new();
     for (path, text) in builtin::FILES {
         let Some(rest) = path.strip_prefix(OBJECTS).and_then(|r| r.strip_prefix('/')) else {
@@ -85,7 +85,7 @@ pub fn load_builtin(schema: &mut Schema) -> Result<(), MetadataError> {
 
 /// Applies every object and field under `<project>/force-app/main/default/objects` to `schema`.
 /// A project folder that cannot be read is an error; one without objects adds nothing.
-pub fn load_project(schema: &mut Schema, project: &Path) -> Result<(), MetadataError> {
+pub(crate) fn load_project(schema: &mut Schema, project: &Path) -> Result<(), MetadataError> {
     std::fs::read_dir(project).map_err(|source| MetadataError::Io {
         path: project.display().to_string(),
         source,

@@ -3,20 +3,20 @@
 
 /// An XML element: name, direct text and children. Attributes are ignored.
 #[derive(Debug, Default)]
-pub struct Element {
+pub(super) struct Element {
     pub name: String,
     pub text: String,
     pub children: Vec<Element>,
 }
 
 impl Element {
-    pub fn child(&self, name: &str) -> Option<&Element> {
+    pub(super) fn child(&self, name: &str) -> Option<&Element> {
         self.children.iter().find(|c| c.name == name)
     }
-    pub fn text_of(&self, name: &str) -> Option<&str> {
+    pub(super) fn text_of(&self, name: &str) -> Option<&str> {
         self.child(name).map(|c| c.text.trim())
     }
-    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+    pub(super) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
         self.children.iter().filter(move |c| c.name == name)
     }
 }
@@ -30,7 +30,7 @@ fn unescape(s: &str) -> String {
 }
 
 /// Parses an XML document into its root element.
-pub fn parse_xml(src: &str) -> Result<Element, String> {
+pub(super) fn parse_xml(src: &str) -> Result<Element, String> {
     let mut stack: Vec<Element> = vec![Element::default()];
     let mut rest = src;
     while !rest.is_empty() {

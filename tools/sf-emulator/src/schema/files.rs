@@ -155,7 +155,7 @@ impl Schema {
     }
 
     /// Lets files be published to and linked with records of `object` (a custom object).
-    pub fn allow_files_on(&mut self, object: &str) {
+    pub(crate) fn allow_files_on(&mut self, object: &str) {
         for (holder, field) in [
             ("ContentVersion", "FirstPublishLocationId"),
             ("ContentDocumentLink", "LinkedEntityId"),

@@ -10,7 +10,7 @@ use standard::system_fields;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldType {
+pub(crate) enum FieldType {
     Id,
     String,
     Textarea,
@@ -31,7 +31,7 @@ pub enum FieldType {
 }
 
 impl FieldType {
-    pub fn describe_name(self) -> &'static str {
+    pub(crate) fn describe_name(self) -> &'static str {
         match self {
             FieldType::Id => "id",
             FieldType::String => "string",
@@ -53,7 +53,7 @@ impl FieldType {
     }
 
     /// Types whose values are text and whose length is enforced.
-    pub fn is_text(self) -> bool {
+    pub(crate) fn is_text(self) -> bool {
         matches!(
             self,
             FieldType::String
@@ -68,7 +68,7 @@ impl FieldType {
 }
 
 #[derive(Debug, Clone)]
-pub struct FieldDef {
+pub(crate) struct FieldDef {
     pub name: String,
     pub label: String,
     pub ftype: FieldType,
@@ -99,7 +99,7 @@ pub struct FieldDef {
 
 impl FieldDef {
     /// A field with the platform's defaults for its type (nillable unless boolean, writable).
-    pub fn new(name: &str, ftype: FieldType) -> Self {
+    pub(crate) fn new(name: &str, ftype: FieldType) -> Self {
         let length = match ftype {
             FieldType::Id | FieldType::Reference => 18,
             FieldType::Textarea => 32000,
@@ -188,7 +188,7 @@ impl FieldDef {
         self
     }
 
-    pub fn describe(&self) -> Value {
+    pub(crate) fn describe(&self) -> Value {
         json!({
             "name": self.name,
             "label": self.label,
@@ -239,7 +239,7 @@ fn default_label(name: &str) -> String {
 }
 
 #[derive(Debug, Clone)]
-pub struct ObjectDef {
+pub(crate) struct ObjectDef {
     pub name: String,
     pub label: String,
     pub label_plural: String,
@@ -255,7 +255,7 @@ pub struct ObjectDef {
 
 impl ObjectDef {
     /// An object with the given fields after the system fields every object has.
-    pub fn new(name: &str, label: &str, key_prefix: &str, extra: Vec<FieldDef>) -> Self {
+    pub(crate) fn new(name: &str, label: &str, key_prefix: &str, extra: Vec<FieldDef>) -> Self {
         let mut fields = system_fields();
         fields.extend(extra);
         Self {
@@ -272,13 +272,13 @@ impl ObjectDef {
     }
 
     /// Field lookup is case-insensitive, as in the real API.
-    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+    pub(crate) fn field(&self, name: &str) -> Option<&FieldDef> {
         self.fields
             .iter()
             .find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
-    pub fn relationship(&self, name: &str) -> Option<&FieldDef> {
+    pub(crate) fn relationship(&self, name: &str) -> Option<&FieldDef> {
         self.fields.iter().find(|f| {
             f.relationship_name
                 .as_deref()
@@ -286,7 +286,7 @@ impl ObjectDef {
         })
     }
 
-    pub fn describe(&self, version: &str) -> Value {
+    pub(crate) fn describe(&self, version: &str) -> Value {
         json!({
             "name": self.name,
             "label": self.label,
@@ -307,7 +307,7 @@ impl ObjectDef {
         })
     }
 
-    pub fn add_field(&mut self, field: FieldDef) {
+    pub(crate) fn add_field(&mut self, field: FieldDef) {
         self.fields
             .retain(|f| !f.name.eq_ignore_ascii_case(&field.name));
         self.fields.push(field);
@@ -316,34 +316,34 @@ impl ObjectDef {
 
 /// All objects of the org, keyed by lower-cased API name.
 #[derive(Debug, Clone, Default)]
-pub struct Schema {
+pub(crate) struct Schema {
     objects: BTreeMap<String, ObjectDef>,
 }
 
 impl Schema {
-    pub fn object(&self, name: &str) -> Option<&ObjectDef> {
+    pub(crate) fn object(&self, name: &str) -> Option<&ObjectDef> {
         self.objects.get(&name.to_ascii_lowercase())
     }
 
-    pub fn object_mut(&mut self, name: &str) -> Option<&mut ObjectDef> {
+    pub(crate) fn object_mut(&mut self, name: &str) -> Option<&mut ObjectDef> {
         self.objects.get_mut(&name.to_ascii_lowercase())
     }
 
-    pub fn by_prefix(&self, prefix: &str) -> Option<&ObjectDef> {
+    pub(crate) fn by_prefix(&self, prefix: &str) -> Option<&ObjectDef> {
         self.objects.values().find(|o| o.key_prefix == prefix)
     }
 
-    pub fn objects(&self) -> impl Iterator<Item = &ObjectDef> {
+    pub(crate) fn objects(&self) -> impl Iterator<Item = &ObjectDef> {
         self.objects.values()
     }
 
-    pub fn insert(&mut self, obj: ObjectDef) {
+    pub(crate) fn insert(&mut self, obj: ObjectDef) {
         self.objects.insert(obj.name.to_ascii_lowercase(), obj);
     }
 
     /// A new custom object with the fields every custom object has; `name_field` is its Name
     /// (Text 80 unless the metadata says otherwise).
-    pub fn custom_object(
+    pub(crate) fn custom_object(
         name: &str,
         label: &str,
         key_prefix: &str,

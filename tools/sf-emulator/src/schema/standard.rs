@@ -6,7 +6,7 @@ use serde_json::json;
 
 impl Schema {
     /// The standard objects, as a fresh org describes them.
-    pub fn standard() -> Self {
+    pub(crate) fn standard() -> Self {
         use FieldType as T;
         let mut s = Schema::default();
         let obj = |name: &str, prefix: &str, extra: Vec<FieldDef>| {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
 /// The rows a query produced, already projected to JSON.
-pub struct QueryOutput {
+pub(crate) struct QueryOutput {
     pub total_size: usize,
     pub records: Vec<Value>,
 }
@@ -354,7 +354,7 @@ fn insert_path(
 }
 
 /// Runs a query. `include_deleted` is queryAll.
-pub fn run(
+pub(crate) fn run(
     schema: &Schema,
     store: &Store,
     q: &Query,

@@ -3,7 +3,7 @@
 use super::QueryError;
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Tok {
+pub(crate) enum Tok {
     /// An identifier or keyword (keywords are recognised by the parser, case-insensitively).
     Ident(String),
     Str(String),
@@ -20,7 +20,7 @@ pub enum Tok {
 }
 
 impl Tok {
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match self {
             Tok::Ident(s) | Tok::Date(s) | Tok::DateTime(s) => s.clone(),
             Tok::Str(s) => format!("'{s}'"),
@@ -37,12 +37,12 @@ impl Tok {
 }
 
 #[derive(Debug, Clone)]
-pub struct Token {
+pub(crate) struct Token {
     pub tok: Tok,
     pub col: usize,
 }
 
-pub fn tokenize(src: &str) -> Result<Vec<Token>, QueryError> {
+pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, QueryError> {
     let chars: Vec<char> = src.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;

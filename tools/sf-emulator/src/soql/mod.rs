@@ -1,31 +1,31 @@
 //! SOQL: tokenizer, recursive-descent parser to an AST, and an evaluator over the store.
 //! Errors carry the column, because Salesforce's messages point at it with a caret.
 
-pub mod eval;
-pub mod lexer;
-pub mod parser;
-pub mod restrictions;
+pub(crate) mod eval;
+pub(crate) mod lexer;
+pub(crate) mod parser;
+pub(crate) mod restrictions;
 
 use crate::errors::ApiError;
 
 /// A query failure before it is rendered against the query text.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{code} at column {col}: {detail}")]
-pub struct QueryError {
+pub(crate) struct QueryError {
     pub code: &'static str,
     pub col: usize,
     pub detail: String,
 }
 
 impl QueryError {
-    pub fn malformed(col: usize, detail: &str) -> Self {
+    pub(crate) fn malformed(col: usize, detail: &str) -> Self {
         Self {
             code: "MALFORMED_QUERY",
             col,
             detail: detail.to_string(),
         }
     }
-    pub fn invalid_field(col: usize, detail: String) -> Self {
+    pub(crate) fn invalid_field(col: usize, detail: String) -> Self {
         Self {
             code: "INVALID_FIELD",
             col,
@@ -34,7 +34,7 @@ impl QueryError {
     }
 
     /// Salesforce's layout: the query, a caret under the column, the position, then the reason.
-    pub fn into_api_error(self, query: &str) -> ApiError {
+    pub(crate) fn into_api_error(self, query: &str) -> ApiError {
         let caret = format!("{}^", " ".repeat(self.col.saturating_sub(1)));
         ApiError::new(
             400,
@@ -48,20 +48,20 @@ impl QueryError {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct FieldRef {
+pub(crate) struct FieldRef {
     /// Path segments as written: `Owner.Email` → ["Owner", "Email"].
     pub path: Vec<String>,
     pub col: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum SelectItem {
+pub(crate) enum SelectItem {
     Field(FieldRef),
     Count,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Literal {
+pub(crate) enum Literal {
     Str(String),
     Number(f64),
     Bool(bool),
@@ -73,7 +73,7 @@ pub enum Literal {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CmpOp {
+pub(crate) enum CmpOp {
     Eq,
     Ne,
     Lt,
@@ -84,7 +84,7 @@ pub enum CmpOp {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Expr {
+pub(crate) enum Expr {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
@@ -103,14 +103,14 @@ pub enum Expr {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct OrderItem {
+pub(crate) struct OrderItem {
     pub field: FieldRef,
     pub descending: bool,
     pub nulls_last: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Query {
+pub(crate) struct Query {
     pub select: Vec<SelectItem>,
     pub from: String,
     pub from_col: usize,
@@ -121,7 +121,7 @@ pub struct Query {
 }
 
 /// Parses a query, reporting errors as Salesforce does.
-pub fn parse(query: &str) -> Result<Query, ApiError> {
+pub(crate) fn parse(query: &str) -> Result<Query, ApiError> {
     const MAX_LEN: usize = 100_000;
     if query.chars().count() > MAX_LEN {
         return Err(ApiError::new(

@@ -9,7 +9,7 @@
 use super::lexer::{Tok, Token};
 use super::{CmpOp, Expr, FieldRef, Literal, OrderItem, Query, QueryError, SelectItem};
 
-pub struct Parser {
+pub(crate) struct Parser {
     toks: Vec<Token>,
     pos: usize,
     /// Nesting of parentheses and NOT, bounded so hostile input cannot exhaust the stack.
@@ -28,7 +28,7 @@ const END: Token = Token {
 };
 
 impl Parser {
-    pub fn new(toks: Vec<Token>) -> Self {
+    pub(crate) fn new(toks: Vec<Token>) -> Self {
         Self {
             toks,
             pos: 0,
@@ -78,7 +78,7 @@ impl Parser {
         }
     }
 
-    pub fn query(&mut self) -> Result<Query, QueryError> {
+    pub(crate) fn query(&mut self) -> Result<Query, QueryError> {
         self.expect_kw("SELECT")?;
         let mut select = vec![self.select_item()?];
         while self.peek().tok == Tok::Comma {

@@ -7,7 +7,7 @@ use crate::errors::ApiError;
 /// Reference, ContentDocumentLink: "You can't run a query without filters against
 /// ContentDocumentLink"); the filter must be an `=` or `IN` on ContentDocumentId or
 /// LinkedEntityId that every row has to meet.
-pub fn check(q: &Query) -> Result<(), ApiError> {
+pub(crate) fn check(q: &Query) -> Result<(), ApiError> {
     if !q.from.eq_ignore_ascii_case("ContentDocumentLink") {
         return Ok(());
     }

@@ -6,9 +6,9 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use sf_emulator::{Emulator, EmulatorConfig};
 
-pub const V: &str = "/services/data/v62.0";
+pub(crate) const V: &str = "/services/data/v62.0";
 
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub headers: HeaderMap,
     /// Parsed JSON, or Value::Null for an empty body, or Value::String for a non-JSON body.
@@ -16,17 +16,17 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn header(&self, name: &str) -> Option<String> {
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     }
     /// `body[0].errorCode` of a REST error array.
-    pub fn error_code(&self) -> Option<&str> {
+    pub(crate) fn error_code(&self) -> Option<&str> {
         self.body.pointer("/0/errorCode").and_then(Value::as_str)
     }
-    pub fn error_message(&self) -> &str {
+    pub(crate) fn error_message(&self) -> &str {
         self.body
             .pointer("/0/message")
             .and_then(Value::as_str)
@@ -34,7 +34,7 @@ impl Reply {
     }
 }
 
-pub struct TestOrg {
+pub(crate) struct TestOrg {
     pub base: String,
     pub emulator: Emulator,
     pub http: reqwest::Client,
@@ -42,11 +42,11 @@ pub struct TestOrg {
 }
 
 impl TestOrg {
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Self::start_with(EmulatorConfig::default()).await
     }
 
-    pub async fn start_with(config: EmulatorConfig) -> Self {
+    pub(crate) async fn start_with(config: EmulatorConfig) -> Self {
         let emulator = Emulator::new(config).expect("emulator config is valid");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -103,7 +103,7 @@ impl TestOrg {
     }
 
     /// A REST call under `/services/data/v62.0` with the session token.
-    pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+    pub(crate) async fn api(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
         self.send(
             method,
             format!("{}{V}{path}", self.base),
@@ -114,7 +114,7 @@ impl TestOrg {
         .await
     }
 
-    pub async fn api_with_headers(
+    pub(crate) async fn api_with_headers(
         &self,
         method: &str,
         path: &str,
@@ -132,7 +132,7 @@ impl TestOrg {
     }
 
     /// A call to any absolute path (other API versions, admin API).
-    pub async fn raw(
+    pub(crate) async fn raw(
         &self,
         method: &str,
         path: &str,
@@ -143,31 +143,31 @@ impl TestOrg {
             .await
     }
 
-    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+    pub(crate) async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
         self.send(method, format!("{}{path}", self.base), body, None, &[])
             .await
     }
 
     /// Seeds records and returns the ids per object.
-    pub async fn seed(&self, data: Value) -> Value {
+    pub(crate) async fn seed(&self, data: Value) -> Value {
         let r = self.admin("POST", "/__emulator/seed", Some(data)).await;
         assert_eq!(r.status, 200, "seed failed: {}", r.body);
         r.body
     }
 
-    pub async fn query(&self, soql: &str) -> Reply {
+    pub(crate) async fn query(&self, soql: &str) -> Reply {
         let q: String = url_encode(soql);
         self.api("GET", &format!("/query?q={q}"), None).await
     }
 
-    pub async fn records(&self, sobject: &str) -> Vec<Value> {
+    pub(crate) async fn records(&self, sobject: &str) -> Vec<Value> {
         let r = self
             .admin("GET", &format!("/__emulator/records/{sobject}"), None)
             .await;
         r.body.as_array().cloned().unwrap_or_default()
     }
 
-    pub async fn token_request(&self, form: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn token_request(&self, form: &[(&str, &str)]) -> Reply {
         let body: String = form
             .iter()
             .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
@@ -192,7 +192,7 @@ impl TestOrg {
     }
 }
 
-pub fn url_encode(s: &str) -> String {
+pub(crate) fn url_encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
@@ -205,6 +205,6 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
-pub fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
+pub(crate) fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
     v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
 }
