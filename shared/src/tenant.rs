@@ -1,4 +1,4 @@
-//! Tenant configuration (DESIGN §5): one chat workspace connected to one Salesforce org.
+//! Tenant configuration (docs/configuration.md): one chat workspace connected to one Salesforce org.
 //! The non-secret part lives in the tenants table; the secrets in the tenant's own secret.
 //! Operators write both from one TOML file (`chatsync tenant put FILE`).
 

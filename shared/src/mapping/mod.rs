@@ -1,4 +1,4 @@
-//! Tenant config → Salesforce fields (DESIGN §2 `mapping`): the writing policy, what each chat
+//! Tenant config → Salesforce fields: the writing policy, what each chat
 //! event asks of the Case and Task, the transcript (redacted, ordered, cut to Salesforce's
 //! limits), the plan of one composite write, chat attachments as Salesforce Files, and the
 //! policy's check against the org.

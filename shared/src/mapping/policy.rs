@@ -1,4 +1,4 @@
-//! The tenant's writing policy (DESIGN §5): when a Case is made and which one, how chat
+//! The tenant's writing policy: when a Case is made and which one, how chat
 //! status, priority and tags map to Case fields, who owns what, where the transcript goes,
 //! extra field mappings, and who wins when Salesforce changed a field after chatsync did.
 //!

@@ -1,4 +1,4 @@
-//! The Salesforce REST client (DESIGN §6).
+//! The Salesforce REST client.
 //!
 //! - [`SalesforceClient`]: one per warm function; [`SalesforceClient::org`] gives an [`Org`]
 //!   handle per tenant, through which every call goes (auth, refresh-and-replay, limit header).

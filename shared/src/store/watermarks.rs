@@ -1,4 +1,4 @@
-//! The watermarks table (DESIGN §4): per Salesforce record and field, the hash of the value
+//! The watermarks table (docs/ARCHITECTURE.md, "State"): per Salesforce record and field, the hash of the value
 //! chatsync last wrote and the stamp of the event it came from.
 //!
 //! Keys: `pk = tenant#SObject#record id`, `sk = field`.

@@ -1,4 +1,4 @@
-//! The emulator's own API under `/__emulator/` (DESIGN §7): inspect records and usage, seed data,
+//! The emulator's own API under `/__emulator/` (see the crate's README): inspect records and usage, seed data,
 //! get a session without OAuth, inject faults, set (exhaust, reset) the allowance, add validation
 //! rules, expire tokens, reset.
 

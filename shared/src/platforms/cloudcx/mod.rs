@@ -4,7 +4,8 @@
 //! `webhooks.cloudcx_token` ([`WEBHOOK_SECRET`], `WebhookSecrets::for_platform` in
 //! `crate::tenant`): CloudCX signs nothing, so the webhook URL carries this token. No REST API
 //! client: CloudCX's contact endpoints and header format are not documented in anything we
-//! could find (chat-webhooks.md §4) and its per-tenant domain is unknown, so identity
+//! could find (its webhook pages, https://cloudfon.atlassian.net/wiki/spaces/CX/pages/288948284,
+//! name no contact API) and its per-tenant domain is unknown, so identity
 //! enrichment skips CloudCX rather than send a tenant's key somewhere unverified.
 
 pub mod webhook;

@@ -173,7 +173,8 @@ fn ticket(
     })
 }
 
-/// A ticket reply names only its message; the body is fetched from the API later.
+/// A ticket reply names only its message: the webhook carries no body, so its transcript line
+/// is empty (nothing fetches it yet).
 fn reply(v: &Value, role: Role) -> EventKind {
     EventKind::MessageAdded {
         message: Message {

@@ -20,7 +20,8 @@ pub(super) use webhook::{parse, verify};
 /// Intercom's REST API.
 pub const API_BASE: &str = "https://api.intercom.io";
 /// The Intercom API version asked for: a 2.x version whose contact object has the fields read
-/// here (unchanged through 2.16, the reference in chat-webhooks.md §1.4).
+/// here (unchanged through 2.16: the `Intercom-Version` header and the contact schema in
+/// Intercom's public OpenAPI, https://github.com/intercom/Intercom-OpenAPI `descriptions/2.16`).
 pub const API_VERSION: &str = "2.11";
 /// The tenant secret's field with the webhook signing secrets (`[secrets.webhooks]`).
 pub const WEBHOOK_SECRET: &str = "intercom_client_secret";
