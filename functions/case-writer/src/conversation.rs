@@ -2,7 +2,9 @@
 //! pure (`shared::mapping::outcome::decide`, `shared::mapping::conflict::settle`); this file
 //! only gathers their facts and carries them out.
 
-use crate::group::Report;
+use crate::org::LazyOrg;
+use crate::report::Report;
+use crate::state::save;
 use crate::{Function, WriteError, files, recovery, transcript};
 use shared::event::QueuedEvent;
 use shared::mapping::conflict;
@@ -10,61 +12,14 @@ use shared::mapping::intents::{self, Target};
 use shared::mapping::outcome::{self, Facts, Failure, Next, Rounds, case_id, task_id};
 use shared::mapping::plan::{self, PlanInput};
 use shared::mapping::state::{ConversationState, RecordWatermarks, Watermark};
-use shared::salesforce::{Exchanges, Org};
-use shared::store::conversations::{ConversationKey, Saved};
+use shared::salesforce::Exchanges;
+use shared::store::conversations::ConversationKey;
 use shared::tenant::TenantConfig;
 use time::OffsetDateTime;
 
 /// Most requests one group's write may take (conflict, deletion and refusal rounds, and
 /// transcripts longer than one composite request).
 const MAX_ROUNDS: usize = 12;
-
-/// The tenant's org, made on first use and kept for the rest of the write; counts the calls
-/// spent through it.
-pub(crate) struct LazyOrg<'a> {
-    function: &'a Function,
-    tenant_id: &'a str,
-    exchanges: &'a Exchanges,
-    org: Option<(Org, u64)>,
-}
-
-impl<'a> LazyOrg<'a> {
-    pub(crate) fn new(
-        function: &'a Function,
-        tenant_id: &'a str,
-        exchanges: &'a Exchanges,
-    ) -> Self {
-        Self {
-            function,
-            tenant_id,
-            exchanges,
-            org: None,
-        }
-    }
-
-    pub(crate) async fn get(&mut self) -> Result<&Org, WriteError> {
-        let slot = &mut self.org;
-        match slot {
-            Some((org, _)) => Ok(org),
-            None => {
-                let org = self
-                    .function
-                    .kit
-                    .org(self.tenant_id, self.exchanges)
-                    .await?;
-                let before = org.api_calls();
-                Ok(&slot.insert((org, before)).0)
-            }
-        }
-    }
-
-    /// Salesforce calls spent through this handle.
-    pub(crate) fn calls(&self) -> u64 {
-        self.org
-            .as_ref()
-            .map_or(0, |(org, before)| org.api_calls().saturating_sub(*before))
-    }
-}
 
 pub(crate) async fn write(
     function: &Function,
@@ -291,18 +246,6 @@ async fn load_marks(
         }
         None => RecordWatermarks::new(),
     })
-}
-
-pub(crate) async fn save(
-    function: &Function,
-    key: &ConversationKey,
-    state: &mut ConversationState,
-    now: OffsetDateTime,
-) -> Result<(), WriteError> {
-    match function.conversations.save(key, state, now).await? {
-        Saved::Yes => Ok(()),
-        Saved::Conflict => Err(WriteError::StateConflict),
-    }
 }
 
 /// Saves watermarks for the Case and first Task (those whose ids are known).

@@ -1,8 +1,9 @@
 //! Chat attachments as Salesforce Files, after the conversation's own write: a file Salesforce
 //! refuses must not roll back the Case and Task.
 
-use crate::conversation::{LazyOrg, save};
-use crate::group::Report;
+use crate::org::LazyOrg;
+use crate::report::Report;
+use crate::state::save;
 use crate::{Function, WriteError, attachments};
 use shared::error::Classify;
 use shared::mapping::files::{self, PendingFile};

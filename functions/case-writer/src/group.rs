@@ -1,6 +1,7 @@
 //! One FIFO group (one conversation) of a batch: read its messages, write them together, then
 //! record the outcome per event in the sync log, or apply the retry policy.
 
+use crate::report::Report;
 use crate::{Function, WriteError, conversation};
 use aws_lambda_events::sqs::SqsMessage;
 use shared::consumer::receive_count;
@@ -25,17 +26,6 @@ fn read(record: &SqsMessage) -> Result<Queued, serde_json::Error> {
             .map(Queued::Flush)
             .map_err(|_| e),
     }
-}
-
-/// What one group's write did, for the sync log.
-#[derive(Default)]
-pub(crate) struct Report {
-    pub records: Vec<String>,
-    pub sent: Vec<String>,
-    pub notes: Vec<String>,
-    pub calls: u64,
-    /// The stored Salesforce requests and answers of the write.
-    pub payload: Option<String>,
 }
 
 /// One FIFO group's messages of the batch: read them, then write what they ask.

@@ -8,7 +8,9 @@
 //! The files, by concern: `group` (one FIFO group: read, write, then the sync log or the retry
 //! policy), `conversation` (load → plan → send → decide → save, the decisions being
 //! `shared::mapping::outcome`), `recovery` (records a crash left unrecorded), `files` (chat
-//! attachments as Salesforce Files), `lookups` (Users, Queues, record types), `transcript`.
+//! attachments as Salesforce Files), `lookups` (Users, Queues, record types), `transcript`;
+//! beneath them `org` (the tenant's org, made on first use), `state` (saving the conversation's
+//! state) and `report` (what a write did, for the sync log).
 
 // A function's output is its tracing (JSON lines for CloudWatch), never bare stdout.
 #![warn(clippy::print_stdout)]
@@ -19,7 +21,10 @@ mod error;
 mod files;
 mod group;
 mod lookups;
+mod org;
 mod recovery;
+mod report;
+mod state;
 mod transcript;
 
 pub use error::WriteError;

@@ -4,7 +4,7 @@
 //! part N, continued"), so they are updated, not written twice.
 
 use crate::WriteError;
-use crate::conversation::LazyOrg;
+use crate::org::LazyOrg;
 use shared::mapping::outcome::{case_id, part_mut};
 use shared::mapping::plan;
 use shared::mapping::policy::TranscriptTarget;
