@@ -2,6 +2,7 @@
 //! emulated org, what did, and whether anything was set aside. A demo that prints an empty org
 //! and exits 0 hides a broken stack (issue 12), so the judgment is explicit and tested here.
 
+use crate::host::queue_depth;
 use crate::stack::Plan;
 use shared::mapping::plan::{case_key, part_key};
 use shared::mapping::policy::CaseTrigger;
@@ -270,7 +271,6 @@ pub async fn parked_entries(
 
 /// Messages on the plan's dead-letter queues (those a queue's redrive policy names).
 pub async fn dead_letters(plan: &Plan, sqs: &aws_sdk_sqs::Client) -> Result<usize, String> {
-    use aws_sdk_sqs::types::QueueAttributeName as A;
     let dlqs: BTreeSet<&str> = plan
         .queues
         .iter()
@@ -282,24 +282,9 @@ pub async fn dead_letters(plan: &Plan, sqs: &aws_sdk_sqs::Client) -> Result<usiz
         .iter()
         .filter(|q| dlqs.contains(q.logical_id.as_str()))
     {
-        let attrs = sqs
-            .get_queue_attributes()
-            .queue_url(&q.url)
-            .attribute_names(A::All)
-            .send()
+        total += queue_depth(sqs, &q.url)
             .await
-            .map_err(|e| format!("{}: {}", q.name, aws_sdk_sqs::error::DisplayErrorContext(e)))?;
-        for key in [
-            A::ApproximateNumberOfMessages,
-            A::ApproximateNumberOfMessagesNotVisible,
-            A::ApproximateNumberOfMessagesDelayed,
-        ] {
-            total += attrs
-                .attributes()
-                .and_then(|a| a.get(&key))
-                .and_then(|n| n.parse::<usize>().ok())
-                .unwrap_or(0);
-        }
+            .map_err(|e| format!("{}: {e}", q.name))?;
     }
     Ok(total)
 }

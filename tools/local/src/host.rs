@@ -189,29 +189,12 @@ impl Host {
                 let Some(q) = self.shared.plan.queue(&source.queue_logical_id) else {
                     continue;
                 };
-                let attrs = self
-                    .shared
-                    .sqs
-                    .get_queue_attributes()
-                    .queue_url(&q.url)
-                    .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
-                    .send()
+                total += queue_depth(&self.shared.sqs, &q.url)
                     .await
-                    .map_err(|e| ProcError::Invoke {
+                    .map_err(|message| ProcError::Invoke {
                         function: "sqs".into(),
-                        message: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+                        message,
                     })?;
-                for key in [
-                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
-                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed,
-                ] {
-                    total += attrs
-                        .attributes()
-                        .and_then(|a| a.get(&key))
-                        .and_then(|n| n.parse::<usize>().ok())
-                        .unwrap_or(0);
-                }
             }
         }
         Ok(total)
@@ -716,6 +699,27 @@ async fn invoke_scheduled(
     event.detail = Some(serde_json::json!({}));
     let payload = serde_json::to_value(&event).unwrap_or_default();
     invoke_counted(shared, &spec.binary, &payload).await
+}
+
+/// Messages on one queue: visible, in flight and delayed.
+pub(crate) async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<usize, String> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::All)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+    Ok([
+        A::ApproximateNumberOfMessages,
+        A::ApproximateNumberOfMessagesNotVisible,
+        A::ApproximateNumberOfMessagesDelayed,
+    ]
+    .iter()
+    .filter_map(|key| attrs.attributes().and_then(|a| a.get(key)))
+    .filter_map(|n| n.parse::<usize>().ok())
+    .sum())
 }
 
 #[cfg(test)]
