@@ -33,17 +33,13 @@ PATH = re.compile(r"\b(crate|super)((?:::\w+)+)")
 GROUP = re.compile(r"\b(crate|super)((?:::\w+)*)::\{([^;]*?)\}", re.S)
 
 
-def references(module: tuple, is_mod_file: bool, text: str):
+def references(module: tuple, text: str):
     """Module paths this file names (not resolved yet)."""
-    base_super = module[:-1] if not is_mod_file else module[:-1]
     out = []
 
     def absolute(root: str, rest: list) -> list:
-        if root == "crate":
-            return rest
-        # `super` in a mod.rs/lib.rs file is the parent of the directory module; in a leaf file
-        # it is the directory's module.
-        return list(base_super) + rest
+        # `super` is the module's parent, whether the module is a file or a folder's mod.rs.
+        return rest if root == "crate" else list(module[:-1]) + rest
 
     for m in GROUP.finditer(text):
         root, prefix, inner = m.group(1), m.group(2), m.group(3)
@@ -69,9 +65,8 @@ def main() -> int:
     modules = {module_of(src, f): f for f in files}
     graph = {m: set() for m in modules}
     for module, file in modules.items():
-        is_mod = file.name in ("mod.rs", "lib.rs", "main.rs")
         text = without_tests(file.read_text())
-        for path in references(module, is_mod, text):
+        for path in references(module, text):
             # The deepest existing module the path names.
             target = None
             for n in range(len(path), 0, -1):
