@@ -42,7 +42,6 @@ const RECEIVE_VISIBILITY: Duration = Duration::from_secs(120);
 pub struct Function {
     /// (stage, its DLQ, the stage's own queue to redrive to).
     dead_letter_queues: Vec<(&'static str, FifoQueue, FifoQueue)>,
-    sync_log_table: SyncLogTable,
     hold: Duration,
     sync_log: SyncLogWriter,
     /// When each tenant was last saved: a configuration failure older than that is redriven.
@@ -76,6 +75,7 @@ impl Function {
             env.required(name)
                 .map(|url| FifoQueue::new(sqs.clone(), url))
         };
+        let tenants = TenantTable::new(dynamo.clone(), env.required(vars::TENANTS_TABLE)?);
         Ok(Self {
             dead_letter_queues: vec![
                 (
@@ -89,13 +89,12 @@ impl Function {
                     queue(vars::WRITE_QUEUE_URL)?,
                 ),
             ],
-            sync_log_table: SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
             hold: shared::retry::Backoff::from_env(env)?.hold,
             sync_log: SyncLogWriter::new(
                 SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
-                TenantTable::new(dynamo.clone(), env.required(vars::TENANTS_TABLE)?),
+                tenants.clone(),
             ),
-            tenants: TenantTable::new(dynamo.clone(), env.required(vars::TENANTS_TABLE)?),
+            tenants,
             conversations: Conversations::new(dynamo, env.required(vars::CONVERSATIONS_TABLE)?),
             write_queue: queue(vars::WRITE_QUEUE_URL)?,
             quiet_after: Duration::from_secs(
@@ -354,10 +353,11 @@ async fn close_open_items(
     correlation_id: &str,
     body: &str,
 ) -> Result<(), StoreError> {
-    for item in function.sync_log_table.trail(correlation_id).await? {
+    for item in function.sync_log.table().trail(correlation_id).await? {
         if item.open && item.payload.as_deref() == Some(body) {
             function
-                .sync_log_table
+                .sync_log
+                .table()
                 .close(&item, "retry-drainer (redriven after the tenant was saved)")
                 .await?;
         }
@@ -372,7 +372,7 @@ async fn last_error(
     correlation_id: &str,
     message_id: Option<&str>,
 ) -> Result<Option<SyncLogEntry>, StoreError> {
-    let trail = function.sync_log_table.trail(correlation_id).await?;
+    let trail = function.sync_log.table().trail(correlation_id).await?;
     Ok(newest_error_of(
         trail.into_iter().map(|l| l.into_entry()).collect(),
         message_id,
@@ -483,7 +483,7 @@ async fn park(
     if let Ok(d) = serde_json::from_str::<QueuedEvent>(body) {
         // A consumer that parked it and then failed (recording a later event of the batch,
         // say) left its review item open already: one item per event is enough.
-        let trail = function.sync_log_table.trail(&d.correlation_id).await?;
+        let trail = function.sync_log.table().trail(&d.correlation_id).await?;
         if trail
             .iter()
             .any(|l| l.open && l.payload.as_deref() == Some(body))
