@@ -116,8 +116,76 @@ where
 /// returns `Err((k, e))` when messages `k..` of the group failed (those before it succeeded).
 pub async fn process_by_group<F, E>(
     event: &aws_lambda_events::sqs::SqsEvent,
-    mut handle: F,
+    handle: F,
 ) -> aws_lambda_events::sqs::SqsBatchResponse
+where
+    F: AsyncFnMut(&[&aws_lambda_events::sqs::SqsMessage]) -> Result<(), (usize, E)>,
+    E: std::fmt::Display,
+{
+    process_by_group_within(event, &Deadline::none(), handle)
+        .await
+        .response
+}
+
+/// When an invocation must be done, and how long one group may take at worst: a group is only
+/// started while that much time is left.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    pub at: Option<std::time::Instant>,
+    pub reserve: std::time::Duration,
+}
+
+impl Deadline {
+    /// No deadline: every group is started.
+    pub fn none() -> Self {
+        Self {
+            at: None,
+            reserve: std::time::Duration::ZERO,
+        }
+    }
+
+    /// From Lambda's deadline (milliseconds since the epoch, as the context gives it).
+    pub fn from_epoch_ms(deadline_ms: u64, reserve: std::time::Duration) -> Self {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let left = std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+        Self {
+            at: Some(std::time::Instant::now() + left),
+            reserve,
+        }
+    }
+
+    /// Whether work that may take `reserve` can still start.
+    pub fn may_start(&self, now: std::time::Instant) -> bool {
+        may_start(
+            self.at.map(|at| at.saturating_duration_since(now)),
+            self.reserve,
+        )
+    }
+}
+
+/// The pure rule: start only with `reserve` or more left (always without a deadline).
+pub fn may_start(left: Option<std::time::Duration>, reserve: std::time::Duration) -> bool {
+    left.is_none_or(|left| left >= reserve)
+}
+
+/// What a batch run left: the response for Lambda, and the receipts of the messages never
+/// started because the deadline was near (reported failed so SQS keeps them; the caller makes
+/// them visible again at once; they are no failure of their events).
+#[derive(Debug)]
+pub struct GroupRun {
+    pub response: aws_lambda_events::sqs::SqsBatchResponse,
+    pub deferred: Vec<String>,
+}
+
+/// [`process_by_group`] that starts no group once `deadline` leaves less than its reserve.
+pub async fn process_by_group_within<F, E>(
+    event: &aws_lambda_events::sqs::SqsEvent,
+    deadline: &Deadline,
+    mut handle: F,
+) -> GroupRun
 where
     F: AsyncFnMut(&[&aws_lambda_events::sqs::SqsMessage]) -> Result<(), (usize, E)>,
     E: std::fmt::Display,
@@ -133,7 +201,17 @@ where
         }
     }
     let mut failed: Vec<String> = Vec::new();
+    let mut deferred: Vec<String> = Vec::new();
     for (group, members) in &groups {
+        if !deadline.may_start(std::time::Instant::now()) {
+            failed.extend(
+                members
+                    .iter()
+                    .map(|m| m.message_id.clone().unwrap_or_default()),
+            );
+            deferred.extend(members.iter().filter_map(|m| m.receipt_handle.clone()));
+            continue;
+        }
         let span = tracing::info_span!(
             "group",
             group = group.unwrap_or_default(),
@@ -157,6 +235,12 @@ where
         .filter_map(|r| r.message_id.as_deref())
         .collect();
     failed.sort_by_key(|id| order.iter().position(|o| o == id));
+    if !deferred.is_empty() {
+        tracing::info!(
+            messages = deferred.len(),
+            "left for the next invocation: too little time before the deadline"
+        );
+    }
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failed
         .into_iter()
@@ -166,12 +250,69 @@ where
             f
         })
         .collect();
-    response
+    GroupRun { response, deferred }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_group_starts_only_with_its_reserve_left() {
+        use std::time::Duration;
+        let reserve = Duration::from_secs(20);
+        assert!(may_start(None, reserve));
+        assert!(may_start(Some(Duration::from_secs(20)), reserve));
+        assert!(!may_start(Some(Duration::from_secs(19)), reserve));
+        assert!(!may_start(Some(Duration::ZERO), reserve));
+    }
+
+    #[tokio::test]
+    async fn groups_past_the_deadline_are_left_unstarted_and_not_failed() {
+        use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+        let message = |id: &str, group: &str| {
+            let mut m = SqsMessage::default();
+            m.message_id = Some(id.into());
+            m.receipt_handle = Some(format!("r-{id}"));
+            m.attributes.insert("MessageGroupId".into(), group.into());
+            m
+        };
+        let mut event = SqsEvent::default();
+        event.records = vec![message("a1", "a"), message("b1", "b"), message("a2", "a")];
+        // Ten seconds left, twenty needed: nothing starts.
+        let near = Deadline {
+            at: Some(std::time::Instant::now() + std::time::Duration::from_secs(10)),
+            reserve: std::time::Duration::from_secs(20),
+        };
+        let mut started = 0;
+        let run = process_by_group_within(&event, &near, async |_: &[&SqsMessage]| {
+            started += 1;
+            Ok::<(), (usize, String)>(())
+        })
+        .await;
+        assert_eq!(started, 0);
+        let failed: Vec<_> = run
+            .response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, ["a1", "b1", "a2"], "in delivery order");
+        assert_eq!(run.deferred.len(), 3);
+        // Plenty of time: every group runs, nothing is deferred.
+        let mut started = 0;
+        let run = process_by_group_within(
+            &event,
+            &Deadline::from_epoch_ms(u64::MAX / 2, std::time::Duration::from_secs(20)),
+            async |_: &[&SqsMessage]| {
+                started += 1;
+                Ok::<(), (usize, String)>(())
+            },
+        )
+        .await;
+        assert_eq!(started, 2);
+        assert!(run.response.batch_item_failures.is_empty() && run.deferred.is_empty());
+    }
 
     #[test]
     fn a_failure_blocks_the_rest_of_its_group_only() {

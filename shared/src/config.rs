@@ -63,6 +63,8 @@ pub mod vars {
     pub const RESPONDIO_API_URL: &str = "RESPONDIO_API_URL";
     pub const WATERMARKS_TABLE: &str = "WATERMARKS_TABLE";
     pub const CONVERSATIONS_TABLE: &str = "CONVERSATIONS_TABLE";
+    /// The CloudWatch namespace of the drainer's open-items metrics (EMF); unset: none sent.
+    pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
     pub const TRANSCRIPT_QUIET_SECONDS: &str = "TRANSCRIPT_QUIET_SECONDS";
     pub const RETRY_BASE_SECONDS: &str = "RETRY_BASE_SECONDS";
     pub const RETRY_CAP_SECONDS: &str = "RETRY_CAP_SECONDS";

@@ -149,7 +149,7 @@ impl Consumer {
     pub async fn org(&self, tenant_id: &str, exchanges: &Exchanges) -> Result<Org, CoreError> {
         let credentials = self
             .secrets
-            .get(tenant_id)
+            .salesforce(tenant_id)
             .await?
             .and_then(|s| s.salesforce)
             .ok_or_else(|| CoreError::NotConnected(tenant_id.to_owned()))?;

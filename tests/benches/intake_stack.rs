@@ -44,6 +44,8 @@ async fn main() {
         log_dir: std::env::temp_dir().join(format!("chatsync-bench-{}", std::process::id())),
         http_addr: "127.0.0.1:0".parse().expect("address"),
         aws_endpoint: aws.moto.endpoint(),
+        operator: aws.moto.operator.clone(),
+        roles: aws.role_sessions.clone(),
         extra_env: Vec::new(),
         schedule_every: None,
         retry_after: None,

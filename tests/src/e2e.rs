@@ -178,7 +178,7 @@ pub async fn cli(session: &Session, args: &[&str]) -> (Option<i32>, String) {
     };
     let out = tokio::process::Command::new(bin_dir().join("chatsync"))
         .args(args)
-        .envs(chatsync_local::procs::aws_env(&session.moto.endpoint()))
+        .envs(session.moto.env())
         .env("TENANTS_TABLE", env("identity-resolver", "TENANTS_TABLE"))
         .env("SYNC_LOG_TABLE", env("identity-resolver", "SYNC_LOG_TABLE"))
         .env(

@@ -7,6 +7,7 @@ pub mod scenario;
 use chatsync_local::procs::{Moto, sdk_config};
 use chatsync_local::stack::{self, Plan, Settings};
 use chatsync_local::template::Template;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -66,24 +67,56 @@ pub const SAMPLE_DELIVERIES: [(shared::platforms::Platform, &str); 4] = [
     ),
 ];
 
-/// moto with the template's resources created in it.
+/// moto with the template's resources created in it, IAM enforced: `sdk` signs as the
+/// operator, [`LocalAws::role`] as a function's role (what an in-process handler must use).
 pub struct LocalAws {
     pub moto: Moto,
     pub plan: Plan,
     pub sdk: aws_config::SdkConfig,
+    roles: BTreeMap<String, aws_config::SdkConfig>,
+    /// Each function's role session, by binary (for a function host on this stack).
+    pub role_sessions: BTreeMap<String, chatsync_local::iam::Credentials>,
 }
 
 impl LocalAws {
     pub async fn start() -> LocalAws {
+        Self::start_with_template(&repo_root().join("template.yaml")).await
+    }
+
+    /// As [`LocalAws::start`], from another template (e.g. one with a permission removed).
+    pub async fn start_with_template(path: &std::path::Path) -> LocalAws {
         let moto = Moto::start(None).await.expect("moto server starts");
-        let template = Template::load(&repo_root().join("template.yaml")).expect("template loads");
+        let template = Template::load(path).expect("template loads");
         let plan =
             stack::plan(&template, &Settings::local(&moto.endpoint())).expect("template plans");
-        let sdk = sdk_config(&moto.endpoint()).await;
+        let sdk = moto.sdk().await;
         stack::create(&plan, &sdk)
             .await
             .expect("stack is created in moto");
-        LocalAws { moto, plan, sdk }
+        let policies =
+            chatsync_local::iam::expand(path).expect("SAM expands the template's policies");
+        let role_sessions = chatsync_local::iam::function_roles(&policies, &plan, &sdk)
+            .await
+            .expect("each function's role is created");
+        let mut roles = BTreeMap::new();
+        for (binary, credentials) in &role_sessions {
+            roles.insert(
+                binary.clone(),
+                sdk_config(&moto.endpoint(), credentials).await,
+            );
+        }
+        LocalAws {
+            moto,
+            plan,
+            sdk,
+            roles,
+            role_sessions,
+        }
+    }
+
+    /// SDK config signing as a function's role (by binary name).
+    pub fn role(&self, binary: &str) -> &aws_config::SdkConfig {
+        self.roles.get(binary).expect("function in template")
     }
 
     /// The environment the template gives a function (by binary name).

@@ -1,7 +1,9 @@
 //! Downloads chat attachments for Salesforce Files, within a byte cap.
 //!
 //! URLs come from chat platforms' webhooks, so the fetcher trusts nothing about them: https only
-//! (plain http only to hosts the local stack names), at most [`MAX_REDIRECTS`] redirects each
+//! to public addresses (plain http and private addresses only to hosts the local stack names;
+//! names are checked after DNS, so a public name pointing inside — the instance metadata
+//! endpoint, a VPC service — is refused too), at most [`MAX_REDIRECTS`] redirects each
 //! checked the same way, a timeout on the whole exchange, and never more than the cap in memory.
 //! Every failure is an answer ([`Fetched::Unavailable`]), never an error or a panic: a file that
 //! cannot be fetched stays a link in the transcript. Reasons are short and name no URL, since
@@ -10,8 +12,10 @@
 //! Until `lib.rs` declares this module, `tests/attachments.rs` compiles it for its tests.
 
 use reqwest::Url;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect::{Attempt, Policy};
 use shared::config::{ConfigError, Env, vars};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
@@ -58,18 +62,73 @@ struct Rules {
     http_hosts: Vec<String>,
 }
 
+const ADDRESS_REFUSED: &str = "private or local address refused";
+
+/// Addresses a download may never reach: the host itself, private networks, link-local (the
+/// instance metadata endpoint 169.254.169.254), shared carrier space, multicast, unspecified.
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
 impl Rules {
     /// Why `url` may not be fetched, if it may not.
     fn refuse(&self, url: &Url) -> Option<&'static str> {
         if !url.username().is_empty() || url.password().is_some() {
             return Some("URL with credentials refused");
         }
-        match url.scheme() {
+        let scheme = match url.scheme() {
             "https" => None,
             "http" if self.http_allowed(url) => None,
             "http" => Some("plain http refused for this host"),
             _ => Some("only https URLs are fetched"),
+        };
+        if scheme.is_some() {
+            return scheme;
         }
+        let literal = url
+            .host_str()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+            .and_then(|h| h.parse::<IpAddr>().ok());
+        if literal.is_some_and(is_internal) && !self.local(url) {
+            return Some(ADDRESS_REFUSED);
+        }
+        None
+    }
+
+    /// Hosts the local stack names may be reached over http and at internal addresses.
+    fn local(&self, url: &Url) -> bool {
+        self.http_allowed(url)
+    }
+
+    /// A name the local stack names (with any port).
+    fn local_name(&self, name: &str) -> bool {
+        let name = name.to_ascii_lowercase();
+        self.http_hosts
+            .iter()
+            .any(|h| *h == name || h.split_once(':').is_some_and(|(host, _)| host == name))
     }
 
     fn http_allowed(&self, url: &Url) -> bool {
@@ -81,6 +140,34 @@ impl Rules {
         self.http_hosts
             .iter()
             .any(|h| *h == host || with_port.as_deref() == Some(h.as_str()))
+    }
+}
+
+/// DNS that drops internal addresses (for names the local stack does not name), so a name
+/// cannot smuggle a download inside; checked on every connection, redirects included.
+struct PublicOnly {
+    rules: Arc<Rules>,
+}
+
+#[derive(Debug, Error)]
+#[error("{ADDRESS_REFUSED}")]
+struct AddressRefused;
+
+impl Resolve for PublicOnly {
+    fn resolve(&self, name: Name) -> Resolving {
+        let local = self.rules.local_name(name.as_str());
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| local || !is_internal(a.ip()))
+                .collect();
+            if found.is_empty() {
+                return Err(Box::new(AddressRefused) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            let addrs: Addrs = Box::new(found.into_iter());
+            Ok(addrs)
+        })
     }
 }
 
@@ -111,6 +198,9 @@ impl Fetcher {
             }
         });
         let http = reqwest::Client::builder()
+            .dns_resolver(Arc::new(PublicOnly {
+                rules: rules.clone(),
+            }))
             .connect_timeout(timeout)
             .timeout(timeout)
             .redirect(policy)
@@ -198,6 +288,9 @@ fn describe(e: &reqwest::Error) -> &'static str {
     while let Some(s) = source {
         if let Some(refused) = s.downcast_ref::<RedirectRefused>() {
             return refused.0;
+        }
+        if s.downcast_ref::<AddressRefused>().is_some() {
+            return ADDRESS_REFUSED;
         }
         source = s.source();
     }
@@ -441,6 +534,53 @@ mod tests {
             by_port.fetch("http://127.0.0.1:1/small", CAP).await,
             Fetched::Unavailable("plain http refused for this host".into())
         );
+    }
+
+    #[test]
+    fn internal_addresses_are_recognised() {
+        for ip in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "127.0.0.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_internal(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "2606:2800:220:1::1", "100.128.0.1"] {
+            assert!(!is_internal(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[tokio::test]
+    async fn internal_addresses_are_refused_by_address_and_by_name() {
+        let base = server().await;
+        let port = base.rsplit(':').next().unwrap().to_owned();
+        let f = fetcher(5_000);
+        for url in [
+            "https://169.254.169.254/latest/meta-data/".to_owned(),
+            "https://10.0.0.7/file.png".to_owned(),
+            "https://[::1]/file.png".to_owned(),
+            // A name that resolves inside, not named by the local stack: refused after DNS.
+            format!("https://localhost:{port}/small"),
+        ] {
+            assert_eq!(
+                f.fetch(&url, CAP).await,
+                Fetched::Unavailable(ADDRESS_REFUSED.into()),
+                "{url}"
+            );
+        }
+        // The host the local stack names is still reachable.
+        assert!(matches!(
+            f.fetch(&format!("{base}/small"), CAP).await,
+            Fetched::Bytes { .. }
+        ));
     }
 
     #[tokio::test]

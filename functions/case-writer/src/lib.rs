@@ -32,11 +32,12 @@ pub use error::WriteError;
 use aws_config::SdkConfig;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
-use shared::batch::process_by_group;
+use shared::batch::{Deadline, process_by_group_within};
 use shared::config::{ConfigError, Env, vars};
 use shared::consumer::Consumer;
 use shared::store::conversations::Conversations;
 use shared::store::watermarks::Watermarks;
+use std::time::Duration;
 
 pub struct Function {
     kit: Consumer,
@@ -67,14 +68,28 @@ impl Function {
     }
 }
 
+/// The longest one conversation's write may take: Salesforce calls and a few attachment
+/// downloads (`attachments::DEFAULT_TIMEOUT` each). A group is started only with this much of
+/// the invocation left, so a batch never runs into Lambda's timeout half-written.
+pub const GROUP_RESERVE: Duration = Duration::from_secs(25);
+
 pub async fn handle(
     function: &Function,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(
-        process_by_group(&event.payload, async |messages: &[&SqsMessage]| {
-            group::write_group(function, messages).await
-        })
-        .await,
+    // Lambda's deadline; none when invoked without one (tests call the handler directly).
+    let deadline = match event.context.deadline {
+        0 => Deadline::none(),
+        ms => Deadline::from_epoch_ms(ms, GROUP_RESERVE),
+    };
+    let run = process_by_group_within(
+        &event.payload,
+        &deadline,
+        async |messages: &[&SqsMessage]| group::write_group(function, messages).await,
     )
+    .await;
+    // Not started: back at once for the next invocation, and no failure of their events.
+    let deferred: Vec<&str> = run.deferred.iter().map(String::as_str).collect();
+    function.kit.requeue_now(&deferred).await;
+    Ok(run.response)
 }

@@ -14,6 +14,9 @@ pub enum ResolveError {
     Enrich(#[from] EnrichError),
     #[error("Salesforce created nothing for a plan that asked for a record")]
     NothingCreated,
+    /// Another event of the same visitor (in another FIFO group) is creating the person now.
+    #[error("another event of this visitor is creating it in Salesforce; retried")]
+    CreationInProgress,
 }
 
 shared::core_error_conversions!(ResolveError);
@@ -23,7 +26,9 @@ impl Classify for ResolveError {
         match self {
             ResolveError::Core(e) => e.class(),
             ResolveError::Enrich(e) => e.class(),
-            ResolveError::NothingCreated => ErrorClass::Transient,
+            ResolveError::NothingCreated | ResolveError::CreationInProgress => {
+                ErrorClass::Transient
+            }
         }
     }
 }

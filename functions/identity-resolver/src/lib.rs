@@ -252,7 +252,7 @@ async fn identify(
     let secrets = function
         .kit
         .secrets
-        .get(&queued.tenant_id)
+        .salesforce(&queued.tenant_id)
         .await?
         .ok_or_else(|| CoreError::NotConnected(queued.tenant_id.clone()))?;
     // Only a platform contact id (Intercom 2.x conversations): ask the platform who it is.
@@ -362,10 +362,27 @@ async fn identify(
                 trace: Some(trace),
             })),
             plan => {
+                // One creator per visitor, whichever group its events run in: the others
+                // retry and find the link (or, if the creator died, look up and find it).
+                let holder = format!("{}#{}", queued.correlation_id, queued.index);
+                let tenant = &queued.tenant_id;
+                if !function
+                    .links
+                    .claim_creation(tenant, &link_keys, &holder, now, CREATION_HOLD)
+                    .await?
+                {
+                    return Err(ResolveError::CreationInProgress);
+                }
+                // Linked by another event between the link check and the claim.
+                if let Some(known) = linked(function, queued, &link_keys).await? {
+                    function.links.release_creation(tenant, &link_keys).await?;
+                    return Ok(Next::Forward(known));
+                }
                 let person = lookup::create(&org, &plan)
                     .await?
                     .ok_or(ResolveError::NothingCreated)?;
                 link(function, queued, &link_keys, &person, config, now).await?;
+                function.links.release_creation(tenant, &link_keys).await?;
                 Ok(Next::Forward(Resolution {
                     outcome: Resolved::Created,
                     detail: format!(
@@ -507,6 +524,10 @@ async fn link(
         .await?;
     Ok(())
 }
+
+/// How long a creation claim holds: longer than a lookup, a create and the link take, short
+/// enough that a creator that died does not hold its visitor back for long.
+const CREATION_HOLD: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Whether any rule of the tenant's chain has something to look up.
 fn has_lookup_key(keys: &Keys, config: &TenantConfig) -> bool {

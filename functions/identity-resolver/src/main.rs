@@ -1,10 +1,10 @@
 #![recursion_limit = "256"]
 use aws_lambda_events::sqs::SqsEvent;
-use lambda_runtime::{LambdaEvent, run, service_fn, tracing};
+use lambda_runtime::{LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tracing::init_default_subscriber();
+    shared::logging::init();
     let sdk = shared::config::aws().await;
     let function = identity_resolver::Function::from_env(&sdk, &shared::config::Env::process())?;
     let function = &function;

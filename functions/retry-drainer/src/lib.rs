@@ -1,12 +1,14 @@
 //! retry-drainer: on its schedule, read both dead-letter queues and decide for each message by
 //! its recorded error class (the consumers log every failed attempt) and its age:
 //!
-//! - transient or session errors: redriven to the queue it came from, in its original group,
-//!   up to `MAX_REDRIVES` times;
+//! - transient or session errors (5xx, lock, timeouts, dropped connections, platform 429s):
+//!   redriven to the queue it came from, in its original group, with a backoff that doubles per
+//!   redrive up to a cap. An outage holds events, it never parks them for transience alone: an
+//!   operator sees a backlog (the queues' age alarms), not items to replay;
 //! - the Salesforce daily limit: redriven once its hold has passed, never parked for it;
-//! - anything else, unreadable messages, and messages near the DLQ's retention: parked as a
-//!   review item with the payload (the open-by-tenant index lists them), then deleted, so
-//!   nothing is lost. Each tenant gets at most `MAX_PER_TENANT` per run, so one backlog cannot
+//! - anything else, unreadable messages, and events near the DLQ's retention (by the time the
+//!   intake received them): parked as a review item with the payload (the open-by-tenant index
+//!   lists them), then deleted, so nothing is lost. Each tenant gets at most `MAX_PER_TENANT` per run, so one backlog cannot
 //!   starve the others.
 //!
 //! Then it sweeps the conversations whose transcript lines have waited too long.
@@ -42,13 +44,15 @@ const RECEIVE_VISIBILITY: Duration = Duration::from_secs(120);
 pub struct Function {
     /// (stage, its DLQ, the stage's own queue to redrive to).
     dead_letter_queues: Vec<(&'static str, FifoQueue, FifoQueue)>,
-    hold: Duration,
+    backoff: shared::retry::Backoff,
     sync_log: SyncLogWriter,
     /// When each tenant was last saved: a configuration failure older than that is redriven.
     tenants: TenantTable,
     conversations: Conversations,
     write_queue: FifoQueue,
     quiet_after: Duration,
+    /// Where the open-items metrics go (`METRICS_NAMESPACE`); None: not sent.
+    metrics_namespace: Option<String>,
 }
 
 /// A conversation whose transcript lines have waited this long without another change going
@@ -65,6 +69,8 @@ pub struct DrainReport {
     pub failed: usize,
     /// Quiet conversations whose waiting transcript lines were sent to the writer.
     pub flushed: usize,
+    /// Review items open across every tenant after the run (also sent as metrics).
+    pub open_review_items: usize,
 }
 
 impl Function {
@@ -89,7 +95,7 @@ impl Function {
                     queue(vars::WRITE_QUEUE_URL)?,
                 ),
             ],
-            hold: shared::retry::Backoff::from_env(env)?.hold,
+            backoff: shared::retry::Backoff::from_env(env)?,
             sync_log: SyncLogWriter::new(
                 SyncLogTable::new(dynamo.clone(), env.required(vars::SYNC_LOG_TABLE)?),
                 tenants.clone(),
@@ -100,6 +106,7 @@ impl Function {
             quiet_after: Duration::from_secs(
                 env.number_or(vars::TRANSCRIPT_QUIET_SECONDS, DEFAULT_QUIET.as_secs())?,
             ),
+            metrics_namespace: env.optional(vars::METRICS_NAMESPACE),
         })
     }
 }
@@ -124,10 +131,12 @@ pub async fn handle(
         .await?;
     }
     sweep(function, &mut report).await?;
+    report.open_review_items = report_open_items(function).await?;
     tracing::info!(
         parked = report.parked,
         failed = report.failed,
         flushed = report.flushed,
+        open_review_items = report.open_review_items,
         "drained"
     );
     if report.failed > 0 {
@@ -139,6 +148,66 @@ pub async fn handle(
         .into());
     }
     Ok(report)
+}
+
+/// Open review items per tenant and the age of the oldest, as metrics (EMF lines on stdout):
+/// per tenant (dimension `TenantId`) to see who, and the largest over all tenants without a
+/// dimension, which the template's alarms watch. Returns how many are open in all.
+async fn report_open_items(function: &Function) -> Result<usize, StoreError> {
+    let summary = function.sync_log.table().open_summary().await?;
+    let now = time::OffsetDateTime::now_utc();
+    let lines = open_item_metrics(function.metrics_namespace.as_deref(), &summary, now);
+    for line in lines {
+        // EMF must be a JSON object of its own on stdout, not a field of a tracing line.
+        #[allow(clippy::print_stdout)]
+        {
+            println!("{line}");
+        }
+    }
+    Ok(summary.iter().map(|s| s.open).sum())
+}
+
+/// The EMF lines for the open items (none without a namespace).
+fn open_item_metrics(
+    namespace: Option<&str>,
+    summary: &[shared::store::synclog::OpenSummary],
+    now: time::OffsetDateTime,
+) -> Vec<String> {
+    use shared::metrics::{Sample, emf_line};
+    let Some(namespace) = namespace else {
+        return Vec::new();
+    };
+    let at = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+    let age = |s: &shared::store::synclog::OpenSummary| (now - s.oldest).as_seconds_f64().max(0.0);
+    let samples = |open: f64, age: f64| {
+        [
+            Sample {
+                name: "OpenReviewItems",
+                unit: "Count",
+                value: open,
+            },
+            Sample {
+                name: "OldestOpenReviewItemAgeSeconds",
+                unit: "Seconds",
+                value: age,
+            },
+        ]
+    };
+    let mut lines: Vec<String> = summary
+        .iter()
+        .map(|s| {
+            emf_line(
+                namespace,
+                &[("TenantId", &s.tenant_id)],
+                &samples(s.open as f64, age(s)),
+                at,
+            )
+        })
+        .collect();
+    let most = summary.iter().map(|s| s.open).max().unwrap_or(0) as f64;
+    let oldest = summary.iter().map(age).fold(0.0, f64::max);
+    lines.push(emf_line(namespace, &[], &samples(most, oldest), at));
+    lines
 }
 
 /// One DLQ and the queue its messages came from.
@@ -188,12 +257,14 @@ enum Settled {
 
 /// Each tenant's share of one run, so one tenant's backlog cannot starve the others.
 pub const MAX_PER_TENANT: usize = 100;
-/// Redrives of a message whose errors were transient before it is parked instead.
+/// Redrives of a message whose tenant's config was saved again before it is parked instead
+/// (saving it again is not a fix forever).
 pub const MAX_REDRIVES: u32 = 3;
 /// Redrives of a message with no failure of its own (it waited behind another of its group,
 /// which may be held for the daily limit for hours) before it is parked instead.
 pub const MAX_UNRECORDED_REDRIVES: u32 = 10;
-/// Messages older than this are parked whatever their error: the DLQ keeps them 14 days.
+/// Events older than this (since the intake received them) are parked whatever their error,
+/// a day before the DLQ's 14-day retention could drop them.
 const PARK_AFTER: Duration = Duration::from_secs(13 * 86_400);
 /// The message attribute counting redrives.
 pub const REDRIVES_ATTRIBUTE: &str = "chatsync_redrives";
@@ -228,13 +299,25 @@ async fn settle(
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     let now = time::OffsetDateTime::now_utc();
-    let age = message.sent_at.map_or(time::Duration::ZERO, |t| now - t);
-    let last = last_error(
-        function,
-        &queued.correlation_id,
-        message.message_id.as_deref(),
-    )
-    .await?;
+    // The event's age, not this copy's: a redrive is a new message, and a held event must
+    // still be parked before any queue's retention could drop it.
+    let age = now - queued.received_at;
+    let trail: Vec<SyncLogEntry> = function
+        .sync_log
+        .table()
+        .trail(&queued.correlation_id)
+        .await?
+        .into_iter()
+        .map(|l| l.into_entry())
+        .collect();
+    if redriven_before(&trail, message.message_id.as_deref()) {
+        // Sent back by an earlier run whose delete failed: sending it again after SQS's
+        // five-minute deduplication window would queue it twice.
+        tracing::info!(correlation_id = %queued.correlation_id, "already redriven; deleted");
+        delete(stage.dlq, message).await?;
+        return Ok(Settled::Dropped);
+    }
+    let last = newest_error_of(trail, message.message_id.as_deref());
     let since_last = last
         .as_ref()
         .map_or(Duration::MAX, |e| (now - e.at).unsigned_abs());
@@ -253,7 +336,7 @@ async fn settle(
         since_last_error: since_last,
         age: age.unsigned_abs(),
         redrives,
-        hold: function.hold,
+        backoff: function.backoff,
         saved_since_error,
     });
     match decision {
@@ -298,8 +381,9 @@ struct Facts {
     /// Since it was first sent.
     age: Duration,
     redrives: u32,
-    /// The daily-limit hold (RATE_LIMIT_HOLD_SECONDS).
-    hold: Duration,
+    /// The consumers' retry policy: its cap is the first wait between redrives, its daily-limit
+    /// hold (RATE_LIMIT_HOLD_SECONDS) both that hold and the longest wait between redrives.
+    backoff: shared::retry::Backoff,
     /// Time since the tenant was saved again (`chatsync tenant put`), when that was after its
     /// newest failure.
     saved_since_error: Option<Duration>,
@@ -313,9 +397,10 @@ fn decide(f: Facts) -> Decision {
         since_last_error,
         age,
         redrives,
-        hold,
+        backoff,
         saved_since_error,
     } = f;
+    let hold = backoff.hold;
     if age > PARK_AFTER {
         return Decision::Park;
     }
@@ -325,8 +410,15 @@ fn decide(f: Facts) -> Decision {
             Decision::Redrive("the daily API limit may have reset")
         }
         Some(ErrorClass::RateLimited) => Decision::Wait(hold.saturating_sub(since_last_error)),
-        Some(ErrorClass::Transient | ErrorClass::Session) if redrives < MAX_REDRIVES => {
-            Decision::Redrive("its errors were transient")
+        // An outage holds: back after a wait that doubles per redrive (the consumers' cap,
+        // then twice that, up to the hold), for as long as the event is young enough.
+        Some(ErrorClass::Transient | ErrorClass::Session) => {
+            let wait = redrive_wait(&backoff, redrives);
+            if since_last_error >= wait {
+                Decision::Redrive("its errors were transient")
+            } else {
+                Decision::Wait(wait - since_last_error)
+            }
         }
         // The tenant's setup failed it, and an operator has saved the tenant since: back once
         // every function has read the saved config.
@@ -343,6 +435,19 @@ fn decide(f: Facts) -> Decision {
             Decision::Redrive("it waited behind another message of its conversation")
         }
         _ => Decision::Park,
+    }
+}
+
+/// The wait before the next redrive of a transiently failing dead letter redriven `redrives`
+/// times already: none the first time (it has just had its consumer's retries), then the
+/// consumers' cap, doubling, at most the hold.
+fn redrive_wait(backoff: &shared::retry::Backoff, redrives: u32) -> Duration {
+    match redrives {
+        0 => Duration::ZERO,
+        n => backoff
+            .cap
+            .saturating_mul(1u32 << (n - 1).min(16))
+            .min(backoff.hold.max(backoff.cap)),
     }
 }
 
@@ -365,18 +470,14 @@ async fn close_open_items(
     Ok(())
 }
 
-/// The newest failed attempt recorded for this dead letter: entries of the correlation id made
-/// while handling this message (or entries that name no message).
-async fn last_error(
-    function: &Function,
-    correlation_id: &str,
-    message_id: Option<&str>,
-) -> Result<Option<SyncLogEntry>, StoreError> {
-    let trail = function.sync_log.table().trail(correlation_id).await?;
-    Ok(newest_error_of(
-        trail.into_iter().map(|l| l.into_entry()).collect(),
-        message_id,
-    ))
+/// Whether this dead letter (by its SQS message id, the same on every receive) was already
+/// sent back: the drainer records each redrive with the message it came from.
+fn redriven_before(trail: &[SyncLogEntry], message_id: Option<&str>) -> bool {
+    message_id.is_some_and(|id| {
+        trail
+            .iter()
+            .any(|e| e.step == Step::Retry && e.message_id.as_deref() == Some(id))
+    })
 }
 
 /// An earlier copy's failures (the original of a replayed or redriven message, parked for an
@@ -431,7 +532,10 @@ async fn redrive_to_source(
         ),
     )
     .topic(&queued.topic)
-    .attempts(redrive);
+    .attempts(redrive)
+    // The DLQ message it came from: if the delete below fails, the next run sees this and
+    // does not send it again.
+    .message_id(message.message_id.as_deref());
     if let Err(e) = function.sync_log.record(&entry).await {
         tracing::warn!(error = %e, "sync log write failed");
     }
@@ -559,7 +663,11 @@ mod tests {
             since_last_error: HOUR,
             age: HOUR,
             redrives: 0,
-            hold: HOUR,
+            backoff: shared::retry::Backoff {
+                base: Duration::from_secs(5),
+                cap: Duration::from_secs(300),
+                hold: HOUR,
+            },
             saved_since_error: None,
         }
     }
@@ -568,11 +676,6 @@ mod tests {
     fn dead_letters_are_redriven_by_class_and_parked_otherwise() {
         let t = facts(Some(ErrorClass::Transient));
         assert_eq!(decide(t), Decision::Redrive("its errors were transient"));
-        let spent = Facts {
-            redrives: MAX_REDRIVES,
-            ..t
-        };
-        assert_eq!(decide(spent), Decision::Park);
         let limited = Facts {
             redrives: 9,
             ..facts(Some(ErrorClass::RateLimited))
@@ -601,6 +704,116 @@ mod tests {
             ..limited
         };
         assert_eq!(decide(old), Decision::Park, "near the DLQ's retention");
+    }
+
+    #[test]
+    fn an_outage_holds_dead_letters_with_a_growing_wait_and_never_parks_them() {
+        let failing = |redrives, since_minutes: u64| Facts {
+            redrives,
+            since_last_error: Duration::from_secs(since_minutes * 60),
+            age: Duration::from_secs(5 * 86_400),
+            ..facts(Some(ErrorClass::Transient))
+        };
+        // At once the first time, then the consumers' cap (5 min), doubling per redrive, at
+        // most the hold (1 h).
+        assert_eq!(
+            decide(failing(0, 0)),
+            Decision::Redrive("its errors were transient")
+        );
+        assert_eq!(
+            decide(failing(1, 4)),
+            Decision::Wait(Duration::from_secs(60))
+        );
+        assert_eq!(
+            decide(failing(1, 5)),
+            Decision::Redrive("its errors were transient")
+        );
+        assert_eq!(
+            decide(failing(2, 5)),
+            Decision::Wait(Duration::from_secs(300))
+        );
+        assert_eq!(
+            decide(failing(2, 10)),
+            Decision::Redrive("its errors were transient")
+        );
+        assert_eq!(
+            decide(failing(4, 30)),
+            Decision::Wait(Duration::from_secs(600))
+        );
+        assert_eq!(
+            decide(failing(50, 59)),
+            Decision::Wait(Duration::from_secs(60))
+        );
+        assert_eq!(
+            decide(failing(50, 60)),
+            Decision::Redrive("its errors were transient")
+        );
+        let session = Facts {
+            class: Some(ErrorClass::Session),
+            ..failing(200, 61)
+        };
+        assert_eq!(
+            decide(session),
+            Decision::Redrive("its errors were transient")
+        );
+        // Parked only before the DLQ's retention could drop it.
+        let old = Facts {
+            age: PARK_AFTER + HOUR,
+            ..failing(9, 120)
+        };
+        assert_eq!(decide(old), Decision::Park);
+    }
+
+    #[test]
+    fn open_items_become_one_metric_line_per_tenant_and_one_for_the_alarms() {
+        use shared::store::synclog::OpenSummary;
+        let now = time::macros::datetime!(2024-05-02 10:00 UTC);
+        let summary = [
+            OpenSummary {
+                tenant_id: "acme".into(),
+                open: 2,
+                oldest: now - time::Duration::hours(30),
+            },
+            OpenSummary {
+                tenant_id: "globex".into(),
+                open: 5,
+                oldest: now - time::Duration::minutes(10),
+            },
+        ];
+        assert!(open_item_metrics(None, &summary, now).is_empty());
+        let lines = open_item_metrics(Some("chatsync/prod"), &summary, now);
+        let parsed: Vec<serde_json::Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(parsed.len(), 3);
+        assert_eq!(parsed[0]["TenantId"], "acme");
+        assert_eq!(parsed[0]["OldestOpenReviewItemAgeSeconds"], 30.0 * 3600.0);
+        assert_eq!(parsed[1]["OpenReviewItems"], 5.0);
+        // The alarms' line: the most open items of any tenant, the oldest item of all.
+        assert!(parsed[2].get("TenantId").is_none());
+        assert_eq!(parsed[2]["OpenReviewItems"], 5.0);
+        assert_eq!(parsed[2]["OldestOpenReviewItemAgeSeconds"], 30.0 * 3600.0);
+        // With nothing open the alarms still get a zero, so they can clear.
+        let none = open_item_metrics(Some("n"), &[], now);
+        let v: serde_json::Value = serde_json::from_str(&none[0]).unwrap();
+        assert_eq!(v["OpenReviewItems"], 0.0);
+    }
+
+    #[test]
+    fn a_dead_letter_redriven_before_is_not_sent_twice() {
+        let retry = SyncLogEntry::new("c1", "demo", None, Step::Retry, Outcome::Ok, "redriven")
+            .message_id(Some("dlq-1"));
+        let failed = SyncLogEntry::new("c1", "demo", None, Step::Write, Outcome::Error, "e")
+            .message_id(Some("dlq-2"));
+        let trail = [retry, failed];
+        assert!(redriven_before(&trail, Some("dlq-1")));
+        assert!(
+            !redriven_before(&trail, Some("dlq-2")),
+            "a failure is no redrive"
+        );
+        assert!(!redriven_before(&trail, Some("dlq-3")));
+        assert!(!redriven_before(&trail, None));
     }
 
     #[test]

@@ -1,9 +1,9 @@
 use aws_lambda_events::cloudwatch_events::CloudWatchEvent;
-use lambda_runtime::{LambdaEvent, run, service_fn, tracing};
+use lambda_runtime::{LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tracing::init_default_subscriber();
+    shared::logging::init();
     let sdk = shared::config::aws().await;
     let function = retry_drainer::Function::from_env(&sdk, &shared::config::Env::process())?;
     let function = &function;

@@ -41,14 +41,15 @@ impl IntakeError {
     pub fn status(&self) -> u16 {
         match self {
             IntakeError::MethodNotAllowed => 405,
-            IntakeError::UnknownPlatform(_)
-            | IntakeError::UnknownTenant
-            | IntakeError::PlatformNotEnabled(_) => 404,
+            IntakeError::UnknownPlatform(_) => 404,
+            // One answer for all three, so the URL tells no one which tenants exist or which
+            // platforms they use; the log line names the real reason.
+            IntakeError::UnknownTenant
+            | IntakeError::PlatformNotEnabled(_)
+            | IntakeError::Signature(_) => 401,
             IntakeError::TooLarge { .. } | IntakeError::EventTooLarge { .. } => 413,
             IntakeError::UnsupportedMediaType => 415,
             IntakeError::EmptyBody | IntakeError::NotUtf8 | IntakeError::Malformed(_) => 400,
-            IntakeError::Signature(VerifyError::NoSecret) => 403,
-            IntakeError::Signature(_) => 401,
             IntakeError::Store(e) if e.class().is_retryable() => 503,
             IntakeError::Store(_) | IntakeError::Internal(_) => 500,
         }
@@ -73,13 +74,28 @@ impl IntakeError {
         }
     }
 
-    /// The response; the handler logs the outcome once for the whole delivery.
+    /// True for the refusals that answer alike (see [`IntakeError::status`]).
+    fn unauthorized(&self) -> bool {
+        matches!(
+            self,
+            IntakeError::UnknownTenant
+                | IntakeError::PlatformNotEnabled(_)
+                | IntakeError::Signature(_)
+        )
+    }
+
+    /// The response; the handler logs the outcome (with the real reason) once per delivery.
     pub(crate) fn into_response(self) -> Response<Body> {
         let status = self.status();
-        json_response(
-            status,
-            &serde_json::json!({"error": self.code(), "message": self.to_string()}),
-        )
+        let body = if self.unauthorized() {
+            serde_json::json!({
+                "error": "unauthorized",
+                "message": "the signature, tenant or platform is not recognised"
+            })
+        } else {
+            serde_json::json!({"error": self.code(), "message": self.to_string()})
+        };
+        json_response(status, &body)
     }
 }
 
@@ -113,6 +129,29 @@ mod tests {
         for e in errors {
             assert_ne!(e.status(), 410, "{e}");
         }
+    }
+
+    #[test]
+    fn unknown_tenants_disabled_platforms_and_bad_signatures_answer_alike() {
+        let refusals = [
+            IntakeError::UnknownTenant,
+            IntakeError::PlatformNotEnabled(Platform::Tidio),
+            IntakeError::Signature(VerifyError::Mismatch),
+            IntakeError::Signature(VerifyError::NoSecret),
+        ];
+        let answers: Vec<(u16, String)> = refusals
+            .into_iter()
+            .map(|e| {
+                let r = e.into_response();
+                let body = match r.body() {
+                    Body::Text(t) => t.clone(),
+                    _ => String::new(),
+                };
+                (r.status().as_u16(), body)
+            })
+            .collect();
+        assert_eq!(answers[0].0, 401);
+        assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
     }
 
     #[test]

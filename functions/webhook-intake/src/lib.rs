@@ -13,6 +13,7 @@ use aws_config::SdkConfig;
 use lambda_http::{Body, Request, RequestExt, Response, http};
 use shared::config::{ConfigError, Env, vars};
 use shared::event::{self, QueuedEvent, Received};
+use shared::mapping::redact::Redactor;
 use shared::mask;
 use shared::platforms::{self, Inbound, Parsed, Platform};
 use shared::store::deliveries::{
@@ -22,6 +23,7 @@ use shared::store::queue::{FifoMessage, FifoQueue};
 use shared::store::secrets::TenantSecretStore;
 use shared::store::synclog::SyncLogTable;
 use shared::store::tenants::{TenantTable, TtlCache};
+use shared::synclog::payload::{self, Personal};
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 use shared::tenant::{TenantConfig, TenantSecrets, is_valid_tenant_id};
 use std::sync::Arc;
@@ -36,7 +38,7 @@ const SQS_MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 // Tenant config and secrets change rarely; a short cache (TENANT_CACHE_TTL) keeps the intake
 // in microseconds.
-type Tenant = Arc<(TenantConfig, TenantSecrets)>;
+type Tenant = Arc<(TenantConfig, TenantSecrets, Redactor)>;
 
 /// What the intake needs across invocations, built once per warm function.
 pub struct Intake {
@@ -88,11 +90,21 @@ impl Intake {
             .await?
             .ok_or(IntakeError::UnknownTenant)?;
         // A tenant without its secret cannot verify anything: refuse as unknown, log why.
-        let secrets = self.secrets.get(tenant_id).await?.ok_or_else(|| {
+        let secrets = self.secrets.webhooks(tenant_id).await?.ok_or_else(|| {
             tracing::error!(tenant_id, "tenant has no secret; every delivery is refused");
             IntakeError::UnknownTenant
         })?;
-        let tenant = Arc::new((config, secrets));
+        // Checked when the tenant was saved; a pattern that no longer compiles redacts cards.
+        let redactor = Redactor::new(
+            config.transcript.redact_cards,
+            &config.transcript.redact_patterns,
+        )
+        .or_else(|e| {
+            tracing::error!(tenant_id, error = %e, "redaction patterns do not compile; cards only");
+            Redactor::new(true, &[])
+        })
+        .map_err(|e| IntakeError::Internal(e.to_string()))?;
+        let tenant = Arc::new((config, secrets, redactor));
         self.cache.put(tenant_id, tenant.clone());
         Ok(tenant)
     }
@@ -112,6 +124,12 @@ pub async fn handle(
         Err(e) => (e.status(), e.code()),
     };
     let reason = result.as_ref().err().map(ToString::to_string);
+    // The platform sees "retry later"; the operator sees why (the store's own message).
+    let cause = match &result {
+        Err(IntakeError::Store(e)) => Some(e.to_string()),
+        Err(IntakeError::Internal(detail)) => Some(detail.clone()),
+        _ => None,
+    };
     // One structured line per delivery; personal data masked, secrets and bodies never logged.
     // tracing needs the level at compile time, hence the macro over the two levels.
     macro_rules! delivery_line {
@@ -128,6 +146,7 @@ pub async fn handle(
                 status,
                 outcome,
                 reason = reason.as_deref(),
+                cause = cause.as_deref(),
                 duration_ms,
                 "delivery"
             )
@@ -254,7 +273,7 @@ async fn receive_noting(
     check_content_type(request.headers())?;
 
     let tenant = intake.tenant(tenant_id).await?;
-    let (config, secrets) = (&tenant.0, &tenant.1);
+    let (config, secrets, redactor) = (&tenant.0, &tenant.1, &tenant.2);
     if !config.platforms.contains(&platform) {
         return Err(IntakeError::PlatformNotEnabled(platform));
     }
@@ -270,7 +289,7 @@ async fn receive_noting(
     platforms::verify(platform, secrets.webhooks.for_platform(platform), &inbound)?;
 
     let text = std::str::from_utf8(body).map_err(|_| IntakeError::NotUtf8)?;
-    let accepted = match platforms::parse(platform, body)? {
+    let mut accepted = match platforms::parse(platform, body)? {
         Parsed::Ping => return Ok(Reply::Alive),
         Parsed::Unsupported { topic } => {
             seen.topic = Some(topic);
@@ -282,6 +301,10 @@ async fn receive_noting(
         }
         Parsed::Accepted(a) => a,
     };
+    // Card numbers and the tenant's patterns go before anything is queued or stored.
+    for event in &mut accepted.events {
+        redactor.redact_event(event);
+    }
     seen.topic = Some(accepted.topic.clone());
     seen.events = accepted.events.len();
     if let Some(visitor) = accepted
@@ -343,12 +366,32 @@ async fn receive_noting(
             }
         };
 
-    // The raw body goes to the sync log before the events: an event too large to carry it
-    // refers to it there, so that write must not be lost. A repeat of a pending claim writes it
-    // again only then (the first attempt may have died before writing it).
-    let raw_by_reference = text.len() > event::RAW_INLINE_MAX;
-    if first || raw_by_reference {
-        let entry = SyncLogEntry::new(
+    // The body is kept for audit only as the tenant's payload policy says (masked by default,
+    // redacted always) for `payloads.webhook_days`; a repeat of a pending claim does not
+    // write it again. A failed audit write must not make the platform retry.
+    if first {
+        let personal: Vec<String> = accepted
+            .events
+            .iter()
+            .flat_map(|e| e.personal_values())
+            .collect();
+        let personal = Personal {
+            values: personal,
+            redactor: Some(redactor),
+        };
+        let document = payload::pack_webhook(text, &config.payloads, &personal);
+        let days = config.payloads.webhook_days.min(config.retention_days);
+        let reference = match document {
+            Some(document) => match intake.sync_log.put_payload(tenant_id, document, days).await {
+                Ok(reference) => Some(reference),
+                Err(e) => {
+                    tracing::warn!(%correlation_id, error = %e, "webhook copy not stored");
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut entry = SyncLogEntry::new(
             &correlation_id,
             tenant_id,
             platform,
@@ -360,14 +403,10 @@ async fn receive_noting(
                 body.len()
             ),
         )
-        .topic(seen.topic.as_deref().unwrap_or_default())
-        .payload(text);
-        match intake.sync_log.append(&entry, config.retention_days).await {
-            Ok(()) => {}
-            Err(e) if raw_by_reference => return Err(e.into()),
-            // The events carry the body themselves; a missing audit line must not make the
-            // platform retry.
-            Err(e) => tracing::warn!(%correlation_id, error = %e, "sync log write failed"),
+        .topic(seen.topic.as_deref().unwrap_or_default());
+        entry.payload_ref = reference;
+        if let Err(e) = intake.sync_log.append(&entry, config.retention_days).await {
+            tracing::warn!(%correlation_id, error = %e, "sync log write failed");
         }
     }
     intake.resolve_queue.send_all(&messages).await?;

@@ -1,9 +1,9 @@
-use lambda_http::{run, service_fn, tracing};
+use lambda_http::{run, service_fn};
 use webhook_intake::{Intake, handle};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    tracing::init_default_subscriber();
+    shared::logging::init();
     let sdk = shared::config::aws().await;
     let intake = Intake::from_env(&sdk, &shared::config::Env::process())?;
     let intake = &intake;

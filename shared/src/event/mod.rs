@@ -278,31 +278,21 @@ impl Event {
     }
 }
 
-/// The raw payload behind an event: inline when small, else in the sync log's intake entry
-/// under the event's correlation id.
+/// What identifies the raw body behind an event. The body itself never travels with the
+/// event: its masked copy (under the tenant's payload policy) is in the sync log, referred to
+/// by the intake's entry. Messages of older versions carried an `inline` copy; it is ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawPayload {
     pub sha256: String,
     pub bytes: usize,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inline: Option<String>,
 }
-
-/// Raw payloads up to this size travel with the event; larger ones by reference.
-pub const RAW_INLINE_MAX: usize = 8 * 1024;
 
 impl RawPayload {
     pub fn of(body: &str) -> Self {
         Self {
             sha256: hex::encode(Sha256::digest(body.as_bytes())),
             bytes: body.len(),
-            inline: (body.len() <= RAW_INLINE_MAX).then(|| body.to_owned()),
         }
-    }
-
-    /// True when the body lives only in the sync log.
-    pub fn by_reference(&self) -> bool {
-        self.inline.is_none()
     }
 }
 
@@ -551,11 +541,15 @@ mod tests {
     }
 
     #[test]
-    fn large_raw_payloads_travel_by_reference() {
-        assert!(!RawPayload::of("{}").by_reference());
-        let big = "x".repeat(RAW_INLINE_MAX + 1);
+    fn raw_bodies_never_travel_with_their_events() {
+        let raw = RawPayload::of("{\"email\":\"jane@example.com\"}");
+        assert!(!serde_json::to_string(&raw).unwrap().contains("jane"));
+        // An older message's inline copy is read and dropped.
+        let old: RawPayload =
+            serde_json::from_str(r#"{"sha256":"ab","bytes":2,"inline":"{}"}"#).unwrap();
+        assert_eq!(old.bytes, 2);
+        let big = "x".repeat(10_000);
         let raw = RawPayload::of(&big);
-        assert!(raw.by_reference());
         assert_eq!(raw.bytes, big.len());
     }
 }

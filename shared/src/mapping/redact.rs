@@ -89,6 +89,57 @@ impl Redactor {
     }
 }
 
+impl Redactor {
+    /// Redacts everything people wrote in an event, in place: message bodies, attachment
+    /// names, the conversation's subject and the string values of custom attributes. The
+    /// intake applies it before an event is queued or stored, so a card number never reaches
+    /// a queue, a parked item or the sync log.
+    pub fn redact_event(&self, event: &mut crate::event::Event) {
+        use crate::event::EventKind;
+        let redact = |text: &mut String| {
+            if let Cow::Owned(changed) = self.redact(text) {
+                *text = changed;
+            }
+        };
+        if let EventKind::MessageAdded { message } = &mut event.kind {
+            redact(&mut message.body);
+            for name in message
+                .attachments
+                .iter_mut()
+                .filter_map(|a| a.name.as_mut())
+            {
+                redact(name);
+            }
+        }
+        if let Some(conversation) = &mut event.conversation {
+            if let Some(subject) = &mut conversation.subject {
+                redact(subject);
+            }
+            self.redact_attributes(&mut conversation.custom_attributes);
+        }
+        self.redact_attributes(&mut event.visitor.custom_attributes);
+    }
+
+    fn redact_attributes(&self, attributes: &mut crate::event::Attributes) {
+        for value in attributes.values_mut() {
+            self.redact_json(value);
+        }
+    }
+
+    fn redact_json(&self, value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(text) => {
+                if let Cow::Owned(changed) = self.redact(text) {
+                    *text = changed;
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.redact_json(v)),
+            _ => {}
+        }
+    }
+}
+
 /// `spans` are sorted, disjoint and on char boundaries.
 fn replace_spans(text: &str, spans: &[Range<usize>], marker: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -219,6 +270,44 @@ fn luhn(number: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_events_text_is_redacted_in_place_and_its_identifiers_are_not() {
+        use crate::event::{Conversation, Event, EventKind, Message, Role};
+        let mut event = Event::new(EventKind::MessageAdded {
+            message: Message {
+                id: Some("4111111111111111".into()),
+                role: Role::Visitor,
+                author: None,
+                body: "card 4111 1111 1111 1111 thanks".into(),
+                format: Default::default(),
+                at: None,
+                attachments: Vec::new(),
+            },
+        });
+        let mut attributes = crate::event::Attributes::new();
+        attributes.insert(
+            "note".into(),
+            serde_json::json!(["pay with 5555555555554444"]),
+        );
+        event.conversation = Some(Conversation {
+            id: "c1".into(),
+            subject: Some("refund to 4012888888881881".into()),
+            custom_attributes: attributes,
+            ..Conversation::default()
+        });
+        Redactor::new(true, &[]).unwrap().redact_event(&mut event);
+        let text = serde_json::to_string(&event).unwrap();
+        for card in ["4111 1111", "5555555555554444", "4012888888881881"] {
+            assert!(!text.contains(card), "{card} in {text}");
+        }
+        // The platform's own id is an identifier, not text.
+        let EventKind::MessageAdded { message } = &event.kind else {
+            unreachable!()
+        };
+        assert_eq!(message.id.as_deref(), Some("4111111111111111"));
+        assert_eq!(message.body, format!("card {CARD_MARKER} thanks"));
+    }
 
     fn cards() -> Redactor {
         Redactor::new(true, &[]).unwrap()

@@ -69,6 +69,30 @@ pub trait TokenSink: Send + Sync {
         tenant_id: &'a str,
         refresh_token: &'a Secret,
     ) -> Pin<Box<dyn Future<Output = Result<(), TokenSinkError>> + Send + 'a>>;
+
+    /// Writes `new` back in place of `replaced`, the token it was rotated from. A store shared
+    /// by several warm functions writes it only while `replaced` is still what it holds, so a
+    /// late write-back never puts back a token someone has rotated past (or over a token an
+    /// admin stored since). By default, unconditionally.
+    fn persist_rotated_token<'a>(
+        &'a self,
+        tenant_id: &'a str,
+        replaced: Option<&'a Secret>,
+        new: &'a Secret,
+    ) -> Pin<Box<dyn Future<Output = Result<(), TokenSinkError>> + Send + 'a>> {
+        let _ = replaced;
+        self.persist_refresh_token(tenant_id, new)
+    }
+
+    /// The refresh token stored now, re-read when Salesforce refuses the one presented: another
+    /// warm function may have rotated it. None when the sink cannot say.
+    fn stored_refresh_token<'a>(
+        &'a self,
+        tenant_id: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<Secret>, TokenSinkError>> + Send + 'a>> {
+        let _ = tenant_id;
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// A sink for flows that never rotate (JWT bearer, client credentials) or for tests; it accepts
@@ -83,6 +107,26 @@ impl TokenSink for DiscardTokens {
         _refresh_token: &'a Secret,
     ) -> Pin<Box<dyn Future<Output = Result<(), TokenSinkError>> + Send + 'a>> {
         Box::pin(async { Ok(()) })
+    }
+}
+
+/// A Salesforce URL chatsync may send credentials or data to: https, or http to a loopback
+/// address only (the local emulator). Anything else would put tokens on the wire in clear.
+pub fn check_url(what: &str, url: &str) -> Result<(), SalesforceError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| SalesforceError::Configuration(format!("{what} {url:?} is not a URL: {e}")))?;
+    let host = parsed.host_str().unwrap_or_default();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" if !host.is_empty() => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(SalesforceError::Configuration(format!(
+            "{what} must be an https URL, not {url:?}"
+        ))),
     }
 }
 
@@ -231,6 +275,29 @@ mod tests {
     use super::*;
     use crate::error::{Classify, ErrorClass};
     use crate::salesforce::test_support::{TEST_PRIVATE_KEY, TEST_PUBLIC_KEY, answers};
+
+    #[test]
+    fn salesforce_urls_must_be_https_except_on_loopback() {
+        for ok in [
+            "https://acme.my.salesforce.com",
+            "https://login.salesforce.com/",
+            "http://127.0.0.1:8787",
+            "http://localhost:9000",
+            "http://[::1]:80",
+        ] {
+            assert!(check_url("login_url", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://acme.my.salesforce.com",
+            "http://10.0.0.5",
+            "ftp://login.salesforce.com",
+            "login.salesforce.com",
+            "https://",
+        ] {
+            let e = check_url("login_url", bad).unwrap_err();
+            assert!(matches!(e, SalesforceError::Configuration(_)), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn a_token_success_parses_without_expires_in() {

@@ -75,7 +75,9 @@ impl ApiError {
             .map(Box::new);
         Some(Self {
             code: code.to_owned(),
-            message: message.to_owned(),
+            // Salesforce quotes refused values ("invalid email address: jane@…"); the message
+            // goes to logs and the sync log, so it is masked here, once.
+            message: crate::synclog::payload::mask_free_text(message),
             fields,
             duplicate,
         })
@@ -175,6 +177,11 @@ pub enum SalesforceError {
 
 impl SalesforceError {
     /// The Salesforce error code, when the API sent one.
+    /// The token endpoint refused the grant (an expired, revoked or rotated refresh token).
+    pub fn is_invalid_grant(&self) -> bool {
+        matches!(self, Self::Auth { error, .. } if error == "invalid_grant")
+    }
+
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Api { error, .. } => Some(&error.code),
@@ -331,7 +338,10 @@ pub(crate) fn status_only(status: Option<u16>, body: &str) -> SalesforceError {
     let code = status.map_or_else(|| "UNKNOWN".to_owned(), |s| format!("HTTP_{s}"));
     SalesforceError::Api {
         status,
-        error: ApiError::new(code, snippet(body)),
+        error: ApiError::new(
+            code,
+            crate::synclog::payload::mask_free_text(&snippet(body)),
+        ),
     }
 }
 
@@ -389,6 +399,28 @@ mod tests {
     fn class_of(status: u16, code: &str, message: &str) -> ErrorClass {
         let body = serde_json::json!([{ "errorCode": code, "message": message }]).to_string();
         parse_error_body(status, &body).class()
+    }
+
+    #[test]
+    fn personal_values_quoted_in_salesforce_errors_are_masked() {
+        let body = serde_json::json!([{
+            "errorCode": "INVALID_EMAIL_ADDRESS",
+            "message": "Email: invalid email address: jane.doe@example.org",
+            "fields": ["Email"]
+        }])
+        .to_string();
+        let err = parse_error_body(400, &body);
+        let text = err.to_string();
+        assert!(!text.contains("jane.doe@example.org"), "{text}");
+        assert!(
+            text.contains("INVALID_EMAIL_ADDRESS") && text.contains("Email:"),
+            "{text}"
+        );
+        let page = parse_error_body(
+            500,
+            "<html><body>No agent for +44 7700 900123</body></html>",
+        );
+        assert!(!page.to_string().contains("7700 900123"), "{page}");
     }
 
     #[test]

@@ -106,6 +106,11 @@ pub struct Links {
     table: String,
 }
 
+/// Where a key's creation claim lives: beside its link, never read as one.
+fn creation_key(key: &LinkKey) -> String {
+    format!("creating#{}", key.render())
+}
+
 fn kind_name(kind: PersonKind) -> &'static str {
     kind.sobject()
 }
@@ -224,6 +229,84 @@ impl Links {
                 .send()
                 .await
                 .map_err(|e| aws_error("DynamoDB", "PutItem", e))?;
+        }
+        Ok(())
+    }
+
+    /// Claims the right to create the person behind `keys` for `hold`, as `holder` (one event's
+    /// attempt). Events of one visitor run in different FIFO groups at once (`contact.*` and
+    /// `conversation.*`); only the holder creates, the others retry and find the link. Each
+    /// key is claimed with a conditional write, in a fixed order; when one is held by someone
+    /// else, the keys already claimed are released and `false` is returned. A claim that was
+    /// never released (its holder crashed) lapses after `hold`.
+    pub async fn claim_creation(
+        &self,
+        tenant: &str,
+        keys: &[LinkKey],
+        holder: &str,
+        now: OffsetDateTime,
+        hold: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        let mut ordered: Vec<&LinkKey> = keys.iter().collect();
+        ordered.sort_by_key(|k| k.render());
+        ordered.dedup_by_key(|k| k.render());
+        let until = now.unix_timestamp() + i64::try_from(hold.as_secs()).unwrap_or(i64::MAX);
+        let mut claimed: Vec<&LinkKey> = Vec::new();
+        for key in ordered {
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", AttributeValue::S(tenant.to_owned()))
+                .item("sk", AttributeValue::S(creation_key(key)))
+                .item("holder", AttributeValue::S(holder.to_owned()))
+                .item("until", AttributeValue::N(until.to_string()))
+                // The table's TTL removes a lapsed claim some time after it lapsed.
+                .item("expires_at", AttributeValue::N(until.to_string()))
+                .condition_expression(
+                    "attribute_not_exists(sk) OR #until < :now OR holder = :holder",
+                )
+                .expression_attribute_names("#until", "until")
+                .expression_attribute_values(
+                    ":now",
+                    AttributeValue::N(now.unix_timestamp().to_string()),
+                )
+                .expression_attribute_values(":holder", AttributeValue::S(holder.to_owned()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => claimed.push(key),
+                Err(e)
+                    if matches!(
+                        e.as_service_error(),
+                        Some(PutItemError::ConditionalCheckFailedException(_))
+                    ) =>
+                {
+                    self.release_creation(
+                        tenant,
+                        &claimed.into_iter().cloned().collect::<Vec<_>>(),
+                    )
+                    .await?;
+                    return Ok(false);
+                }
+                Err(e) => return Err(aws_error("DynamoDB", "PutItem", e)),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Ends a creation claim (after the link is written, or when nothing was created).
+    pub async fn release_creation(&self, tenant: &str, keys: &[LinkKey]) -> Result<(), StoreError> {
+        for key in keys {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(tenant.to_owned()))
+                .key("sk", AttributeValue::S(creation_key(key)))
+                .send()
+                .await
+                .map_err(|e| aws_error("DynamoDB", "DeleteItem", e))?;
         }
         Ok(())
     }

@@ -44,6 +44,14 @@ impl std::ops::Deref for Logged {
     }
 }
 
+/// One tenant's open items (see [`SyncLogTable::open_summary`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenSummary {
+    pub tenant_id: String,
+    pub open: usize,
+    pub oldest: OffsetDateTime,
+}
+
 #[derive(Debug, Clone)]
 pub struct SyncLogTable {
     client: Client,
@@ -81,7 +89,7 @@ impl SyncLogTable {
                 .unwrap_or_default(),
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
-        let expires = entry.at.unix_timestamp() + i64::from(retention_days) * 86_400;
+        let retention = i64::from(retention_days) * 86_400;
         let mut put = self
             .client
             .put_item()
@@ -90,13 +98,22 @@ impl SyncLogTable {
             .item("sk", AttributeValue::S(sk))
             .item("at", AttributeValue::S(at))
             .item("tenant_id", AttributeValue::S(entry.tenant_id.clone()))
-            .item("entry", AttributeValue::S(json))
-            .item("expires_at", AttributeValue::N(expires.to_string()));
+            .item("entry", AttributeValue::S(json));
         if let Some(payload) = payload {
             put = put.item("payload", AttributeValue::S(payload));
         }
         if entry.outcome.is_open() {
-            put = put.item("open_tenant", AttributeValue::S(entry.tenant_id.clone()));
+            // An open review item is the only copy of an unwritten event: it never expires
+            // while open. Closing it starts its retention (see `close`).
+            put = put
+                .item("open_tenant", AttributeValue::S(entry.tenant_id.clone()))
+                .item(
+                    "retention_seconds",
+                    AttributeValue::N(retention.to_string()),
+                );
+        } else {
+            let expires = entry.at.unix_timestamp() + retention;
+            put = put.item("expires_at", AttributeValue::N(expires.to_string()));
         }
         put.send()
             .await
@@ -216,6 +233,41 @@ impl SyncLogTable {
             .collect()
     }
 
+    /// Every tenant with open items: how many, and when the oldest was opened. One scan of the
+    /// sparse open index (only open items are in it), reading two attributes.
+    pub async fn open_summary(&self) -> Result<Vec<OpenSummary>, StoreError> {
+        let items = super::scan_items(
+            self.client
+                .scan()
+                .table_name(&self.table)
+                .index_name(OPEN_INDEX)
+                .projection_expression("open_tenant, #at")
+                .expression_attribute_names("#at", "at"),
+        )
+        .await?;
+        let mut by_tenant: std::collections::BTreeMap<String, OpenSummary> = Default::default();
+        for item in items {
+            let (Some(tenant), Some(at)) = (
+                item.get("open_tenant").and_then(|v| v.as_s().ok()),
+                item.get("at").and_then(|v| v.as_s().ok()).and_then(|t| {
+                    OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+                }),
+            ) else {
+                continue;
+            };
+            let summary = by_tenant
+                .entry(tenant.clone())
+                .or_insert_with(|| OpenSummary {
+                    tenant_id: tenant.clone(),
+                    open: 0,
+                    oldest: at,
+                });
+            summary.open += 1;
+            summary.oldest = summary.oldest.min(at);
+        }
+        Ok(by_tenant.into_values().collect())
+    }
+
     /// Takes an entry out of the open index (it stays in its trail) and notes who closed it.
     /// Returns false when it was not open, e.g. closed meanwhile by someone else.
     pub async fn close(&self, logged: &Logged, closed_by: &str) -> Result<bool, StoreError> {
@@ -226,7 +278,11 @@ impl SyncLogTable {
             .table_name(&self.table)
             .key("pk", AttributeValue::S(logged.correlation_id.clone()))
             .key("sk", AttributeValue::S(logged.sk.clone()))
-            .update_expression("REMOVE open_tenant SET closed_at = :at, closed_by = :by")
+            // Its retention runs from now.
+            .update_expression(
+                "REMOVE open_tenant SET closed_at = :at, closed_by = :by, \
+                 expires_at = :now + if_not_exists(retention_seconds, :default)",
+            )
             // Conditional, so two operators settling the same item find out, and an unknown
             // key is not created as an empty item.
             .condition_expression("attribute_exists(open_tenant)")
@@ -235,6 +291,14 @@ impl SyncLogTable {
                 AttributeValue::S(crate::rfc3339(OffsetDateTime::now_utc())),
             )
             .expression_attribute_values(":by", AttributeValue::S(closed_by.to_owned()))
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(OffsetDateTime::now_utc().unix_timestamp().to_string()),
+            )
+            .expression_attribute_values(
+                ":default",
+                AttributeValue::N((i64::from(DEFAULT_RETENTION_DAYS) * 86_400).to_string()),
+            )
             .send()
             .await;
         match result {

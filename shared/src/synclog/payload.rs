@@ -32,12 +32,17 @@ pub enum PayloadKeep {
 #[serde(deny_unknown_fields, default)]
 pub struct PayloadPolicy {
     pub keep: PayloadKeep,
+    /// Days the intake's copy of a webhook body (masked or redacted as `keep` says) is kept:
+    /// a short TTL of its own, at most the tenant's retention.
+    pub webhook_days: u32,
     /// The largest stored document, compressed. Larger ones lose exchanges from the middle
     /// (the first and the last, where errors are, stay) and then long values.
     pub max_bytes: u32,
 }
 
 pub const DEFAULT_MAX_BYTES: u32 = 64 * 1024;
+pub const DEFAULT_WEBHOOK_DAYS: u32 = 3;
+const MAX_WEBHOOK_DAYS: u32 = 35;
 /// A document is one DynamoDB item: well under its 400 KB limit.
 pub const MAX_MAX_BYTES: u32 = 256 * 1024;
 const MIN_MAX_BYTES: u32 = 1024;
@@ -46,6 +51,7 @@ impl Default for PayloadPolicy {
     fn default() -> Self {
         Self {
             keep: PayloadKeep::Masked,
+            webhook_days: DEFAULT_WEBHOOK_DAYS,
             max_bytes: DEFAULT_MAX_BYTES,
         }
     }
@@ -62,6 +68,12 @@ impl PayloadPolicy {
 
     /// The policy's own limits, checked when the tenant is saved.
     pub fn check(&self) -> Result<(), String> {
+        if !(1..=MAX_WEBHOOK_DAYS).contains(&self.webhook_days) {
+            return Err(format!(
+                "payloads.webhook_days must be between 1 and {MAX_WEBHOOK_DAYS}, not {}",
+                self.webhook_days
+            ));
+        }
         if !(MIN_MAX_BYTES..=MAX_MAX_BYTES).contains(&self.max_bytes) {
             return Err(format!(
                 "payloads.max_bytes must be between {MIN_MAX_BYTES} and {MAX_MAX_BYTES}, not {}",
@@ -145,6 +157,41 @@ pub fn pack(
     })))
 }
 
+/// The intake's copy of a webhook body under `policy`: gzip of `{"keep", "webhook"}`, the
+/// body masked (keep = masked: e-mails, phones, names, message text; the tenant's redaction
+/// everywhere) or only redacted (keep = full), secrets always removed, at most
+/// `policy.max_bytes`. None when the policy keeps nothing.
+pub fn pack_webhook(
+    body: &str,
+    policy: &PayloadPolicy,
+    personal: &Personal<'_>,
+) -> Option<Vec<u8>> {
+    if policy.keep == PayloadKeep::None {
+        return None;
+    }
+    let cap = policy.max_bytes.clamp(MIN_MAX_BYTES, MAX_MAX_BYTES) as usize;
+    for string_cap in STRING_CAPS {
+        let mut masker = Masker::new(policy.keep, string_cap, personal);
+        masker.text_keys = TextKeys::Webhook;
+        let webhook = match serde_json::from_str::<Value>(body) {
+            Ok(mut value) => {
+                masker.scrub(&mut value);
+                value
+            }
+            Err(_) => Value::String(masker.finish(masker.text(body))),
+        };
+        let packed = gzip(&json!({"keep": policy.keep, "webhook": webhook}));
+        if packed.len() <= cap {
+            return Some(packed);
+        }
+    }
+    Some(gzip(&json!({
+        "keep": policy.keep,
+        "webhook": null,
+        "note": "over the payload size cap",
+    })))
+}
+
 /// A stored document, as JSON.
 pub fn unpack(bytes: &[u8]) -> Result<Value, PayloadError> {
     let mut text = String::new();
@@ -178,9 +225,19 @@ fn is_secret(key: &str) -> bool {
     SECRET.iter().any(|s| key.contains(s))
 }
 
+/// Which keys hold message text (masked whole in a masked document).
+#[derive(Clone, Copy)]
+enum TextKeys {
+    /// Salesforce records: the transcript targets and the Case description.
+    Salesforce,
+    /// Chat platforms' webhook bodies: message bodies, notes, comments.
+    Webhook,
+}
+
 /// Masks one document's values under one policy.
 struct Masker<'a> {
     keep: PayloadKeep,
+    text_keys: TextKeys,
     string_cap: usize,
     /// The known personal values, longest first, as one case-insensitive pattern.
     known: Option<Regex>,
@@ -215,6 +272,7 @@ impl<'a> Masker<'a> {
             .flatten();
         Self {
             keep,
+            text_keys: TextKeys::Salesforce,
             string_cap,
             known,
             redactor: personal.redactor,
@@ -276,8 +334,11 @@ impl<'a> Masker<'a> {
     }
 
     fn field(&self, key: &str, value: &str) -> String {
-        if self.keep == PayloadKeep::Full || value.is_empty() {
-            return value.to_owned();
+        if value.is_empty() {
+            return String::new();
+        }
+        if self.keep == PayloadKeep::Full {
+            return self.redacted_text(value);
         }
         if key.contains("email") {
             mask::email(value)
@@ -286,7 +347,10 @@ impl<'a> Masker<'a> {
         } else if is_name(key) {
             let first: String = value.chars().take(1).collect();
             format!("{first}***")
-        } else if is_text(key) {
+        } else if match self.text_keys {
+            TextKeys::Salesforce => is_text(key),
+            TextKeys::Webhook => is_webhook_text(key),
+        } {
             format!("[masked: {} characters]", value.chars().count())
         } else {
             self.text(value)
@@ -308,11 +372,19 @@ impl<'a> Masker<'a> {
         self.text(&decoded)
     }
 
+    /// Only the tenant's redaction (cards, its patterns): what even a full copy goes through.
+    fn redacted_text(&self, value: &str) -> String {
+        match self.redactor {
+            Some(redactor) => redactor.redact(value).into_owned(),
+            None => value.to_owned(),
+        }
+    }
+
     /// Any other value: known personal values, the tenant's redaction, then e-mail addresses,
     /// phone numbers and the literals of SOQL/SOSL text.
     fn text(&self, value: &str) -> String {
         if self.keep == PayloadKeep::Full {
-            return value.to_owned();
+            return self.redacted_text(value);
         }
         let mut out = value.to_owned();
         if let Some(known) = &self.known {
@@ -341,6 +413,15 @@ fn is_name(key: &str) -> bool {
         key,
         "name" | "firstname" | "lastname" | "middlename" | "suppliedname" | "suppliedcompany"
     ) || key.ends_with("name__c")
+}
+
+/// Webhook fields that hold what people wrote (Intercom `body`, respond.io `text`, Tidio and
+/// CloudCX `message`/`content`, notes and comments).
+fn is_webhook_text(key: &str) -> bool {
+    matches!(
+        key,
+        "body" | "text" | "message" | "content" | "html" | "plain_text" | "note" | "comment"
+    )
 }
 
 /// Fields that hold message text: the transcript targets and the Case description.
@@ -380,6 +461,13 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
     // Word boundaries at both ends, so digit runs inside Salesforce ids are left alone.
     Regex::new(r"\+?\b\d[\d\s().\-]{5,}\d\b").expect("constant pattern")
 });
+
+/// Free text from outside (a Salesforce error message, an HTML error page) with e-mail
+/// addresses, phone numbers and personal quoted literals masked: it reaches logs and the sync
+/// log, and Salesforce quotes the values it refuses.
+pub fn mask_free_text(value: &str) -> String {
+    quoted_literals(&free_text(value))
+}
 
 /// E-mail addresses (also ones Salesforce refuses as invalid, which an error message quotes)
 /// and phone numbers anywhere in a value.
@@ -697,6 +785,73 @@ mod tests {
             unpack(&gzip(&json!("x"))[..5]),
             Err(PayloadError::Gzip(_))
         ));
+    }
+
+    #[test]
+    fn a_webhook_copy_is_masked_and_redacted_by_the_policy() {
+        let body = json!({
+            "topic": "conversation.user.replied",
+            "data": {"item": {
+                "id": "215",
+                "contact": {"email": "jane.doe@example.com", "name": "Jane Doe", "phone": "+44 7700 900123"},
+                "conversation_parts": [{"body": "<p>my card is 4111 1111 1111 1111</p>", "author": {"name": "Jane Doe"}}],
+                "custom": "call me on +44 7700 900123"
+            }},
+            "token": "abc-secret"
+        })
+        .to_string();
+        let cards = crate::mapping::redact::Redactor::new(true, &[]).unwrap();
+        let personal = Personal {
+            values: vec!["Jane Doe".into()],
+            redactor: Some(&cards),
+        };
+        let read = |keep| {
+            let policy = PayloadPolicy {
+                keep,
+                ..PayloadPolicy::default()
+            };
+            pack_webhook(&body, &policy, &personal).map(|b| unpack(&b).unwrap().to_string())
+        };
+        let masked = read(PayloadKeep::Masked).unwrap();
+        for clear in [
+            "jane.doe@example.com",
+            "4111",
+            "7700 900123",
+            "Jane Doe",
+            "abc-secret",
+        ] {
+            assert!(!masked.contains(clear), "{clear} in {masked}");
+        }
+        assert!(
+            masked.contains("conversation.user.replied") && masked.contains("215"),
+            "{masked}"
+        );
+        let full = read(PayloadKeep::Full).unwrap();
+        assert!(full.contains("jane.doe@example.com"), "{full}");
+        assert!(
+            !full.contains("4111 1111") && !full.contains("abc-secret"),
+            "{full}"
+        );
+        assert_eq!(read(PayloadKeep::None), None);
+        // Not JSON: kept as text, masked all the same.
+        let text = pack_webhook(
+            "mail jane.doe@example.com",
+            &PayloadPolicy::default(),
+            &personal,
+        )
+        .map(|b| unpack(&b).unwrap().to_string())
+        .unwrap();
+        assert!(!text.contains("jane.doe@example.com"), "{text}");
+    }
+
+    #[test]
+    fn the_webhook_copy_lives_days_not_the_retention() {
+        assert_eq!(PayloadPolicy::default().webhook_days, DEFAULT_WEBHOOK_DAYS);
+        let long = PayloadPolicy {
+            webhook_days: 90,
+            ..PayloadPolicy::default()
+        };
+        assert!(long.check().unwrap_err().contains("webhook_days"));
     }
 
     #[test]

@@ -50,7 +50,7 @@ async fn a_failed_message_holds_back_the_rest_of_its_conversation_only() {
     let aws = LocalAws::start().await;
     aws.load_demo_tenant().await;
     let resolver = identity_resolver::Function::from_env(
-        &aws.sdk,
+        aws.role("identity-resolver"),
         &Env::from_map(aws.env("identity-resolver")),
     )
     .unwrap();
@@ -86,9 +86,11 @@ async fn a_failed_message_holds_back_the_rest_of_its_conversation_only() {
 async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
     let aws = LocalAws::start().await;
     aws.load_demo_tenant().await;
-    let drainer =
-        retry_drainer::Function::from_env(&aws.sdk, &Env::from_map(aws.env("retry-drainer")))
-            .unwrap();
+    let drainer = retry_drainer::Function::from_env(
+        aws.role("retry-drainer"),
+        &Env::from_map(aws.env("retry-drainer")),
+    )
+    .unwrap();
     let d = delivery("dead-1", "conversation:x");
     let body = serde_json::to_string(&d).unwrap();
     aws.sqs()
@@ -200,6 +202,7 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
             redriven: 2,
             failed: 0,
             flushed: 0,
+            open_review_items: 3,
         }
     );
     assert_eq!(aws.visible("ResolveDeadLetterQueue").await, 0);
@@ -258,6 +261,43 @@ async fn the_drainer_parks_dead_letters_as_review_items_and_empties_the_dlqs() {
 }
 
 #[tokio::test]
+async fn a_writer_near_its_deadline_starts_nothing_and_fails_no_event() {
+    let aws = LocalAws::start().await;
+    aws.load_demo_tenant_with_salesforce().await;
+    let event: SqsEvent = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("events/sqs/write.json")).unwrap(),
+    )
+    .unwrap();
+    let writer = case_writer::Function::from_env(
+        aws.role("case-writer"),
+        &Env::from_map(aws.env("case-writer")),
+    )
+    .unwrap();
+    // Ten seconds left of the invocation: less than one conversation's write may take.
+    let mut context = Context::default();
+    let now_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    context.deadline = u64::try_from(now_ms).unwrap() + 10_000;
+    let w = case_writer::handle(&writer, LambdaEvent::new(event.clone(), context))
+        .await
+        .unwrap();
+    // Every message is handed back to SQS, nothing was written or logged as a failure.
+    let ids: Vec<_> = w
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    let sent: Vec<_> = event
+        .records
+        .iter()
+        .filter_map(|r| r.message_id.clone())
+        .collect();
+    assert_eq!(ids, sent);
+    assert_eq!(writer.salesforce_calls(), 0);
+    assert_eq!(aws.count("SyncLogTable").await, 0);
+    aws.moto.stop().await;
+}
+
+#[tokio::test]
 async fn the_sample_sqs_events_run_through_the_resolver_and_writer() {
     let aws = LocalAws::start().await;
     aws.load_demo_tenant_with_salesforce().await;
@@ -268,7 +308,7 @@ async fn the_sample_sqs_events_run_through_the_resolver_and_writer() {
         .unwrap()
     };
     let resolver = identity_resolver::Function::from_env(
-        &aws.sdk,
+        aws.role("identity-resolver"),
         &Env::from_map(aws.env("identity-resolver")),
     )
     .unwrap();
@@ -281,8 +321,11 @@ async fn the_sample_sqs_events_run_through_the_resolver_and_writer() {
     assert!(r.batch_item_failures.is_empty());
     assert_eq!(aws.visible("WriteQueue").await, 1);
 
-    let writer =
-        case_writer::Function::from_env(&aws.sdk, &Env::from_map(aws.env("case-writer"))).unwrap();
+    let writer = case_writer::Function::from_env(
+        aws.role("case-writer"),
+        &Env::from_map(aws.env("case-writer")),
+    )
+    .unwrap();
     let w = case_writer::handle(
         &writer,
         LambdaEvent::new(read("write.json"), Context::default()),
@@ -304,7 +347,11 @@ async fn the_sample_sqs_events_run_through_the_resolver_and_writer() {
 #[tokio::test]
 async fn a_function_without_its_configuration_says_which_variable_is_missing() {
     let empty = Default::default();
-    let sdk = chatsync_local::procs::sdk_config("http://127.0.0.1:9").await;
+    let sdk = chatsync_local::procs::sdk_config(
+        "http://127.0.0.1:9",
+        &chatsync_local::iam::Credentials::unenforced(),
+    )
+    .await;
     let err = webhook_intake::Intake::from_env(&sdk, &Env::from_map(&empty))
         .err()
         .unwrap();

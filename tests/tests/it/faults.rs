@@ -86,7 +86,14 @@ async fn settle(session: &Session, limit: Duration) {
     let sqs = aws_sdk_sqs::Client::new(&session.sdk);
     let started = tokio::time::Instant::now();
     loop {
-        drain(session).await;
+        // The queues drain slowly while calls keep failing: the suite's own limit applies.
+        let left = limit
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_secs(5));
+        session
+            .wait_idle(left)
+            .await
+            .unwrap_or_else(|e| panic!("the pipeline did not drain in {limit:?}: {e}"));
         let mut dead = 0;
         for dlq in ["ResolveDeadLetterQueue", "WriteDeadLetterQueue"] {
             let url = session.plan.queue(dlq).expect("dlq").url.clone();
@@ -558,6 +565,59 @@ async fn killing_the_resolver_and_writer_during_a_replay_loses_and_duplicates_no
         &format!(
             "crash injection during a replay of {parked_before} review items, resolver and writer killed {kills} times"
         ),
+    )
+    .await;
+    session.stop().await;
+}
+
+#[tokio::test]
+async fn an_outage_holds_every_event_and_they_land_once_salesforce_recovers() {
+    let session = start().await;
+    // Salesforce answers 503 to everything: events go through their retries to the DLQs, and
+    // the drainer holds them there (redriving with a growing wait) instead of parking them.
+    admin(
+        &session,
+        "faults",
+        json!({"faults": [
+            {"error": "SERVER_UNAVAILABLE", "rate": 1.0, "path": "/services"}
+        ]}),
+    )
+    .await;
+    let all = conversations("o", 10);
+    let sent = deliver_interleaved(&session, &all).await;
+    // The outage lasts while every event has been to a DLQ and been redriven a few times.
+    let sqs = aws_sdk_sqs::Client::new(&session.sdk);
+    let dlq = session
+        .plan
+        .queue("ResolveDeadLetterQueue")
+        .expect("dlq")
+        .url
+        .clone();
+    let mut runs = 0;
+    while runs < 6 {
+        drain(&session).await;
+        let depth = chatsync_local::host::queue_depth(&sqs, &dlq)
+            .await
+            .unwrap_or(0);
+        if depth > 0 || runs > 0 {
+            session
+                .host
+                .run_scheduled("retry-drainer")
+                .await
+                .expect("the drainer runs");
+            runs += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(parked(&session).await, 0, "an outage parks nothing");
+    // Salesforce recovers: everything lands, once.
+    admin(&session, "faults", json!({"clear": true})).await;
+    settle(&session, Duration::from_secs(300)).await;
+    conclude(
+        &session,
+        &all,
+        sent,
+        "fault suite, Salesforce down then back",
     )
     .await;
     session.stop().await;

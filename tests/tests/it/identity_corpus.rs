@@ -185,8 +185,11 @@ async fn the_identity_corpus_through_the_resolver_and_the_emulator() {
         )
     };
     let demo_secrets = secrets.get("demo").await.unwrap().unwrap();
-    let resolver =
-        identity_resolver::Function::from_env(&run.aws.sdk, &Env::from_map(&env)).unwrap();
+    let resolver = identity_resolver::Function::from_env(
+        run.aws.role("identity-resolver"),
+        &Env::from_map(&env),
+    )
+    .unwrap();
 
     let cases = corpus::load().cases;
     assert!(cases.len() >= 60, "the corpus has {} cases", cases.len());

@@ -20,8 +20,11 @@ struct Stack {
 async fn stack() -> Stack {
     let aws = LocalAws::start().await;
     let (_, salesforce) = aws.load_demo_tenant_with_salesforce().await;
-    let resolver = Function::from_env(&aws.sdk, &Env::from_map(aws.env("identity-resolver")))
-        .expect("resolver configured from the template");
+    let resolver = Function::from_env(
+        aws.role("identity-resolver"),
+        &Env::from_map(aws.env("identity-resolver")),
+    )
+    .expect("resolver configured from the template");
     Stack {
         aws,
         salesforce,
@@ -282,7 +285,8 @@ async fn a_visitor_known_only_by_platform_id_is_looked_up_at_the_platform_first(
     store.put("demo", &secrets).await.unwrap();
     let mut env = env;
     env.insert("INTERCOM_API_URL".into(), intercom);
-    let resolver = Function::from_env(&s.aws.sdk, &Env::from_map(&env)).unwrap();
+    let resolver =
+        Function::from_env(s.aws.role("identity-resolver"), &Env::from_map(&env)).unwrap();
     let s = Stack { resolver, ..s };
 
     let only_id = Visitor {
@@ -322,7 +326,7 @@ async fn stack_with_update(update: shared::tenant::UpdatePolicy) -> Stack {
     shared::store::tenants::put_tenant(&file, &tenants, &secrets)
         .await
         .unwrap();
-    let resolver = Function::from_env(&aws.sdk, &Env::from_map(&env)).unwrap();
+    let resolver = Function::from_env(aws.role("identity-resolver"), &Env::from_map(&env)).unwrap();
     Stack {
         aws,
         salesforce,
@@ -494,5 +498,82 @@ async fn a_new_visitor_is_owned_by_the_acting_agents_user_and_the_trace_is_logge
     );
     assert!(resolve.detail.contains("email:"), "{}", resolve.detail);
     assert_eq!(resolve.records, vec![created.id.clone()]);
+    s.aws.moto.stop().await;
+}
+
+#[tokio::test]
+async fn one_new_visitor_in_two_groups_at_once_becomes_one_person() {
+    let s = stack().await;
+    // Salesforce answers slowly, so both events look the visitor up before either creates.
+    s.admin(
+        reqwest::Method::POST,
+        "/__emulator/faults",
+        Some(json!({"faults": [{"latency_ms": 400, "path": "/services/data"}]})),
+    )
+    .await;
+    let twin = visitor("twin-1", Some("twin@example.org"), None);
+    // A contact event and a conversation's event of the same visitor: two FIFO groups.
+    let a = contact_event("demo", "corr-twin-a", twin.clone());
+    let b = contact_event("demo", "corr-twin-b", twin);
+    assert_ne!(a.group_id(), b.group_id());
+    let batch = |n: usize, queued: &QueuedEvent| {
+        let mut record = SqsMessage::default();
+        record.message_id = Some(format!("m{n}"));
+        record.body = Some(serde_json::to_string(queued).unwrap());
+        record
+            .attributes
+            .insert("MessageGroupId".into(), queued.group_id());
+        let mut event = SqsEvent::default();
+        event.records = vec![record];
+        LambdaEvent::new(event, Context::default())
+    };
+    let (ra, rb) = tokio::join!(
+        handle(&s.resolver, batch(1, &a)),
+        handle(&s.resolver, batch(2, &b))
+    );
+    let failed: Vec<bool> = [ra, rb]
+        .into_iter()
+        .map(|r| !r.unwrap().batch_item_failures.is_empty())
+        .collect();
+    // One created the person; the other was sent back to retry (not parked: transient).
+    assert_eq!(failed.iter().filter(|f| **f).count(), 1, "{failed:?}");
+    let again = if failed[0] { a } else { b };
+    assert_eq!(
+        s.resolve_event(3, again).await,
+        0,
+        "the retry finds the link"
+    );
+    let written = s.written().await;
+    assert_eq!(written.len(), 2);
+    let ids: Vec<_> = written
+        .iter()
+        .map(|e| {
+            e.resolution
+                .as_ref()
+                .unwrap()
+                .person
+                .as_ref()
+                .unwrap()
+                .id
+                .clone()
+        })
+        .collect();
+    assert_eq!(ids[0], ids[1], "both events resolve to the one person");
+    for sobject in ["Contact", "Lead"] {
+        let records = s
+            .admin(
+                reqwest::Method::GET,
+                &format!("/__emulator/records/{sobject}"),
+                None,
+            )
+            .await;
+        let twins = records
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["Email"] == "twin@example.org")
+            .count();
+        assert!(twins <= 1, "{twins} {sobject}s for one visitor");
+    }
     s.aws.moto.stop().await;
 }

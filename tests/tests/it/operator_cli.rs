@@ -56,7 +56,7 @@ impl Stack {
         let drainer = self.aws.env("retry-drainer");
         let out = tokio::process::Command::new(chatsync_bin())
             .args(args)
-            .envs(chatsync_local::procs::aws_env(&self.aws.moto.endpoint()))
+            .envs(self.aws.moto.env())
             .env("TENANTS_TABLE", &drainer["TENANTS_TABLE"])
             .env("SYNC_LOG_TABLE", &drainer["SYNC_LOG_TABLE"])
             .env(

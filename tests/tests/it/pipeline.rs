@@ -214,14 +214,14 @@ async fn the_host_answers_like_an_http_api_and_applies_batch_item_failures() {
 async fn the_operator_cli_signs_and_sends_payloads_as_the_platform_would() {
     let session = start().await;
     let root = repo_root();
-    let secret_name = session.tenants().1.secret_name("demo");
+    let secret_name = session.tenants().1.legacy_secret_name("demo");
     let prefix = secret_name.strip_suffix("demo").unwrap().to_owned();
     // Awaited, not blocking: the host serving the intake runs on this test's runtime.
     let cli = async |args: &[&str]| {
         let out = tokio::process::Command::new(bin_dir().join("chatsync"))
             .args(args)
             .args(["--url", &session.intake_url()])
-            .envs(chatsync_local::procs::aws_env(&session.moto.endpoint()))
+            .envs(session.moto.env())
             .env("TENANT_SECRET_PREFIX", &prefix)
             .output()
             .await

@@ -55,7 +55,9 @@ async fn an_operators_choice_becomes_the_link_and_the_event_goes_through() {
         .unwrap();
     let chosen = seeded["Contact"][1].as_str().unwrap().to_owned();
     let env = aws.env("identity-resolver").clone();
-    let resolver = identity_resolver::Function::from_env(&aws.sdk, &Env::from_map(&env)).unwrap();
+    let resolver =
+        identity_resolver::Function::from_env(aws.role("identity-resolver"), &Env::from_map(&env))
+            .unwrap();
 
     // GIVEN an event parked because two Contacts share the visitor's e-mail
     let queued = contact_event(
@@ -81,7 +83,7 @@ async fn an_operators_choice_becomes_the_link_and_the_event_goes_through() {
     let cli = async |args: &[&str]| {
         let out = tokio::process::Command::new(bin_dir().join("chatsync"))
             .args(args)
-            .envs(chatsync_local::procs::aws_env(&aws.moto.endpoint()))
+            .envs(aws.moto.env())
             .env("TENANTS_TABLE", &env["TENANTS_TABLE"])
             .env("SYNC_LOG_TABLE", &env["SYNC_LOG_TABLE"])
             .env("LINKS_TABLE", &env["LINKS_TABLE"])

@@ -584,3 +584,111 @@ async fn a_rotated_refresh_token_lands_in_the_tenants_secret() {
     );
     aws.moto.stop().await;
 }
+
+#[tokio::test]
+async fn twenty_warm_functions_through_a_hundred_rotations_never_lose_the_refresh_token() {
+    let aws = chatsync_tests::LocalAws::start().await;
+    let r = emulator(EmulatorConfig {
+        rotate_refresh_tokens: true,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let mut tenant = aws.load_demo_tenant().await;
+    tenant.secrets.salesforce = Some(SalesforceCredentials::RefreshToken {
+        login_url: r.base.clone(),
+        client_id: r.config.client_id.clone(),
+        client_secret: Secret::new(r.config.client_secret.clone()),
+        refresh_token: Secret::new(r.config.initial_refresh_token.clone()),
+    });
+    // As the resolver and writer use it: their role, their half of the tenant's secrets.
+    let store = Arc::new(shared::store::secrets::TenantSecretStore::new(
+        aws_sdk_secretsmanager::Client::new(aws.role("case-writer")),
+        &aws.env("case-writer")["TENANT_SECRET_PREFIX"],
+    ));
+    shared::store::secrets::TenantSecretStore::new(
+        aws_sdk_secretsmanager::Client::new(&aws.sdk),
+        &aws.env("case-writer")["TENANT_SECRET_PREFIX"],
+    )
+    .put("demo", &tenant.secrets)
+    .await
+    .unwrap();
+    // Twenty warm functions, each with its own session cache and rotation chain.
+    let functions: Vec<SalesforceClient> = (0..20).map(|_| client()).collect();
+    let mut refreshes = 0;
+    for round in 0..5 {
+        // Every session ends, so each function must refresh, racing the others.
+        admin(&r, "expire-tokens", json!({})).await;
+        let before: u64 = functions.iter().map(SalesforceClient::token_requests).sum();
+        let calls = functions.iter().enumerate().map(|(i, c)| {
+            let store = store.clone();
+            async move {
+                // Each invocation reads the credentials, as a consumer does.
+                let credentials = store
+                    .salesforce("demo")
+                    .await
+                    .unwrap()
+                    .and_then(|s| s.salesforce)
+                    .unwrap();
+                let org = c.org("demo", credentials, store.clone());
+                org.create("Account", &json!({"Name": format!("R{round}-{i}")}))
+                    .await
+            }
+        });
+        for (i, result) in futures::future::join_all(calls)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            if let Err(e) = result {
+                panic!("round {round}, function {i}: {e} ({:?})", e.class());
+            }
+        }
+        let after: u64 = functions.iter().map(SalesforceClient::token_requests).sum();
+        refreshes += after - before;
+    }
+    assert!(refreshes >= 100, "{refreshes} token requests");
+    // The stored token is the live one: a cold start signs in with it.
+    let stored = store
+        .salesforce("demo")
+        .await
+        .unwrap()
+        .unwrap()
+        .salesforce
+        .unwrap();
+    let cold = client().org("demo", stored, store.clone());
+    cold.create("Account", &json!({"Name": "cold"}))
+        .await
+        .unwrap();
+    aws.moto.stop().await;
+}
+
+#[tokio::test]
+async fn a_tenant_re_pointed_to_another_org_never_uses_the_old_session() {
+    let first = emulator(EmulatorConfig::default()).await;
+    let second = emulator(EmulatorConfig::default()).await;
+    let c = client();
+    let sink: Arc<dyn TokenSink> = Arc::new(RecordingSink::default());
+    let a = c.org("acme", client_credentials(&first), sink.clone());
+    a.create("Account", &json!({"Name": "In the first org"}))
+        .await
+        .unwrap();
+    // The tenant's secret now names the second org: the warm function's session for the
+    // first one must not be used.
+    let b = c.org("acme", client_credentials(&second), sink);
+    b.create("Account", &json!({"Name": "In the second org"}))
+        .await
+        .unwrap();
+    let names = |r: &Running| {
+        let url = format!("{}/__emulator/records/Account", r.base);
+        async move {
+            let v: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["Name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(names(&first).await, ["In the first org"]);
+    assert_eq!(names(&second).await, ["In the second org"]);
+}

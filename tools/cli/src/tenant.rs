@@ -3,7 +3,7 @@
 use crate::failure::Failure;
 use crate::{Context, org_check};
 use clap::Subcommand;
-use shared::store::secrets::TenantSecretStore;
+use shared::store::secrets::{Part, TenantSecretStore};
 use shared::store::tenants::put_tenant;
 use shared::tenant::TenantFile;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,12 @@ pub(crate) enum TenantCommand {
         tenant_id: String,
     },
     List,
+    /// Copy each tenant's one secret of a stack from before the split (`{prefix}{tenant}`)
+    /// into its two (`…/webhooks`, read by the intake; `…/salesforce`, read by the resolver
+    /// and writer). Every tenant when none is named. The old secrets are left for you to delete.
+    SplitSecrets {
+        tenant_ids: Vec<String>,
+    },
 }
 
 pub(crate) fn read_tenant_file(file: &Path) -> Result<TenantFile, Failure> {
@@ -84,10 +90,11 @@ pub(crate) async fn run(ctx: &Context, command: TenantCommand) -> Result<(), Fai
                 ctx.secret_prefix()?,
             );
             put_tenant(&tenant, &tenants, &secrets).await?;
+            let id = &tenant.config.tenant_id;
             println!(
-                "tenant {} stored (secret {})",
-                tenant.config.tenant_id,
-                secrets.secret_name(&tenant.config.tenant_id)
+                "tenant {id} stored (secrets {} and {})",
+                secrets.secret_name(id, Part::Webhooks),
+                secrets.secret_name(id, Part::Salesforce)
             );
             remind_of_open_items(ctx, &tenant.config.tenant_id).await;
         }
@@ -104,6 +111,34 @@ pub(crate) async fn run(ctx: &Context, command: TenantCommand) -> Result<(), Fai
                     "{}",
                     toml::to_string_pretty(&config).map_err(|e| Failure::Other(e.to_string()))?
                 );
+            }
+        }
+        TenantCommand::SplitSecrets { tenant_ids } => {
+            let ids = if tenant_ids.is_empty() {
+                ctx.tenants()?
+                    .list()
+                    .await?
+                    .into_iter()
+                    .map(|t| t.tenant_id)
+                    .collect()
+            } else {
+                tenant_ids
+            };
+            let secrets = TenantSecretStore::new(
+                aws_sdk_secretsmanager::Client::new(&ctx.sdk),
+                ctx.secret_prefix()?,
+            );
+            for id in ids {
+                if secrets.split_legacy(&id).await? {
+                    println!(
+                        "tenant {id}: {} copied into {} and {}; delete it once the functions run",
+                        secrets.legacy_secret_name(&id),
+                        secrets.secret_name(&id, Part::Webhooks),
+                        secrets.secret_name(&id, Part::Salesforce)
+                    );
+                } else {
+                    println!("tenant {id}: no pre-split secret; nothing to do");
+                }
             }
         }
         TenantCommand::List => {

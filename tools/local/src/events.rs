@@ -79,8 +79,13 @@ pub fn apigw_event(
 }
 
 /// `events/env.json` for `sam local invoke --env-vars`: each function's variables, pointing
-/// at the local stack as a Docker container sees the host.
-pub fn env_json(plan: &Plan) -> serde_json::Value {
+/// at the local stack as a Docker container sees the host. Without `roles` the keys are
+/// placeholders: moto enforces IAM, so `make dev` writes a copy with each function's live role
+/// session next to its logs.
+pub fn env_json(
+    plan: &Plan,
+    roles: Option<&BTreeMap<String, crate::iam::Credentials>>,
+) -> serde_json::Value {
     let mut out = BTreeMap::new();
     for f in &plan.functions {
         let mut vars: BTreeMap<String, String> = f
@@ -96,9 +101,16 @@ pub fn env_json(plan: &Plan) -> serde_json::Value {
             "AWS_ENDPOINT_URL".into(),
             "http://host.docker.internal:4566".into(),
         );
-        // moto accepts any credentials; the SDK still needs some, and a region.
-        vars.insert("AWS_ACCESS_KEY_ID".into(), "testing".into());
-        vars.insert("AWS_SECRET_ACCESS_KEY".into(), "testing".into());
+        match roles.and_then(|r| r.get(&f.binary)) {
+            Some(role) => vars.extend(role.env()),
+            None => {
+                vars.insert("AWS_ACCESS_KEY_ID".into(), "from-make-dev-env.json".into());
+                vars.insert(
+                    "AWS_SECRET_ACCESS_KEY".into(),
+                    "from-make-dev-env.json".into(),
+                );
+            }
+        }
         vars.insert("AWS_REGION".into(), plan.settings.region.clone());
         out.insert(f.logical_id.clone(), vars);
     }
@@ -205,7 +217,7 @@ pub fn sample_files(
         "detail": {}
     });
     files.push((root.join("events/schedule/drainer.json"), pretty(&schedule)));
-    files.push((root.join("events/env.json"), pretty(&env_json(&plan))));
+    files.push((root.join("events/env.json"), pretty(&env_json(&plan, None))));
 
     Ok(files)
 }

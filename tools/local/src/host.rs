@@ -3,6 +3,7 @@
 //! into API Gateway HTTP API (v2) events, SQS pollers that deliver batches and apply
 //! ReportBatchItemFailures, and the schedule.
 
+use crate::iam::Credentials;
 use crate::procs::{FunctionProcess, ProcError, aws_env};
 use crate::stack::{FunctionSpec, HttpRoute, Plan, SqsSource};
 use aws_lambda_events::apigw::{
@@ -34,6 +35,11 @@ pub struct HostOptions {
     pub log_dir: PathBuf,
     pub http_addr: SocketAddr,
     pub aws_endpoint: String,
+    /// Who the host signs as for its own bookkeeping (queue depths, time compression).
+    pub operator: Credentials,
+    /// Each function's role session, by binary: the function and its event source mapping
+    /// sign with it, as in AWS.
+    pub roles: BTreeMap<String, Credentials>,
     /// Extra environment for every function (e.g. the Salesforce emulator's URL).
     pub extra_env: Vec<(String, String)>,
     /// Replaces each schedule's interval (local runs cannot wait 5 minutes); None = as written.
@@ -48,6 +54,8 @@ struct Shared {
     retry_after: Option<Duration>,
     functions: BTreeMap<String, Arc<FunctionProcess>>,
     sqs: aws_sdk_sqs::Client,
+    /// SQS as each function's role (its event source mapping polls with it).
+    role_sqs: BTreeMap<String, aws_sdk_sqs::Client>,
     in_flight: AtomicUsize,
     invocations: AtomicUsize,
     errors: AtomicUsize,
@@ -63,15 +71,25 @@ pub struct Host {
 
 impl Host {
     pub async fn start(options: HostOptions) -> Result<Host, ProcError> {
-        let sdk = crate::procs::sdk_config(&options.aws_endpoint).await;
+        let sdk = crate::procs::sdk_config(&options.aws_endpoint, &options.operator).await;
         std::fs::create_dir_all(&options.log_dir).map_err(|source| ProcError::Spawn {
             what: options.log_dir.display().to_string(),
             source,
         })?;
         let mut functions = BTreeMap::new();
+        let mut role_sqs = BTreeMap::new();
         for spec in &options.plan.functions {
+            let role = options
+                .roles
+                .get(&spec.binary)
+                .ok_or_else(|| ProcError::Invoke {
+                    function: spec.binary.clone(),
+                    message: "no role session for this function".into(),
+                })?;
+            let role_sdk = crate::procs::sdk_config(&options.aws_endpoint, role).await;
+            role_sqs.insert(spec.binary.clone(), aws_sdk_sqs::Client::new(&role_sdk));
             let mut env: Vec<(String, String)> = spec.env.clone().into_iter().collect();
-            env.extend(aws_env(&options.aws_endpoint));
+            env.extend(aws_env(&options.aws_endpoint, role));
             env.extend(options.extra_env.iter().cloned());
             env.push((
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
@@ -93,6 +111,7 @@ impl Host {
             retry_after: options.retry_after,
             functions,
             sqs: aws_sdk_sqs::Client::new(&sdk),
+            role_sqs,
             in_flight: AtomicUsize::new(0),
             invocations: AtomicUsize::new(0),
             errors: AtomicUsize::new(0),
@@ -472,12 +491,14 @@ async fn poll_queue(
         return;
     };
     let max = i32::try_from(source.batch_size.min(10)).unwrap_or(10);
+    let Some(sqs) = shared.role_sqs.get(&spec.binary).cloned() else {
+        return;
+    };
     loop {
         if *stop.borrow() {
             return;
         }
-        let receive = shared
-            .sqs
+        let receive = sqs
             .receive_message()
             .queue_url(&queue.url)
             .max_number_of_messages(max)
@@ -550,8 +571,7 @@ async fn poll_queue(
             })
             .collect();
         if !entries.is_empty()
-            && let Err(e) = shared
-                .sqs
+            && let Err(e) = sqs
                 .delete_message_batch()
                 .queue_url(&queue.url)
                 .set_entries(Some(entries))
@@ -702,7 +722,7 @@ async fn invoke_scheduled(
 }
 
 /// Messages on one queue: visible, in flight and delayed.
-pub(crate) async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<usize, String> {
+pub async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<usize, String> {
     use aws_sdk_sqs::types::QueueAttributeName as A;
     let attrs = sqs
         .get_queue_attributes()

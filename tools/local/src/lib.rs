@@ -5,7 +5,9 @@
 pub mod demo;
 pub mod events;
 pub mod host;
+pub mod iam;
 pub mod procs;
 pub mod session;
 pub mod stack;
 pub mod template;
+pub mod tools;

@@ -2,7 +2,7 @@
 
 use chatsync_local::demo;
 use chatsync_local::events::{self, platform_of, signed_request};
-use chatsync_local::procs::{Moto, sdk_config};
+use chatsync_local::procs::Moto;
 use chatsync_local::session::{Session, SessionOptions, read_tenant};
 use chatsync_local::stack::{self, Settings};
 use chatsync_local::template::Template;
@@ -196,6 +196,31 @@ async fn start(template: &Path, run: &Run) -> Result<Session> {
 
 async fn dev(template: &Path, run: Run) -> Result<()> {
     let session = start(template, &run).await?;
+    // moto enforces IAM: the operator's keys for the CLI, each function's role for sam local.
+    let operator = run.log_dir.join("operator.env");
+    let exports: String = session
+        .moto
+        .env()
+        .iter()
+        .map(|(k, v)| format!("export {k}={v}\n"))
+        .collect();
+    std::fs::write(&operator, exports)?;
+    let env_json = run.log_dir.join("env.json");
+    std::fs::write(
+        &env_json,
+        chatsync_local::events::pretty(&chatsync_local::events::env_json(
+            &session.plan,
+            Some(&session.roles),
+        )),
+    )?;
+    println!(
+        "operator    `source {}` signs the CLI in as the operator (IAM is enforced)",
+        operator.display()
+    );
+    println!(
+        "sam local   --env-vars {} (each function's role session)",
+        env_json.display()
+    );
     println!("\nup; Ctrl-C stops everything");
     tokio::signal::ctrl_c().await?;
     session.stop().await;
@@ -399,7 +424,11 @@ async fn coldstart(template: &Path, bin_dir: &Path, runs: usize, only: Option<&s
         &Template::load(template)?,
         &Settings::local(&moto.endpoint()),
     )?;
-    stack::create(&plan, &sdk_config(&moto.endpoint()).await).await?;
+    let sdk = moto.sdk().await;
+    stack::create(&plan, &sdk).await?;
+    let roles =
+        chatsync_local::iam::function_roles(&chatsync_local::iam::expand(template)?, &plan, &sdk)
+            .await?;
     let log_dir = std::env::temp_dir().join("chatsync-coldstart");
     std::fs::create_dir_all(&log_dir)?;
     println!("| function | binary size (bytes) | cold start median (ms) | min | max | runs |");
@@ -412,7 +441,10 @@ async fn coldstart(template: &Path, bin_dir: &Path, runs: usize, only: Option<&s
         let binary = bin_dir.join(&spec.binary);
         let size = std::fs::metadata(&binary)?.len();
         let mut env: Vec<(String, String)> = spec.env.clone().into_iter().collect();
-        env.extend(aws_env(&moto.endpoint()));
+        let role = roles
+            .get(&spec.binary)
+            .ok_or_else(|| format!("no role for {}", spec.binary))?;
+        env.extend(aws_env(&moto.endpoint(), role));
         let process = FunctionProcess::new(
             &spec.binary,
             &binary,

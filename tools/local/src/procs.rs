@@ -5,83 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use thiserror::Error;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
-#[derive(Debug, Error)]
-pub enum ProcError {
-    #[error(
-        "{0} not found; run `make dev` or `make test` once (they install it into ~/.cache/chatsync/venv), or set {1}"
-    )]
-    NotFound(&'static str, &'static str),
-    #[error("starting {what}: {source}")]
-    Spawn {
-        what: String,
-        source: std::io::Error,
-    },
-    #[error("{what} did not become ready within {seconds}s: {detail}")]
-    NotReady {
-        what: String,
-        seconds: u64,
-        detail: String,
-    },
-    #[error("invoking {function}: {message}")]
-    Invoke { function: String, message: String },
-}
-
-/// The venv `make` installs the Python tools into (outside the clone).
-pub fn venv_dir() -> PathBuf {
-    if let Ok(v) = std::env::var("CHATSYNC_VENV") {
-        return PathBuf::from(v);
-    }
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    PathBuf::from(home).join(".cache/chatsync/venv")
-}
-
-/// A tool from `$VAR`, else the venv, else PATH.
-fn find_tool(name: &'static str, var: &'static str) -> Result<PathBuf, ProcError> {
-    if let Ok(p) = std::env::var(var) {
-        return Ok(PathBuf::from(p));
-    }
-    let in_venv = venv_dir().join("bin").join(name);
-    if in_venv.exists() {
-        return Ok(in_venv);
-    }
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join(name))
-                .find(|p| p.exists())
-        })
-        .ok_or(ProcError::NotFound(name, var))
-}
-
-/// The RIE binary shipped inside the aws-sam-cli package.
-pub fn rie_path() -> Result<PathBuf, ProcError> {
-    if let Ok(p) = std::env::var("AWS_LAMBDA_RIE") {
-        return Ok(PathBuf::from(p));
-    }
-    let arch = if cfg!(target_arch = "aarch64") {
-        "arm64"
-    } else {
-        "x86_64"
-    };
-    let lib = venv_dir().join("lib");
-    std::fs::read_dir(&lib)
-        .ok()
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|python| {
-            python
-                .path()
-                .join("site-packages/samcli/local/rapid")
-                .join(format!("aws-lambda-rie-{arch}"))
-        })
-        .find(|p| p.exists())
-        .ok_or(ProcError::NotFound("aws-lambda-rie", "AWS_LAMBDA_RIE"))
-}
+pub use crate::iam::{aws_env, sdk_config};
+pub use crate::tools::{ProcError, rie_path, venv_dir, venv_python};
 
 /// A free loopback port (the OS picks it; the listener is closed before use). The OS may
 /// hand the same port out again once it is closed, so ports already given to a process of
@@ -157,10 +85,14 @@ async fn wait_for_port(
     }
 }
 
-/// moto server on loopback; stopped on drop.
+const MOTO_IAM_SERVER: &str = include_str!("../../python/moto_iam_server.py");
+
+/// moto server on loopback with IAM enforced (see iam.rs); stopped on drop.
 pub struct Moto {
     child: Child,
     pub port: u16,
+    /// The operator's keys: allowed everything, as an administrator is.
+    pub operator: crate::iam::Credentials,
 }
 
 impl Moto {
@@ -181,7 +113,7 @@ impl Moto {
     }
 
     async fn start_on(port: Option<u16>) -> Result<Self, ProcError> {
-        let exe = find_tool("moto_server", "MOTO_SERVER")?;
+        let python = venv_python()?;
         let port = port.unwrap_or_else(free_port);
         // Never attach to someone else's server (a `make dev` still running, say).
         if in_use(port) {
@@ -193,56 +125,51 @@ impl Moto {
         }
         // Loopback by default; CHATSYNC_MOTO_HOST=0.0.0.0 lets `sam local invoke` containers in.
         let host = std::env::var("CHATSYNC_MOTO_HOST").unwrap_or_else(|_| "127.0.0.1".into());
-        let mut child = Command::new(&exe)
+        let mut child = Command::new(&python)
+            .arg("-c")
+            .arg(MOTO_IAM_SERVER)
             .args(["-H", &host, "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .map_err(|source| ProcError::Spawn {
-                what: exe.display().to_string(),
+                what: python.display().to_string(),
                 source,
             })?;
         wait_for_port("moto_server", port, &mut child, Duration::from_secs(60)).await?;
-        Ok(Self { child, port })
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let operator = crate::iam::enforce(&endpoint)
+            .await
+            .map_err(|e| ProcError::NotReady {
+                what: "moto_server".into(),
+                seconds: 0,
+                detail: e.to_string(),
+            })?;
+        Ok(Self {
+            child,
+            port,
+            operator,
+        })
     }
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// SDK config signing as the operator.
+    pub async fn sdk(&self) -> aws_config::SdkConfig {
+        sdk_config(&self.endpoint(), &self.operator).await
+    }
+
+    /// The environment a tool run by the operator (the CLI) reaches moto with.
+    pub fn env(&self) -> Vec<(String, String)> {
+        aws_env(&self.endpoint(), &self.operator)
+    }
+
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
-}
-
-/// The environment every local function and tool uses to reach moto: the standard variables
-/// only, so no handler knows it is local.
-pub fn aws_env(endpoint: &str) -> Vec<(String, String)> {
-    [
-        ("AWS_ENDPOINT_URL", endpoint),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_SESSION_TOKEN", "testing"),
-        ("AWS_REGION", crate::stack::LOCAL_REGION),
-        ("AWS_DEFAULT_REGION", crate::stack::LOCAL_REGION),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
-}
-
-/// SDK config pointed at `endpoint` with the local credentials.
-pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new(crate::stack::LOCAL_REGION))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "testing", "testing", None, None, "local",
-        ))
-        .load()
-        .await
 }
 
 /// One function: its real binary under RIE, invoked through RIE's Invoke API.

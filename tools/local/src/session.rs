@@ -2,7 +2,8 @@
 //! loaded, and the function host. `make dev`, `make demo` and the end-to-end tests use it.
 
 use crate::host::{Host, HostOptions};
-use crate::procs::{Moto, ProcError, rie_path, sdk_config};
+use crate::iam::{self, IamError};
+use crate::procs::{Moto, ProcError, rie_path};
 use crate::stack::{self, Plan, Settings, StackError};
 use crate::template::{Template, TemplateError};
 use shared::store::StoreError;
@@ -22,6 +23,8 @@ pub enum SessionError {
     Stack(#[from] StackError),
     #[error(transparent)]
     Template(#[from] TemplateError),
+    #[error(transparent)]
+    Iam(#[from] IamError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{path}: {source}")]
@@ -62,6 +65,8 @@ pub struct Session {
     pub plan: Plan,
     pub host: Host,
     pub sdk: aws_config::SdkConfig,
+    /// Each function's role session, by binary.
+    pub roles: std::collections::BTreeMap<String, iam::Credentials>,
     /// One line per resource created in moto.
     pub created: Vec<String>,
 }
@@ -105,8 +110,9 @@ impl Session {
         let moto = Moto::start(options.moto_port).await?;
         let endpoint = moto.endpoint();
         let plan = stack::plan(&template, &Settings::local(&endpoint))?;
-        let sdk = sdk_config(&endpoint).await;
+        let sdk = moto.sdk().await;
         let created = stack::create(&plan, &sdk).await?;
+        let roles = iam::function_roles(&iam::expand(&options.template)?, &plan, &sdk).await?;
         // The emulator first: tenants without an org of their own are connected to it.
         let salesforce_url = match options.salesforce_addr {
             Some(addr) => {
@@ -148,6 +154,8 @@ impl Session {
             log_dir: options.log_dir,
             http_addr: options.http_addr,
             aws_endpoint: endpoint,
+            operator: moto.operator.clone(),
+            roles: roles.clone(),
             extra_env: options.extra_env,
             schedule_every: options.schedule_every,
             retry_after: options.retry_after,
@@ -159,6 +167,7 @@ impl Session {
             plan,
             host,
             sdk,
+            roles,
             created,
         })
     }

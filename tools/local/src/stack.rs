@@ -21,14 +21,18 @@ pub const LOCAL_STACK_NAME: &str = "chatsync-local";
 
 /// Resource kinds the function host provides, and kinds deliberately not emulated.
 const HOSTED: [&str; 2] = ["AWS::Serverless::Function", "AWS::Serverless::HttpApi"];
-const NOT_EMULATED: [(&str, &str); 2] = [
+const NOT_EMULATED: [(&str, &str); 3] = [
+    (
+        "AWS::Logs::LogGroup",
+        "functions log to files in the log directory locally",
+    ),
     (
         "AWS::CloudWatch::Alarm",
         "CloudWatch alarms are not emulated locally",
     ),
     (
         "AWS::IAM::Role",
-        "IAM is not enforced locally (moto allows every call)",
+        "created with the functions' roles (see iam.rs), as SAM expands them",
     ),
 ];
 
@@ -120,6 +124,7 @@ pub struct Plan {
     pub tables: Vec<TableSpec>,
     pub functions: Vec<FunctionSpec>,
     pub skipped: Vec<(String, String, String)>,
+    pub names: Names,
 }
 
 impl Plan {
@@ -134,17 +139,20 @@ impl Plan {
     }
 }
 
-struct Names<'a> {
-    settings: &'a Settings,
-    parameters: &'a BTreeMap<String, Option<String>>,
+/// What `Ref` and `Fn::GetAtt` name on this stack; kept in the plan so later steps (IAM
+/// policies) resolve against the same names.
+#[derive(Debug, Clone)]
+pub struct Names {
+    settings: Settings,
+    parameters: BTreeMap<String, Option<String>>,
     queues: HashMap<String, (String, String, String)>,
     tables: HashMap<String, (String, String)>,
     functions: HashMap<String, String>,
 }
 
-impl Resolver for Names<'_> {
+impl Resolver for Names {
     fn reference(&self, name: &str) -> Option<String> {
-        let s = self.settings;
+        let s = &self.settings;
         match name {
             "AWS::StackName" => return Some(s.stack_name.clone()),
             "AWS::Region" => return Some(s.region.clone()),
@@ -191,8 +199,8 @@ impl Resolver for Names<'_> {
 /// Resolves the template into a plan, validating what Lambda and CloudFormation would refuse.
 pub fn plan(template: &Template, settings: &Settings) -> Result<Plan, StackError> {
     let mut names = Names {
-        settings,
-        parameters: &template.parameters,
+        settings: settings.clone(),
+        parameters: template.parameters.clone(),
         queues: HashMap::new(),
         tables: HashMap::new(),
         functions: HashMap::new(),
@@ -267,6 +275,7 @@ pub fn plan(template: &Template, settings: &Settings) -> Result<Plan, StackError
         tables,
         functions,
         skipped,
+        names,
     })
 }
 

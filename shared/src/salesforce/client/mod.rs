@@ -26,7 +26,8 @@ pub struct ClientConfig {
     /// Time allowed for a whole request, body included.
     pub request_timeout: Duration,
     /// Refresh a session older than this before using it. Salesforce sends no expiry; without
-    /// this, sessions are used until a 401 (which costs one refused call).
+    /// this, sessions are used until a 401 (which costs one refused call). Bounded by default,
+    /// so a revoked connection or a changed setup is noticed within the hour.
     pub max_session_age: Option<Duration>,
 }
 
@@ -36,7 +37,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(5),
             // Lambda timeouts are tens of seconds; one slow Salesforce call must not eat them.
             request_timeout: Duration::from_secs(20),
-            max_session_age: None,
+            max_session_age: Some(Duration::from_secs(3600)),
         }
     }
 }

@@ -13,6 +13,10 @@ use std::time::Instant;
 
 /// How many replaced refresh tokens a tenant's cache remembers.
 const MAX_SUPERSEDED: usize = 16;
+/// How long a refused refresh token is re-read before `invalid_grant` is believed, and how
+/// often: another warm function's rotation and write-back take well under this.
+const REREAD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+const REREAD_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// An access token and where to use it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +30,9 @@ pub struct Session {
 #[derive(Debug, Default)]
 pub(in crate::salesforce) struct TenantState {
     pub(in crate::salesforce) session: Option<Session>,
+    /// Which connection the session and the rotation chain belong to ([`Org::connection`]):
+    /// a tenant re-pointed to another org, client or user starts afresh.
+    connection: Option<String>,
     /// The newest refresh token seen (after a rotation), used instead of the configured one
     /// while the configured one is a token it replaced.
     refresh_token: Option<Secret>,
@@ -58,7 +65,21 @@ impl Org {
     /// is still pending.
     async fn cached_session(&self) -> Result<Option<Session>, SalesforceError> {
         let (cached, pending) = {
-            let tenants = self.client.tenants();
+            let mut tenants = self.client.tenants();
+            // A session (and rotated tokens) of another connection than the credentials now
+            // name is never used. (A new refresh token for the same login URL and app is used
+            // at the next refresh, within `max_session_age`: another warm function's rotation
+            // looks the same, and must not cost a session.)
+            if let Some(state) = tenants.get_mut(&self.tenant_id)
+                && state.connection.is_some()
+                && state.connection.as_deref() != Some(self.connection().as_str())
+            {
+                *state = TenantState {
+                    usage: state.usage.take(),
+                    api_calls: state.api_calls,
+                    ..TenantState::default()
+                };
+            }
             let state = tenants.get(&self.tenant_id);
             let fresh = |s: &&Session| {
                 self.client
@@ -83,8 +104,13 @@ impl Org {
     }
 
     async fn persist_rotation(&self, token: &Secret) -> Result<(), SalesforceError> {
+        let replaced = self
+            .client
+            .tenants()
+            .get(&self.tenant_id)
+            .and_then(|t| t.superseded.last().cloned());
         self.token_sink
-            .persist_refresh_token(&self.tenant_id, token)
+            .persist_rotated_token(&self.tenant_id, replaced.as_ref(), token)
             .await
             .map_err(SalesforceError::TokenSink)?;
         if let Some(t) = self.client.tenants().get_mut(&self.tenant_id)
@@ -93,6 +119,29 @@ impl Org {
             t.unpersisted = false;
         }
         Ok(())
+    }
+
+    /// What identifies the connection the credentials name (never a secret): the flow, the
+    /// login URL, the connected app and, for JWT, the user.
+    fn connection(&self) -> String {
+        match &self.credentials {
+            SalesforceCredentials::JwtBearer {
+                login_url,
+                client_id,
+                username,
+                ..
+            } => format!("jwt|{login_url}|{client_id}|{username}"),
+            SalesforceCredentials::RefreshToken {
+                login_url,
+                client_id,
+                ..
+            } => format!("refresh|{login_url}|{client_id}"),
+            SalesforceCredentials::ClientCredentials {
+                login_url,
+                client_id,
+                ..
+            } => format!("client|{login_url}|{client_id}"),
+        }
     }
 
     /// The refresh token to use now: the rotated one unless the configured one is newer.
@@ -110,10 +159,14 @@ impl Org {
         }
     }
 
-    async fn fetch_session(&self) -> Result<Session, SalesforceError> {
-        let current_refresh = self.current_refresh_token();
+    /// One token request with `refresh` (for the refresh-token flow).
+    async fn request_token(
+        &self,
+        refresh: Option<&Secret>,
+    ) -> Result<TokenResponse, SalesforceError> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let form = token_form(&self.credentials, current_refresh.as_ref(), now)?;
+        super::super::auth::check_url("login_url", self.credentials.login_url())?;
+        let form = token_form(&self.credentials, refresh, now)?;
         let inner = &self.client.inner;
         inner.token_requests.fetch_add(1, Ordering::Relaxed);
         let response = inner
@@ -126,7 +179,63 @@ impl Org {
             .map_err(SalesforceError::transport)?;
         let status = response.status().as_u16();
         let body = response.text().await.map_err(SalesforceError::transport)?;
-        let token: TokenResponse = parse_token_response(status, &body)?;
+        let token = parse_token_response(status, &body)?;
+        super::super::auth::check_url("instance_url", &token.instance_url)?;
+        Ok(token)
+    }
+
+    /// A token, re-reading the stored refresh token when Salesforce says the one presented is
+    /// invalid: another warm function (or an admin) may have rotated it since this one read
+    /// it. `invalid_grant` is final only once the stored token has stayed the one refused for
+    /// [`REREAD_PATIENCE`] (another function may be between its refresh and its write-back).
+    async fn token_with_rereads(
+        &self,
+        mut presented: Option<Secret>,
+    ) -> Result<(TokenResponse, Option<Secret>), SalesforceError> {
+        loop {
+            let error = match self.request_token(presented.as_ref()).await {
+                Ok(token) => return Ok((token, presented)),
+                Err(e) if presented.is_some() && e.is_invalid_grant() => e,
+                Err(e) => return Err(e),
+            };
+            let refused = presented.clone();
+            let waited_since = Instant::now();
+            let newer = loop {
+                let stored = self
+                    .token_sink
+                    .stored_refresh_token(&self.tenant_id)
+                    .await
+                    .map_err(SalesforceError::TokenSink)?;
+                match stored {
+                    Some(stored) if Some(&stored) != refused.as_ref() => break stored,
+                    _ if waited_since.elapsed() >= REREAD_PATIENCE => return Err(error),
+                    _ => tokio::time::sleep(REREAD_PAUSE).await,
+                }
+            };
+            self.adopt_stored(refused, &newer);
+            presented = Some(newer);
+        }
+    }
+
+    /// Takes `stored` (written back by another warm function) as the newest refresh token,
+    /// and `refused` as replaced.
+    fn adopt_stored(&self, refused: Option<Secret>, stored: &Secret) {
+        let mut tenants = self.client.tenants();
+        let state = tenants.entry(self.tenant_id.clone()).or_default();
+        if let Some(old) = refused {
+            if state.superseded.len() >= MAX_SUPERSEDED {
+                state.superseded.remove(0);
+            }
+            state.superseded.push(old);
+        }
+        state.refresh_token = Some(stored.clone());
+        state.unpersisted = false;
+    }
+
+    async fn fetch_session(&self) -> Result<Session, SalesforceError> {
+        let (token, current_refresh) = self
+            .token_with_rereads(self.current_refresh_token())
+            .await?;
         let session = Session {
             access_token: token.access_token,
             instance_url: token.instance_url.trim_end_matches('/').to_owned(),
@@ -139,6 +248,7 @@ impl Org {
             let mut tenants = self.client.tenants();
             let state = tenants.entry(self.tenant_id.clone()).or_default();
             state.session = Some(session.clone());
+            state.connection = Some(self.connection());
             if let (Some(new), Some(old)) = (&rotated, current_refresh) {
                 // Bounded: a warm function sees a handful of rotations at most.
                 if state.superseded.len() >= MAX_SUPERSEDED {
