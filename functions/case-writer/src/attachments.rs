@@ -112,15 +112,11 @@ impl Rules {
             .host_str()
             .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
             .and_then(|h| h.parse::<IpAddr>().ok());
-        if literal.is_some_and(is_internal) && !self.local(url) {
+        // Hosts the local stack names may be reached at internal addresses too.
+        if literal.is_some_and(is_internal) && !self.http_allowed(url) {
             return Some(ADDRESS_REFUSED);
         }
         None
-    }
-
-    /// Hosts the local stack names may be reached over http and at internal addresses.
-    fn local(&self, url: &Url) -> bool {
-        self.http_allowed(url)
     }
 
     /// A name the local stack names (with any port).

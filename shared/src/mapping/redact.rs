@@ -96,11 +96,7 @@ impl Redactor {
     /// a queue, a parked item or the sync log.
     pub fn redact_event(&self, event: &mut crate::event::Event) {
         use crate::event::EventKind;
-        let redact = |text: &mut String| {
-            if let Cow::Owned(changed) = self.redact(text) {
-                *text = changed;
-            }
-        };
+        let redact = |text: &mut String| self.redact_in_place(text);
         if let EventKind::MessageAdded { message } = &mut event.kind {
             redact(&mut message.body);
             for name in message
@@ -120,6 +116,12 @@ impl Redactor {
         self.redact_attributes(&mut event.visitor.custom_attributes);
     }
 
+    fn redact_in_place(&self, text: &mut String) {
+        if let Cow::Owned(changed) = self.redact(text) {
+            *text = changed;
+        }
+    }
+
     fn redact_attributes(&self, attributes: &mut crate::event::Attributes) {
         for value in attributes.values_mut() {
             self.redact_json(value);
@@ -128,11 +130,7 @@ impl Redactor {
 
     fn redact_json(&self, value: &mut serde_json::Value) {
         match value {
-            serde_json::Value::String(text) => {
-                if let Cow::Owned(changed) = self.redact(text) {
-                    *text = changed;
-                }
-            }
+            serde_json::Value::String(text) => self.redact_in_place(text),
             serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
             serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.redact_json(v)),
             _ => {}
