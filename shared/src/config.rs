@@ -75,6 +75,8 @@ pub mod vars {
     pub const RESOLVE_DLQ_URL: &str = "RESOLVE_DLQ_URL";
     pub const WRITE_DLQ_URL: &str = "WRITE_DLQ_URL";
     pub const TENANT_SECRET_PREFIX: &str = "TENANT_SECRET_PREFIX";
+    /// The KMS key that seals the personal part of queued events (see `seal`).
+    pub const EVENT_KEY_ARN: &str = "EVENT_KEY_ARN";
     pub const MAX_WEBHOOK_BYTES: &str = "MAX_WEBHOOK_BYTES";
     /// Hosts (`host` or `host:port`, comma-separated) the case writer may fetch attachments
     /// from over plain http: the local stack's test servers. Unset in AWS, where attachments

@@ -14,7 +14,10 @@ use crate::config::{ConfigError, Env, vars};
 use crate::error::{Classify, ErrorClass};
 use crate::mapping::redact::Redactor;
 use crate::retry::Backoff;
-use crate::salesforce::{ClientConfig, Exchanges, Org, SalesforceClient, SalesforceError};
+use crate::salesforce::{
+    ClientConfig, Exchanges, Org, Priority, SalesforceClient, SalesforceError,
+};
+use crate::seal::{OpenError, Sealer};
 use crate::store::StoreError;
 use crate::store::queue::FifoQueue;
 use crate::store::secrets::TenantSecretStore;
@@ -40,6 +43,15 @@ pub enum CoreError {
     UnknownTenant(String),
     #[error("tenant {0} has no Salesforce org connected (no credentials in its secret)")]
     NotConnected(String),
+}
+
+impl From<OpenError> for CoreError {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::Malformed(e) => Self::Malformed(e),
+            OpenError::Store(e) => Self::Store(e),
+        }
+    }
 }
 
 impl Classify for CoreError {
@@ -93,6 +105,8 @@ pub struct Consumer {
     /// Shared SDK clients, for the function's own stores.
     pub dynamo: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
+    /// Opens (and, for consumers that send on or keep state, seals) queued events.
+    pub sealer: Arc<Sealer>,
 }
 
 impl Consumer {
@@ -125,6 +139,10 @@ impl Consumer {
             backoff: Backoff::from_env(env)?,
             dynamo,
             sqs,
+            sealer: Arc::new(Sealer::new(
+                aws_sdk_kms::Client::new(sdk),
+                env.required(vars::EVENT_KEY_ARN)?,
+            )),
         })
     }
 
@@ -153,7 +171,11 @@ impl Consumer {
             .await?
             .and_then(|s| s.salesforce)
             .ok_or_else(|| CoreError::NotConnected(tenant_id.to_owned()))?;
-        Ok(self.org_with(tenant_id, credentials).recording(exchanges))
+        let config = self.tenant(tenant_id).await?;
+        Ok(self
+            .org_with(tenant_id, credentials)
+            .budgeted(config.api_budget, Priority::Normal)
+            .recording(exchanges))
     }
 
     /// The org for credentials already read (with the tenant's other secrets).

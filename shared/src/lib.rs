@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod platforms;
 pub mod retry;
 pub mod salesforce;
+pub mod seal;
 pub mod secret;
 pub mod store;
 pub mod synclog;

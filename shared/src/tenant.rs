@@ -49,6 +49,9 @@ pub struct TenantConfig {
     /// What the sync log keeps of the Salesforce requests and answers.
     #[serde(default)]
     pub payloads: crate::synclog::payload::PayloadPolicy,
+    /// How much of the org's daily API allowance chatsync may spend, and what it leaves.
+    #[serde(default)]
+    pub api_budget: crate::salesforce::ApiBudget,
 }
 
 fn default_retention_days() -> u32 {
@@ -158,13 +161,31 @@ pub enum UpdatePolicy {
 #[serde(deny_unknown_fields)]
 pub struct WebhookPolicy {
     /// Tidio signs a timestamp; deliveries signed further than this from now are refused.
+    #[serde(default = "default_tidio_tolerance")]
     pub tidio_tolerance_seconds: u64,
+    /// Deliveries accepted per minute for this tenant (all platforms); more are answered 429
+    /// with Retry-After, which the platforms retry. Bounds what a leaked URL or a runaway
+    /// workflow can queue and spend.
+    #[serde(default = "default_webhooks_per_minute")]
+    pub per_minute: u32,
 }
+
+fn default_tidio_tolerance() -> u64 {
+    300
+}
+
+fn default_webhooks_per_minute() -> u32 {
+    1200
+}
+
+/// The most `webhooks.per_minute` may be.
+pub const MAX_WEBHOOKS_PER_MINUTE: u32 = 60_000;
 
 impl Default for WebhookPolicy {
     fn default() -> Self {
         Self {
-            tidio_tolerance_seconds: 300,
+            tidio_tolerance_seconds: default_tidio_tolerance(),
+            per_minute: default_webhooks_per_minute(),
         }
     }
 }
@@ -373,6 +394,18 @@ impl TenantConfig {
                 crate::mapping::transcript::parse_time_zone(&config.transcript.time_zone)
             {
                 problems.push(format!("transcript.time_zone: {e}"));
+            }
+            if !(1..=MAX_WEBHOOKS_PER_MINUTE).contains(&config.webhooks.per_minute) {
+                problems.push(format!(
+                    "webhooks.per_minute must be 1 to {MAX_WEBHOOKS_PER_MINUTE}, not {}",
+                    config.webhooks.per_minute
+                ));
+            }
+            let budget = &config.api_budget;
+            for (name, value) in [("share", budget.share), ("reserve", budget.reserve)] {
+                if !(0.0..=1.0).contains(&value) {
+                    problems.push(format!("api_budget.{name} must be 0 to 1, not {value}"));
+                }
             }
             if let Err(e) = crate::mapping::redact::Redactor::new(
                 config.transcript.redact_cards,

@@ -1,6 +1,7 @@
 //! The whole intake on the local stack: signed deliveries over HTTP to the host's API, the
 //! release webhook-intake binary under the Lambda Runtime Interface Emulator, DynamoDB, Secrets
-//! Manager and SQS in moto. Latency at concurrency 1, throughput at concurrency 8.
+//! Manager and SQS in moto. Latency at concurrency 1, throughput at concurrency 8; then one
+//! tenant's latency while another tenant is flooded past its `webhooks.per_minute`.
 //! `make bench` runs it after `cargo build --release -p webhook-intake`; figures go to
 //! BENCHMARKS.md.
 
@@ -19,6 +20,9 @@ const REQUESTS: usize = 500;
 /// Untimed deliveries first: the function's cold start and the tenant cache fill.
 const WARM_UP: usize = 20;
 const CONCURRENCY: [usize; 2] = [1, 8];
+/// Deliveries the flooded tenant is sent, and what it accepts a minute.
+const FLOOD: usize = 2_000;
+const FLOODED_PER_MINUTE: u32 = 100;
 
 /// One delivery ready to send: everything signed before the clock starts.
 struct Delivery {
@@ -31,7 +35,10 @@ struct Delivery {
 async fn main() {
     let bin_dir = release_bin_dir(&["webhook-intake"]);
     let aws = LocalAws::start().await;
-    let tenant = aws.load_demo_tenant().await;
+    let mut tenant = aws.load_demo_tenant().await;
+    // The intake's own speed is measured here, not the tenant's rate limit.
+    tenant.config.webhooks.per_minute = shared::tenant::MAX_WEBHOOKS_PER_MINUTE;
+    aws.store_tenant(&tenant).await;
     // Only the intake: the resolver and writer would compete for the two cores while the
     // intake is measured, and the deliveries it queues stay on resolve.fifo, unconsumed.
     let mut plan = aws.plan.clone();
@@ -71,7 +78,8 @@ async fn main() {
         )
         .expect("sample JSON");
         let warm_up = deliveries(&base, &tenant, platform, &sample, "warm", WARM_UP);
-        run(&client, warm_up, 1).await;
+        let warmed = run(&client, warm_up, 1).await;
+        assert_eq!(warmed.limited, 0, "the demo tenant is not limited here");
         queued += WARM_UP;
         for concurrency in CONCURRENCY {
             let batch = deliveries(
@@ -82,7 +90,13 @@ async fn main() {
                 &format!("c{concurrency}"),
                 REQUESTS,
             );
-            let (mut latencies, wall) = run(&client, batch, concurrency).await;
+            let Ran {
+                mut latencies,
+                wall,
+                limited,
+                ..
+            } = run(&client, batch, concurrency).await;
+            assert_eq!(limited, 0, "the demo tenant is not limited here");
             queued += REQUESTS;
             latencies.sort_unstable();
             println!(
@@ -92,6 +106,47 @@ async fn main() {
                 REQUESTS as f64 / wall.as_secs_f64(),
             );
         }
+    }
+    // A flood on one tenant (its URL leaked, say), beside another tenant's ordinary traffic.
+    let mut flooded = tenant.clone();
+    flooded.config.tenant_id = "flooded".into();
+    flooded.config.webhooks.per_minute = FLOODED_PER_MINUTE;
+    aws.store_tenant(&flooded).await;
+    let sample: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo_root().join("events/payloads/tidio-contact-created.json"))
+            .expect("sample"),
+    )
+    .expect("sample JSON");
+    run(
+        &client,
+        deliveries(&base, &flooded, Platform::Tidio, &sample, "fwarm", 1),
+        1,
+    )
+    .await;
+    let calm = deliveries(&base, &tenant, Platform::Tidio, &sample, "calm", REQUESTS);
+    let flood = deliveries(&base, &flooded, Platform::Tidio, &sample, "flood", FLOOD);
+    let (calm, flood) = tokio::join!(run(&client, calm, 1), run(&client, flood, 2));
+    queued += 1 + REQUESTS + flood.accepted;
+    println!();
+    println!(
+        "A flood: tenant `flooded` ({FLOODED_PER_MINUTE} deliveries a minute) sent {FLOOD} at concurrency 2 while `demo` sends {REQUESTS} at concurrency 1 (Tidio sample)"
+    );
+    println!();
+    println!(
+        "| tenant | concurrency | requests | accepted | refused (429) | median (ms) | p99 (ms) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (name, concurrency, requests, mut result) in
+        [("demo", 1, REQUESTS, calm), ("flooded", 2, FLOOD, flood)]
+    {
+        result.latencies.sort_unstable();
+        println!(
+            "| {name} | {concurrency} | {requests} | {} | {} | {:.2} | {:.2} |",
+            result.accepted,
+            result.limited,
+            millis(percentile(&result.latencies, 50.0)),
+            millis(percentile(&result.latencies, 99.0)),
+        );
     }
     let _ = stop_drain.send(true);
     let drained = drained.await.expect("drain task");
@@ -202,13 +257,19 @@ fn deliveries(
         .collect()
 }
 
-/// Sends every delivery with `concurrency` workers; asserts each is answered 202 "queued".
-/// Returns each request's latency and the wall time of the whole batch.
-async fn run(
-    client: &reqwest::Client,
-    batch: Vec<Delivery>,
-    concurrency: usize,
-) -> (Vec<Duration>, Duration) {
+/// What a batch came to.
+struct Ran {
+    latencies: Vec<Duration>,
+    wall: Duration,
+    accepted: usize,
+    /// Answered 429: over the tenant's rate.
+    limited: usize,
+}
+
+/// Sends every delivery with `concurrency` workers; asserts each is answered 202 "queued" or
+/// 429 "rate_limited" with a Retry-After. Returns each request's latency, the wall time of the
+/// whole batch, and how many were accepted and refused.
+async fn run(client: &reqwest::Client, batch: Vec<Delivery>, concurrency: usize) -> Ran {
     let batch = Arc::new(batch);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -217,10 +278,11 @@ async fn run(
             let (client, batch, next) = (client.clone(), batch.clone(), next.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
+                let mut limited = 0;
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(d) = batch.get(i) else {
-                        return latencies;
+                        return (latencies, limited);
                     };
                     let mut request = client.post(&d.url).body(d.body.clone());
                     for (name, value) in &d.headers {
@@ -229,10 +291,15 @@ async fn run(
                     let sent = Instant::now();
                     let response = request.send().await.expect("intake answers");
                     let status = response.status().as_u16();
+                    let retry_after = response.headers().contains_key("retry-after");
                     let text = response.text().await.expect("reply body");
                     latencies.push(sent.elapsed());
                     // A bench that silently measured errors or duplicates would be worthless.
                     let reply: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                    if status == 429 && reply["error"] == "rate_limited" && retry_after {
+                        limited += 1;
+                        continue;
+                    }
                     assert!(
                         status == 202 && reply["status"] == "queued",
                         "delivery {i} answered {status}: {text}"
@@ -242,10 +309,18 @@ async fn run(
         })
         .collect();
     let mut latencies = Vec::with_capacity(batch.len());
+    let mut limited = 0;
     for worker in workers {
-        latencies.extend(worker.await.expect("worker"));
+        let (l, refused) = worker.await.expect("worker");
+        latencies.extend(l);
+        limited += refused;
     }
-    (latencies, started.elapsed())
+    Ran {
+        accepted: batch.len() - limited,
+        latencies,
+        wall: started.elapsed(),
+        limited,
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

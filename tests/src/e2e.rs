@@ -194,6 +194,7 @@ pub async fn cli(session: &Session, args: &[&str]) -> (Option<i32>, String) {
             "WRITE_QUEUE_URL",
             env("identity-resolver", "WRITE_QUEUE_URL"),
         )
+        .env("EVENT_KEY_ARN", env("identity-resolver", "EVENT_KEY_ARN"))
         .output()
         .await
         .expect("chatsync runs");

@@ -1,6 +1,7 @@
 //! Test harness for the integration and end-to-end suites: each suite starts its own moto
 //! server (and, for end-to-end runs, the function host) and stops it when done.
 
+pub mod at_rest;
 pub mod e2e;
 pub mod scenario;
 
@@ -119,6 +120,24 @@ impl LocalAws {
         self.roles.get(binary).expect("function in template")
     }
 
+    /// Opens and seals queued events as the operator (the stack's event key).
+    pub fn sealer(&self) -> shared::seal::Sealer {
+        let key = self
+            .plan
+            .keys
+            .first()
+            .expect("the template has an event key");
+        shared::seal::Sealer::new(aws_sdk_kms::Client::new(&self.sdk), &key.arn)
+    }
+
+    /// The event in a queued message body (sealed as the functions send it).
+    pub async fn open(&self, body: &str) -> shared::event::QueuedEvent {
+        self.sealer()
+            .open(body)
+            .await
+            .expect("a queued event that opens")
+    }
+
     /// The environment the template gives a function (by binary name).
     pub fn env(&self, binary: &str) -> &std::collections::BTreeMap<String, String> {
         &self
@@ -184,6 +203,12 @@ impl LocalAws {
         if salesforce.is_some() {
             file.secrets.salesforce = salesforce;
         }
+        self.store_tenant(&file).await;
+        file
+    }
+
+    /// Stores a tenant (config and secrets) as `chatsync tenant put` would.
+    pub async fn store_tenant(&self, file: &shared::tenant::TenantFile) {
         let env = self.env("webhook-intake");
         let tenants =
             shared::store::tenants::TenantTable::new(self.dynamo(), &env["TENANTS_TABLE"]);
@@ -191,10 +216,9 @@ impl LocalAws {
             aws_sdk_secretsmanager::Client::new(&self.sdk),
             &env["TENANT_SECRET_PREFIX"],
         );
-        shared::store::tenants::put_tenant(&file, &tenants, &secrets)
+        shared::store::tenants::put_tenant(file, &tenants, &secrets)
             .await
             .expect("tenant stored");
-        file
     }
 
     /// All messages currently visible on a queue (received and put back at once).
@@ -232,6 +256,8 @@ impl LocalAws {
     }
 
     /// Number of items in a table.
+    /// Items in a table, but the intake's per-tenant rate windows (`~rate#…` in the
+    /// deliveries table): those count requests, not deliveries.
     pub async fn count(&self, logical_id: &str) -> usize {
         let out = self
             .dynamo()
@@ -240,7 +266,14 @@ impl LocalAws {
             .send()
             .await
             .expect("scan");
-        out.items().len()
+        out.items()
+            .iter()
+            .filter(|i| {
+                !i.get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|pk| pk.starts_with("~rate#"))
+            })
+            .count()
     }
 }
 

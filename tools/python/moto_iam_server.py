@@ -1,4 +1,4 @@
-"""moto server with IAM authorised per resource for DynamoDB and Secrets Manager.
+"""moto server with IAM authorised per resource for DynamoDB, Secrets Manager and KMS.
 
 moto authenticates every request and evaluates the caller's IAM policies once
 INITIAL_NO_AUTH_ACTION_COUNT requests have passed (the local stack switches it on through
@@ -9,6 +9,10 @@ to a secret prefix would deny everything. This launcher names those resources as
     transaction (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html);
   - Secrets Manager: the secret's ARN, or the ARN its name would have
     (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html).
+  - KMS: the key's ARN, from the KeyId the call names (key id, ARN or alias)
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html).
+A key created with the tag `chatsync:local-key-id` gets that id, so the local stack can name
+the key's ARN (in environments and policies) before creating it, as CloudFormation would.
 SQS's batch calls are authorised by their single-message action, as IAM does (a permission
 for SendMessage covers SendMessageBatch:
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-batch-api.html).
@@ -23,6 +27,8 @@ import sys
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import BaseResponse
 from moto.dynamodb.responses import DynamoHandler
+from moto.kms.models import KmsBackend, kms_backends
+from moto.kms.responses import KmsResponse
 from moto.iam.access_control import IAMRequestBase
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.secretsmanager.responses import SecretsManagerResponse
@@ -59,6 +65,37 @@ def secret_resource(handler):
     if name.startswith("arn:"):
         return name
     return f"arn:aws:secretsmanager:{handler.region}:{handler.current_account}:secret:{name}"
+
+
+def kms_resource(handler):
+    key_id = handler._get_param("KeyId")
+    if not key_id:
+        return "*"
+    backend = kms_backends[handler.current_account][handler.region]
+    try:
+        return backend.describe_key(key_id).arn
+    except Exception:  # an unknown key: the call itself answers NotFound after authorisation
+        if key_id.startswith("arn:"):
+            return key_id
+        return f"arn:aws:kms:{handler.region}:{handler.current_account}:key/{key_id}"
+
+
+LOCAL_KEY_ID_TAG = "chatsync:local-key-id"
+_create_key = KmsBackend.create_key
+
+
+def create_key_with_id(self, policy, key_usage, key_spec, description, tags, *args, **kwargs):
+    key = _create_key(self, policy, key_usage, key_spec, description, tags, *args, **kwargs)
+    wanted = next(
+        (t.get("TagValue") for t in tags or [] if t.get("TagKey") == LOCAL_KEY_ID_TAG), None
+    )
+    if wanted and wanted != key.id and wanted not in self.keys:
+        del self.keys[key.id]
+        key.id = wanted
+        key.arn = f"arn:aws:kms:{key.region}:{key.account_id}:key/{wanted}"
+        self.keys[wanted] = key
+        self.tagger.tag_resource(wanted, tags)
+    return key
 
 
 # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-batch-api.html
@@ -112,6 +149,8 @@ IAMRequestBase.check_action_permitted = check_single_action
 BaseResponse._authenticate_and_authorize_normal_action = authorise_json
 DynamoHandler._authenticate_and_authorize_normal_action = authorise_tables
 SecretsManagerResponse._determine_resource = determine_secret
+KmsResponse._determine_resource = kms_resource
+KmsBackend.create_key = create_key_with_id
 
 if __name__ == "__main__":
     main(sys.argv[1:])

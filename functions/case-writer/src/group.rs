@@ -4,7 +4,7 @@
 use crate::report::Report;
 use crate::{Function, WriteError, conversation};
 use aws_lambda_events::sqs::SqsMessage;
-use shared::consumer::receive_count;
+use shared::consumer::{CoreError, receive_count};
 use shared::error::{Classify, ErrorClass};
 use shared::event::QueuedEvent;
 use shared::salesforce::Exchanges;
@@ -18,14 +18,19 @@ enum Queued {
     Flush(FlushRequest),
 }
 
-fn read(record: &SqsMessage) -> Result<Queued, serde_json::Error> {
+/// A flush request, or an event (opened when sealed).
+async fn read(function: &Function, record: &SqsMessage) -> Result<Queued, WriteError> {
     let body = record.body.as_deref().unwrap_or_default();
-    match serde_json::from_str::<QueuedEvent>(body) {
-        Ok(event) => Ok(Queued::Event(Box::new(event))),
-        Err(e) => serde_json::from_str::<FlushRequest>(body)
-            .map(Queued::Flush)
-            .map_err(|_| e),
+    if let Ok(flush) = serde_json::from_str::<FlushRequest>(body) {
+        return Ok(Queued::Flush(flush));
     }
+    let event = function
+        .kit
+        .sealer
+        .open(body)
+        .await
+        .map_err(CoreError::from)?;
+    Ok(Queued::Event(Box::new(event)))
 }
 
 /// One FIFO group's messages of the batch: read them, then write what they ask.
@@ -35,7 +40,7 @@ pub(crate) async fn write_group(
 ) -> Result<(), (usize, WriteError)> {
     let mut read_ok = Vec::with_capacity(messages.len());
     for (i, record) in messages.iter().enumerate() {
-        match read(record) {
+        match read(function, record).await {
             Ok(q) => read_ok.push(q),
             Err(e) => {
                 // Write what came before; this message and its group's later ones fail.
@@ -44,7 +49,7 @@ pub(crate) async fn write_group(
                         .await
                         .map_err(|e| (0, e))?;
                 }
-                return Err((i, e.into()));
+                return Err((i, e));
             }
         }
     }

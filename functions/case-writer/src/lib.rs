@@ -54,7 +54,8 @@ impl Function {
             conversations: Conversations::new(
                 kit.dynamo.clone(),
                 env.required(vars::CONVERSATIONS_TABLE)?,
-            ),
+            )
+            .sealed(kit.sealer.clone()),
             watermarks: Watermarks::new(kit.dynamo.clone(), env.required(vars::WATERMARKS_TABLE)?),
             lookups: lookups::LookupCache::default(),
             fetcher: attachments::Fetcher::from_env(env)?,

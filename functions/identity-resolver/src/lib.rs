@@ -92,7 +92,7 @@ async fn resolve_or_retry(function: &Function, record: &SqsMessage) -> Result<()
     };
     let body = record.body.as_deref().unwrap_or_default();
     // Unreadable: it goes to the DLQ, where the drainer files it under `_unreadable`.
-    let Ok(queued) = serde_json::from_str::<QueuedEvent>(body) else {
+    let Ok(queued) = function.kit.sealer.open(body).await else {
         return Err(e);
     };
     let class = e.class();
@@ -190,7 +190,12 @@ async fn resolve(
     kept: &Kept,
 ) -> Result<(), ResolveError> {
     let body = record.body.as_deref().unwrap_or_default();
-    let mut queued: QueuedEvent = serde_json::from_str(body)?;
+    let mut queued: QueuedEvent = function
+        .kit
+        .sealer
+        .open(body)
+        .await
+        .map_err(CoreError::from)?;
     tracing::Span::current().record("correlation_id", queued.correlation_id.as_str());
     let config = function.kit.tenant(&queued.tenant_id).await?;
     let next = identify(function, &config, &queued, kept.recorder(&config)).await?;
@@ -211,7 +216,7 @@ async fn resolve(
             let detail = resolution.detail.clone();
             let records: Vec<String> = resolution.person.iter().map(|p| p.id.clone()).collect();
             queued.resolution = Some(resolution);
-            let message = serde_json::to_string(&queued)?;
+            let message = function.kit.sealer.seal(&queued).await?;
             function
                 .write_queue
                 .send(&queued.group_id(), &queued.dedupe_id(), &message)
@@ -295,6 +300,7 @@ async fn identify(
     let org = function
         .kit
         .org_with(&queued.tenant_id, credentials)
+        .budgeted(config.api_budget, shared::salesforce::Priority::Normal)
         .recording(exchanges);
     // The acting agent's User owns what is created (else the integration user does).
     let agent_email = queued.event.actor.as_ref().and_then(|a| a.email.as_deref());

@@ -22,7 +22,7 @@ use lambda_runtime::LambdaEvent;
 use serde::Serialize;
 use shared::config::{ConfigError, Env, vars};
 use shared::error::ErrorClass;
-use shared::event::QueuedEvent;
+use shared::event::QueuedHead;
 use shared::store::StoreError;
 use shared::store::conversations::{Conversations, FlushRequest, UNSENT_SHARDS};
 use shared::store::queue::{FifoMessage, FifoQueue, Received};
@@ -283,7 +283,7 @@ async fn settle(
         delete(stage.dlq, message).await?;
         return Ok(Settled::Dropped);
     }
-    let Ok(queued) = serde_json::from_str::<QueuedEvent>(body) else {
+    let Ok(queued) = serde_json::from_str::<QueuedHead>(body) else {
         park(function, stage.name, stage.dlq, message, None).await?;
         return Ok(Settled::Parked);
     };
@@ -504,7 +504,7 @@ async fn redrive_to_source(
     function: &Function,
     stage: Stage<'_>,
     message: &Received,
-    queued: &QueuedEvent,
+    queued: &QueuedHead,
     redrive: u32,
     why: &str,
 ) -> Result<(), StoreError> {
@@ -584,7 +584,7 @@ async fn park(
         tracing::warn!("dropping a dead-lettered flush request; the sweep renews it");
         return delete(dlq, message).await;
     }
-    if let Ok(d) = serde_json::from_str::<QueuedEvent>(body) {
+    if let Ok(d) = serde_json::from_str::<QueuedHead>(body) {
         // A consumer that parked it and then failed (recording a later event of the batch,
         // say) left its review item open already: one item per event is enough.
         let trail = function.sync_log.table().trail(&d.correlation_id).await?;
@@ -596,7 +596,7 @@ async fn park(
             return delete(dlq, message).await;
         }
     }
-    let mut entry = match serde_json::from_str::<QueuedEvent>(body) {
+    let mut entry = match serde_json::from_str::<QueuedHead>(body) {
         Ok(d) => SyncLogEntry::new(
             &d.correlation_id,
             &d.tenant_id,

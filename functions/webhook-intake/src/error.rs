@@ -1,6 +1,6 @@
 //! Intake errors and the one place they become HTTP responses.
 
-use lambda_http::{Body, Response};
+use lambda_http::{Body, Response, http};
 use shared::error::Classify;
 use shared::platforms::{ParseError, Platform, UnknownPlatform, VerifyError};
 use shared::store::StoreError;
@@ -30,6 +30,8 @@ pub enum IntakeError {
     Signature(#[from] VerifyError),
     #[error("malformed payload: {0}")]
     Malformed(#[from] ParseError),
+    #[error("this tenant's deliveries are over its rate; retry in {retry_after} s")]
+    RateLimited { retry_after: u32 },
     #[error("temporarily unavailable, retry later")]
     Store(#[from] StoreError),
     #[error("internal error")]
@@ -49,6 +51,7 @@ impl IntakeError {
             | IntakeError::Signature(_) => 401,
             IntakeError::TooLarge { .. } | IntakeError::EventTooLarge { .. } => 413,
             IntakeError::UnsupportedMediaType => 415,
+            IntakeError::RateLimited { .. } => 429,
             IntakeError::EmptyBody | IntakeError::NotUtf8 | IntakeError::Malformed(_) => 400,
             IntakeError::Store(e) if e.class().is_retryable() => 503,
             IntakeError::Store(_) | IntakeError::Internal(_) => 500,
@@ -69,6 +72,7 @@ impl IntakeError {
             IntakeError::UnsupportedMediaType => "unsupported_media_type",
             IntakeError::Signature(_) => "bad_signature",
             IntakeError::Malformed(_) => "malformed_payload",
+            IntakeError::RateLimited { .. } => "rate_limited",
             IntakeError::Store(_) => "unavailable",
             IntakeError::Internal(_) => "internal",
         }
@@ -95,7 +99,16 @@ impl IntakeError {
         } else {
             serde_json::json!({"error": self.code(), "message": self.to_string()})
         };
-        json_response(status, &body)
+        let mut response = json_response(status, &body);
+        if let IntakeError::RateLimited { retry_after } = self
+            && let Ok(value) = http::HeaderValue::from_str(&retry_after.to_string())
+        {
+            // The platforms retry a 429 (Intercom, respond.io by their retry schedules).
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 
@@ -125,6 +138,7 @@ mod tests {
             IntakeError::Signature(VerifyError::NoSecret),
             IntakeError::Malformed(ParseError::NotObject),
             IntakeError::Internal(String::new()),
+            IntakeError::RateLimited { retry_after: 1 },
         ];
         for e in errors {
             assert_ne!(e.status(), 410, "{e}");
@@ -168,5 +182,12 @@ mod tests {
         assert_eq!(e.code(), "event_too_large");
         assert!(e.to_string().contains("262144-byte message limit"), "{e}");
         assert_eq!(IntakeError::TooLarge { limit: 1 }.code(), "body_too_large");
+    }
+
+    #[test]
+    fn a_rate_limited_delivery_is_told_when_to_retry() {
+        let response = IntakeError::RateLimited { retry_after: 17 }.into_response();
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()["retry-after"], "17");
     }
 }

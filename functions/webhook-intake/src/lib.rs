@@ -16,8 +16,9 @@ use shared::event::{self, QueuedEvent, Received};
 use shared::mapping::redact::Redactor;
 use shared::mask;
 use shared::platforms::{self, Inbound, Parsed, Platform};
+use shared::seal::Sealer;
 use shared::store::deliveries::{
-    BODY_HASH_CLAIM_TTL_SECONDS, CLAIM_TTL_SECONDS, Claim, DeliveryClaims,
+    Admission, BODY_HASH_CLAIM_TTL_SECONDS, CLAIM_TTL_SECONDS, Claim, DeliveryClaims,
 };
 use shared::store::queue::{FifoMessage, FifoQueue};
 use shared::store::secrets::TenantSecretStore;
@@ -46,6 +47,7 @@ pub struct Intake {
     secrets: TenantSecretStore,
     claims: DeliveryClaims,
     resolve_queue: FifoQueue,
+    sealer: Sealer,
     sync_log: SyncLogTable,
     cache: TtlCache<Tenant>,
     max_body_bytes: usize,
@@ -66,6 +68,10 @@ impl Intake {
             resolve_queue: FifoQueue::new(
                 aws_sdk_sqs::Client::new(sdk),
                 env.required(vars::RESOLVE_QUEUE_URL)?,
+            ),
+            sealer: Sealer::new(
+                aws_sdk_kms::Client::new(sdk),
+                env.required(vars::EVENT_KEY_ARN)?,
             ),
             cache: TtlCache::new(shared::store::tenants::TENANT_CACHE_TTL),
             max_body_bytes: env.number_or(vars::MAX_WEBHOOK_BYTES, DEFAULT_MAX_WEBHOOK_BYTES)?
@@ -287,6 +293,19 @@ async fn receive_noting(
         tidio_tolerance_seconds: config.webhooks.tidio_tolerance_seconds,
     };
     platforms::verify(platform, secrets.webhooks.for_platform(platform), &inbound)?;
+    // Only verified deliveries count: a forger cannot spend a tenant's rate. Wall-clock time,
+    // whatever clock the signature check uses.
+    if let Admission::Limited { retry_after } = intake
+        .claims
+        .admit(
+            tenant_id,
+            OffsetDateTime::now_utc(),
+            config.webhooks.per_minute,
+        )
+        .await?
+    {
+        return Err(IntakeError::RateLimited { retry_after });
+    }
 
     let text = std::str::from_utf8(body).map_err(|_| IntakeError::NotUtf8)?;
     let mut accepted = match platforms::parse(platform, body)? {
@@ -320,18 +339,20 @@ async fn receive_noting(
     let key = event::delivery_key(tenant_id, platform, &accepted.delivery_id);
     let new_id = event::new_correlation_id();
     seen.correlation_id = Some(new_id.clone());
-    let received = |correlation_id: &str| -> Result<Vec<FifoMessage>, IntakeError> {
-        let received = Received {
-            tenant_id,
-            platform,
-            correlation_id,
-            received_at: now,
-            body: text,
-        };
-        messages(event::queue_events(accepted.clone(), &received))
+    let received = |correlation_id| Received {
+        tenant_id,
+        platform,
+        correlation_id,
+        received_at: now,
+        body: text,
     };
+    let sealer = &intake.sealer;
     // Sized before claiming: a delivery SQS cannot take is refused without leaving a claim.
-    let messages = received(&new_id)?;
+    let messages = messages(
+        sealer,
+        event::queue_events(accepted.clone(), &received(&new_id)),
+    )
+    .await?;
     if let Some(m) = messages
         .iter()
         .find(|m| m.body.len() > SQS_MAX_MESSAGE_BYTES)
@@ -361,7 +382,11 @@ async fn receive_noting(
             // queue under its correlation id. The dedupe ids are the same, so SQS keeps one copy.
             Claim::Pending { correlation_id } => {
                 seen.correlation_id = Some(correlation_id.clone());
-                let messages = received(&correlation_id)?;
+                let messages = self::messages(
+                    sealer,
+                    event::queue_events(accepted.clone(), &received(&correlation_id)),
+                )
+                .await?;
                 (correlation_id, messages, false)
             }
         };
@@ -423,17 +448,21 @@ fn ignored(seen: &mut Seen) -> Reply {
     Reply::Ignored { correlation_id }
 }
 
-fn messages(events: Vec<QueuedEvent>) -> Result<Vec<FifoMessage>, IntakeError> {
-    events
-        .iter()
-        .map(|e| {
-            Ok(FifoMessage {
-                group_id: e.group_id(),
-                dedupe_id: e.dedupe_id(),
-                body: serde_json::to_string(e).map_err(|e| IntakeError::Internal(e.to_string()))?,
-            })
-        })
-        .collect()
+/// The resolve.fifo messages of a delivery's events, each sealed (its personal part
+/// encrypted under the stack's key).
+async fn messages(
+    sealer: &Sealer,
+    events: Vec<QueuedEvent>,
+) -> Result<Vec<FifoMessage>, IntakeError> {
+    let mut out = Vec::with_capacity(events.len());
+    for e in &events {
+        out.push(FifoMessage {
+            group_id: e.group_id(),
+            dedupe_id: e.dedupe_id(),
+            body: sealer.seal(e).await?,
+        });
+    }
+    Ok(out)
 }
 
 /// All four platforms send JSON. A request that says it is something else is refused; one

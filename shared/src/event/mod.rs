@@ -341,21 +341,62 @@ impl QueuedEvent {
     /// first correlation id), distinct per event of a delivery, and distinct for a new claim of
     /// the same key once the old one expired (an identical CloudCX body is a new event then).
     pub fn dedupe_id(&self) -> String {
-        let key = format!(
-            "{}#{}#{}",
-            self.delivery_key(),
-            self.correlation_id,
-            self.index
-        );
-        hex::encode(Sha256::digest(key.as_bytes()))
+        dedupe_id(&self.delivery_key(), &self.correlation_id, self.index)
     }
 
     /// The dedupe id of the `n`th redrive or replay: fresh, since SQS drops a reused one for
     /// five minutes, and stable, so a repeated redrive of the same attempt stays one message.
     pub fn resend_dedupe_id(&self, kind: &str, n: u32) -> String {
-        let key = format!("{}#{kind}{n}", self.dedupe_id());
-        hex::encode(Sha256::digest(key.as_bytes()))
+        resend_dedupe_id(&self.dedupe_id(), kind, n)
     }
+}
+
+/// The routing head of a queued message: what the drainer and a replay read to route it,
+/// without the personal part (which a sealed message keeps encrypted; see `crate::seal`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct QueuedHead {
+    pub correlation_id: String,
+    pub tenant_id: String,
+    pub platform: Platform,
+    pub delivery_id: String,
+    pub index: u16,
+    pub topic: String,
+    pub conversation_key: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    /// The resolution of an unsealed (older) message, whose presence said it had left the
+    /// resolver; sealed messages keep it sealed.
+    #[serde(default, rename = "resolution")]
+    pub legacy_resolution: Option<serde::de::IgnoredAny>,
+}
+
+impl QueuedHead {
+    pub fn group_id(&self) -> String {
+        group_id(&self.tenant_id, self.platform, &self.conversation_key)
+    }
+
+    pub fn dedupe_id(&self) -> String {
+        dedupe_id(
+            &delivery_key(&self.tenant_id, self.platform, &self.delivery_id),
+            &self.correlation_id,
+            self.index,
+        )
+    }
+
+    /// As [`QueuedEvent::resend_dedupe_id`].
+    pub fn resend_dedupe_id(&self, kind: &str, n: u32) -> String {
+        resend_dedupe_id(&self.dedupe_id(), kind, n)
+    }
+}
+
+fn dedupe_id(delivery_key: &str, correlation_id: &str, index: u16) -> String {
+    let key = format!("{delivery_key}#{correlation_id}#{index}");
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+fn resend_dedupe_id(dedupe_id: &str, kind: &str, n: u32) -> String {
+    let key = format!("{dedupe_id}#{kind}{n}");
+    hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 /// The facts of one delivery that the intake adds to the events parsed from it.
@@ -491,6 +532,20 @@ mod tests {
         b.delivery_id = "notif_2".into();
         assert_ne!(a.dedupe_id(), b.dedupe_id());
         assert_eq!(a.dedupe_id().len(), 64);
+    }
+
+    #[test]
+    fn the_head_alone_gives_the_same_group_and_dedupe_ids() {
+        let q = queued("conversation:1", 1);
+        let mut json = serde_json::to_value(&q).unwrap();
+        json.as_object_mut().unwrap().remove("event");
+        let head: QueuedHead = serde_json::from_value(json).unwrap();
+        assert_eq!(head.group_id(), q.group_id());
+        assert_eq!(head.dedupe_id(), q.dedupe_id());
+        assert_eq!(
+            head.resend_dedupe_id("redrive", 2),
+            q.resend_dedupe_id("redrive", 2)
+        );
     }
 
     #[test]

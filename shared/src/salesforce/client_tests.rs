@@ -816,3 +816,151 @@ async fn a_recording_handle_keeps_each_request_and_answer_but_no_token() {
     let all = format!("{seen:?}");
     assert!(!all.contains("Bearer") && !all.contains("\"at\""), "{all}");
 }
+
+#[tokio::test]
+async fn a_budgeted_org_sends_nothing_past_the_tenants_budget() {
+    // The org has 1,000 calls a day and 850 are spent: 150 left.
+    let (base, timeline) = serve(|req, _| {
+        if req.path == "/services/oauth2/token" {
+            let base = format!("http://{}", req.header("host").unwrap_or(""));
+            return reply(200, token_body(&base, "at", None));
+        }
+        let mut r = reply(200, r#"{"totalSize":0,"done":true,"records":[]}"#);
+        r.headers[1].1 = "api-usage=850/1000".into();
+        r
+    })
+    .await;
+    let client = client();
+    let generous = ApiBudget {
+        share: 1.0,
+        reserve: 0.10,
+    };
+    let org = client
+        .org("t1", refresh_credentials(&base), Arc::new(DiscardTokens))
+        .budgeted(generous, Priority::Normal);
+    // The first call learns the usage; a normal call may leave 100 (the reserve).
+    org.query("SELECT Id FROM Lead").await.expect("admitted");
+    org.query("SELECT Id FROM Lead").await.expect("admitted");
+    // Low-priority work keeps clear of twice the reserve (200): refused, nothing sent.
+    let low = client
+        .org("t1", refresh_credentials(&base), Arc::new(DiscardTokens))
+        .budgeted(generous, Priority::Low);
+    let sent = timeline.seen().len();
+    let err = low.query("SELECT Id FROM Lead").await.unwrap_err();
+    assert!(
+        matches!(err, SalesforceError::BudgetExhausted { .. }),
+        "{err}"
+    );
+    assert_eq!(err.class(), ErrorClass::RateLimited);
+    assert_eq!(timeline.seen().len(), sent, "nothing sent past the budget");
+    // A tenant whose share is spent is refused at normal priority too.
+    let spent = client
+        .org("t1", refresh_credentials(&base), Arc::new(DiscardTokens))
+        .budgeted(
+            ApiBudget {
+                share: 0.002,
+                reserve: 0.10,
+            },
+            Priority::Normal,
+        );
+    let err = spent.query("SELECT Id FROM Lead").await.unwrap_err();
+    assert!(
+        err.to_string().contains("chatsync would have spent"),
+        "{err}"
+    );
+    assert_eq!(timeline.seen().len(), sent);
+}
+
+#[tokio::test]
+async fn a_passing_failure_is_sent_again_once_only_when_that_cannot_do_the_work_twice() {
+    // Each Lead name scripts its answers: the n-th POST of that name gets the n-th answer.
+    let (org, client, timeline) = api_server(|req, before| {
+        let name = req.body.clone();
+        let tries = before.iter().filter(|s| s.body == name).count();
+        let lock = r#"[{"message":"unable to obtain exclusive access to this record","errorCode":"UNABLE_TO_LOCK_ROW"}]"#;
+        let created = r#"{"id":"00Q000000000001AAA","success":true,"errors":[]}"#;
+        match (name.contains("locked-once"), name.contains("locked-always"), tries) {
+            (true, _, 0) | (_, true, _) => reply(400, lock),
+            (true, _, _) => reply(201, created),
+            _ => {
+                let mut r = reply(500, "<html><body>Internal Server Error</body></html>");
+                r.headers = vec![("content-type", "text/html".into())];
+                r
+            }
+        }
+    })
+    .await;
+    let posts = || {
+        timeline
+            .seen()
+            .iter()
+            .filter(|s| s.method == "POST" && s.path.contains("/sobjects/"))
+            .count()
+    };
+    // A row lock rolled the transaction back: sent again, and it lands.
+    let id = org
+        .create("Lead", &json!({"LastName": "locked-once"}))
+        .await
+        .expect("landed on the second send");
+    assert_eq!(id, "00Q000000000001AAA");
+    assert_eq!(posts(), 2);
+    // Sent again once only: a second lock is the message's to retry.
+    let err = org
+        .create("Lead", &json!({"LastName": "locked-always"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("UNABLE_TO_LOCK_ROW"));
+    assert_eq!(posts(), 4);
+    // An HTML 500 may have created the Lead: not sent again.
+    let err = org
+        .create("Lead", &json!({"LastName": "unknown"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Transient);
+    assert_eq!(posts(), 5);
+    assert_eq!(client.api_calls(), 5);
+}
+
+#[test]
+fn only_row_locks_and_lost_reads_are_sent_again() {
+    let api = |status, code: &str| SalesforceError::Api {
+        status: Some(status),
+        error: error::ApiError::new(code, "m"),
+    };
+    let transport = |kind| SalesforceError::Transport {
+        kind,
+        message: "m".into(),
+    };
+    let post = Method::POST;
+    let get = Method::GET;
+    assert!(client::may_resend(&post, &api(400, "UNABLE_TO_LOCK_ROW")));
+    // An outage is waited out, not resent into.
+    assert!(!client::may_resend(&post, &api(503, "SERVER_UNAVAILABLE")));
+    assert!(!client::may_resend(&get, &api(503, "SERVER_UNAVAILABLE")));
+    assert!(!client::may_resend(&get, &api(503, "HTTP_503")));
+    assert!(!client::may_resend(
+        &post,
+        &transport(error::TransportKind::Connect)
+    ));
+    assert!(!client::may_resend(
+        &get,
+        &transport(error::TransportKind::Timeout)
+    ));
+    // A write that may have been applied is the message's to retry.
+    assert!(!client::may_resend(&post, &api(500, "HTTP_500")));
+    assert!(!client::may_resend(
+        &post,
+        &transport(error::TransportKind::Other)
+    ));
+    assert!(!client::may_resend(
+        &post,
+        &api(400, "REQUIRED_FIELD_MISSING")
+    ));
+    // A read's lost answer is asked again.
+    assert!(client::may_resend(&get, &api(500, "HTTP_500")));
+    assert!(client::may_resend(
+        &get,
+        &transport(error::TransportKind::Other)
+    ));
+    assert!(!client::may_resend(&get, &api(404, "NOT_FOUND")));
+}

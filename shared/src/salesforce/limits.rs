@@ -94,8 +94,9 @@ pub struct BudgetRefusal {
     pub reason: String,
 }
 
-/// A tenant's policy for spending its org's daily allowance.
+/// A tenant's policy for spending its org's daily allowance (`[api_budget]` in its file).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ApiBudget {
     /// Fraction (0..=1) of the org's daily allowance chatsync may spend.
     pub share: f64,
@@ -164,6 +165,44 @@ impl ApiBudget {
         usage
             .and_then(|u| u.per_app)
             .map_or(counted, |app| app.used.max(counted))
+    }
+}
+
+/// Calls counted per hour, forgotten after a day: the budget's view of chatsync's own spend.
+#[derive(Debug, Default)]
+pub(crate) struct HourlyCalls {
+    /// (hours since `origin`, calls in that hour), oldest first.
+    hours: std::collections::VecDeque<(u64, u64)>,
+    origin: Option<std::time::Instant>,
+}
+
+impl HourlyCalls {
+    const HOUR: u64 = 3600;
+
+    fn hour(&mut self, now: std::time::Instant) -> u64 {
+        let origin = *self.origin.get_or_insert(now);
+        now.saturating_duration_since(origin).as_secs() / Self::HOUR
+    }
+
+    pub(crate) fn count(&mut self, now: std::time::Instant) {
+        let hour = self.hour(now);
+        match self.hours.back_mut() {
+            Some((h, n)) if *h == hour => *n += 1,
+            _ => self.hours.push_back((hour, 1)),
+        }
+        while self.hours.front().is_some_and(|(h, _)| h + 24 <= hour) {
+            self.hours.pop_front();
+        }
+    }
+
+    pub(crate) fn total(&self, now: std::time::Instant) -> u64 {
+        let Some(origin) = self.origin else { return 0 };
+        let hour = now.saturating_duration_since(origin).as_secs() / Self::HOUR;
+        self.hours
+            .iter()
+            .filter(|(h, _)| h + 24 > hour)
+            .map(|(_, n)| n)
+            .sum()
     }
 }
 
@@ -276,5 +315,26 @@ mod tests {
         let u = parse_limit_info("api-usage=500/1000; per-app-api-usage=300/400(appName=chatsync)");
         assert_eq!(ApiBudget::chatsync_used(u.as_ref(), 10), 300);
         assert_eq!(ApiBudget::chatsync_used(None, 10), 10);
+    }
+}
+
+#[cfg(test)]
+mod hourly_tests {
+    use super::HourlyCalls;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn calls_older_than_a_day_are_forgotten() {
+        let start = Instant::now();
+        let at = |h: u64| start + Duration::from_secs(h * 3600 + 1);
+        let mut c = HourlyCalls::default();
+        c.count(start);
+        c.count(at(0));
+        c.count(at(10));
+        assert_eq!(c.total(at(10)), 3);
+        assert_eq!(c.total(at(23)), 3);
+        assert_eq!(c.total(at(24)), 1, "the first hour's two are a day old");
+        c.count(at(40));
+        assert_eq!(c.total(at(40)), 1);
     }
 }

@@ -8,9 +8,11 @@
 use super::{StoreError, aws_error};
 use crate::mapping::state::ConversationState;
 use crate::platforms::Platform;
+use crate::seal::Sealer;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// The sparse index of conversations holding transcript lines not yet in Salesforce, spread
@@ -87,6 +89,10 @@ const KEEP_DAYS: i64 = 180;
 pub struct Conversations {
     client: Client,
     table: String,
+    /// Seals the state and lines (the visitor's supplied details, the agent, message text);
+    /// without one (the drainer lists waiting conversations only) they are read and written
+    /// in clear.
+    sealer: Option<Arc<Sealer>>,
 }
 
 /// Where one conversation lives.
@@ -154,7 +160,56 @@ impl Conversations {
         Self {
             client,
             table: table.into(),
+            sealer: None,
         }
+    }
+
+    /// States and lines are stored sealed (`sealed_state`, `sealed_line`); ones stored in
+    /// clear before still read.
+    pub fn sealed(mut self, sealer: Arc<Sealer>) -> Self {
+        self.sealer = Some(sealer);
+        self
+    }
+
+    async fn seal(
+        &self,
+        key: &ConversationKey,
+        context: &str,
+        text: String,
+        plain: &'static str,
+        sealed: &'static str,
+    ) -> Result<(&'static str, String), StoreError> {
+        match &self.sealer {
+            Some(sealer) => Ok((
+                sealed,
+                sealer
+                    .seal_text(&key.tenant_id, &format!("{}#{context}", key.pk), &text)
+                    .await?,
+            )),
+            None => Ok((plain, text)),
+        }
+    }
+
+    /// The text of an item, from its sealed attribute (opened) or its plain one.
+    async fn open(
+        &self,
+        key: &ConversationKey,
+        context: &str,
+        item: &HashMap<String, AttributeValue>,
+        plain: &'static str,
+        sealed: &'static str,
+    ) -> Result<Option<String>, StoreError> {
+        if let Some(stored) = item.get(sealed).and_then(|v| v.as_s().ok()) {
+            let sealer = self
+                .sealer
+                .as_ref()
+                .ok_or_else(|| corrupt(format!("{sealed} but no key to open it with")))?;
+            let text = sealer
+                .open_text(&key.tenant_id, &format!("{}#{context}", key.pk), stored)
+                .await?;
+            return Ok(Some(text));
+        }
+        Ok(item.get(plain).and_then(|v| v.as_s().ok()).cloned())
     }
 
     /// The state, or a fresh one (version 0) for a conversation never seen.
@@ -172,11 +227,11 @@ impl Conversations {
         let Some(item) = out.item else {
             return Ok(ConversationState::default());
         };
-        let text = item
-            .get("state")
-            .and_then(|v| v.as_s().ok())
+        let text = self
+            .open(key, "state", &item, "state", "sealed_state")
+            .await?
             .ok_or_else(|| corrupt("no state attribute"))?;
-        serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))
+        serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))
     }
 
     /// Saves `state` over the version it was loaded at, and bumps its version.
@@ -189,13 +244,16 @@ impl Conversations {
         let read_version = state.version;
         state.version = read_version + 1;
         let text = serde_json::to_string(&state).map_err(|e| corrupt(e.to_string()))?;
+        let (attribute, text) = self
+            .seal(key, "state", text, "state", "sealed_state")
+            .await?;
         let mut put = self
             .client
             .put_item()
             .table_name(&self.table)
             .item("pk", AttributeValue::S(key.pk.clone()))
             .item("sk", AttributeValue::S("state".into()))
-            .item("state", AttributeValue::S(text))
+            .item(attribute, AttributeValue::S(text))
             .item("version", AttributeValue::N(state.version.to_string()))
             .item("tenant_id", AttributeValue::S(key.tenant_id.clone()))
             .item("platform", AttributeValue::S(key.platform.to_string()))
@@ -238,19 +296,19 @@ impl Conversations {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut seen = std::collections::HashSet::new();
-        let items = lines
-            .iter()
-            // One batch may not write an item twice.
-            .filter(|(sort_key, _)| seen.insert(sort_key.clone()))
-            .map(|(sort_key, json)| {
-                HashMap::from([
-                    ("pk".to_owned(), AttributeValue::S(key.pk.clone())),
-                    ("sk".to_owned(), AttributeValue::S(sort_key.clone())),
-                    ("line".to_owned(), AttributeValue::S(json.clone())),
-                    ("expires_at".to_owned(), expires(now)),
-                ])
-            })
-            .collect();
+        let mut items = Vec::with_capacity(lines.len());
+        // One batch may not write an item twice.
+        for (sort_key, json) in lines.iter().filter(|(k, _)| seen.insert(k.clone())) {
+            let (attribute, text) = self
+                .seal(key, sort_key, json.clone(), "line", "sealed_line")
+                .await?;
+            items.push(HashMap::from([
+                ("pk".to_owned(), AttributeValue::S(key.pk.clone())),
+                ("sk".to_owned(), AttributeValue::S(sort_key.clone())),
+                (attribute.to_owned(), AttributeValue::S(text)),
+                ("expires_at".to_owned(), expires(now)),
+            ]));
+        }
         super::batch_put(&self.client, &self.table, items).await?;
         Ok(())
     }
@@ -309,16 +367,20 @@ impl Conversations {
             .expression_attribute_values(":p", AttributeValue::S(key.pk.clone()))
             .expression_attribute_values(":l", AttributeValue::S("line#".into()))
             .consistent_read(true);
-        super::query_items(query, usize::MAX)
-            .await?
-            .iter()
-            .map(|item| {
-                item.get("line")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .ok_or_else(|| corrupt("a transcript line without text"))
-            })
-            .collect()
+        let mut lines = Vec::new();
+        for item in super::query_items(query, usize::MAX).await? {
+            let sort_key = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            let line = self
+                .open(key, &sort_key, &item, "line", "sealed_line")
+                .await?
+                .ok_or_else(|| corrupt("a transcript line without text"))?;
+            lines.push(line);
+        }
+        Ok(lines)
     }
 }
 

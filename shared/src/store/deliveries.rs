@@ -27,6 +27,16 @@ pub enum Claim {
     Queued { correlation_id: String },
 }
 
+/// Whether a tenant's delivery fits its rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Admitted,
+    /// The tenant's minute is full: try again after this many seconds.
+    Limited {
+        retry_after: u32,
+    },
+}
+
 #[derive(Debug, Clone)]
 pub struct DeliveryClaims {
     client: Client,
@@ -43,6 +53,52 @@ impl DeliveryClaims {
 
     /// Claims `key` for `correlation_id` for `ttl_seconds`, unless a live claim holds it. An
     /// expired claim DynamoDB has not deleted yet counts as absent.
+    /// Counts one delivery in the tenant's current minute (a fixed window, one conditional
+    /// update shared by every instance); refused when the minute already holds `per_minute`.
+    /// The window's item is keyed `~rate#…`, which no delivery key can be (tenant ids have
+    /// no `~`), and expires with the next minutes.
+    pub async fn admit(
+        &self,
+        tenant_id: &str,
+        now: OffsetDateTime,
+        per_minute: u32,
+    ) -> Result<Admission, StoreError> {
+        let minute = now.unix_timestamp().div_euclid(60);
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(
+                "pk",
+                AttributeValue::S(format!("~rate#{tenant_id}#{minute}")),
+            )
+            .update_expression("ADD n :one SET expires_at = if_not_exists(expires_at, :expires)")
+            .condition_expression("attribute_not_exists(n) OR n < :max")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":max", AttributeValue::N(per_minute.to_string()))
+            .expression_attribute_values(
+                ":expires",
+                AttributeValue::N((minute * 60 + 180).to_string()),
+            )
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(Admission::Admitted),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                let into_minute = u32::try_from(now.unix_timestamp().rem_euclid(60)).unwrap_or(0);
+                Ok(Admission::Limited {
+                    retry_after: 60 - into_minute,
+                })
+            }
+            Err(e) => Err(aws_error("DynamoDB", "UpdateItem", e)),
+        }
+    }
+
     pub async fn claim(
         &self,
         key: &str,

@@ -1,8 +1,9 @@
 //! The links table: what chatsync already knows about a visitor, so a known visitor costs no
 //! Salesforce call. One item per (tenant, key): `pk` = tenant id, `sk` = the key
-//! (`platform:<platform>:<contact id>`, `email:<normalised e-mail>`, `phone:<E.164>`), pointing
-//! at the Salesforce person. Items carry `expires_at` (epoch seconds, the table's TTL
-//! attribute); DynamoDB deletes expired items only eventually, so an expired one reads as absent.
+//! (`platform:<platform>:<contact id>`; e-mails and phones only as a hash, `email:sha256:<hex>`,
+//! `phone:sha256:<hex>`), pointing at the Salesforce person. Items carry `expires_at` (epoch
+//! seconds, the table's TTL attribute); DynamoDB deletes expired items only eventually, so an
+//! expired one reads as absent.
 //! Keeping the tenant as the partition key lets one tenant's links be listed or removed together.
 
 use super::{StoreError, aws_error};
@@ -68,8 +69,8 @@ impl LinkKey {
             .collect()
     }
 
-    /// The sort key: `platform:intercom:123`, `email:a@b.io`, `phone:+15551211212`; a key too
-    /// long to store is replaced by `<kind>:sha256:<hex>` of its full text.
+    /// The sort key: `platform:intercom:123`; an e-mail or phone (and a platform key too long
+    /// to store) as `<kind>:sha256:<hex>` of its full text (`email:a@b.io`).
     pub fn render(&self) -> String {
         let (prefix, text) = match self {
             LinkKey::PlatformContact {
@@ -82,7 +83,9 @@ impl LinkKey {
             LinkKey::Email(e) => ("email", format!("email:{e}")),
             LinkKey::Phone(p) => ("phone", format!("phone:{p}")),
         };
-        if text.len() <= MAX_PLAIN_KEY_BYTES {
+        // E-mails and phones are personal: the table holds only their hash (a lookup key,
+        // not a copy). Hashed, not encrypted: a known address can still be tested against it.
+        if prefix == "platform" && text.len() <= MAX_PLAIN_KEY_BYTES {
             text
         } else {
             format!(
@@ -360,9 +363,15 @@ mod tests {
         assert_eq!(
             rendered,
             [
-                "platform:respondio:c-1",
-                "email:a@b.io",
-                "phone:+15551211212"
+                "platform:respondio:c-1".to_owned(),
+                format!(
+                    "email:sha256:{}",
+                    hex::encode(Sha256::digest("email:a@b.io"))
+                ),
+                format!(
+                    "phone:sha256:{}",
+                    hex::encode(Sha256::digest("phone:+15551211212"))
+                ),
             ]
         );
         assert!(LinkKey::for_keys(Platform::Tidio, &Keys::default()).is_empty());

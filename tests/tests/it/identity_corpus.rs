@@ -97,7 +97,7 @@ impl Run {
                 return all;
             };
             for m in messages {
-                all.push(serde_json::from_str(m.body().unwrap()).unwrap());
+                all.push(self.aws.open(m.body().unwrap()).await);
                 self.aws
                     .sqs()
                     .delete_message()

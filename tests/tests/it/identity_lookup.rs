@@ -554,7 +554,9 @@ async fn links_put_get_forget_and_expire() {
         )
         .key(
             "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("phone:+15551211212".into()),
+            aws_sdk_dynamodb::types::AttributeValue::S(
+                shared::store::links::LinkKey::Phone("+15551211212".into()).render(),
+            ),
         )
         .send()
         .await

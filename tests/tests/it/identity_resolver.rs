@@ -91,10 +91,11 @@ impl Stack {
                 .await
                 .unwrap();
             match out.messages {
-                Some(m) if !m.is_empty() => all.extend(
-                    m.iter()
-                        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap()),
-                ),
+                Some(m) if !m.is_empty() => {
+                    for m in m {
+                        all.push(self.aws.open(m.body().unwrap()).await);
+                    }
+                }
                 _ => break,
             }
         }

@@ -17,6 +17,7 @@ use webhook_intake::{Intake, handle};
 struct Reply {
     status: u16,
     json: serde_json::Value,
+    headers: http::HeaderMap,
 }
 
 fn request(
@@ -53,7 +54,11 @@ async fn send(intake: &Intake, req: lambda_http::Request) -> Reply {
         Body::Text(t) => serde_json::from_str(t).unwrap_or(serde_json::Value::Null),
         _ => serde_json::Value::Null,
     };
-    Reply { status, json }
+    Reply {
+        status,
+        json,
+        headers: response.headers().clone(),
+    }
 }
 
 fn payload(name: &str) -> Vec<u8> {
@@ -105,12 +110,23 @@ async fn each_platforms_signed_delivery_is_queued_once_however_often_it_arrives(
     // the order the delivery gave them.
     let body = payload("intercom-conversation-user-created.json");
     let expected = parsed(Platform::Intercom, &body);
-    let mut queued: Vec<QueuedEvent> = all_messages(&aws, "ResolveQueue")
-        .await
-        .iter()
-        .map(|m| serde_json::from_str::<QueuedEvent>(m.body().unwrap()).unwrap())
-        .filter(|e| e.platform == Platform::Intercom)
-        .collect();
+    let mut queued: Vec<QueuedEvent> = Vec::new();
+    for m in all_messages(&aws, "ResolveQueue").await {
+        let sealed = m.body().unwrap();
+        let e = aws.open(sealed).await;
+        // The personal part travels sealed: no e-mail or name in clear on the queue.
+        for value in e.event.personal_values() {
+            assert!(!sealed.contains(&value), "{value} in clear on the queue");
+        }
+        assert!(!sealed.contains("\"event\""), "{sealed}");
+        if e.platform == Platform::Intercom {
+            queued.push(e);
+        }
+    }
+    assert!(
+        queued.iter().any(|q| q.event.visitor.email.is_some()),
+        "the sample carries an e-mail"
+    );
     queued.sort_by_key(|e| e.index);
     assert_eq!(queued.len(), expected.events.len());
     for (q, e) in queued.iter().zip(&expected.events) {
@@ -546,7 +562,7 @@ async fn a_webhook_body_is_stored_only_masked_and_redacted_for_a_few_days() {
     assert_eq!(messages.len(), 1);
     let message = messages[0].body().unwrap();
     assert!(!message.contains("4111 1111"), "a card number was queued");
-    let queued: QueuedEvent = serde_json::from_str(message).unwrap();
+    let queued: QueuedEvent = aws.open(message).await;
     assert_eq!(queued.raw.bytes, body.len());
     let EventKind::MessageAdded { message } = &queued.event.kind else {
         panic!("{:?}", queued.event.kind)
@@ -774,4 +790,71 @@ async fn an_unreachable_aws_answers_503_so_the_platform_retries() {
     let reply = signed(&intake, &tenant, Platform::Tidio, &second).await;
     assert_eq!(reply.status, 503, "{}", reply.json);
     assert_eq!(reply.json["error"], "unavailable");
+}
+
+#[tokio::test]
+async fn a_flood_on_one_tenant_is_held_to_its_rate_and_leaves_another_tenant_untouched() {
+    let (aws, intake, demo) = setup().await;
+    // GIVEN a second tenant that accepts 20 deliveries a minute (its URL leaked, say)
+    let mut flooded = demo.clone();
+    flooded.config.tenant_id = "flooded".into();
+    flooded.config.webhooks.per_minute = 20;
+    aws.store_tenant(&flooded).await;
+    let body = |n: usize| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&payload("tidio-contact-created.json")).unwrap();
+        v["webhook_id"] = serde_json::json!(format!("flood-{n}"));
+        serde_json::to_vec(&v).unwrap()
+    };
+    // WHEN 60 distinct deliveries hit it at once, while the demo tenant gets 10 of its own
+    let (intake, flooded, demo, body) = (&intake, &flooded, &demo, &body);
+    let flood = futures::future::join_all(
+        (0..60)
+            .map(move |n| async move { signed(intake, flooded, Platform::Tidio, &body(n)).await }),
+    );
+    let calm = futures::future::join_all(
+        (100..110)
+            .map(move |n| async move { signed(intake, demo, Platform::Tidio, &body(n)).await }),
+    );
+    let (flood, calm) = tokio::join!(flood, calm);
+
+    // THEN the flooded tenant queues its minute's 20 and is told when to retry the rest
+    let accepted = flood.iter().filter(|r| r.status == 202).count();
+    let limited: Vec<&Reply> = flood.iter().filter(|r| r.status == 429).collect();
+    assert_eq!(
+        accepted,
+        20,
+        "{:?}",
+        flood.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert_eq!(limited.len(), 40);
+    for r in &limited {
+        assert_eq!(r.json["error"], "rate_limited");
+        let retry: u32 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+    }
+    // AND the other tenant is not held back at all
+    assert!(
+        calm.iter().all(|r| r.status == 202),
+        "{:?}",
+        calm.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    // AND only what was admitted reached the queue (nothing to spend Salesforce calls on)
+    assert_eq!(aws.visible("ResolveQueue").await, 30);
+    let claims = aws
+        .dynamo()
+        .scan()
+        .table_name(aws.table("DeliveriesTable"))
+        .send()
+        .await
+        .unwrap();
+    let claimed = |tenant: &str| {
+        claims
+            .items()
+            .iter()
+            .filter(|i| i["pk"].as_s().unwrap().starts_with(&format!("{tenant}#")))
+            .count()
+    };
+    assert_eq!((claimed("flooded"), claimed("demo")), (20, 10));
+    aws.moto.stop().await;
 }

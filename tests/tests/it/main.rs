@@ -22,4 +22,5 @@ mod operator_cli;
 mod pipeline;
 mod review_choice;
 mod salesforce;
+mod seal;
 mod sync_log;

@@ -65,6 +65,7 @@ impl Stack {
             )
             .env("RESOLVE_QUEUE_URL", self.aws.queue_url("ResolveQueue"))
             .env("WRITE_QUEUE_URL", self.aws.queue_url("WriteQueue"))
+            .env("EVENT_KEY_ARN", &drainer["EVENT_KEY_ARN"])
             .env("COLUMNS", "160")
             .output()
             .await

@@ -88,6 +88,7 @@ async fn an_operators_choice_becomes_the_link_and_the_event_goes_through() {
             .env("SYNC_LOG_TABLE", &env["SYNC_LOG_TABLE"])
             .env("LINKS_TABLE", &env["LINKS_TABLE"])
             .env("RESOLVE_QUEUE_URL", &intake_env["RESOLVE_QUEUE_URL"])
+            .env("EVENT_KEY_ARN", &intake_env["EVENT_KEY_ARN"])
             .output()
             .await
             .expect("chatsync runs");
@@ -127,7 +128,7 @@ async fn an_operators_choice_becomes_the_link_and_the_event_goes_through() {
         "linked: no Salesforce call"
     );
     let written = receive(&aws, "WriteQueue").await;
-    let forwarded: QueuedEvent = serde_json::from_str(&written[0]).unwrap();
+    let forwarded: QueuedEvent = aws.open(&written[0]).await;
     let resolution = forwarded.resolution.unwrap();
     assert_eq!(resolution.outcome, Outcome::Linked);
     assert_eq!(resolution.person.unwrap().id, chosen);

@@ -423,12 +423,22 @@ async fn injected_faults_are_transient_and_the_daily_limit_pauses() {
     let c = client();
     let o = org(&r, &c);
     o.create("Account", &json!({"Name": "Warm"})).await.unwrap();
-    for (fault, code) in [
-        ("UNABLE_TO_LOCK_ROW", "UNABLE_TO_LOCK_ROW"),
-        ("SERVER_UNAVAILABLE", "SERVER_UNAVAILABLE"),
-        ("HTML_500", "HTTP_500"),
+    // A row lock rolled the transaction back: the client sends it again once, at once.
+    admin(
+        &r,
+        "faults",
+        json!({"error": "UNABLE_TO_LOCK_ROW", "count": 1}),
+    )
+    .await;
+    o.create("Account", &json!({"Name": "Locked once"}))
+        .await
+        .expect("sent again and landed");
+    for (fault, count, code) in [
+        ("UNABLE_TO_LOCK_ROW", 2, "UNABLE_TO_LOCK_ROW"),
+        ("SERVER_UNAVAILABLE", 1, "SERVER_UNAVAILABLE"),
+        ("HTML_500", 1, "HTTP_500"),
     ] {
-        admin(&r, "faults", json!({"error": fault, "count": 1})).await;
+        admin(&r, "faults", json!({"error": fault, "count": count})).await;
         let err = o
             .create("Account", &json!({"Name": "Busy"}))
             .await

@@ -57,6 +57,9 @@ struct Cli {
     resolve_queue_url: String,
     #[arg(long, env = "WRITE_QUEUE_URL", global = true, default_value = "")]
     write_queue_url: String,
+    /// The KMS key that seals queued events (the stack's EventKey), for `resolve`.
+    #[arg(long, env = "EVENT_KEY_ARN", global = true, default_value = "")]
+    event_key_arn: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -160,6 +163,7 @@ pub struct Context {
     links_table: String,
     resolve_queue_url: String,
     write_queue_url: String,
+    event_key_arn: String,
 }
 
 impl Context {
@@ -187,6 +191,14 @@ impl Context {
 
     pub fn links_table(&self) -> Result<&str, Failure> {
         need(&self.links_table, "--links-table")
+    }
+
+    /// Opens and seals queued events (review items hold them sealed).
+    pub fn sealer(&self) -> Result<shared::seal::Sealer, Failure> {
+        Ok(shared::seal::Sealer::new(
+            aws_sdk_kms::Client::new(&self.sdk),
+            need(&self.event_key_arn, "--event-key-arn")?,
+        ))
     }
 
     /// The queue of a stage; its URL comes from `--<stage>-queue-url` or `Stage::queue_env`.
@@ -221,6 +233,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         links_table: cli.links_table,
         resolve_queue_url: cli.resolve_queue_url,
         write_queue_url: cli.write_queue_url,
+        event_key_arn: cli.event_key_arn,
     };
     match cli.command {
         Command::Tenant(command) => tenant::run(&ctx, command).await,

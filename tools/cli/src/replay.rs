@@ -11,7 +11,7 @@ use crate::errors::name;
 use crate::failure::Failure;
 use crate::{Context, table};
 use serde::Serialize;
-use shared::event::QueuedEvent;
+use shared::event::QueuedHead;
 use shared::store::queue::FifoQueue;
 use shared::store::synclog::{Logged, SyncLogWriter};
 use shared::synclog::{Outcome, Stage, Step, SyncLogEntry};
@@ -44,7 +44,7 @@ fn plan(item: &Logged, include_ambiguous: bool) -> Plan {
     let Some(payload) = item.payload.as_deref() else {
         return Plan::Skip("no payload was kept, so there is nothing to replay".into());
     };
-    let event = match serde_json::from_str::<QueuedEvent>(payload) {
+    let event = match serde_json::from_str::<QueuedHead>(payload) {
         Ok(event) => event,
         Err(e) => {
             return Plan::Skip(format!(
@@ -58,7 +58,7 @@ fn plan(item: &Logged, include_ambiguous: bool) -> Plan {
         // for the drainer's, a resolution in the payload means it had left the resolver.
         Step::Resolve => Stage::Resolve,
         Step::Write => Stage::Write,
-        _ if event.resolution.is_some() => Stage::Write,
+        _ if event.legacy_resolution.is_some() => Stage::Write,
         _ => Stage::Resolve,
     });
     if crate::action::is_identity_review(item) && stage == Stage::Resolve && !include_ambiguous {
@@ -351,7 +351,7 @@ fn verdict(which: &Which, report: &Report) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::event::{Event, EventKind, RawPayload, SCHEMA_VERSION};
+    use shared::event::{Event, EventKind, QueuedEvent, RawPayload, SCHEMA_VERSION};
     use shared::platforms::Platform;
 
     fn event() -> QueuedEvent {

@@ -25,7 +25,8 @@ pub(crate) async fn run(ctx: &Context, review_id: &str, choose: &str) -> Result<
     let payload = parked.payload.as_deref().ok_or_else(|| {
         Failure::Other(format!("review item {review_id} holds no event to replay"))
     })?;
-    let mut event: QueuedEvent = serde_json::from_str(payload)?;
+    let sealer = ctx.sealer()?;
+    let mut event: QueuedEvent = sealer.open(payload).await?;
     let kind = match choose.get(..3) {
         Some("003") => PersonKind::Contact,
         Some("00Q") => PersonKind::Lead,
@@ -70,7 +71,7 @@ pub(crate) async fn run(ctx: &Context, review_id: &str, choose: &str) -> Result<
         .send(
             &event.group_id(),
             &sha256_hex(&dedupe),
-            &serde_json::to_string(&event)?,
+            &sealer.seal(&event).await?,
         )
         .await?;
     let mut entry = SyncLogEntry::new(

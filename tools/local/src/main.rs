@@ -198,10 +198,16 @@ async fn dev(template: &Path, run: Run) -> Result<()> {
     let session = start(template, &run).await?;
     // moto enforces IAM: the operator's keys for the CLI, each function's role for sam local.
     let operator = run.log_dir.join("operator.env");
+    let key = session
+        .plan
+        .keys
+        .first()
+        .map(|k| ("EVENT_KEY_ARN".to_owned(), k.arn.clone()));
     let exports: String = session
         .moto
         .env()
-        .iter()
+        .into_iter()
+        .chain(key)
         .map(|(k, v)| format!("export {k}={v}\n"))
         .collect();
     std::fs::write(&operator, exports)?;

@@ -89,6 +89,21 @@ pub struct TableSpec {
     pub properties: Yaml,
 }
 
+/// A KMS key and its aliases. Its id is fixed by the plan (a hash of stack and logical id),
+/// so names resolve before it exists; the moto launcher honours the id through the
+/// `chatsync:local-key-id` tag (tools/python/moto_iam_server.py).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeySpec {
+    pub logical_id: String,
+    pub key_id: String,
+    pub arn: String,
+    pub description: String,
+    pub aliases: Vec<String>,
+}
+
+/// The tag through which the local stack asks moto for a key id (local only).
+pub const LOCAL_KEY_ID_TAG: &str = "chatsync:local-key-id";
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SqsSource {
     pub queue_logical_id: String,
@@ -122,6 +137,7 @@ pub struct Plan {
     pub settings: Settings,
     pub queues: Vec<QueueSpec>,
     pub tables: Vec<TableSpec>,
+    pub keys: Vec<KeySpec>,
     pub functions: Vec<FunctionSpec>,
     pub skipped: Vec<(String, String, String)>,
     pub names: Names,
@@ -147,6 +163,8 @@ pub struct Names {
     parameters: BTreeMap<String, Option<String>>,
     queues: HashMap<String, (String, String, String)>,
     tables: HashMap<String, (String, String)>,
+    /// Key id and ARN.
+    keys: HashMap<String, (String, String)>,
     functions: HashMap<String, String>,
 }
 
@@ -173,6 +191,9 @@ impl Resolver for Names {
         if let Some((table, _)) = self.tables.get(name) {
             return Some(table.clone());
         }
+        if let Some((key_id, _)) = self.keys.get(name) {
+            return Some(key_id.clone());
+        }
         self.functions.get(name).cloned()
     }
 
@@ -192,6 +213,13 @@ impl Resolver for Names {
                 _ => None,
             };
         }
+        if let Some((key_id, arn)) = self.keys.get(id) {
+            return match attr {
+                "Arn" => Some(arn.clone()),
+                "KeyId" => Some(key_id.clone()),
+                _ => None,
+            };
+        }
         None
     }
 }
@@ -203,13 +231,16 @@ pub fn plan(template: &Template, settings: &Settings) -> Result<Plan, StackError
         parameters: template.parameters.clone(),
         queues: HashMap::new(),
         tables: HashMap::new(),
+        keys: HashMap::new(),
         functions: HashMap::new(),
     };
     let mut skipped = Vec::new();
     for r in template.resources.values() {
         let known = HOSTED.contains(&r.kind.as_str())
             || r.kind == "AWS::SQS::Queue"
-            || r.kind == "AWS::DynamoDB::Table";
+            || r.kind == "AWS::DynamoDB::Table"
+            || r.kind == "AWS::KMS::Key"
+            || r.kind == "AWS::KMS::Alias";
         if let Some((_, reason)) = NOT_EMULATED.iter().find(|(k, _)| *k == r.kind) {
             skipped.push((r.logical_id.clone(), r.kind.clone(), (*reason).to_owned()));
         } else if !known {
@@ -241,6 +272,14 @@ pub fn plan(template: &Template, settings: &Settings) -> Result<Plan, StackError
         );
         names.tables.insert(r.logical_id.clone(), (name, arn));
     }
+    for r in template.of_kind("AWS::KMS::Key") {
+        let key_id = local_key_id(settings, &r.logical_id);
+        let arn = format!(
+            "arn:aws:kms:{}:{}:key/{key_id}",
+            settings.region, LOCAL_ACCOUNT
+        );
+        names.keys.insert(r.logical_id.clone(), (key_id, arn));
+    }
     for r in template.of_kind("AWS::Serverless::Function") {
         let name = match r.properties.get("FunctionName") {
             Some(v) => resolve_string(v, &names)?,
@@ -269,10 +308,42 @@ pub fn plan(template: &Template, settings: &Settings) -> Result<Plan, StackError
     for r in template.of_kind("AWS::Serverless::Function") {
         functions.push(function_spec(r, template, &names)?);
     }
+    let mut keys = Vec::new();
+    for r in template.of_kind("AWS::KMS::Key") {
+        let (key_id, arn) = names.keys[&r.logical_id].clone();
+        let description = match r.properties.get("Description") {
+            Some(v) => resolve_string(v, &names)?,
+            None => String::new(),
+        };
+        let mut aliases = Vec::new();
+        for a in template.of_kind("AWS::KMS::Alias") {
+            let target = a
+                .properties
+                .get("TargetKeyId")
+                .map(|v| resolve_string(v, &names))
+                .transpose()?;
+            if target.as_deref() == Some(key_id.as_str()) || target.as_deref() == Some(arn.as_str())
+            {
+                let name = a
+                    .properties
+                    .get("AliasName")
+                    .ok_or_else(|| unsupported(a, "an alias needs AliasName"))?;
+                aliases.push(resolve_string(name, &names)?);
+            }
+        }
+        keys.push(KeySpec {
+            logical_id: r.logical_id.clone(),
+            key_id,
+            arn,
+            description,
+            aliases,
+        });
+    }
     Ok(Plan {
         settings: settings.clone(),
         queues,
         tables,
+        keys,
         functions,
         skipped,
         names,
@@ -292,6 +363,22 @@ fn is_fifo(props: &Yaml) -> bool {
         .get("FifoQueue")
         .and_then(Yaml::as_bool)
         .unwrap_or(false)
+}
+
+/// A key id in KMS's UUID form, fixed per stack and logical id.
+fn local_key_id(settings: &Settings, logical_id: &str) -> String {
+    use sha2::Digest;
+    let h = hex::encode(sha2::Sha256::digest(
+        format!("{}/{logical_id}", settings.stack_name).as_bytes(),
+    ));
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
 }
 
 /// CloudFormation's `{stack}-{LogicalId}-{suffix}`, without the random suffix locally.
@@ -561,6 +648,33 @@ pub async fn create(plan: &Plan, sdk: &aws_config::SdkConfig) -> Result<Vec<Stri
     for t in &plan.tables {
         create_table(&dynamo, t).await?;
         created.push(format!("table  {:<24} {}", t.logical_id, t.name));
+    }
+    let kms = aws_sdk_kms::Client::new(sdk);
+    for k in &plan.keys {
+        let err = |e: String| StackError::Aws {
+            what: format!("key {}", k.logical_id),
+            message: e,
+        };
+        let tag = aws_sdk_kms::types::Tag::builder()
+            .tag_key(LOCAL_KEY_ID_TAG)
+            .tag_value(&k.key_id)
+            .build()
+            .map_err(|e| err(e.to_string()))?;
+        kms.create_key()
+            .description(&k.description)
+            .tags(tag)
+            .send()
+            .await
+            .map_err(|e| err(aws_sdk_kms::error::DisplayErrorContext(e).to_string()))?;
+        for alias in &k.aliases {
+            kms.create_alias()
+                .alias_name(alias)
+                .target_key_id(&k.key_id)
+                .send()
+                .await
+                .map_err(|e| err(aws_sdk_kms::error::DisplayErrorContext(e).to_string()))?;
+        }
+        created.push(format!("key    {:<24} {}", k.logical_id, k.arn));
     }
     Ok(created)
 }

@@ -4,7 +4,7 @@
 use super::API_VERSION;
 use super::auth::{SalesforceCredentials, TokenSink};
 use super::composite::{AUTO_ASSIGN_HEADER, DUPLICATE_RULE_HEADER, sets_owner};
-use super::error::{SalesforceError, parse_error_body};
+use super::error::{SalesforceError, TransportKind, parse_error_body};
 use super::exchanges::{Exchange, Exchanges};
 use super::limits::{ApiBudget, ApiUsage, Priority, parse_limit_info};
 mod session;
@@ -103,6 +103,7 @@ impl SalesforceClient {
             token_sink,
             duplicate_rule_header: None,
             exchanges: None,
+            budget: None,
         }
     }
 
@@ -119,6 +120,16 @@ impl SalesforceClient {
     /// The tenant's org usage as the last response reported it.
     pub fn usage(&self, tenant_id: &str) -> Option<ApiUsage> {
         self.tenants().get(tenant_id).and_then(|t| t.usage)
+    }
+
+    /// The usage, if reported within [`USAGE_FRESH`]: an older reading (the function was
+    /// idle, or the budget refused everything since) would refuse on stale figures forever,
+    /// since only an answer brings a new one.
+    fn fresh_usage(&self, tenant_id: &str) -> Option<ApiUsage> {
+        self.tenants()
+            .get(tenant_id)
+            .filter(|t| t.usage_at.is_some_and(|at| at.elapsed() < USAGE_FRESH))
+            .and_then(|t| t.usage)
     }
 
     /// Drops the tenant's cached session (after its credentials changed).
@@ -190,6 +201,8 @@ pub struct Org {
     pub(super) token_sink: Arc<dyn TokenSink>,
     pub(super) duplicate_rule_header: Option<String>,
     pub(super) exchanges: Option<Exchanges>,
+    /// The tenant's spending policy and this work's priority: each call is admitted first.
+    pub(super) budget: Option<(ApiBudget, Priority)>,
 }
 
 impl std::fmt::Debug for Org {
@@ -201,10 +214,48 @@ impl std::fmt::Debug for Org {
     }
 }
 
+/// How long an org usage reading counts for the budget; older, the next call goes out and
+/// its answer tells.
+const USAGE_FRESH: Duration = Duration::from_secs(30);
+
+/// The pause before a failed call is sent again in place.
+const RESEND_PAUSE: Duration = Duration::from_millis(200);
+
+/// Whether a failed call may be sent again at once: a row lock (the transaction was rolled
+/// back, nothing was done; Salesforce advises retrying shortly), or a read whose answer was
+/// lost to an error page or a dropped connection. Not a write that may have been applied (an
+/// HTML 500, a dropped answer: the message's retry and its recovery look for what it made),
+/// nor Salesforce saying it is unavailable, a refused connection or a timeout: an outage is
+/// waited out with backoff, not resent into.
+/// <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm>
+pub(crate) fn may_resend(method: &Method, error: &SalesforceError) -> bool {
+    let read = matches!(*method, Method::GET | Method::HEAD);
+    match error {
+        SalesforceError::Api { status, error } => {
+            error.code == "UNABLE_TO_LOCK_ROW"
+                || (read
+                    && error.code != "SERVER_UNAVAILABLE"
+                    && matches!(status, Some(500 | 502 | 504)))
+        }
+        SalesforceError::Transport {
+            kind: TransportKind::Other,
+            ..
+        } => read,
+        _ => false,
+    }
+}
+
 impl Org {
     /// Sends `Sforce-Duplicate-Rule-Header` (e.g. `allowSave=true`) on every write.
     pub fn with_duplicate_rule_header(mut self, value: impl Into<String>) -> Self {
         self.duplicate_rule_header = Some(value.into());
+        self
+    }
+
+    /// Admits every call through this handle by the tenant's budget at `priority` first: a
+    /// refusal is `BudgetExhausted` (held like the daily limit), and nothing is sent.
+    pub fn budgeted(mut self, budget: ApiBudget, priority: Priority) -> Self {
+        self.budget = Some((budget, priority));
         self
     }
 
@@ -222,6 +273,15 @@ impl Org {
     /// The org usage the last response reported.
     pub fn usage(&self) -> Option<ApiUsage> {
         self.client.usage(&self.tenant_id)
+    }
+
+    /// REST requests sent for this tenant by this function in the last 24 hours (Salesforce's
+    /// window for the daily allowance).
+    pub fn calls_last_day(&self) -> u64 {
+        self.client
+            .tenants()
+            .get(&self.tenant_id)
+            .map_or(0, |t| t.recent.total(std::time::Instant::now()))
     }
 
     /// REST requests sent for this tenant since the function started.
@@ -242,7 +302,7 @@ impl Org {
         priority: Priority,
         cost: u64,
     ) -> Result<(), SalesforceError> {
-        let usage = self.usage();
+        let usage = self.client.fresh_usage(&self.tenant_id);
         let ours = ApiBudget::chatsync_used(usage.as_ref(), chatsync_used);
         budget
             .admit(usage.as_ref(), ours, priority, cost)
@@ -263,6 +323,7 @@ impl Org {
     /// Sends one call; on a refreshable 401 gets a new session and replays exactly once.
     pub(super) async fn execute(&self, call: &Call<'_>) -> Result<Answer, SalesforceError> {
         let mut replayed = false;
+        let mut resent = false;
         loop {
             let session = self.session().await?;
             let inner = &self.client.inner;
@@ -288,12 +349,19 @@ impl Org {
             {
                 request = request.header(DUPLICATE_RULE_HEADER, h);
             }
+            // The org's usage is Salesforce's own figure (shared by every instance); the
+            // calls this function spent count as chatsync's share unless the per-app header
+            // says more.
+            if let Some((budget, priority)) = &self.budget {
+                self.admit(budget, self.calls_last_day(), *priority, 1)?;
+            }
             inner.api_calls.fetch_add(1, Ordering::Relaxed);
-            self.client
-                .tenants()
-                .entry(self.tenant_id.clone())
-                .or_default()
-                .api_calls += 1;
+            {
+                let mut tenants = self.client.tenants();
+                let state = tenants.entry(self.tenant_id.clone()).or_default();
+                state.api_calls += 1;
+                state.recent.count(std::time::Instant::now());
+            }
             let answer = match request.send().await {
                 Ok(response) => {
                     self.record_usage(response.headers());
@@ -303,15 +371,34 @@ impl Org {
                 Err(e) => Err(e),
             };
             self.record_exchange(call, &answer);
-            let (status, body) = answer.map_err(SalesforceError::transport)?;
-            if (200..300).contains(&status) {
-                return Ok(Answer { status, body });
-            }
-            let error = parse_error_body(status, &body);
-            if status == 401 && error.is_refreshable_session() && !replayed {
+            let error = match answer.map_err(SalesforceError::transport) {
+                Ok((status, body)) if (200..300).contains(&status) => {
+                    return Ok(Answer { status, body });
+                }
+                Ok((status, body)) => parse_error_body(status, &body),
+                Err(e) => e,
+            };
+            if !replayed
+                && matches!(
+                    error,
+                    SalesforceError::Api {
+                        status: Some(401),
+                        ..
+                    }
+                )
+                && error.is_refreshable_session()
+            {
                 tracing::info!(tenant_id = %self.tenant_id, "Salesforce session expired; refreshing");
                 self.invalidate(&session);
                 replayed = true;
+                continue;
+            }
+            // A passing failure is sent again once, here, when that cannot do the work twice:
+            // cheaper than the message's whole retry, which re-reads and re-sends everything.
+            if !resent && may_resend(&call.method, &error) {
+                tracing::info!(tenant_id = %self.tenant_id, %error, "Salesforce call failed in passing; sending it again");
+                resent = true;
+                tokio::time::sleep(RESEND_PAUSE).await;
                 continue;
             }
             return Err(error);
@@ -357,11 +444,10 @@ impl Org {
             .and_then(|v| v.to_str().ok())
             .and_then(parse_limit_info);
         if let Some(usage) = usage {
-            self.client
-                .tenants()
-                .entry(self.tenant_id.clone())
-                .or_default()
-                .usage = Some(usage);
+            let mut tenants = self.client.tenants();
+            let state = tenants.entry(self.tenant_id.clone()).or_default();
+            state.usage = Some(usage);
+            state.usage_at = Some(std::time::Instant::now());
         }
     }
 }

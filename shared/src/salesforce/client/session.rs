@@ -43,8 +43,12 @@ pub(in crate::salesforce) struct TenantState {
     /// A rotated refresh token not yet written back; the write is retried before any use.
     unpersisted: bool,
     pub(in crate::salesforce) usage: Option<ApiUsage>,
+    /// When `usage` was reported.
+    pub(in crate::salesforce) usage_at: Option<std::time::Instant>,
     /// REST requests sent for this tenant since the function started.
     pub(in crate::salesforce) api_calls: u64,
+    /// The same, per hour over the last day.
+    pub(in crate::salesforce) recent: crate::salesforce::limits::HourlyCalls,
 }
 
 impl Org {
@@ -76,7 +80,9 @@ impl Org {
             {
                 *state = TenantState {
                     usage: state.usage.take(),
+                    usage_at: state.usage_at,
                     api_calls: state.api_calls,
+                    recent: std::mem::take(&mut state.recent),
                     ..TenantState::default()
                 };
             }
