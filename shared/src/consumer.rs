@@ -12,6 +12,7 @@
 
 use crate::config::{ConfigError, Env, vars};
 use crate::error::{Classify, ErrorClass};
+use crate::event::QueuedHead;
 use crate::mapping::redact::Redactor;
 use crate::retry::Backoff;
 use crate::salesforce::{
@@ -24,6 +25,7 @@ use crate::store::secrets::TenantSecretStore;
 use crate::store::synclog::{SyncLogTable, SyncLogWriter};
 use crate::store::tenants::{CachedTenants, TENANT_CACHE_TTL, TenantTable};
 use crate::synclog::payload::Personal;
+use crate::synclog::{Outcome, Stage, Step, SyncLogEntry};
 use crate::tenant::TenantConfig;
 use aws_config::SdkConfig;
 use aws_lambda_events::sqs::SqsMessage;
@@ -35,6 +37,8 @@ use std::time::Duration;
 pub enum CoreError {
     #[error("queued message is not an event: {0}")]
     Malformed(#[from] serde_json::Error),
+    #[error("sealed message does not open: {0}")]
+    Unreadable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("Salesforce: {0}")]
@@ -49,6 +53,7 @@ impl From<OpenError> for CoreError {
     fn from(e: OpenError) -> Self {
         match e {
             OpenError::Malformed(e) => Self::Malformed(e),
+            OpenError::Unreadable(e) => Self::Unreadable(e),
             OpenError::Store(e) => Self::Store(e),
         }
     }
@@ -57,7 +62,7 @@ impl From<OpenError> for CoreError {
 impl Classify for CoreError {
     fn class(&self) -> ErrorClass {
         match self {
-            Self::Malformed(_) => ErrorClass::Data,
+            Self::Malformed(_) | Self::Unreadable(_) => ErrorClass::Data,
             Self::Store(e) => e.class(),
             Self::Salesforce(e) => e.class(),
             Self::UnknownTenant(_) | Self::NotConnected(_) => ErrorClass::Configuration,
@@ -209,6 +214,62 @@ impl Consumer {
             tracing::warn!(error = %e, "could not set the retry delay; the queue's timeout applies");
         }
         Some(delay)
+    }
+
+    /// A message whose body does not open (`error`). Its head, in clear, names it: a review
+    /// item at once when no retry can open it (tampered, another key), so its conversation
+    /// is not held behind it; a delayed retry when the cause may pass (KMS busy). True when
+    /// it is handled (delete it); false to fail it (a retry, or without a readable head,
+    /// the DLQ, where the drainer files it under `_unreadable`).
+    pub async fn unopened<E>(&self, record: &SqsMessage, stage: Stage, error: &E) -> bool
+    where
+        E: Classify + std::fmt::Display,
+    {
+        let body = record.body.as_deref().unwrap_or_default();
+        let Ok(head) = serde_json::from_str::<QueuedHead>(body) else {
+            return false;
+        };
+        let class = error.class();
+        let step = match stage {
+            Stage::Resolve => Step::Resolve,
+            Stage::Write => Step::Write,
+        };
+        let entry = |outcome, detail: String| {
+            SyncLogEntry::new(
+                &head.correlation_id,
+                &head.tenant_id,
+                head.platform,
+                step,
+                outcome,
+                detail,
+            )
+            .topic(&head.topic)
+            .attempts(receive_count(record))
+            .message_id(record.message_id.as_deref())
+            .error_class(class)
+        };
+        if let Some(delay) = self.retry_later(&[record], class).await {
+            let retry = entry(
+                Outcome::Error,
+                format!("not opened: {error}; retried in {} s", delay.as_secs()),
+            );
+            if let Err(e) = self.sync_log.record(&retry).await {
+                tracing::warn!(error = %e, "sync log write failed");
+            }
+            return false;
+        }
+        let parked = entry(Outcome::Parked, format!("not opened: {error}"))
+            .payload(body)
+            .replay_to(stage)
+            .group_id(&head.group_id());
+        match self.sync_log.record(&parked).await {
+            Ok(()) => true,
+            Err(e) => {
+                // The review item is the only record: without it, the message stays queued.
+                tracing::warn!(error = %e, "review item not recorded");
+                false
+            }
+        }
     }
 
     /// Messages skipped behind a failed one of their group: back in line at once.

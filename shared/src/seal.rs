@@ -103,17 +103,12 @@ fn data_key(plain: Option<&Blob>) -> Result<Arc<RandomizedNonceKey>, StoreError>
         .map_err(|_| corrupt("the data key has the wrong size"))
 }
 
-/// What binds the sealed part to its message: moved under another tenant's or delivery's
-/// head, it no longer opens.
+/// What binds the sealed part to its message: the whole head (every field but `sealed`,
+/// keys sorted), so moved under another tenant's, delivery's or conversation's head, or with
+/// a head field changed, it no longer opens.
 fn aad(head: &Map<String, Value>) -> String {
-    let field = |k: &str| head.get(k).map(Value::to_string).unwrap_or_default();
-    format!(
-        "{}|{}|{}|{}",
-        field("tenant_id"),
-        field("correlation_id"),
-        field("delivery_id"),
-        field("index")
-    )
+    let sorted: std::collections::BTreeMap<&String, &Value> = head.iter().collect();
+    serde_json::to_string(&sorted).unwrap_or_default()
 }
 
 impl Sealer {
@@ -158,20 +153,26 @@ impl Sealer {
         let Some(sealed) = head.remove("sealed") else {
             return Ok(serde_json::from_value(Value::Object(head))?);
         };
+        // A clear part beside a sealed one is not what `seal` writes: never read it.
+        if head.contains_key("event") || head.contains_key("resolution") {
+            return Err(OpenError::Unreadable(
+                "a sealed message with a clear event or resolution beside it".into(),
+            ));
+        }
         let sealed: Sealed = serde_json::from_value(sealed)?;
         let tenant = head
             .get("tenant_id")
             .and_then(Value::as_str)
-            .ok_or_else(|| corrupt("no tenant"))?
+            .ok_or_else(|| OpenError::Unreadable("no tenant".into()))?
             .to_owned();
-        let plain = self.open_bytes(&tenant, &aad(&head), &sealed).await?;
+        let plain = self
+            .open_bytes(&tenant, &aad(&head), &sealed)
+            .await
+            .map_err(OpenError::from_store)?;
         let personal: Personal = serde_json::from_slice(&plain)?;
         head.insert("event".into(), personal.event);
         if let Some(r) = personal.resolution {
-            head.insert(
-                "resolution".into(),
-                serde_json::to_value(r).map_err(|e| corrupt(e.to_string()))?,
-            );
+            head.insert("resolution".into(), serde_json::to_value(r)?);
         }
         Ok(serde_json::from_value(Value::Object(head))?)
     }
@@ -320,7 +321,16 @@ impl Sealer {
             .encryption_context(CONTEXT_TENANT, tenant)
             .send()
             .await
-            .map_err(|e| aws_error("kms", "Decrypt", e))?;
+            .map_err(|e| {
+                // Not a data key of this tenant and key: no retry opens it.
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_invalid_ciphertext_exception() || s.is_incorrect_key_exception()
+                }) {
+                    corrupt("KMS does not open its data key (InvalidCiphertext)")
+                } else {
+                    aws_error("kms", "Decrypt", e)
+                }
+            })?;
         let key = data_key(out.plaintext())?;
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         if keys.opened.len() >= OPENED_KEYS {
@@ -341,14 +351,28 @@ impl Sealer {
 pub enum OpenError {
     #[error("queued message is not an event: {0}")]
     Malformed(#[from] serde_json::Error),
+    /// Sealed, but it does not open (tampered, another key or tenant, an unknown format): no
+    /// retry can read it.
+    #[error("sealed message does not open: {0}")]
+    Unreadable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl OpenError {
+    /// A corrupt sealed part is the message's fault; a KMS failure is the store's.
+    fn from_store(e: StoreError) -> Self {
+        match e {
+            StoreError::Corrupt { reason, .. } => Self::Unreadable(reason),
+            other => Self::Store(other),
+        }
+    }
 }
 
 impl crate::error::Classify for OpenError {
     fn class(&self) -> crate::error::ErrorClass {
         match self {
-            Self::Malformed(_) => crate::error::ErrorClass::Data,
+            Self::Malformed(_) | Self::Unreadable(_) => crate::error::ErrorClass::Data,
             Self::Store(e) => e.class(),
         }
     }

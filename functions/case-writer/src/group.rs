@@ -38,24 +38,33 @@ pub(crate) async fn write_group(
     function: &Function,
     messages: &[&SqsMessage],
 ) -> Result<(), (usize, WriteError)> {
+    // Messages `start..` not yet written; one that does not open is parked (or retried) on
+    // its own, and what came before it is written first.
+    let mut start = 0;
     let mut read_ok = Vec::with_capacity(messages.len());
     for (i, record) in messages.iter().enumerate() {
         match read(function, record).await {
             Ok(q) => read_ok.push(q),
             Err(e) => {
-                // Write what came before; this message and its group's later ones fail.
-                if i > 0 {
-                    write_events(function, &messages[..i], read_ok)
+                if start < i {
+                    write_events(function, &messages[start..i], std::mem::take(&mut read_ok))
                         .await
-                        .map_err(|e| (0, e))?;
+                        .map_err(|e| (start, e))?;
                 }
-                return Err((i, e));
+                let stage = shared::synclog::Stage::Write;
+                if !function.kit.unopened(record, stage, &e).await {
+                    return Err((i, e));
+                }
+                start = i + 1;
             }
         }
     }
-    write_events(function, messages, read_ok)
+    if start == messages.len() {
+        return Ok(());
+    }
+    write_events(function, &messages[start..], read_ok)
         .await
-        .map_err(|e| (0, e))
+        .map_err(|e| (start, e))
 }
 
 async fn write_events(

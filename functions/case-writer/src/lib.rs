@@ -56,7 +56,8 @@ impl Function {
                 env.required(vars::CONVERSATIONS_TABLE)?,
             )
             .sealed(kit.sealer.clone()),
-            watermarks: Watermarks::new(kit.dynamo.clone(), env.required(vars::WATERMARKS_TABLE)?),
+            watermarks: Watermarks::new(kit.dynamo.clone(), env.required(vars::WATERMARKS_TABLE)?)
+                .sealed(kit.sealer.clone()),
             lookups: lookups::LookupCache::default(),
             fetcher: attachments::Fetcher::from_env(env)?,
             kit,

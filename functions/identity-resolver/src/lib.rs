@@ -91,9 +91,12 @@ async fn resolve_or_retry(function: &Function, record: &SqsMessage) -> Result<()
         return Ok(());
     };
     let body = record.body.as_deref().unwrap_or_default();
-    // Unreadable: it goes to the DLQ, where the drainer files it under `_unreadable`.
     let Ok(queued) = function.kit.sealer.open(body).await else {
-        return Err(e);
+        let stage = shared::synclog::Stage::Resolve;
+        return match function.kit.unopened(record, stage, &e).await {
+            true => Ok(()),
+            false => Err(e),
+        };
     };
     let class = e.class();
     let payload = kept.reference(function, &queued).await;

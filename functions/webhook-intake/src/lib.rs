@@ -52,6 +52,8 @@ pub struct Intake {
     cache: TtlCache<Tenant>,
     max_body_bytes: usize,
     clock: fn() -> OffsetDateTime,
+    /// The rate window's clock: the wall clock, whatever `clock` the signature check uses.
+    rate_clock: fn() -> OffsetDateTime,
 }
 
 impl Intake {
@@ -77,12 +79,20 @@ impl Intake {
             max_body_bytes: env.number_or(vars::MAX_WEBHOOK_BYTES, DEFAULT_MAX_WEBHOOK_BYTES)?
                 as usize,
             clock: OffsetDateTime::now_utc,
+            rate_clock: OffsetDateTime::now_utc,
         })
     }
 
     /// Replaces the clock (tests replay recorded deliveries signed in the past).
     pub fn with_clock(mut self, clock: fn() -> OffsetDateTime) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Replaces the rate window's clock (a test's flood falls in one minute, wherever the
+    /// wall clock is).
+    pub fn with_rate_clock(mut self, clock: fn() -> OffsetDateTime) -> Self {
+        self.rate_clock = clock;
         self
     }
 
@@ -293,15 +303,10 @@ async fn receive_noting(
         tidio_tolerance_seconds: config.webhooks.tidio_tolerance_seconds,
     };
     platforms::verify(platform, secrets.webhooks.for_platform(platform), &inbound)?;
-    // Only verified deliveries count: a forger cannot spend a tenant's rate. Wall-clock time,
-    // whatever clock the signature check uses.
+    // Only verified deliveries count: a forger cannot spend a tenant's rate.
     if let Admission::Limited { retry_after } = intake
         .claims
-        .admit(
-            tenant_id,
-            OffsetDateTime::now_utc(),
-            config.webhooks.per_minute,
-        )
+        .admit(tenant_id, (intake.rate_clock)(), config.webhooks.per_minute)
         .await?
     {
         return Err(IntakeError::RateLimited { retry_after });

@@ -5,6 +5,7 @@
 //! Keys: `pk = tenant#platform#conversation`; `sk = "state"` or `line#<UTC time>#<message id>`.
 //! A line's key is fixed by its event, so a redelivered message overwrites itself.
 
+use super::sealed_attr::{self, Names};
 use super::{StoreError, aws_error};
 use crate::mapping::state::ConversationState;
 use crate::platforms::Platform;
@@ -84,6 +85,14 @@ impl FlushRequest {
 /// State and lines outlive a quiet conversation by this long; a later event still finds its
 /// Case by the conversation's external id.
 const KEEP_DAYS: i64 = 180;
+const STATE: Names = Names {
+    plain: "state",
+    sealed: "sealed_state",
+};
+const LINE: Names = Names {
+    plain: "line",
+    sealed: "sealed_line",
+};
 
 #[derive(Debug, Clone)]
 pub struct Conversations {
@@ -171,23 +180,23 @@ impl Conversations {
         self
     }
 
+    /// The attribute to write for an item's `text` (`context`: the item's sort key).
     async fn seal(
         &self,
         key: &ConversationKey,
         context: &str,
         text: String,
-        plain: &'static str,
-        sealed: &'static str,
-    ) -> Result<(&'static str, String), StoreError> {
-        match &self.sealer {
-            Some(sealer) => Ok((
-                sealed,
-                sealer
-                    .seal_text(&key.tenant_id, &format!("{}#{context}", key.pk), &text)
-                    .await?,
-            )),
-            None => Ok((plain, text)),
-        }
+        names: Names,
+    ) -> Result<(&'static str, AttributeValue), StoreError> {
+        let context = format!("{}#{context}", key.pk);
+        sealed_attr::seal(
+            self.sealer.as_deref(),
+            &key.tenant_id,
+            &context,
+            text,
+            names,
+        )
+        .await
     }
 
     /// The text of an item, from its sealed attribute (opened) or its plain one.
@@ -196,20 +205,17 @@ impl Conversations {
         key: &ConversationKey,
         context: &str,
         item: &HashMap<String, AttributeValue>,
-        plain: &'static str,
-        sealed: &'static str,
+        names: Names,
     ) -> Result<Option<String>, StoreError> {
-        if let Some(stored) = item.get(sealed).and_then(|v| v.as_s().ok()) {
-            let sealer = self
-                .sealer
-                .as_ref()
-                .ok_or_else(|| corrupt(format!("{sealed} but no key to open it with")))?;
-            let text = sealer
-                .open_text(&key.tenant_id, &format!("{}#{context}", key.pk), stored)
-                .await?;
-            return Ok(Some(text));
-        }
-        Ok(item.get(plain).and_then(|v| v.as_s().ok()).cloned())
+        let context = format!("{}#{context}", key.pk);
+        sealed_attr::open(
+            self.sealer.as_deref(),
+            &key.tenant_id,
+            &context,
+            item,
+            names,
+        )
+        .await
     }
 
     /// The state, or a fresh one (version 0) for a conversation never seen.
@@ -228,7 +234,7 @@ impl Conversations {
             return Ok(ConversationState::default());
         };
         let text = self
-            .open(key, "state", &item, "state", "sealed_state")
+            .open(key, "state", &item, STATE)
             .await?
             .ok_or_else(|| corrupt("no state attribute"))?;
         serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))
@@ -243,17 +249,20 @@ impl Conversations {
     ) -> Result<Saved, StoreError> {
         let read_version = state.version;
         state.version = read_version + 1;
-        let text = serde_json::to_string(&state).map_err(|e| corrupt(e.to_string()))?;
-        let (attribute, text) = self
-            .seal(key, "state", text, "state", "sealed_state")
-            .await?;
+        let text = serde_json::to_string(&state).map_err(|e| corrupt(e.to_string()));
+        let sealed = match text {
+            Ok(text) => self.seal(key, "state", text, STATE).await,
+            Err(e) => Err(e),
+        };
+        // Not saved: the state keeps the version it was loaded at.
+        let (attribute, text) = sealed.inspect_err(|_| state.version = read_version)?;
         let mut put = self
             .client
             .put_item()
             .table_name(&self.table)
             .item("pk", AttributeValue::S(key.pk.clone()))
             .item("sk", AttributeValue::S("state".into()))
-            .item(attribute, AttributeValue::S(text))
+            .item(attribute, text)
             .item("version", AttributeValue::N(state.version.to_string()))
             .item("tenant_id", AttributeValue::S(key.tenant_id.clone()))
             .item("platform", AttributeValue::S(key.platform.to_string()))
@@ -299,13 +308,11 @@ impl Conversations {
         let mut items = Vec::with_capacity(lines.len());
         // One batch may not write an item twice.
         for (sort_key, json) in lines.iter().filter(|(k, _)| seen.insert(k.clone())) {
-            let (attribute, text) = self
-                .seal(key, sort_key, json.clone(), "line", "sealed_line")
-                .await?;
+            let (attribute, text) = self.seal(key, sort_key, json.clone(), LINE).await?;
             items.push(HashMap::from([
                 ("pk".to_owned(), AttributeValue::S(key.pk.clone())),
                 ("sk".to_owned(), AttributeValue::S(sort_key.clone())),
-                (attribute.to_owned(), AttributeValue::S(text)),
+                (attribute.to_owned(), text),
                 ("expires_at".to_owned(), expires(now)),
             ]));
         }
@@ -375,7 +382,7 @@ impl Conversations {
                 .cloned()
                 .unwrap_or_default();
             let line = self
-                .open(key, &sort_key, &item, "line", "sealed_line")
+                .open(key, &sort_key, &item, LINE)
                 .await?
                 .ok_or_else(|| corrupt("a transcript line without text"))?;
             lines.push(line);

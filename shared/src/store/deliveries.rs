@@ -51,8 +51,6 @@ impl DeliveryClaims {
         }
     }
 
-    /// Claims `key` for `correlation_id` for `ttl_seconds`, unless a live claim holds it. An
-    /// expired claim DynamoDB has not deleted yet counts as absent.
     /// Counts one delivery in the tenant's current minute (a fixed window, one conditional
     /// update shared by every instance); refused when the minute already holds `per_minute`.
     /// The window's item is keyed `~rate#…`, which no delivery key can be (tenant ids have
@@ -99,6 +97,8 @@ impl DeliveryClaims {
         }
     }
 
+    /// Claims `key` for `correlation_id` for `ttl_seconds`, unless a live claim holds it. An
+    /// expired claim DynamoDB has not deleted yet counts as absent.
     pub async fn claim(
         &self,
         key: &str,

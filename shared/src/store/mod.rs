@@ -5,6 +5,7 @@ pub mod conversations;
 pub mod deliveries;
 pub mod links;
 pub mod queue;
+pub mod sealed_attr;
 pub mod secrets;
 pub mod synclog;
 pub mod tenants;
@@ -62,6 +63,11 @@ where
                 || code.contains("InternalServer")
                 || code.contains("InternalService")
                 || code.contains("ServiceUnavailable")
+                // KMS: "You can retry the request" for each of these.
+                // https://docs.aws.amazon.com/kms/latest/APIReference/API_Decrypt.html#API_Decrypt_Errors
+                || code == "KMSInternalException"
+                || code == "DependencyTimeoutException"
+                || code == "KeyUnavailableException"
         }
         _ => false,
     };

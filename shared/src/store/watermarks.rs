@@ -1,22 +1,32 @@
 //! The watermarks table (docs/ARCHITECTURE.md, "State"): per Salesforce record and field, the hash of the value
-//! chatsync last wrote and the stamp of the event it came from.
+//! chatsync last wrote and the stamp of the event it came from. The mark keeps the value too
+//! (a mapped e-mail or phone, for the sync log's "both values"), so with a sealer it is
+//! stored sealed (`sealed_mark`); marks stored in clear before are still read.
 //!
 //! Keys: `pk = tenant#SObject#record id`, `sk = field`.
 
 use super::StoreError;
+use super::sealed_attr::{self, Names};
 use crate::mapping::state::{RecordWatermarks, Watermark};
+use crate::seal::Sealer;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// A record untouched this long has no watermark left: the next write sends its fields again.
 const KEEP_DAYS: i64 = 180;
+const MARK: Names = Names {
+    plain: "mark",
+    sealed: "sealed_mark",
+};
 
 #[derive(Debug, Clone)]
 pub struct Watermarks {
     client: Client,
     table: String,
+    sealer: Option<Arc<Sealer>>,
 }
 
 fn pk(tenant: &str, sobject: &str, id: &str) -> String {
@@ -35,7 +45,14 @@ impl Watermarks {
         Self {
             client,
             table: table.into(),
+            sealer: None,
         }
+    }
+
+    /// Marks are stored sealed from now on.
+    pub fn sealed(mut self, sealer: Arc<Sealer>) -> Self {
+        self.sealer = Some(sealer);
+        self
     }
 
     /// Every field's watermark of one record.
@@ -58,11 +75,12 @@ impl Watermarks {
                 .get("sk")
                 .and_then(|v| v.as_s().ok())
                 .ok_or_else(|| corrupt("no field name"))?;
-            let mark: Watermark = item
-                .get("mark")
-                .and_then(|v| v.as_s().ok())
-                .ok_or_else(|| corrupt("no mark"))
-                .and_then(|t| serde_json::from_str(t).map_err(|e| corrupt(e.to_string())))?;
+            let context = format!("{}#{field}", pk(tenant, sobject, id));
+            let text = sealed_attr::open(self.sealer.as_deref(), tenant, &context, &item, MARK)
+                .await?
+                .ok_or_else(|| corrupt("no mark"))?;
+            let mark: Watermark =
+                serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
             out.insert(field.clone(), mark);
         }
         Ok(out)
@@ -86,10 +104,14 @@ impl Watermarks {
         let mut items = Vec::with_capacity(latest.len());
         for (field, mark) in latest {
             let text = serde_json::to_string(mark).map_err(|e| corrupt(e.to_string()))?;
+            let key = pk(tenant, sobject, id);
+            let context = format!("{key}#{field}");
+            let (attribute, text) =
+                sealed_attr::seal(self.sealer.as_deref(), tenant, &context, text, MARK).await?;
             items.push(HashMap::from([
-                ("pk".to_owned(), AttributeValue::S(pk(tenant, sobject, id))),
+                ("pk".to_owned(), AttributeValue::S(key)),
                 ("sk".to_owned(), AttributeValue::S(field.to_owned())),
-                ("mark".to_owned(), AttributeValue::S(text)),
+                (attribute.to_owned(), text),
                 ("expires_at".to_owned(), expires.clone()),
             ]));
         }
