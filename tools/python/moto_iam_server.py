@@ -19,13 +19,20 @@ https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-b
 Denials of JSON-protocol calls (DynamoDB, Secrets Manager, SQS) answer in JSON with the codes
 those services document (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/CommonErrors.html),
 not moto's XML, so the SDK names the error.
+DynamoDB applies each write to an item atomically, its condition included
+(https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithItems.html#WorkingWithItems.ConditionalUpdate);
+moto's threaded server checks and writes without a lock, so two concurrent conditional writes
+could both pass. Its writes are serialised here.
 Arguments are moto_server's (-H host -p port).
 """
 
+import functools
 import sys
+import threading
 
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import BaseResponse
+from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
 from moto.kms.models import KmsBackend, kms_backends
 from moto.kms.responses import KmsResponse
@@ -144,6 +151,21 @@ def authorise_tables(self, resource="*"):
 def determine_secret(self):
     return secret_resource(self)
 
+
+_WRITES = threading.RLock()
+
+
+def serialised(write):
+    @functools.wraps(write)
+    def locked(*args, **kwargs):
+        with _WRITES:
+            return write(*args, **kwargs)
+
+    return locked
+
+
+for _name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
+    setattr(DynamoDBBackend, _name, serialised(getattr(DynamoDBBackend, _name)))
 
 IAMRequestBase.check_action_permitted = check_single_action
 BaseResponse._authenticate_and_authorize_normal_action = authorise_json
