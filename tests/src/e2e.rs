@@ -77,9 +77,18 @@ pub async fn post(session: &Session, tenant: &TenantFile, body: &[u8]) -> u16 {
 
 /// [`post`], with the intake's JSON answer (`events` is how many events it queued).
 pub async fn post_answer(session: &Session, tenant: &TenantFile, body: &[u8]) -> (u16, Value) {
+    post_from(session, tenant, Platform::Intercom, body).await
+}
+
+/// Posts one delivery signed as `platform` signs it for `tenant`; the status and JSON answer.
+pub async fn post_from(
+    session: &Session,
+    tenant: &TenantFile,
+    platform: Platform,
+    body: &[u8],
+) -> (u16, Value) {
     let (headers, path) =
-        signed_request(Platform::Intercom, tenant, body, OffsetDateTime::now_utc())
-            .expect("signed");
+        signed_request(platform, tenant, body, OffsetDateTime::now_utc()).expect("signed");
     let mut req = reqwest::Client::new()
         .post(format!("{}{}", session.intake_url(), path))
         .body(body.to_vec());

@@ -11,6 +11,7 @@ use shared::mapping::conflict;
 use shared::mapping::intents::{self, Target};
 use shared::mapping::outcome::{self, Facts, Failure, Next, Rounds, case_id, task_id};
 use shared::mapping::plan::{self, PlanInput};
+use shared::mapping::spans;
 use shared::mapping::state::{ConversationState, RecordWatermarks, Watermark};
 use shared::salesforce::Exchanges;
 use shared::store::conversations::ConversationKey;
@@ -31,11 +32,30 @@ pub(crate) async fn write(
     personal: &mut Vec<String>,
 ) -> Result<Report, WriteError> {
     let mut org = LazyOrg::new(function, &config.tenant_id, exchanges);
-    let written = write_with(function, config, key, events, flush, &mut org, personal).await;
-    written.map(|mut report| {
-        report.calls = org.calls();
-        report
-    })
+    // One part per conversation, where the key holds a contact's conversations in turn.
+    let mut ends = spans::split_points(key.platform, events);
+    ends.push(events.len());
+    let mut report = Report::default();
+    let mut start = 0;
+    for end in ends {
+        let last = end == events.len();
+        let part = write_with(
+            function,
+            config,
+            key,
+            &events[start..end],
+            flush && last,
+            &mut org,
+            personal,
+        )
+        .await?;
+        report.records.extend(part.records);
+        report.sent.extend(part.sent);
+        report.notes.extend(part.notes);
+        start = end;
+    }
+    report.calls = org.calls();
+    Ok(report)
 }
 
 async fn write_with(
@@ -52,16 +72,40 @@ async fn write_with(
     let tools = transcript::Tools::for_tenant(config)?;
     let mut state = function.conversations.load(key).await?;
     personal.extend(state.supplied.values().cloned());
+    let mut span_notes = Vec::new();
+    if let Some(first) = events.first()
+        && spans::rolls_over(platform, &state, first)
+    {
+        if state.unsent_lines > 0 {
+            // The closed conversation's last lines go to its own transcript first.
+            let key = key.in_span(state.span);
+            Box::pin(write_with(function, config, &key, &[], true, org, personal)).await?;
+            state = function.conversations.load(&key).await?;
+        }
+        state = spans::next(&state);
+        span_notes.push(format!(
+            "the contact's previous conversation is closed: this is a new one ({})",
+            state.conversation_id
+        ));
+    }
+    let key = &key.in_span(state.span);
+    let (earlier, events): (Vec<&QueuedEvent>, Vec<&QueuedEvent>) =
+        events.iter().partition(|e| spans::earlier(&state, e));
+    if !earlier.is_empty() {
+        span_notes.push(format!(
+            "{} event(s) of the contact's previous, closed conversation: not written again",
+            earlier.len()
+        ));
+    }
+    let events = &events[..];
     // A write that may have stored records or files crashed before recording them. Read now:
     // the plan's success below clears the flag.
     let recovering = state.in_flight;
     let absorbed = intents::absorb(&mut state, events, config);
     let mut report = Report {
-        notes: absorbed
-            .notes
-            .iter()
-            .filter(|n| !n.is_empty())
-            .cloned()
+        notes: span_notes
+            .into_iter()
+            .chain(absorbed.notes.iter().filter(|n| !n.is_empty()).cloned())
             .collect(),
         ..Report::default()
     };

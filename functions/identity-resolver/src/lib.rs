@@ -201,6 +201,23 @@ async fn resolve(
         .map_err(CoreError::from)?;
     tracing::Span::current().record("correlation_id", queued.correlation_id.as_str());
     let config = function.kit.tenant(&queued.tenant_id).await?;
+    if queued.event.kind == EventKind::ContactDeleted {
+        // A deletion never finds, creates or writes a person: it only drops chatsync's links.
+        let forgotten = forget_contact(function, &config, &queued).await?;
+        let done = resolve_entry(
+            &queued,
+            record,
+            None,
+            Outcome::Ok,
+            format!(
+                "contact deleted on the platform: {forgotten} link(s) forgotten; nothing written to Salesforce"
+            ),
+        );
+        if let Err(e) = function.kit.sync_log.record(&done).await {
+            tracing::warn!(correlation_id = %queued.correlation_id, error = %e, "sync log write failed");
+        }
+        return Ok(());
+    }
     let next = identify(function, &config, &queued, kept.recorder(&config)).await?;
     let payload = kept.reference(function, &queued).await;
     let entry =
@@ -238,6 +255,25 @@ async fn resolve(
             Ok(())
         }
     }
+}
+
+/// Drops every link the deleted contact's keys name (its platform id, and the e-mail and
+/// phone it carried): a link is only a shortcut, so a later chat by the same person looks up
+/// again instead of reaching a record through a contact that no longer exists.
+async fn forget_contact(
+    function: &Function,
+    config: &TenantConfig,
+    queued: &QueuedEvent,
+) -> Result<usize, ResolveError> {
+    let keys = Keys::from_visitor(&queued.event.visitor, &config.identity.default_phone_region);
+    let mut forgotten = 0;
+    for key in LinkKey::for_keys(queued.platform, &keys) {
+        if function.links.get(&queued.tenant_id, &key).await?.is_some() {
+            function.links.forget(&queued.tenant_id, &key).await?;
+            forgotten += 1;
+        }
+    }
+    Ok(forgotten)
 }
 
 /// Links table, then lookup and rule chain, then creation.

@@ -39,6 +39,15 @@ impl Platform {
         }
     }
 
+    /// Whether the platform names no conversation, only the contact, so one key holds all of a
+    /// contact's conversations one after another (respond.io: "a Contact can have many
+    /// conversations with a Workspace and each conversation will have its own metrics and
+    /// context", <https://docs.respond.io/glossary-of-terms>). The writer splits the key into
+    /// spans, one per conversation (`mapping::spans`).
+    pub fn conversation_is_contact(self) -> bool {
+        matches!(self, Platform::RespondIo)
+    }
+
     /// The path segment in `/webhooks/{platform}/{tenant}`.
     pub fn as_str(self) -> &'static str {
         match self {

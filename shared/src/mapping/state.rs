@@ -97,6 +97,13 @@ pub struct ConversationState {
     pub version: u64,
     #[serde(default)]
     pub conversation_id: String,
+    /// Which of the key's conversations this is, where the key is the contact (respond.io):
+    /// 0 for the first, then one more per conversation opened after a close (`mapping::spans`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub span: u32,
+    /// The close that ended the key's previous conversation: events up to it belong there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_close: Option<Stamp>,
     #[serde(default)]
     pub url: Option<String>,
     #[serde(default)]
@@ -152,6 +159,10 @@ pub struct ConversationState {
     /// Attachments already stored or linked, by URL hash.
     #[serde(default)]
     pub attachments: BTreeMap<String, String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl ConversationState {

@@ -111,6 +111,9 @@ pub struct ConversationKey {
     pub tenant_id: String,
     pub platform: Platform,
     pub conversation_key: String,
+    /// Which of the key's conversations the lines belong to (`mapping::spans`); the state item
+    /// is the same for all, since only the current one is ever written.
+    pub span: u32,
 }
 
 impl ConversationKey {
@@ -120,6 +123,24 @@ impl ConversationKey {
             tenant_id: tenant.to_owned(),
             platform,
             conversation_key: conversation.to_owned(),
+            span: 0,
+        }
+    }
+
+    /// The same key, for the lines of its `span`th conversation.
+    pub fn in_span(&self, span: u32) -> Self {
+        Self {
+            span,
+            ..self.clone()
+        }
+    }
+
+    /// The stored sort key of a line: the first conversation's as made, later ones prefixed,
+    /// so one span's query never reads another's lines.
+    fn line_key(&self, sort_key: &str) -> String {
+        match self.span {
+            0 => sort_key.to_owned(),
+            n => format!("span{n}#{sort_key}"),
         }
     }
 
@@ -308,6 +329,7 @@ impl Conversations {
         let mut items = Vec::with_capacity(lines.len());
         // One batch may not write an item twice.
         for (sort_key, json) in lines.iter().filter(|(k, _)| seen.insert(k.clone())) {
+            let sort_key = &key.line_key(sort_key);
             let (attribute, text) = self.seal(key, sort_key, json.clone(), LINE).await?;
             items.push(HashMap::from([
                 ("pk".to_owned(), AttributeValue::S(key.pk.clone())),
@@ -364,7 +386,7 @@ impl Conversations {
         Ok(out)
     }
 
-    /// Every stored line's JSON, in time order.
+    /// Every stored line's JSON of the key's span, in time order.
     pub async fn lines(&self, key: &ConversationKey) -> Result<Vec<String>, StoreError> {
         let query = self
             .client
@@ -372,7 +394,7 @@ impl Conversations {
             .table_name(&self.table)
             .key_condition_expression("pk = :p AND begins_with(sk, :l)")
             .expression_attribute_values(":p", AttributeValue::S(key.pk.clone()))
-            .expression_attribute_values(":l", AttributeValue::S("line#".into()))
+            .expression_attribute_values(":l", AttributeValue::S(key.line_key("line#")))
             .consistent_read(true);
         let mut lines = Vec::new();
         for item in super::query_items(query, usize::MAX).await? {

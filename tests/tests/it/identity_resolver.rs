@@ -578,3 +578,84 @@ async fn one_new_visitor_in_two_groups_at_once_becomes_one_person() {
     }
     s.aws.moto.stop().await;
 }
+
+#[tokio::test]
+async fn a_deleted_contact_creates_nobody_and_a_known_ones_links_are_forgotten() {
+    let s = stack().await;
+    let deleted = |n: usize, visitor: Visitor| {
+        let mut queued = contact_event("demo", &format!("corr-{n:03}"), visitor);
+        queued.event.kind = shared::event::EventKind::ContactDeleted;
+        queued.topic = "user.deleted".into();
+        queued
+    };
+    let links = shared::store::links::Links::new(s.aws.dynamo(), s.aws.table("LinksTable"));
+    let keys_of = |v: &Visitor| {
+        shared::store::links::LinkKey::for_keys(
+            shared::platforms::Platform::Intercom,
+            &shared::identity::Keys::from_visitor(v, "US"),
+        )
+    };
+
+    // GIVEN a deletion of a contact Salesforce has never seen, carrying an e-mail (legacy
+    // Intercom `user.deleted` does)
+    let stranger = visitor("ic-gone", Some("nobody@example.com"), None);
+    // WHEN it is resolved THEN no call is made and nothing is created or forwarded
+    assert_eq!(s.resolve_event(1, deleted(1, stranger.clone())).await, 0);
+    let contacts = s
+        .admin(reqwest::Method::GET, "/__emulator/records/Contact", None)
+        .await;
+    let leads = s
+        .admin(reqwest::Method::GET, "/__emulator/records/Lead", None)
+        .await;
+    assert_eq!(contacts.as_array().map(Vec::len), Some(0), "{contacts}");
+    assert_eq!(leads.as_array().map(Vec::len), Some(0), "{leads}");
+    assert!(s.written().await.is_empty(), "a deletion reaches no writer");
+    for key in keys_of(&stranger) {
+        assert!(links.get("demo", &key).await.unwrap().is_none());
+    }
+
+    // GIVEN a known visitor, linked by platform id and e-mail
+    s.seed(json!({"Contact": [{"LastName": "Lovelace", "Email": "ada@example.org"}]}))
+        .await;
+    let ada = visitor("ic-ada", Some("ada@example.org"), None);
+    assert!(s.resolve(2, ada.clone()).await >= 1, "looked up once");
+    let matched = s.written().await;
+    assert_eq!(matched.len(), 1);
+    let ada_id = matched[0]
+        .resolution
+        .as_ref()
+        .and_then(|r| r.person.clone())
+        .unwrap()
+        .id;
+    for key in keys_of(&ada) {
+        assert!(links.get("demo", &key).await.unwrap().is_some(), "{key:?}");
+    }
+    // WHEN the platform deletes the contact
+    assert_eq!(s.resolve_event(3, deleted(3, ada.clone())).await, 0);
+    // THEN its links are gone, nothing is forwarded, and the Contact is still in Salesforce
+    for key in keys_of(&ada) {
+        assert!(links.get("demo", &key).await.unwrap().is_none(), "{key:?}");
+    }
+    assert!(s.written().await.is_empty());
+    let contacts = s
+        .admin(reqwest::Method::GET, "/__emulator/records/Contact", None)
+        .await;
+    assert_eq!(contacts.as_array().map(Vec::len), Some(1));
+    let log =
+        shared::store::synclog::SyncLogTable::new(s.aws.dynamo(), s.aws.table("SyncLogTable"));
+    assert!(
+        log.open("demo", 10).await.unwrap().is_empty(),
+        "no review item"
+    );
+    // AND the same person chatting again is looked up afresh, not reached by a link
+    assert!(
+        s.resolve(4, visitor("ic-ada-2", Some("ada@example.org"), None))
+            .await
+            >= 1
+    );
+    let again = s.written().await;
+    let resolution = again[0].resolution.clone().unwrap();
+    assert_eq!(resolution.outcome, Outcome::Matched);
+    assert_eq!(resolution.person.unwrap().id, ada_id);
+    s.aws.moto.stop().await;
+}

@@ -20,6 +20,7 @@ mod intake;
 mod local_stack;
 mod operator_cli;
 mod pipeline;
+mod respondio;
 mod review_choice;
 mod salesforce;
 mod seal;

@@ -332,7 +332,8 @@ fn tag_updated(ctx: &Ctx) -> Vec<Event> {
             None => return Vec::new(),
         },
     };
-    vec![ctx.contact_event(kind)]
+    // The key is the contact: its tags reach its current conversation (category, trigger).
+    vec![ctx.conversation_event(kind)]
 }
 
 /// The tag list when the payload has one (an empty list is a set with every tag removed).
@@ -831,7 +832,7 @@ mod tests {
     }
 
     #[test]
-    fn a_tag_change_names_the_tag_on_the_contact() {
+    fn a_tag_change_names_the_tag_on_the_contact_and_reaches_its_conversation() {
         let a = accepted(include_bytes!(
             "../../../../events/payloads/respondio-contact-tag-updated.json"
         ));
@@ -844,6 +845,10 @@ mod tests {
             current: None,
         });
         expected.visitor = katherine(json!({"countryCode": "US", "lifecycle": "Customer"}));
+        expected.conversation = Some(Conversation {
+            id: "112233".into(),
+            ..Conversation::default()
+        });
         assert_eq!(only(&a), &expected);
     }
 
