@@ -61,6 +61,7 @@ pub mod vars {
     /// them at a stand-in).
     pub const INTERCOM_API_URL: &str = "INTERCOM_API_URL";
     pub const RESPONDIO_API_URL: &str = "RESPONDIO_API_URL";
+    pub const TIDIO_API_URL: &str = "TIDIO_API_URL";
     pub const WATERMARKS_TABLE: &str = "WATERMARKS_TABLE";
     pub const CONVERSATIONS_TABLE: &str = "CONVERSATIONS_TABLE";
     /// The CloudWatch namespace of the drainer's open-items metrics (EMF); unset: none sent.

@@ -218,6 +218,11 @@ pub struct PlatformApiSecrets {
     /// A respond.io API access token (`Authorization: Bearer`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub respondio_api_token: Option<Secret>,
+    /// Tidio's OpenAPI key pair (`X-Tidio-Openapi-Client-Id`, `…-Client-Secret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tidio_client_id: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tidio_client_secret: Option<Secret>,
 }
 
 impl PlatformApiSecrets {
@@ -472,6 +477,7 @@ mod tests {
         let api = PlatformApiSecrets {
             intercom_access_token: Some(Secret::new("intercom")),
             respondio_api_token: Some(Secret::new("respondio")),
+            ..PlatformApiSecrets::default()
         };
         let webhooks_json = serde_json::to_value(&webhooks).unwrap();
         let api_json = serde_json::to_value(&api).unwrap();

@@ -37,6 +37,8 @@ async fn main() {
         extra_env: Vec::new(),
         salesforce_addr: Some("127.0.0.1:0".parse().expect("address")),
         salesforce_seed: Some(root.join("events/salesforce/demo-org.json")),
+        chat_addr: Some("127.0.0.1:0".parse().expect("address")),
+        chat_seed: Some(root.join("events/chat-platforms/demo.json")),
     })
     .await
     .expect("local stack starts");

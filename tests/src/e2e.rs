@@ -42,6 +42,8 @@ pub async fn start_with(
         extra_env,
         salesforce_addr: Some("127.0.0.1:0".parse().expect("address")),
         salesforce_seed: Some(root.join("events/salesforce/demo-org.json")),
+        chat_addr: Some("127.0.0.1:0".parse().expect("address")),
+        chat_seed: Some(root.join("events/chat-platforms/demo.json")),
     })
     .await
     .expect("local stack and host start")

@@ -77,6 +77,9 @@ pub struct LocalAws {
     roles: BTreeMap<String, aws_config::SdkConfig>,
     /// Each function's role session, by binary (for a function host on this stack).
     pub role_sessions: BTreeMap<String, chatsync_local::iam::Credentials>,
+    /// The chat-platform emulator the functions' platform API bases point at (seeded with
+    /// events/chat-platforms/demo.json).
+    pub chat_url: String,
 }
 
 impl LocalAws {
@@ -88,8 +91,29 @@ impl LocalAws {
     pub async fn start_with_template(path: &std::path::Path) -> LocalAws {
         let moto = Moto::start(None).await.expect("moto server starts");
         let template = Template::load(path).expect("template loads");
-        let plan =
+        let mut plan =
             stack::plan(&template, &Settings::local(&moto.endpoint())).expect("template plans");
+        // The platforms' APIs are the chat-platform emulator's, as on the local stack: no
+        // function here ever calls a vendor.
+        let chat = chat_emulator::Emulator::default();
+        let seed = std::fs::read_to_string(repo_root().join("events/chat-platforms/demo.json"))
+            .expect("the demo chat-platform seed");
+        chat.seed(&serde_json::from_str(&seed).expect("seed is JSON"))
+            .expect("seed loads");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind chat emulator");
+        let chat_url = chat_emulator::spawn(listener, chat).expect("chat emulator serves");
+        for f in &mut plan.functions {
+            f.env
+                .insert("INTERCOM_API_URL".into(), format!("{chat_url}/intercom"));
+            f.env.insert(
+                "RESPONDIO_API_URL".into(),
+                format!("{chat_url}/respondio/v2"),
+            );
+            f.env
+                .insert("TIDIO_API_URL".into(), format!("{chat_url}/tidio"));
+        }
         let sdk = moto.sdk().await;
         stack::create(&plan, &sdk)
             .await
@@ -112,6 +136,7 @@ impl LocalAws {
             sdk,
             roles,
             role_sessions,
+            chat_url,
         }
     }
 

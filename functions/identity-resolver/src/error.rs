@@ -12,6 +12,12 @@ pub enum ResolveError {
     Core(CoreError),
     #[error("platform contact lookup: {0}")]
     Enrich(#[from] EnrichError),
+    /// An agent's e-mail could not be read at the platform (the scope it needs is named).
+    #[error("agent lookup ({needs}): {error}")]
+    Agent {
+        error: EnrichError,
+        needs: &'static str,
+    },
     #[error("Salesforce created nothing for a plan that asked for a record")]
     NothingCreated,
     /// Another event of the same visitor (in another FIFO group) is creating the person now.
@@ -25,7 +31,7 @@ impl Classify for ResolveError {
     fn class(&self) -> ErrorClass {
         match self {
             ResolveError::Core(e) => e.class(),
-            ResolveError::Enrich(e) => e.class(),
+            ResolveError::Enrich(e) | ResolveError::Agent { error: e, .. } => e.class(),
             ResolveError::NothingCreated | ResolveError::CreationInProgress => {
                 ErrorClass::Transient
             }

@@ -27,7 +27,7 @@ use shared::identity::enrich::{self, Enricher};
 use shared::identity::lookup;
 use shared::identity::rules::{self, Decision, Person};
 use shared::identity::update;
-use shared::platforms::{intercom, respondio};
+use shared::platforms::{intercom, respondio, tidio};
 use shared::salesforce::Exchanges;
 use shared::store::links::{LinkKey, Links};
 use shared::store::queue::FifoQueue;
@@ -54,9 +54,15 @@ impl Function {
                 env.optional(vars::RESPONDIO_API_URL)
                     .unwrap_or_else(|| respondio::API_BASE.into()),
             )
+            .and_then(|e| {
+                e.with_tidio(
+                    env.optional(vars::TIDIO_API_URL)
+                        .unwrap_or_else(|| tidio::client::API_BASE.into()),
+                )
+            })
             .map_err(|e| ConfigError::Invalid {
                 // The error's text names the base at fault.
-                name: "INTERCOM_API_URL or RESPONDIO_API_URL",
+                name: "INTERCOM_API_URL, RESPONDIO_API_URL or TIDIO_API_URL",
                 reason: e.to_string(),
             })?,
             kit,
@@ -218,6 +224,7 @@ async fn resolve(
         }
         return Ok(());
     }
+    let agents_note = fill_agents(function, &config, &mut queued).await?;
     let next = identify(function, &config, &queued, kept.recorder(&config)).await?;
     let payload = kept.reference(function, &queued).await;
     let entry =
@@ -232,7 +239,8 @@ async fn resolve(
             function.kit.sync_log.record(&parked).await?;
             Ok(())
         }
-        Next::Forward(resolution) => {
+        Next::Forward(mut resolution) => {
+            resolution.detail.push_str(&agents_note);
             let detail = resolution.detail.clone();
             let records: Vec<String> = resolution.person.iter().map(|p| p.id.clone()).collect();
             queued.resolution = Some(resolution);
@@ -255,6 +263,74 @@ async fn resolve(
             Ok(())
         }
     }
+}
+
+/// What the platform's API needs to let chatsync read agents, for a refusal's review item.
+fn agent_scope(platform: shared::platforms::Platform) -> &'static str {
+    use shared::platforms::Platform;
+    match platform {
+        Platform::Intercom => "an Intercom access token allowed to read admins",
+        Platform::Tidio => "Tidio OpenAPI keys (tidio_client_id, tidio_client_secret)",
+        Platform::RespondIo => "a respond.io API token allowed to read workspace users",
+        Platform::CloudCx => "nothing: CloudCX has no agent API",
+    }
+}
+
+/// Gives agents named only by id their e-mail (the tenant's `owners.agents_by_id`, else the
+/// platform's API), so the writer can make the agent's User the owner. Only an outage is
+/// worth a retry; an agent nobody knows stays without an e-mail (the owner is then unchanged).
+async fn fill_agents(
+    function: &Function,
+    config: &TenantConfig,
+    queued: &mut QueuedEvent,
+) -> Result<String, ResolveError> {
+    use shared::identity::agents;
+    let platform = queued.platform;
+    let ids = agents::missing(&mut queued.event);
+    if ids.is_empty() || !config.owners.agents {
+        return Ok(String::new());
+    }
+    let mut found: std::collections::BTreeMap<String, shared::event::Agent> = ids
+        .iter()
+        .filter_map(|id| {
+            let email = agents::overridden(&config.owners.agents_by_id, platform, id)?;
+            Some((
+                id.clone(),
+                shared::event::Agent {
+                    email: Some(email),
+                    ..shared::event::Agent::default()
+                },
+            ))
+        })
+        .collect();
+    let rest: Vec<&String> = ids.iter().filter(|id| !found.contains_key(*id)).collect();
+    if !rest.is_empty()
+        && let Some(secrets) = function.kit.secrets.salesforce(&queued.tenant_id).await?
+    {
+        for id in rest {
+            match function
+                .enricher
+                .agent(&queued.tenant_id, platform, id, &secrets)
+                .await
+            {
+                Ok(Some(agent)) => {
+                    found.insert(id.clone(), agent);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    return Err(ResolveError::Agent {
+                        error,
+                        needs: agent_scope(platform),
+                    });
+                }
+            }
+        }
+    }
+    let filled = agents::fill(&mut queued.event, |id| found.get(id).cloned());
+    Ok(match (filled, ids.len()) {
+        (0, n) => format!("; {n} agent(s) named by id only, e-mail unknown"),
+        (f, n) => format!("; e-mail found for {f} of {n} agent(s) named by id only"),
+    })
 }
 
 /// Drops every link the deleted contact's keys name (its platform id, and the e-mail and

@@ -7,18 +7,31 @@
 //! `platforms::respondio::client`); the HTTP setup, the errors and the rate-limit memory they
 //! share are `platforms::api`.
 
-use crate::event::Visitor;
-use crate::platforms::{Platform, api, intercom, respondio};
+use crate::event::{Agent, Visitor};
+use crate::platforms::{Platform, api, intercom, respondio, tidio};
 use crate::secret::Secret;
 use crate::tenant::TenantSecrets;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 pub use crate::platforms::api::EnrichError;
 
-/// Fetches a visitor's details from the chat platform. Cheap to clone; one per warm function.
+/// Agents read per (tenant, platform, agent id), with when they were read.
+type AgentCache = HashMap<(String, Platform, String), (Option<Agent>, Instant)>;
+
+/// How long an agent's e-mail (or its absence) is trusted before the platform is asked again.
+const AGENT_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// Fetches a visitor's details, and agents' e-mails, from the chat platform. Cheap to clone;
+/// one per warm function.
 #[derive(Debug, Clone)]
 pub struct Enricher {
     intercom: intercom::Client,
     respondio: respondio::Client,
+    tidio: tidio::Client,
+    /// Agents by (tenant, platform, agent id), with when they were read.
+    agents: Arc<Mutex<AgentCache>>,
 }
 
 impl Enricher {
@@ -36,8 +49,78 @@ impl Enricher {
         let http = api::http_client()?;
         Ok(Self {
             intercom: intercom::Client::new(http.clone(), intercom)?,
-            respondio: respondio::Client::new(http, respondio)?,
+            respondio: respondio::Client::new(http.clone(), respondio)?,
+            tidio: tidio::Client::new(http, tidio::client::API_BASE)?,
+            agents: Arc::default(),
         })
+    }
+
+    /// The same, with Tidio's API at another base (a local stand-in in tests).
+    pub fn with_tidio(mut self, base: impl Into<String>) -> Result<Self, EnrichError> {
+        self.tidio = tidio::Client::new(api::http_client()?, base)?;
+        Ok(self)
+    }
+
+    /// Agent `agent_id` (its e-mail and name) as the platform knows it; `None` when the
+    /// platform has no API for it here (CloudCX), the tenant gave no key for it, or it knows no
+    /// such agent. Answers are kept per tenant for 15 minutes; Tidio's whole operator list is
+    /// read at once (it documents no read of one operator).
+    pub async fn agent(
+        &self,
+        tenant: &str,
+        platform: Platform,
+        agent_id: &str,
+        secrets: &TenantSecrets,
+    ) -> Result<Option<Agent>, EnrichError> {
+        let key = (tenant.to_owned(), platform, agent_id.to_owned());
+        if let Some((agent, at)) = self.lock_agents().get(&key)
+            && at.elapsed() < AGENT_TTL
+        {
+            return Ok(agent.clone());
+        }
+        let api = secrets.platform_api.as_ref();
+        let now = Instant::now();
+        let found = match platform {
+            Platform::Intercom => {
+                match usable(api.and_then(|a| a.intercom_access_token.as_ref())) {
+                    Some(token) => self.intercom.admin(token, agent_id).await?,
+                    None => return Ok(None),
+                }
+            }
+            Platform::RespondIo => match usable(api.and_then(|a| a.respondio_api_token.as_ref())) {
+                Some(token) => self.respondio.user(token, agent_id).await?,
+                None => return Ok(None),
+            },
+            Platform::Tidio => {
+                let (Some(id), Some(secret)) = (
+                    usable(api.and_then(|a| a.tidio_client_id.as_ref())),
+                    usable(api.and_then(|a| a.tidio_client_secret.as_ref())),
+                ) else {
+                    return Ok(None);
+                };
+                let operators = self.tidio.operators(id, secret).await?;
+                let mut cache = self.lock_agents();
+                for op in &operators {
+                    if let Some(op_id) = &op.id {
+                        cache.insert(
+                            (tenant.to_owned(), platform, op_id.clone()),
+                            (Some(op.clone()), now),
+                        );
+                    }
+                }
+                operators
+                    .into_iter()
+                    .find(|op| op.id.as_deref() == Some(agent_id))
+            }
+            // CloudCX documents no agent API (docs/platforms.md#cloudcx).
+            Platform::CloudCx => return Ok(None),
+        };
+        self.lock_agents().insert(key, (found.clone(), now));
+        Ok(found)
+    }
+
+    fn lock_agents(&self) -> std::sync::MutexGuard<'_, AgentCache> {
+        self.agents.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The platform's record of `contact_id` as a [`Visitor`], or `None` when there is nothing
@@ -145,6 +228,7 @@ mod tests {
             platform_api: Some(PlatformApiSecrets {
                 intercom_access_token: Some(Secret::new(" ")),
                 respondio_api_token: None,
+                ..PlatformApiSecrets::default()
             }),
             ..TenantSecrets::default()
         };
@@ -156,6 +240,7 @@ mod tests {
             platform_api: Some(PlatformApiSecrets {
                 intercom_access_token: Some(Secret::new("t")),
                 respondio_api_token: Some(Secret::new("t")),
+                ..PlatformApiSecrets::default()
             }),
             ..TenantSecrets::default()
         };
@@ -178,6 +263,7 @@ mod tests {
         let secrets = PlatformApiSecrets {
             intercom_access_token: Some(Secret::new("sk-very-secret")),
             respondio_api_token: None,
+            ..PlatformApiSecrets::default()
         };
         assert!(!format!("{secrets:?}").contains("sk-very-secret"));
     }

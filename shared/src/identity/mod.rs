@@ -3,6 +3,7 @@
 //! returns (`rules`), and what to create when nothing matches (`create`). The resolver
 //! function does the I/O (links table, Salesforce lookup) around these.
 
+pub mod agents;
 pub mod create;
 pub mod enrich;
 pub mod lookup;

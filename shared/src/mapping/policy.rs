@@ -118,6 +118,9 @@ pub struct OwnerPolicy {
     pub agents: bool,
     /// Team or inbox name → Queue (Group DeveloperName or Id) that owns the Case.
     pub queues: BTreeMap<String, String>,
+    /// Agent id (`<platform>:<id>`, or the bare id) → the agent's e-mail, for platforms that
+    /// name agents by id only; wins over what the platform's API says.
+    pub agents_by_id: BTreeMap<String, String>,
 }
 
 impl Default for OwnerPolicy {
@@ -125,6 +128,7 @@ impl Default for OwnerPolicy {
         Self {
             agents: true,
             queues: BTreeMap::new(),
+            agents_by_id: BTreeMap::new(),
         }
     }
 }

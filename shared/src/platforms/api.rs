@@ -116,29 +116,38 @@ impl Api {
         endpoint(&self.base, segments)
     }
 
-    /// GETs `url` as JSON with `token` as the bearer and the platform's extra `headers`. The
+    /// GETs `url` as JSON with the tenant's `auth` and the platform's extra `headers`. The
     /// body of a 2xx answer, `None` on 404, else the status as an error; `subject` names what
     /// was asked for in that error (no token, no URL).
     pub(crate) async fn get(
         &self,
         url: Url,
-        token: &Secret,
+        auth: Auth<'_>,
         headers: &[(&'static str, &'static str)],
         subject: &str,
     ) -> Result<Option<Vec<u8>>, EnrichError> {
         let platform = self.platform;
-        let key = LimitKey::new(platform, token);
+        let key = LimitKey::new(platform, auth.quota_key());
         if let Some(wait) = self.lock_limits().blocked(&key, SystemTime::now()) {
             return Err(EnrichError::RateLimited {
                 platform,
                 retry_after: Some(wait),
             });
         }
-        let mut request = self
-            .http
-            .get(url)
-            .bearer_auth(token.expose())
-            .header(reqwest::header::ACCEPT, "application/json");
+        let mut request = self.http.get(url);
+        // The platform's own Accept (Tidio's versioned one) replaces the plain one.
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("accept"))
+        {
+            request = request.header(reqwest::header::ACCEPT, "application/json");
+        }
+        request = match auth {
+            Auth::Bearer(token) => request.bearer_auth(token.expose()),
+            Auth::Headers(pairs) => pairs
+                .iter()
+                .fold(request, |r, (name, value)| r.header(*name, value.expose())),
+        };
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -178,12 +187,97 @@ impl Api {
     }
 }
 
+/// How a tenant's call is authenticated.
+#[derive(Clone, Copy)]
+pub(crate) enum Auth<'a> {
+    /// `Authorization: Bearer <token>` (Intercom, respond.io).
+    Bearer(&'a Secret),
+    /// Credentials in the platform's own headers (Tidio's client id and secret); the last is
+    /// the quota's key.
+    Headers(&'a [(&'static str, &'a Secret)]),
+}
+
+impl Auth<'_> {
+    /// What names the app's quota: the token, or the last header's secret.
+    fn quota_key(&self) -> &str {
+        match self {
+            Auth::Bearer(token) => token.expose(),
+            Auth::Headers(pairs) => pairs.last().map_or("", |(_, s)| s.expose()),
+        }
+    }
+}
+
 /// An answer's body that is not the documented JSON, as a data error.
 pub(crate) fn malformed(platform: Platform, e: serde_json::Error) -> EnrichError {
     EnrichError::Data {
         platform,
-        reason: format!("contact body is not the documented JSON: {e}"),
+        reason: format!("the answer is not the documented JSON: {e}"),
     }
+}
+
+/// An agent record as the platforms answer it: `id` (text or number), `email`, and `name`, or
+/// `firstName` and `lastName` (respond.io).
+#[derive(serde::Deserialize)]
+struct AgentBody {
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, rename = "firstName")]
+    first_name: Option<String>,
+    #[serde(default, rename = "lastName")]
+    last_name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+impl AgentBody {
+    fn agent(self) -> crate::event::Agent {
+        let joined = [clean(self.first_name), clean(self.last_name)]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        crate::event::Agent {
+            id: match self.id {
+                Some(serde_json::Value::String(s)) => clean(Some(s)),
+                Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            },
+            name: clean(self.name).or_else(|| clean(Some(joined))),
+            email: clean(self.email).map(|e| e.to_lowercase()),
+        }
+    }
+}
+
+/// One agent's body (Intercom admin, respond.io user).
+pub(crate) fn parse_agent(
+    platform: Platform,
+    body: &[u8],
+) -> Result<crate::event::Agent, EnrichError> {
+    serde_json::from_slice::<AgentBody>(body)
+        .map(AgentBody::agent)
+        .map_err(|e| malformed(platform, e))
+}
+
+/// A list of agents under `field` (Tidio's `{operators: […]}`).
+pub(crate) fn parse_agents(
+    platform: Platform,
+    body: &[u8],
+    field: &str,
+) -> Result<Vec<crate::event::Agent>, EnrichError> {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| malformed(platform, e))?;
+    let list = v
+        .get_mut(field)
+        .map(serde_json::Value::take)
+        .ok_or_else(|| EnrichError::Data {
+            platform,
+            reason: format!("no {field:?} list in the answer"),
+        })?;
+    serde_json::from_value::<Vec<AgentBody>>(list)
+        .map(|l| l.into_iter().map(AgentBody::agent).collect())
+        .map_err(|e| malformed(platform, e))
 }
 
 /// A trimmed string; blank is absent.
@@ -287,10 +381,10 @@ struct LimitKey {
 }
 
 impl LimitKey {
-    fn new(platform: Platform, token: &Secret) -> Self {
+    fn new(platform: Platform, token: &str) -> Self {
         Self {
             platform,
-            token: Sha256::digest(token.expose().as_bytes()).into(),
+            token: Sha256::digest(token.as_bytes()).into(),
         }
     }
 }
@@ -336,7 +430,7 @@ mod tests {
     use super::*;
 
     fn key(platform: Platform, token: &str) -> LimitKey {
-        LimitKey::new(platform, &Secret::new(token))
+        LimitKey::new(platform, token)
     }
 
     fn at(secs: u64) -> SystemTime {

@@ -309,6 +309,7 @@ fn secrets(intercom: Option<&str>, respondio: Option<&str>) -> TenantSecrets {
         platform_api: Some(PlatformApiSecrets {
             intercom_access_token: intercom.map(Secret::new),
             respondio_api_token: respondio.map(Secret::new),
+            ..PlatformApiSecrets::default()
         }),
         ..TenantSecrets::default()
     }

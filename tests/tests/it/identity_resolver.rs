@@ -281,7 +281,7 @@ async fn a_visitor_known_only_by_platform_id_is_looked_up_at_the_platform_first(
     let mut secrets = store.get("demo").await.unwrap().unwrap();
     secrets.platform_api = Some(shared::tenant::PlatformApiSecrets {
         intercom_access_token: Some(shared::secret::Secret::new("intercom-token-for-tests")),
-        respondio_api_token: None,
+        ..shared::tenant::PlatformApiSecrets::default()
     });
     store.put("demo", &secrets).await.unwrap();
     let mut env = env;
@@ -657,5 +657,136 @@ async fn a_deleted_contact_creates_nobody_and_a_known_ones_links_are_forgotten()
     let resolution = again[0].resolution.clone().unwrap();
     assert_eq!(resolution.outcome, Outcome::Matched);
     assert_eq!(resolution.person.unwrap().id, ada_id);
+    s.aws.moto.stop().await;
+}
+
+/// The resolver with Tidio's API at an in-process chat emulator seeded with `seed`, and the
+/// demo tenant's Tidio OpenAPI keys set to `keys` (None: no keys), `agents_by_id` as given.
+async fn stack_with_tidio(
+    seed: Value,
+    keys: Option<(&str, &str)>,
+    agents_by_id: &[(&str, &str)],
+) -> (Stack, String) {
+    let s = stack().await;
+    let emulator = chat_emulator::Emulator::default();
+    emulator.seed(&seed).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = chat_emulator::spawn(listener, emulator).unwrap();
+    let env = s.aws.env("identity-resolver").clone();
+    let store = shared::store::secrets::TenantSecretStore::new(
+        aws_sdk_secretsmanager::Client::new(&s.aws.sdk),
+        &env["TENANT_SECRET_PREFIX"],
+    );
+    let mut secrets = store.get("demo").await.unwrap().unwrap();
+    secrets.platform_api = keys.map(|(id, secret)| shared::tenant::PlatformApiSecrets {
+        tidio_client_id: Some(shared::secret::Secret::new(id)),
+        tidio_client_secret: Some(shared::secret::Secret::new(secret)),
+        ..shared::tenant::PlatformApiSecrets::default()
+    });
+    let mut demo = chatsync_local::session::read_tenant(
+        &chatsync_tests::repo_root().join("events/tenants/demo.toml"),
+    )
+    .unwrap();
+    demo.secrets = secrets;
+    demo.config.owners.agents_by_id = agents_by_id
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    s.aws.store_tenant(&demo).await;
+    let mut env = env;
+    env.insert("TIDIO_API_URL".into(), format!("{base}/tidio"));
+    let resolver =
+        Function::from_env(s.aws.role("identity-resolver"), &Env::from_map(&env)).unwrap();
+    (Stack { resolver, ..s }, base)
+}
+
+fn tidio_assignment(n: usize, agent_id: &str) -> QueuedEvent {
+    let mut queued = contact_event("demo", &format!("corr-{n:03}"), Visitor::default());
+    queued.platform = shared::platforms::Platform::Tidio;
+    queued.topic = "ticket.operator_assigned".into();
+    queued.event.kind = shared::event::EventKind::Assigned {
+        agent: Some(shared::event::Agent {
+            id: Some(agent_id.into()),
+            ..shared::event::Agent::default()
+        }),
+        team: None,
+    };
+    queued
+}
+
+fn assignee_email(queued: &QueuedEvent) -> Option<String> {
+    match &queued.event.kind {
+        shared::event::EventKind::Assigned { agent, .. } => agent.as_ref()?.email.clone(),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn an_agent_named_by_id_gets_its_e_mail_from_the_tenant_map_or_the_platform() {
+    let seed = json!({"tidio": {"credentials": ["ci_demo:cs_demo"],
+        "operators": [{"id": "op-1", "name": "Sam Agent", "email": "Sam.Agent@Example.com"},
+                      {"id": "op-2", "name": "No Mail"}]}});
+    let (s, base) = stack_with_tidio(
+        seed,
+        Some(("ci_demo", "cs_demo")),
+        &[("tidio:op-9", "kim@example.com")],
+    )
+    .await;
+    let calls = || async {
+        let stats: Value = reqwest::get(format!("{base}/__emulator/stats"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        stats["calls"]["tidio"].as_u64().unwrap_or(0)
+    };
+    // GIVEN agents known to Tidio (op-1), to the tenant's map only (op-9), and to nobody (op-7)
+    s.resolve_event(1, tidio_assignment(1, "op-1")).await;
+    s.resolve_event(2, tidio_assignment(2, "op-1")).await;
+    s.resolve_event(3, tidio_assignment(3, "op-9")).await;
+    s.resolve_event(4, tidio_assignment(4, "op-7")).await;
+    let written = s.written().await;
+    // THEN each is forwarded, with the e-mail where one is known
+    let emails: Vec<Option<String>> = written.iter().map(assignee_email).collect();
+    assert_eq!(
+        emails,
+        [
+            Some("sam.agent@example.com".into()),
+            Some("sam.agent@example.com".into()),
+            Some("kim@example.com".into()),
+            None
+        ]
+    );
+    assert!(
+        written[3]
+            .resolution
+            .as_ref()
+            .unwrap()
+            .detail
+            .contains("e-mail unknown")
+    );
+    // AND Tidio's operator list was read once for op-1 (cached), and again for op-7 (unknown
+    // ids are asked once each); the tenant's map cost nothing
+    assert_eq!(calls().await, 2);
+    s.aws.moto.stop().await;
+}
+
+#[tokio::test]
+async fn a_platform_that_refuses_the_key_parks_the_event_naming_what_is_needed() {
+    let seed = json!({"tidio": {"credentials": ["ci_demo:cs_demo"], "operators": []}});
+    let (s, _) = stack_with_tidio(seed, Some(("ci_demo", "cs_wrong")), &[]).await;
+    s.resolve_event(1, tidio_assignment(1, "op-1")).await;
+    assert!(s.written().await.is_empty());
+    let log =
+        shared::store::synclog::SyncLogTable::new(s.aws.dynamo(), s.aws.table("SyncLogTable"));
+    let open = log.open("demo", 10).await.unwrap();
+    assert_eq!(open.len(), 1, "a review item");
+    assert!(
+        open[0].detail.contains("Tidio OpenAPI keys"),
+        "{}",
+        open[0].detail
+    );
+    assert!(open[0].detail.contains("401"), "{}", open[0].detail);
     s.aws.moto.stop().await;
 }

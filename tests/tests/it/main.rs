@@ -20,7 +20,7 @@ mod intake;
 mod local_stack;
 mod operator_cli;
 mod pipeline;
-mod respondio;
+mod platforms;
 mod review_choice;
 mod salesforce;
 mod seal;

@@ -25,6 +25,8 @@ async fn start() -> Session {
         extra_env: Vec::new(),
         salesforce_addr: Some("127.0.0.1:0".parse().unwrap()),
         salesforce_seed: Some(root.join("events/salesforce/demo-org.json")),
+        chat_addr: Some("127.0.0.1:0".parse().expect("address")),
+        chat_seed: Some(root.join("events/chat-platforms/demo.json")),
     })
     .await
     .expect("local stack and host start")

@@ -43,6 +43,12 @@ struct Run {
     /// Records the emulator's org starts with (its queue and agent User).
     #[arg(long, default_value = "events/salesforce/demo-org.json")]
     salesforce_seed: PathBuf,
+    /// Where the chat-platform emulator listens (the functions' platform API bases point at it).
+    #[arg(long, default_value = "127.0.0.1:8788")]
+    chat: SocketAddr,
+    /// What the chat-platform emulator starts with (its credentials, agents, contacts).
+    #[arg(long, default_value = "events/chat-platforms/demo.json")]
+    chat_seed: PathBuf,
     /// Salesforce CLI project the emulator's schema comes from (default: the repo's
     /// salesforce/, built into the binary). An empty folder gives a standard org only.
     #[arg(long)]
@@ -158,11 +164,16 @@ async fn start(template: &Path, run: &Run) -> Result<Session> {
         extra_env: Vec::new(),
         salesforce_addr: Some(run.salesforce),
         salesforce_seed: Some(run.salesforce_seed.clone()),
+        chat_addr: Some(run.chat),
+        chat_seed: Some(run.chat_seed.clone()),
     };
     let session = Session::start_with_emulator(options, emulator).await?;
     println!("moto        {}", session.moto.endpoint());
     if let Some(url) = &session.salesforce_url {
         println!("salesforce  {url} (emulator; admin API under /__emulator/)");
+    }
+    if let Some(url) = &session.chat_url {
+        println!("chat APIs   {url} (emulator: /intercom, /tidio, /respondio/v2, /cloudcx)");
     }
     println!("resources created from {}:", template.display());
     for line in &session.created {

@@ -36,6 +36,8 @@ pub enum SessionError {
     },
     #[error("Salesforce emulator: {0}")]
     Salesforce(String),
+    #[error("chat-platform emulator: {0}")]
+    Chat(String),
     #[error("the pipeline did not drain within {0:?} ({1} messages or invocations pending)")]
     NotIdle(Duration, usize),
 }
@@ -56,12 +58,19 @@ pub struct SessionOptions {
     /// Records the emulator's org starts with (admin seed format), e.g. the demo's queue and
     /// agent User.
     pub salesforce_seed: Option<PathBuf>,
+    /// Where to run the chat-platform emulator (None: not started). When started, the
+    /// functions' `INTERCOM_API_URL`, `RESPONDIO_API_URL` and `TIDIO_API_URL` point at it.
+    pub chat_addr: Option<SocketAddr>,
+    /// What it starts with (its admin seed format).
+    pub chat_seed: Option<PathBuf>,
 }
 
 pub struct Session {
     pub moto: Moto,
     /// The Salesforce emulator's base URL, when started.
     pub salesforce_url: Option<String>,
+    /// The chat-platform emulator's base URL, when started.
+    pub chat_url: Option<String>,
     pub plan: Plan,
     pub host: Host,
     pub sdk: aws_config::SdkConfig,
@@ -69,6 +78,26 @@ pub struct Session {
     pub roles: std::collections::BTreeMap<String, iam::Credentials>,
     /// One line per resource created in moto.
     pub created: Vec<String>,
+}
+
+/// Serves the chat-platform emulator on `addr`, seeded from `seed`; its base URL.
+async fn start_chat(addr: SocketAddr, seed: Option<&Path>) -> Result<String, SessionError> {
+    let emulator = chat_emulator::Emulator::default();
+    if let Some(path) = seed {
+        let text = std::fs::read_to_string(path).map_err(|source| SessionError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let seed: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| SessionError::Chat(format!("{}: {e}", path.display())))?;
+        emulator
+            .seed(&seed)
+            .map_err(|e| SessionError::Chat(format!("{}: {e}", path.display())))?;
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| SessionError::Chat(format!("binding {addr}: {e}")))?;
+    chat_emulator::spawn(listener, emulator).map_err(|e| SessionError::Chat(e.to_string()))
 }
 
 /// Reads and validates a tenant file.
@@ -139,6 +168,21 @@ impl Session {
             }
             None => None,
         };
+        let chat_url = match options.chat_addr {
+            Some(addr) => Some(start_chat(addr, options.chat_seed.as_deref()).await?),
+            None => None,
+        };
+        let mut extra_env = options.extra_env;
+        if let Some(base) = &chat_url {
+            extra_env.extend([
+                ("INTERCOM_API_URL".to_owned(), format!("{base}/intercom")),
+                (
+                    "RESPONDIO_API_URL".to_owned(),
+                    format!("{base}/respondio/v2"),
+                ),
+                ("TIDIO_API_URL".to_owned(), format!("{base}/tidio")),
+            ]);
+        }
         let session_tenants = tenant_stores(&plan, &sdk);
         for path in &options.tenant_files {
             let mut file = read_tenant(path)?;
@@ -156,7 +200,7 @@ impl Session {
             aws_endpoint: endpoint,
             operator: moto.operator.clone(),
             roles: roles.clone(),
-            extra_env: options.extra_env,
+            extra_env,
             schedule_every: options.schedule_every,
             retry_after: options.retry_after,
         })
@@ -164,6 +208,7 @@ impl Session {
         Ok(Session {
             moto,
             salesforce_url,
+            chat_url,
             plan,
             host,
             sdk,

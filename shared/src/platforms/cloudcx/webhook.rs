@@ -101,17 +101,40 @@ fn widget_visitor(v: &Value) -> Visitor {
     }
 }
 
-/// `LiveChatSessionChatting` / `LiveChatSessionEnd`: `{planId, sessionId, visitorId}`.
+/// `LiveChatSessionChatting` / `LiveChatSessionEnd`: `{planId, sessionId, visitorId}`. The chat's
+/// messages reach no webhook and CloudCX documents no API for them (docs/platforms.md#cloudcx),
+/// so the end adds one line saying where the transcript is (its id makes a repeat the same line).
 fn session(v: &Value, kind: EventKind) -> Result<Read, ParseError> {
     let id = scalar(v.get("sessionId")).ok_or(ParseError::Field("sessionId"))?;
-    let event = Event {
+    let ends = kind == EventKind::Closed;
+    let event = |kind| Event {
         conversation: Some(widget_conversation(v, id.clone())),
         visitor: widget_visitor(v),
         ..Event::new(kind)
     };
+    let mut events = Vec::with_capacity(2);
+    if ends {
+        events.push(event(EventKind::MessageAdded {
+            message: Message {
+                id: Some(format!("chatsync-session-{id}")),
+                role: Role::Note,
+                author: Some(Agent {
+                    name: Some("chatsync".into()),
+                    ..Agent::default()
+                }),
+                body: format!(
+                    "[the live chat's messages are not delivered by CloudCX's webhooks: read them in CloudCX, web chat session {id}]"
+                ),
+                format: BodyFormat::Text,
+                at: None,
+                attachments: Vec::new(),
+            },
+        }));
+    }
+    events.push(event(kind));
     Ok(Read {
         conversation_key: format!("session:{id}"),
-        events: vec![event],
+        events,
     })
 }
 
@@ -173,15 +196,22 @@ fn ticket(
     })
 }
 
-/// A ticket reply names only its message: the webhook carries no body, so its transcript line
-/// is empty (nothing fetches it yet).
+/// A ticket reply names only its message: the webhook carries no body and CloudCX documents
+/// no API to read it (docs/platforms.md#cloudcx), so the transcript line says where to read it
+/// instead of being empty.
 fn reply(v: &Value, role: Role) -> EventKind {
+    let id = scalar(v.get("messageId"));
+    let ticket = scalar(v.get("ticketId")).unwrap_or_default();
+    let body = format!(
+        "[message {} not delivered by CloudCX's webhook: read it in CloudCX, ticket {ticket}]",
+        id.as_deref().unwrap_or("(no id)")
+    );
     EventKind::MessageAdded {
         message: Message {
-            id: scalar(v.get("messageId")),
+            id,
             role,
             author: None,
-            body: String::new(),
+            body,
             format: BodyFormat::Text,
             at: None,
             attachments: Vec::new(),
@@ -507,16 +537,37 @@ mod tests {
     }
 
     #[test]
-    fn a_chat_end_closes_the_same_session() {
+    fn a_chat_end_says_where_the_transcript_is_and_closes_the_same_session() {
         let body = include_bytes!("../../../../events/payloads/cloudcx-live-chat-session-end.json");
         let events = accepted(body, "LiveChatSessionEnd", &format!("session:{SESSION}"));
+        let note = Message {
+            id: Some(format!("chatsync-session-{SESSION}")),
+            role: Role::Note,
+            author: Some(Agent {
+                name: Some("chatsync".into()),
+                ..Agent::default()
+            }),
+            body: format!(
+                "[the live chat's messages are not delivered by CloudCX's webhooks: read them in CloudCX, web chat session {SESSION}]"
+            ),
+            format: BodyFormat::Text,
+            at: None,
+            attachments: Vec::new(),
+        };
         assert_eq!(
             events,
-            vec![Event {
-                conversation: widget(SESSION),
-                visitor: web_visitor(VISITOR),
-                ..Event::new(EventKind::Closed)
-            }]
+            vec![
+                Event {
+                    conversation: widget(SESSION),
+                    visitor: web_visitor(VISITOR),
+                    ..Event::new(EventKind::MessageAdded { message: note })
+                },
+                Event {
+                    conversation: widget(SESSION),
+                    visitor: web_visitor(VISITOR),
+                    ..Event::new(EventKind::Closed)
+                }
+            ]
         );
     }
 
@@ -575,7 +626,7 @@ mod tests {
     }
 
     #[test]
-    fn ticket_replies_are_thin_messages_by_visitor_or_agent() {
+    fn ticket_replies_say_where_their_text_is_by_visitor_or_agent() {
         let body =
             include_bytes!("../../../../events/payloads/cloudcx-ticket-from-user-reply.json");
         assert_eq!(
@@ -585,7 +636,7 @@ mod tests {
                 ..Event::new(message(
                     "9d3e6a20-4b7f-4c81-a5d9-2e0f8b6c13a4",
                     Role::Visitor,
-                    ""
+                    "[message 9d3e6a20-4b7f-4c81-a5d9-2e0f8b6c13a4 not delivered by CloudCX's webhook: read it in CloudCX, ticket 5581]"
                 ))
             }]
         );
@@ -597,7 +648,7 @@ mod tests {
                 ..Event::new(message(
                     "3b8f1d64-0a2c-4e97-b6d5-7c9e2a4f01b8",
                     Role::Agent,
-                    ""
+                    "[message 3b8f1d64-0a2c-4e97-b6d5-7c9e2a4f01b8 not delivered by CloudCX's webhook: read it in CloudCX, ticket 5581]"
                 ))
             }]
         );

@@ -1,10 +1,11 @@
-//! Intercom's REST API, as far as chatsync uses it: `GET {base}/contacts/{id}` with
-//! `Authorization: Bearer <access token>` and the `Intercom-Version` header; the body is the
-//! contact object (`id`, `external_id`, `email`, `phone`, `name`, `role`).
+//! Intercom's REST API, as far as chatsync uses it, with `Authorization: Bearer <access token>`
+//! and the `Intercom-Version` header: `GET {base}/contacts/{id}` (the contact object: `id`,
+//! `external_id`, `email`, `phone`, `name`, `role`) and `GET {base}/admins/{id}` (the admin:
+//! `id`, `name`, `email`; intercom/Intercom-OpenAPI `descriptions/2.11`).
 
 use super::API_VERSION;
-use crate::event::{Platform, Visitor};
-use crate::platforms::api::{self, Api, EnrichError, clean};
+use crate::event::{Agent, Platform, Visitor};
+use crate::platforms::api::{self, Api, Auth, EnrichError, clean};
 use crate::secret::Secret;
 use serde::Deserialize;
 
@@ -31,8 +32,33 @@ impl Client {
         let url = self.api.url(&["contacts", contact_id])?;
         let headers = [("Intercom-Version", API_VERSION)];
         let subject = format!("contact {contact_id:?}");
-        match self.api.get(url, token, &headers, &subject).await? {
+        match self
+            .api
+            .get(url, Auth::Bearer(token), &headers, &subject)
+            .await?
+        {
             Some(body) => parse_contact(contact_id, &body).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Client {
+    /// The admin (teammate) `admin_id`, or `None` when Intercom knows no such admin.
+    pub async fn admin(
+        &self,
+        token: &Secret,
+        admin_id: &str,
+    ) -> Result<Option<Agent>, EnrichError> {
+        let url = self.api.url(&["admins", admin_id])?;
+        let headers = [("Intercom-Version", API_VERSION)];
+        let subject = format!("admin {admin_id:?}");
+        match self
+            .api
+            .get(url, Auth::Bearer(token), &headers, &subject)
+            .await?
+        {
+            Some(body) => api::parse_agent(Platform::Intercom, &body).map(Some),
             None => Ok(None),
         }
     }

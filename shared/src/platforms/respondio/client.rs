@@ -1,9 +1,11 @@
-//! respond.io's REST API, as far as chatsync uses it: `GET {base}/contact/{identifier}`
-//! (identifier `id:123`, `email:…` or `phone:+…`) with `Authorization: Bearer <API token>`; the
-//! body is the contact itself (`id` a number, `firstName`, `lastName`, `email`, `phone`).
+//! respond.io's REST API, as far as chatsync uses it, with `Authorization: Bearer <API token>`:
+//! `GET {base}/contact/{identifier}` (identifier `id:123`, `email:…` or `phone:+…`; the body is
+//! the contact itself: `id` a number, `firstName`, `lastName`, `email`, `phone`) and
+//! `GET {base}/space/user/{id}` (a workspace user: `id`, `firstName`, `lastName`, `email`;
+//! respond-io/typescript-sdk `src/clients/space.ts`).
 
-use crate::event::{Platform, Visitor};
-use crate::platforms::api::{self, Api, EnrichError, clean};
+use crate::event::{Agent, Platform, Visitor};
+use crate::platforms::api::{self, Api, Auth, EnrichError, clean};
 use crate::secret::Secret;
 use serde::Deserialize;
 
@@ -31,8 +33,28 @@ impl Client {
         let identifier = identifier(contact_id);
         let url = self.api.url(&["contact", &identifier])?;
         let subject = format!("contact {contact_id:?}");
-        match self.api.get(url, token, &[], &subject).await? {
+        match self
+            .api
+            .get(url, Auth::Bearer(token), &[], &subject)
+            .await?
+        {
             Some(body) => parse_contact(contact_id, &body).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Client {
+    /// The workspace user `user_id`, or `None` when respond.io knows no such user.
+    pub async fn user(&self, token: &Secret, user_id: &str) -> Result<Option<Agent>, EnrichError> {
+        let url = self.api.url(&["space", "user", user_id])?;
+        let subject = format!("user {user_id:?}");
+        match self
+            .api
+            .get(url, Auth::Bearer(token), &[], &subject)
+            .await?
+        {
+            Some(body) => api::parse_agent(Platform::RespondIo, &body).map(Some),
             None => Ok(None),
         }
     }

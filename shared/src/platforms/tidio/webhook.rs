@@ -95,12 +95,27 @@ pub(in crate::platforms) fn parse(v: &Value) -> Result<Parsed, ParseError> {
         Topic::TicketMessage(role) => ticket_message(content, role)?,
         Topic::TicketAssigned => ticket_assigned(content)?,
     };
+    let events = match kind {
+        Topic::Solved => vec![not_delivered(&event), event],
+        // A ticket event carries the ticket's status; "solved" closes its Case (Tidio sends no
+        // ticket-solved topic of its own).
+        Topic::TicketMessage(_) | Topic::TicketAssigned
+            if text(content.get("status")).as_deref() == Some("solved") =>
+        {
+            let closed = Event {
+                kind: EventKind::Closed,
+                ..event.clone()
+            };
+            vec![event, closed]
+        }
+        _ => vec![event],
+    };
     Ok(Parsed::Accepted(Accepted {
         delivery_id,
         topic,
         conversation_key,
         occurred_at: unix_time(v.get("created_at")),
-        events: vec![event],
+        events,
     }))
 }
 
@@ -192,6 +207,37 @@ fn solved(content: &Value) -> Result<(String, Event), ParseError> {
     }
     event.actor = agent(content.get("operator")).or_else(|| by_id(content.get("operator_id")));
     Ok((format!("conversation:{id}"), event))
+}
+
+/// The line a solved live chat's transcript gets instead of its messages: no Tidio webhook
+/// carries them and Tidio's OpenAPI documents no read of them (docs/platforms.md#tidio). Its
+/// id makes a repeated delivery the same line.
+fn not_delivered(closed: &Event) -> Event {
+    let id = closed
+        .conversation
+        .as_ref()
+        .map(|c| c.id.clone())
+        .unwrap_or_default();
+    Event {
+        kind: EventKind::MessageAdded {
+            message: Message {
+                id: Some(format!("chatsync-chat-{id}")),
+                role: Role::Note,
+                author: Some(Agent {
+                    name: Some("chatsync".into()),
+                    ..Agent::default()
+                }),
+                body: format!(
+                    "[the live chat's messages are not delivered by Tidio's webhooks: read them in Tidio, conversation {id}]"
+                ),
+                format: BodyFormat::Text,
+                at: None,
+                attachments: Vec::new(),
+            },
+        },
+        actor: None,
+        ..closed.clone()
+    }
 }
 
 /// `ticket.*_replied` / `ticket.internal_note_added`: one message on a ticket.
@@ -558,7 +604,7 @@ mod tests {
                 topic: "conversation.solved_by_operator".into(),
                 conversation_key: "conversation:c41e9b72-0d3a-4f58-a6e1-93b2d7c5f018".into(),
                 occurred_at: Some(utc("2026-01-02T09:30:00Z")),
-                events: vec![event],
+                events: vec![not_delivered(&event), event],
             }
         );
     }
@@ -583,9 +629,54 @@ mod tests {
                 topic: "conversation.solved_automatically".into(),
                 conversation_key: "conversation:f2b8d4a6-7c1e-4d93-b05a-6e3c9a2d1f47".into(),
                 occurred_at: Some(utc("2026-01-03T10:35:00Z")),
-                events: vec![event],
+                events: vec![not_delivered(&event), event],
             }
         );
+    }
+
+    #[test]
+    fn a_solved_chat_says_where_its_messages_are_and_a_solved_ticket_closes() {
+        let e = parsed(serde_json::json!({
+            "topic": "conversation.solved_by_operator", "webhook_id": "w",
+            "content": {"conversation_id": "c-1", "contact_id": "k", "operator_id": "op"}
+        }))
+        .unwrap()
+        .accepted()
+        .unwrap();
+        let EventKind::MessageAdded { message } = &e.events[0].kind else {
+            panic!("{:?}", e.events[0])
+        };
+        assert_eq!(message.role, Role::Note);
+        assert_eq!(message.id.as_deref(), Some("chatsync-chat-c-1"));
+        assert!(
+            message
+                .body
+                .contains("read them in Tidio, conversation c-1")
+        );
+        assert_eq!(
+            e.events[0].actor, None,
+            "chatsync wrote it, not the operator"
+        );
+        assert_eq!(e.events[1].kind, EventKind::Closed);
+
+        let reply = |status: &str| {
+            parsed(serde_json::json!({
+                "topic": "ticket.operator_replied", "webhook_id": "w",
+                "content": {"id": 9, "status": status, "contact_id": "k",
+                    "message": {"author_id": "op", "message_id": "m", "message_content": "Done"}}
+            }))
+            .unwrap()
+            .accepted()
+            .unwrap()
+        };
+        let solved = reply("solved");
+        assert_eq!(solved.events.len(), 2);
+        assert!(matches!(
+            solved.events[0].kind,
+            EventKind::MessageAdded { .. }
+        ));
+        assert_eq!(solved.events[1].kind, EventKind::Closed);
+        assert_eq!(reply("pending").events.len(), 1);
     }
 
     #[test]
@@ -602,7 +693,7 @@ mod tests {
         .accepted()
         .unwrap();
         assert_eq!(e.conversation_key, "conversation:77");
-        let event = &e.events[0];
+        let event = &e.events[1];
         assert_eq!(event.conversation.as_ref().unwrap().id, "77");
         assert_eq!(
             event.visitor,

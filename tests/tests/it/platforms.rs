@@ -1,0 +1,359 @@
+//! Each platform's conversation end to end, as the platform sends it: through the intake, the
+//! resolver and the writer under RIE, on moto, with both emulators (Salesforce, and the chat
+//! platforms' APIs, which give agents' e-mails). What lands in Salesforce is read back.
+
+use chatsync_tests::e2e::{self, drain, records};
+use serde_json::{Value, json};
+use shared::platforms::Platform;
+
+/// The demo org's agent User (events/salesforce/demo-org.json), Grace Hopper, whose e-mail the
+/// chat emulator's operators, admins and users carry (events/chat-platforms/demo.json).
+const GRACE_USER: &str = "005000000000AGTAA2";
+/// Grace's operator id at Tidio, as the demo chat seed has it.
+const TIDIO_GRACE: &str = "e7a2c5d1-9b4f-4e36-8d0a-2f6c1b9e7a35";
+
+/// Posts each body as `platform` sends it; each must be taken (202).
+async fn send_all(
+    session: &chatsync_local::session::Session,
+    platform: Platform,
+    bodies: &[Value],
+) {
+    let tenant = e2e::demo_tenant();
+    for body in bodies {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let (status, answer) = e2e::post_from(session, &tenant, platform, &bytes).await;
+        assert_eq!(status, 202, "{body}: {answer}");
+    }
+}
+
+/// The Case keyed `key` (`tenant:platform:conversation`) and its transcript Task.
+async fn case_and_task(session: &chatsync_local::session::Session, key: &str) -> (Value, Value) {
+    let cases = records(session, "Case").await;
+    let case = cases
+        .iter()
+        .find(|c| c["Chat_Conversation_Id__c"] == key)
+        .unwrap_or_else(|| panic!("a Case keyed {key}: {cases:#?}"))
+        .clone();
+    let tasks = records(session, "Task").await;
+    let task = tasks
+        .iter()
+        .find(|t| t["WhatId"] == case["Id"])
+        .unwrap_or_else(|| panic!("a Task for {}: {tasks:#?}", case["Id"]))
+        .clone();
+    (case, task)
+}
+
+/// Each text once in the transcript, in this order, on a line that names its author.
+fn assert_in_order(transcript: &str, lines: &[(&str, &str)]) {
+    let mut from = 0;
+    for (author, text) in lines {
+        assert_eq!(
+            transcript.matches(text).count(),
+            1,
+            "{text:?} once in\n{transcript}"
+        );
+        let at = from
+            + transcript[from..]
+                .find(text)
+                .unwrap_or_else(|| panic!("{text:?} in order in\n{transcript}"));
+        let line = transcript[..at].rsplit('\n').next().unwrap_or_default();
+        assert!(
+            line.contains(author),
+            "{text:?} by {author:?}:\n{transcript}"
+        );
+        from = at + text.len();
+    }
+}
+
+fn tidio(topic: &str, n: u32, at: i64, content: Value) -> Value {
+    json!({"created_at": at, "project_public_key": "demoprojectpublickey0000000000",
+        "topic": topic, "version": 1, "webhook_id": format!("tidio-e2e-{n}"), "content": content})
+}
+
+fn tidio_message(author: &str, kind: &str, n: u32, at: i64, status: &str, text: &str) -> Value {
+    let message_type = if kind == "internal" {
+        "internal"
+    } else {
+        "public"
+    };
+    let author_type = if author == TIDIO_CONTACT {
+        "contact"
+    } else {
+        "operator"
+    };
+    json!({"id": TIDIO_TICKET, "status": status, "subject": "Order 5512 arrived damaged",
+        "contact_id": TIDIO_CONTACT,
+        "message": {"author_id": author, "author_type": author_type,
+            "message_id": format!("01KE2E{n:020}"), "message_type": message_type,
+            "message_content": text,
+            "created_at": time::OffsetDateTime::from_unix_timestamp(at).unwrap()
+                .format(&time::format_description::well_known::Rfc3339).unwrap()}})
+}
+
+const TIDIO_TICKET: u64 = 7310;
+const TIDIO_CONTACT: &str = "5b1e2c3d-7a8f-4e6d-9c0b-1a2b3c4d5e6f";
+
+#[tokio::test]
+async fn a_tidio_ticket_lands_whole_with_its_person_and_the_operators_user_as_owner() {
+    let session = e2e::start(Vec::new(), Vec::new()).await;
+    let t = 1_767_346_000;
+    let v = TIDIO_CONTACT;
+    let g = TIDIO_GRACE;
+    let ticket = |status: &str| {
+        json!({"id": TIDIO_TICKET, "status": status,
+        "subject": "Order 5512 arrived damaged", "contact_id": v, "operator_id": g})
+    };
+    let deliveries = [
+        tidio(
+            "contact.created",
+            1,
+            t,
+            json!({"id": v, "email": "Mae.Jemison@Example.org",
+            "phone": null, "first_name": "Mae", "last_name": "Jemison", "distinct_id": null,
+            "properties": []}),
+        ),
+        tidio(
+            "ticket.contact_replied",
+            2,
+            t + 10,
+            tidio_message(
+                v,
+                "public",
+                2,
+                t + 10,
+                "open",
+                "My order 5512 arrived with a cracked screen.",
+            ),
+        ),
+        tidio("ticket.operator_assigned", 3, t + 20, ticket("open")),
+        tidio(
+            "ticket.operator_replied",
+            4,
+            t + 30,
+            tidio_message(
+                g,
+                "public",
+                4,
+                t + 30,
+                "open",
+                "Sorry to hear that! Could you send a photo?",
+            ),
+        ),
+        tidio(
+            "ticket.contact_replied",
+            5,
+            t + 40,
+            tidio_message(
+                v,
+                "public",
+                5,
+                t + 40,
+                "open",
+                "Photo attached, see the corner.",
+            ),
+        ),
+        tidio(
+            "ticket.internal_note_added",
+            6,
+            t + 50,
+            tidio_message(
+                g,
+                "internal",
+                6,
+                t + 50,
+                "open",
+                "Courier damage, claim with the carrier.",
+            ),
+        ),
+        tidio(
+            "ticket.operator_replied",
+            7,
+            t + 60,
+            tidio_message(
+                g,
+                "public",
+                7,
+                t + 60,
+                "pending",
+                "A replacement ships today.",
+            ),
+        ),
+        tidio(
+            "ticket.operator_replied",
+            8,
+            t + 70,
+            tidio_message(
+                g,
+                "public",
+                8,
+                t + 70,
+                "solved",
+                "Tracking number sent by e-mail. Closing this ticket.",
+            ),
+        ),
+    ];
+    send_all(&session, Platform::Tidio, &deliveries).await;
+    drain(&session).await;
+
+    let (case, task) = case_and_task(&session, &format!("demo:tidio:{TIDIO_TICKET}")).await;
+    // The person: the contact Tidio announced, created as a Contact (support mode)
+    let contacts = records(&session, "Contact").await;
+    let mae = contacts
+        .iter()
+        .find(|c| c["Email"] == "mae.jemison@example.org")
+        .unwrap_or_else(|| panic!("Mae is in Salesforce: {contacts:#?}"));
+    assert_eq!(case["ContactId"], mae["Id"]);
+    assert_eq!(task["WhoId"], mae["Id"]);
+    // The owner: the operator's User, found by the e-mail Tidio's operator list gives
+    assert_eq!(case["OwnerId"], GRACE_USER);
+    assert_eq!(task["OwnerId"], GRACE_USER);
+    // Closed when the ticket was solved
+    assert_eq!(case["Status"], "Closed");
+    assert_eq!(
+        case["Subject"].as_str().map(|s| s.contains("Order 5512")),
+        Some(true),
+        "{case}"
+    );
+    let transcript = task["Description"].as_str().unwrap_or_default();
+    assert_in_order(
+        transcript,
+        &[
+            ("Visitor:", "My order 5512 arrived with a cracked screen."),
+            (
+                "Grace Hopper (agent)",
+                "Sorry to hear that! Could you send a photo?",
+            ),
+            ("Visitor:", "Photo attached, see the corner."),
+            (
+                "Grace Hopper (internal note)",
+                "Courier damage, claim with the carrier.",
+            ),
+            ("Grace Hopper (agent)", "A replacement ships today."),
+            (
+                "Grace Hopper (agent)",
+                "Tracking number sent by e-mail. Closing this ticket.",
+            ),
+        ],
+    );
+    session.stop().await;
+}
+
+const CONTACT: u64 = 445566;
+/// The first conversation opens here (UNIX seconds); the second an hour later.
+const T0: i64 = 1_767_225_800;
+
+fn contact(status: &str) -> Value {
+    json!({"id": CONTACT, "firstName": "Mae", "lastName": "Jemison",
+        "email": "mae.jemison@example.org", "phone": "+1 (555) 010-4477", "countryCode": "US",
+        "status": status, "created_at": T0 - 600,
+        "assignee": {"id": 501, "name": "Sam Agent", "email": "sam.agent@example.com"}})
+}
+
+fn channel() -> Value {
+    json!({"id": 9, "name": "WhatsApp Support", "source": "whatsapp"})
+}
+
+fn opened(n: u32, at: i64) -> Value {
+    json!({"event_type": "conversation.opened", "event_id": format!("open-{n}"),
+        "timestamp": at * 1000 + 900, "contact": contact("open"), "channel": channel(),
+        "conversation": {"openedTime": at, "openedBy": null, "openedBySource": "contact"}})
+}
+
+fn received(n: u32, at: i64, text: &str) -> Value {
+    json!({"event_type": "message.received", "event_id": format!("in-{n}"),
+        "timestamp": at * 1000 + 123, "contact": contact("open"), "channel": channel(),
+        "message": {"channelMessageId": format!("wamid.in{n}"), "contactId": CONTACT,
+            "traffic": "incoming", "message": {"type": "text", "text": text},
+            "timestamp": at * 1000 + 123}})
+}
+
+fn sent(n: u32, at: i64, text: &str) -> Value {
+    json!({"event_type": "message.sent", "event_id": format!("out-{n}"), "traffic": "outgoing",
+        "channelMessageId": format!("wamid.out{n}"), "timestamp": at * 1000 + 456,
+        "contact": contact("open"), "channel": channel(),
+        "message": {"type": "text", "text": text},
+        "user": {"id": 501, "name": "Sam Agent", "email": "sam.agent@example.com"}})
+}
+
+fn closed(n: u32, opened_at: i64, at: i64) -> Value {
+    json!({"event_type": "conversation.closed", "event_id": format!("close-{n}"),
+        "contact": contact("close"),
+        "conversation": {"category": "Refund", "openedTime": opened_at, "closedTime": at,
+            "closedBySource": "user",
+            "closedBy": {"id": 501, "name": "Sam Agent", "email": "sam.agent@example.com"}}})
+}
+
+#[tokio::test]
+async fn two_conversations_of_one_contact_become_two_cases_and_the_first_stays_closed() {
+    let session = e2e::start(Vec::new(), Vec::new()).await;
+    let tenant = e2e::demo_tenant();
+    let t1 = T0 + 3600;
+    let first = [
+        opened(1, T0),
+        received(1, T0 + 1, "Is my refund processed yet?"),
+        sent(1, T0 + 60, "Yes, it went out this morning."),
+        closed(1, T0, T0 + 120),
+    ];
+    // respond.io sends the message that opens a conversation before the open itself.
+    let second = [
+        received(2, t1, "New question: can I change my delivery address?"),
+        opened(2, t1),
+        sent(2, t1 + 30, "Done, the new address is on the order."),
+    ];
+    for body in first.iter().chain(&second) {
+        let body = serde_json::to_vec(body).unwrap();
+        let (status, answer) = e2e::post_from(&session, &tenant, Platform::RespondIo, &body).await;
+        assert_eq!(status, 202, "{answer}");
+    }
+    drain(&session).await;
+
+    let key = |id: &str| format!("demo:respondio:{id}");
+    let cases = records(&session, "Case").await;
+    let ours: Vec<&Value> = cases
+        .iter()
+        .filter(|c| {
+            c["Chat_Conversation_Id__c"]
+                .as_str()
+                .is_some_and(|k| k.starts_with(&key(&CONTACT.to_string())))
+        })
+        .collect();
+    assert_eq!(ours.len(), 2, "one Case per conversation: {ours:#?}");
+    let case_of = |id: &str| {
+        ours.iter()
+            .find(|c| c["Chat_Conversation_Id__c"] == key(id).as_str())
+            .unwrap_or_else(|| panic!("a Case keyed {}: {ours:#?}", key(id)))
+    };
+    let one = case_of(&CONTACT.to_string());
+    let two = case_of(&format!("{CONTACT}~1"));
+    assert_eq!(one["Status"], "Closed");
+    assert_eq!(one["IsClosed"], true);
+    assert_eq!(two["IsClosed"], false, "the second conversation is open");
+    assert_eq!(one["ContactId"], two["ContactId"], "the same person");
+    assert!(one["ContactId"].is_string());
+
+    let tasks = records(&session, "Task").await;
+    let transcript = |case: &Value| -> String {
+        let task = tasks
+            .iter()
+            .find(|t| t["WhatId"] == case["Id"])
+            .unwrap_or_else(|| panic!("a Task for {}", case["Id"]));
+        task["Description"].as_str().unwrap_or_default().to_owned()
+    };
+    let (a, b) = (transcript(one), transcript(two));
+    for (text, mine, other) in [
+        ("Is my refund processed yet?", &a, &b),
+        ("Yes, it went out this morning.", &a, &b),
+        ("New question: can I change my delivery address?", &b, &a),
+        ("Done, the new address is on the order.", &b, &a),
+    ] {
+        assert_eq!(mine.matches(text).count(), 1, "{text:?} once in\n{mine}");
+        assert!(
+            !other.contains(text),
+            "{text:?} not in the other conversation:\n{other}"
+        );
+    }
+    assert!(
+        a.find("Is my refund").unwrap() < a.find("Yes, it went out").unwrap(),
+        "in order:\n{a}"
+    );
+}
