@@ -656,7 +656,7 @@ fn has_lookup_key(keys: &Keys, config: &TenantConfig) -> bool {
     policy.match_order.iter().any(|rule| match rule {
         MatchKey::ExternalId => keys.external_id.is_some() && policy.external_id_field.is_some(),
         MatchKey::Email => keys.email.is_some(),
-        MatchKey::Phone => keys.phone.is_some(),
+        MatchKey::Phone => keys.phone.is_some() || keys.phone_digits.is_some(),
         MatchKey::VisitorId => keys.visitor_id.is_some() && policy.visitor_id_field.is_some(),
     })
 }

@@ -197,7 +197,11 @@ fn clauses(keys: &Keys, policy: &IdentityPolicy) -> Result<Vec<String>, Salesfor
         ));
     }
     if uses(policy, MatchKey::Phone)
-        && let Some(digits) = keys.phone.as_deref().and_then(national_digits)
+        && let Some(digits) = keys
+            .phone
+            .as_deref()
+            .and_then(national_digits)
+            .or_else(|| keys.phone_digits.clone())
     {
         let pattern = soql_string(&phone_pattern(&digits))?;
         out.push(format!("Phone LIKE {pattern}"));

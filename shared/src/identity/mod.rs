@@ -23,6 +23,13 @@ pub struct Keys {
     pub email: Option<String>,
     /// E.164.
     pub phone: Option<String>,
+    /// The visitor's own country (ISO 3166), when the platform says: national numbers on
+    /// either side may be written as there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_region: Option<String>,
+    /// The digits of a phone no numbering plan reads: matched only against the same digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_digits: Option<String>,
     pub visitor_id: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -60,13 +67,23 @@ impl Keys {
                     .map(|(_, d)| d.to_owned())
                     .filter(|d| !normalize::is_free_mail(d))
             });
+        let phone_region = visitor_region(v);
+        let phone = v.phone.as_deref().and_then(|p| {
+            phone_region
+                .as_deref()
+                .and_then(|r| normalize::phone_in(p, r))
+                .or_else(|| normalize::phone(p, default_region))
+        });
+        let phone_digits = match &phone {
+            Some(_) => None,
+            None => v.phone.as_deref().and_then(normalize::bare_digits),
+        };
         Keys {
             platform_contact_id: clean(v.contact_id.as_deref()),
             external_id: clean(v.external_id.as_deref()),
-            phone: v
-                .phone
-                .as_deref()
-                .and_then(|p| normalize::phone(p, default_region)),
+            phone,
+            phone_region,
+            phone_digits,
             visitor_id: clean(v.visitor_id.as_deref()),
             first_name: first,
             last_name: last,
@@ -75,6 +92,17 @@ impl Keys {
             email,
         }
     }
+}
+
+/// The visitor's country as the platform sends it among the contact's attributes (respond.io
+/// `countryCode`; a `country` or `country_code` property), when it is an ISO 3166 alpha-2 code.
+fn visitor_region(v: &Visitor) -> Option<String> {
+    ["countryCode", "country_code", "country"]
+        .iter()
+        .filter_map(|k| v.custom_attributes.get(*k)?.as_str())
+        .map(str::trim)
+        .find(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic()))
+        .map(str::to_ascii_uppercase)
 }
 
 fn clean(s: Option<&str>) -> Option<String> {
@@ -119,8 +147,46 @@ mod tests {
                 last_name: Some("Lovelace".into()),
                 company: Some("analytical.co.uk".into()),
                 company_domain: Some("analytical.co.uk".into()),
+                ..Keys::default()
             }
         );
+    }
+
+    #[test]
+    fn the_visitors_country_reads_its_national_number_and_unreadable_digits_are_kept_apart() {
+        let french = Visitor {
+            phone: Some("06 12 34 56 78".into()),
+            custom_attributes: serde_json::json!({"countryCode": "fr"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            ..visitor()
+        };
+        let k = Keys::from_visitor(&french, "US");
+        assert_eq!(k.phone.as_deref(), Some("+33612345678"));
+        assert_eq!(k.phone_region.as_deref(), Some("FR"));
+        assert_eq!(k.phone_digits, None);
+        // Without the country, the tenant's region reads it (a merely possible US number,
+        // which matches only itself), never as French.
+        let no_country = Visitor {
+            custom_attributes: Default::default(),
+            ..french
+        };
+        let k = Keys::from_visitor(&no_country, "US");
+        assert_eq!(k.phone.as_deref(), Some("+10612345678"));
+        assert_eq!((k.phone_region, k.phone_digits), (None, None));
+        // A country that is not a code is ignored.
+        let odd = Visitor {
+            phone: Some("47 1193".into()),
+            custom_attributes: serde_json::json!({"country": "France"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            ..visitor()
+        };
+        let k = Keys::from_visitor(&odd, "US");
+        assert_eq!((k.phone, k.phone_region), (None, None));
+        assert_eq!(k.phone_digits.as_deref(), Some("471193"));
     }
 
     #[test]

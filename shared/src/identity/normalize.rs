@@ -168,6 +168,44 @@ pub fn phone(raw: &str, default_region: &str) -> Option<String> {
     }
 }
 
+/// `raw` read as a number written in `region` (the visitor's own country), only when that
+/// reading is valid there (not merely possible): a French visitor's `06 12 34 56 78` is
+/// +33612345678 whatever the tenant's default region. A `+` number reads as [`phone`] does.
+pub fn phone_in(raw: &str, region_code: &str) -> Option<String> {
+    let raw = raw.trim();
+    if raw.is_empty() || raw.chars().count() > MAX_PHONE_INPUT {
+        return None;
+    }
+    let raw = strip_prefix_ci(raw, "tel:").unwrap_or(raw).trim();
+    let main = drop_extension(raw)?;
+    let (plus, digits) = phone_digits(&main.replace("(0)", ""))?;
+    if !(MIN_PHONE_DIGITS..=MAX_PHONE_DIGITS).contains(&digits.len()) {
+        return None;
+    }
+    if plus {
+        return e164(None, &format!("+{digits}")).map(|(e, _)| e);
+    }
+    e164(Some(region(region_code)?), &digits)
+        .filter(|(_, valid)| *valid)
+        .map(|(e, _)| e)
+}
+
+/// The digits of a phone text no numbering plan reads (formatting dropped), for matching it
+/// against the very same digits and nothing else: respond.io users write `12 3456` where
+/// Salesforce has `123456`. None for text that is not digits and formatting, or too short or
+/// long to be a number.
+pub fn bare_digits(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    if raw.chars().count() > MAX_PHONE_INPUT {
+        return None;
+    }
+    let (_, digits) = phone_digits(&drop_extension(raw)?.replace("(0)", ""))?;
+    (MIN_PHONE_DIGITS..=MAX_PHONE_DIGITS)
+        .contains(&digits.len())
+        .then_some(digits)
+        .filter(|d| !is_placeholder(d))
+}
+
 /// The region's id from an ISO 3166 code in any case; None when libphonenumber has no such
 /// region.
 fn region(code: &str) -> Option<Region> {

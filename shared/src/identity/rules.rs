@@ -92,7 +92,7 @@ pub fn decide(keys: &Keys, candidates: &[Candidate], policy: &IdentityPolicy) ->
         };
         let matched: Vec<&Candidate> = candidates
             .iter()
-            .filter(|c| candidate_matches(rule, key, c, policy))
+            .filter(|c| candidate_matches(rule, key, c, keys, policy))
             .collect();
         let matched_ids: Vec<String> = matched.iter().map(|c| c.id.clone()).collect();
         let mut notes: Vec<String> = Vec::new();
@@ -198,22 +198,31 @@ fn rule_key<'k>(
             if policy.external_id_field.is_none() {
                 return Err("skipped: the tenant has no external id field".into());
             }
-            (keys.external_id.as_deref(), "an external id")
+            (keys.external_id.as_deref(), "external id")
         }
-        MatchKey::Email => (keys.email.as_deref(), "a valid e-mail"),
-        MatchKey::Phone => (keys.phone.as_deref(), "a valid phone number"),
+        MatchKey::Email => (keys.email.as_deref(), "valid e-mail"),
+        MatchKey::Phone => (
+            keys.phone.as_deref().or(keys.phone_digits.as_deref()),
+            "phone number",
+        ),
         MatchKey::VisitorId => {
             if policy.visitor_id_field.is_none() {
                 return Err("skipped: the tenant has no visitor id field".into());
             }
-            (keys.visitor_id.as_deref(), "a visitor id")
+            (keys.visitor_id.as_deref(), "visitor id")
         }
     };
     key.filter(|k| !k.is_empty())
         .ok_or_else(|| format!("skipped: the visitor has no {what}"))
 }
 
-fn candidate_matches(rule: MatchKey, key: &str, c: &Candidate, policy: &IdentityPolicy) -> bool {
+fn candidate_matches(
+    rule: MatchKey,
+    key: &str,
+    c: &Candidate,
+    keys: &Keys,
+    policy: &IdentityPolicy,
+) -> bool {
     match rule {
         MatchKey::ExternalId => c.external_id.as_deref().map(str::trim) == Some(key),
         MatchKey::VisitorId => c.visitor_id.as_deref().map(str::trim) == Some(key),
@@ -222,10 +231,20 @@ fn candidate_matches(rule: MatchKey, key: &str, c: &Candidate, policy: &Identity
             .as_deref()
             .and_then(normalize::email)
             .is_some_and(|e| e == key),
+        // E.164 against each stored number read in the tenant's region, or (valid readings
+        // only) in the visitor's; a number no plan reads only against the same digits.
+        MatchKey::Phone if key.starts_with('+') => c.phones.iter().any(|p| {
+            normalize::phone(p, &policy.default_phone_region).is_some_and(|p| p == key)
+                || keys
+                    .phone_region
+                    .as_deref()
+                    .and_then(|r| normalize::phone_in(p, r))
+                    .is_some_and(|p| p == key)
+        }),
         MatchKey::Phone => c
             .phones
             .iter()
-            .any(|p| normalize::phone(p, &policy.default_phone_region).is_some_and(|p| p == key)),
+            .any(|p| normalize::bare_digits(p).is_some_and(|d| d == key)),
     }
 }
 

@@ -18,10 +18,18 @@ async fn send_all(
     platform: Platform,
     bodies: &[Value],
 ) {
-    let tenant = e2e::demo_tenant();
+    send_all_to(session, &e2e::demo_tenant(), platform, bodies).await;
+}
+
+async fn send_all_to(
+    session: &chatsync_local::session::Session,
+    tenant: &shared::tenant::TenantFile,
+    platform: Platform,
+    bodies: &[Value],
+) {
     for body in bodies {
         let bytes = serde_json::to_vec(body).unwrap();
-        let (status, answer) = e2e::post_from(session, &tenant, platform, &bytes).await;
+        let (status, answer) = e2e::post_from(session, tenant, platform, &bytes).await;
         assert_eq!(status, 202, "{body}: {answer}");
     }
 }
@@ -246,7 +254,8 @@ fn contact(status: &str) -> Value {
     json!({"id": CONTACT, "firstName": "Mae", "lastName": "Jemison",
         "email": "mae.jemison@example.org", "phone": "+1 (555) 010-4477", "countryCode": "US",
         "status": status, "created_at": T0 - 600,
-        "assignee": {"id": 501, "name": "Sam Agent", "email": "sam.agent@example.com"}})
+        "assignee": {"id": 501, "firstName": "Grace", "lastName": "Hopper",
+            "email": "grace.hopper@example.com"}})
 }
 
 fn channel() -> Value {
@@ -288,9 +297,16 @@ async fn two_conversations_of_one_contact_become_two_cases_and_the_first_stays_c
     let session = e2e::start(Vec::new(), Vec::new()).await;
     let tenant = e2e::demo_tenant();
     let t1 = T0 + 3600;
+    // respond.io's assignee event carries no time of its own (it is read at receipt).
+    let assigned = json!({"event_type": "contact.assignee.updated", "event_id": "assign-1",
+        "contact": contact("open"), "channel": channel()});
+    let tagged = json!({"event_type": "contact.tag.updated", "event_id": "tag-1",
+        "timestamp": (T0 + 30) * 1000, "tag": "billing", "action": "add", "contact": contact("open")});
     let first = [
         opened(1, T0),
         received(1, T0 + 1, "Is my refund processed yet?"),
+        assigned,
+        tagged,
         sent(1, T0 + 60, "Yes, it went out this morning."),
         closed(1, T0, T0 + 120),
     ];
@@ -330,6 +346,11 @@ async fn two_conversations_of_one_contact_become_two_cases_and_the_first_stays_c
     assert_eq!(two["IsClosed"], false, "the second conversation is open");
     assert_eq!(one["ContactId"], two["ContactId"], "the same person");
     assert!(one["ContactId"].is_string());
+    // The contact's assignee owns both; its tag (billing → Other) reaches both conversations.
+    for case in [one, two] {
+        assert_eq!(case["OwnerId"], GRACE_USER, "{case}");
+        assert_eq!(case["Type"], "Other", "{case}");
+    }
 
     let tasks = records(&session, "Task").await;
     let transcript = |case: &Value| -> String {
@@ -340,6 +361,13 @@ async fn two_conversations_of_one_contact_become_two_cases_and_the_first_stays_c
         task["Description"].as_str().unwrap_or_default().to_owned()
     };
     let (a, b) = (transcript(one), transcript(two));
+    assert_in_order(
+        &a,
+        &[
+            ("Visitor:", "Is my refund processed yet?"),
+            ("(agent)", "Yes, it went out this morning."),
+        ],
+    );
     for (text, mine, other) in [
         ("Is my refund processed yet?", &a, &b),
         ("Yes, it went out this morning.", &a, &b),
@@ -356,4 +384,70 @@ async fn two_conversations_of_one_contact_become_two_cases_and_the_first_stays_c
         a.find("Is my refund").unwrap() < a.find("Yes, it went out").unwrap(),
         "in order:\n{a}"
     );
+}
+
+#[tokio::test]
+async fn a_cloudcx_ticket_lands_with_every_reply_marked_and_the_mapped_agent_as_owner() {
+    // A tenant like the demo that names CloudCX's agent by id (owners.agents_by_id): CloudCX's
+    // webhooks carry ids only and it has no agent API.
+    let agent = "71c4e9a2-5d3b-4f08-8a6e-b2d0f9c3e517";
+    let (path, tenant) = e2e::tenant_variant("cxdemo", |toml| {
+        toml.replace(
+            "[config.transcript]",
+            &format!(
+                "[config.owners.agents_by_id]\n\"cloudcx:{agent}\" = \"grace.hopper@example.com\"\n\n[config.transcript]"
+            ),
+        )
+    });
+    let session = e2e::start(vec![path], Vec::new()).await;
+    let ticket = "cx-9001";
+    let status = |before: &str, after: &str| {
+        json!({"event": "TicketStatusChanged",
+        "ticketId": ticket, "beforeTicketStatus": before, "afterTicketStatus": after})
+    };
+    let reply =
+        |event: &str, id: &str| json!({"event": event, "ticketId": ticket, "messageId": id});
+    let deliveries = [
+        json!({"event": "TicketCreated", "ticketId": ticket}),
+        reply("TicketFromUserReply", "m-1"),
+        json!({"event": "TicketAssigneeChanged", "ticketId": ticket, "fromAgentId": null, "toAgentId": agent}),
+        reply("TicketAgentReply", "m-2"),
+        reply("TicketFromUserReply", "m-3"),
+        status("Open", "pending"),
+        reply("TicketAgentReply", "m-4"),
+        status("pending", "Resolved"),
+    ];
+    send_all_to(&session, &tenant, Platform::CloudCx, &deliveries).await;
+    drain(&session).await;
+
+    let (case, task) = case_and_task(&session, &format!("cxdemo:cloudcx:{ticket}")).await;
+    assert_eq!(
+        case["OwnerId"], GRACE_USER,
+        "the tenant's map names the agent"
+    );
+    assert_eq!(case["Status"], "Closed");
+    let transcript = task["Description"].as_str().unwrap_or_default();
+    // Never an empty line: each reply says where its text is, once, in order, by its side.
+    let marker = |id: &str| {
+        format!(
+            "[message {id} not delivered by CloudCX's webhook: read it in CloudCX, ticket {ticket}]"
+        )
+    };
+    let (m1, m2, m3, m4) = (marker("m-1"), marker("m-2"), marker("m-3"), marker("m-4"));
+    assert_in_order(
+        transcript,
+        &[
+            ("Visitor:", &m1),
+            ("Agent:", &m2),
+            ("Visitor:", &m3),
+            ("Agent:", &m4),
+        ],
+    );
+    assert!(
+        !transcript.lines().any(|l| l.trim_end().ends_with(':')),
+        "{transcript}"
+    );
+    // CloudCX's ticket webhooks name no visitor and it documents no API to ask: no person.
+    assert!(case["ContactId"].is_null(), "{case}");
+    session.stop().await;
 }

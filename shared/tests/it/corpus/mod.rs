@@ -61,6 +61,8 @@ pub(crate) struct CorpusVisitor {
     pub visitor_id: Option<String>,
     pub company_name: Option<String>,
     pub company_domain: Option<String>,
+    /// The visitor's country as the platform sends it (respond.io's `countryCode` attribute).
+    pub country: Option<String>,
 }
 
 impl CorpusVisitor {
@@ -76,6 +78,11 @@ impl CorpusVisitor {
             visitor_id: self.visitor_id.clone(),
             company_name: self.company_name.clone(),
             company_domain: self.company_domain.clone(),
+            custom_attributes: self
+                .country
+                .iter()
+                .map(|c| ("countryCode".to_owned(), serde_json::json!(c)))
+                .collect(),
             ..Visitor::default()
         }
     }
