@@ -84,7 +84,102 @@ async fn main() {
     )
     .await;
     payload_sizes(&session).await;
+    per_platform(&session, &sf).await;
     session.stop().await;
+}
+
+/// Each platform's sample deliveries (events/payloads, as the demo replays them): the
+/// platform's own API calls (counted by the chat-platform emulator) and Salesforce's, per
+/// conversation that landed as a Case.
+async fn per_platform(session: &Session, sf: &str) {
+    let chat = session.chat_url.clone().expect("chat emulator");
+    let tenant = read_tenant(&repo_root().join("events/tenants/demo.toml")).expect("demo tenant");
+    let client = reqwest::Client::new();
+    println!();
+    println!(
+        "| platform (sample deliveries) | deliveries | chat events | conversations (Cases) | platform API calls | per conversation | Salesforce calls | per event |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(repo_root().join("events/payloads"))
+        .expect("payloads")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    for platform in Platform::ALL {
+        let prefix = format!("{}-", platform.as_str());
+        let bodies: Vec<Vec<u8>> = files
+            .iter()
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&prefix))
+            })
+            .map(|p| std::fs::read(p).expect("payload"))
+            .collect();
+        let chat_before = chat_calls(&chat, platform).await;
+        let sf_before = stats(sf).await.0;
+        let cases_before = cases_of(sf, platform).await;
+        let (mut sent, mut events) = (0, 0);
+        for body in &bodies {
+            let (headers, path) =
+                signed_request(platform, &tenant, body, OffsetDateTime::now_utc()).expect("signed");
+            let mut req = client
+                .post(format!("{}{}", session.intake_url(), path))
+                .body(body.clone());
+            for (k, v) in headers {
+                req = req.header(k, v);
+            }
+            let resp = req.send().await.expect("intake answers");
+            let answer: Value = resp.json().await.unwrap_or_default();
+            events += answer["events"].as_u64().unwrap_or(0);
+            sent += 1;
+        }
+        session
+            .wait_idle(Duration::from_secs(600))
+            .await
+            .expect("the pipeline drains");
+        let platform_calls = chat_calls(&chat, platform).await - chat_before;
+        let sf_calls = stats(sf).await.0 - sf_before;
+        let conversations = cases_of(sf, platform).await - cases_before;
+        println!(
+            "| {} | {sent} | {events} | {conversations} | {platform_calls} | {:.2} | {sf_calls} | {:.2} |",
+            platform.display_name(),
+            platform_calls as f64 / conversations.max(1) as f64,
+            sf_calls as f64 / events.max(1) as f64,
+        );
+    }
+}
+
+/// Calls the chat-platform emulator has answered for `platform`.
+async fn chat_calls(chat: &str, platform: Platform) -> u64 {
+    let body: Value = reqwest::get(format!("{chat}/__emulator/stats"))
+        .await
+        .expect("chat stats")
+        .json()
+        .await
+        .expect("chat stats JSON");
+    body["calls"][platform.as_str()].as_u64().unwrap_or(0)
+}
+
+/// Cases of the demo tenant on `platform`.
+async fn cases_of(sf: &str, platform: Platform) -> u64 {
+    let cases: Vec<Value> = reqwest::get(format!("{sf}/__emulator/records/Case"))
+        .await
+        .expect("cases")
+        .json()
+        .await
+        .expect("cases JSON");
+    let prefix = format!("demo:{}:", platform.as_str());
+    cases
+        .iter()
+        .filter(|c| {
+            c["Chat_Conversation_Id__c"]
+                .as_str()
+                .is_some_and(|k| k.starts_with(&prefix))
+        })
+        .count() as u64
 }
 
 /// The sync log's payload documents both runs left (the demo tenant keeps them masked): how

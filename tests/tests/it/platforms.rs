@@ -451,3 +451,121 @@ async fn a_cloudcx_ticket_lands_with_every_reply_marked_and_the_mapped_agent_as_
     assert!(case["ContactId"].is_null(), "{case}");
     session.stop().await;
 }
+
+/// The chat emulator's admin API.
+async fn chat_admin(session: &chatsync_local::session::Session, path: &str, body: Value) -> Value {
+    let base = session.chat_url.as_deref().expect("the chat emulator runs");
+    reqwest::Client::new()
+        .post(format!("{base}/__emulator/{path}"))
+        .json(&body)
+        .send()
+        .await
+        .expect("chat emulator answers")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+#[tokio::test]
+async fn a_fifth_of_platform_calls_failing_loses_and_duplicates_nothing() {
+    let session = e2e::start(Vec::new(), Vec::new()).await;
+    // GIVEN Tidio's API failing one call in five: a 429 with Retry-After, or a 503
+    chat_admin(
+        &session,
+        "faults",
+        json!({"faults": [
+            {"error": "rate_limited", "platform": "tidio", "rate": 0.1, "retry_after": 1},
+            {"error": "server_error", "platform": "tidio", "rate": 0.1}
+        ]}),
+    )
+    .await;
+    // WHEN 12 tickets arrive, each assigned to an operator Tidio has never heard of (so each
+    // asks Tidio's operator list once), with a visitor message before and an agent reply after
+    let t = 1_767_400_000;
+    let mut deliveries = Vec::new();
+    let mut expected = Vec::new();
+    for k in 0..12u32 {
+        let ticket = 8000 + k;
+        let operator = format!("op-unknown-{k}");
+        let n = k * 3;
+        let base = json!({"id": ticket, "status": "open", "subject": format!("Ticket {ticket}"),
+            "contact_id": TIDIO_CONTACT});
+        let message = |n: u32, author: &str, text: String| {
+            let mut c = base.clone();
+            c["message"] = json!({"author_id": author, "message_id": format!("m-{n}"),
+                "message_type": "public", "message_content": text});
+            c
+        };
+        let asked = format!("Question {k}: where is parcel {ticket}?");
+        let answered = format!("Answer {k}: parcel {ticket} is on its way.");
+        deliveries.push(tidio(
+            "ticket.contact_replied",
+            10_000 + n,
+            t + i64::from(n),
+            message(n, TIDIO_CONTACT, asked.clone()),
+        ));
+        let mut assigned = base.clone();
+        assigned["operator_id"] = json!(operator);
+        deliveries.push(tidio(
+            "ticket.operator_assigned",
+            10_001 + n,
+            t + i64::from(n) + 1,
+            assigned,
+        ));
+        // The reply solves the ticket, so its transcript is written at once.
+        let mut reply = message(n + 2, &operator, answered.clone());
+        reply["status"] = json!("solved");
+        deliveries.push(tidio(
+            "ticket.operator_replied",
+            10_002 + n,
+            t + i64::from(n) + 2,
+            reply,
+        ));
+        expected.push((ticket, asked, answered));
+    }
+    send_all(&session, Platform::Tidio, &deliveries).await;
+    drain(&session).await;
+
+    // THEN every message landed once, in order, in its own ticket's Task, and nothing waits
+    for (ticket, asked, answered) in &expected {
+        let (_, task) = case_and_task(&session, &format!("demo:tidio:{ticket}")).await;
+        let transcript = task["Description"].as_str().unwrap_or_default();
+        assert_in_order(transcript, &[("Visitor:", asked), ("Agent:", answered)]);
+    }
+    let log = shared::store::synclog::SyncLogTable::new(
+        aws_sdk_dynamodb::Client::new(&session.sdk),
+        session.table("SyncLogTable").expect("sync log"),
+    );
+    let open = log.open("demo", 100).await.expect("open items");
+    assert!(open.is_empty(), "nothing parked: {open:#?}");
+    // AND the faults did fire, and each failed call was asked again
+    let base = session.chat_url.as_deref().unwrap();
+    let faults: Value = reqwest::get(format!("{base}/__emulator/faults"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fired: u64 = faults
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["fired"].as_u64().unwrap())
+        .sum();
+    let stats: Value = reqwest::get(format!("{base}/__emulator/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let calls = stats["calls"]["tidio"].as_u64().unwrap();
+    assert!(fired >= 2, "{fired} faults fired of {calls} calls");
+    assert!(
+        calls >= 12 + fired,
+        "each of the 12 unknown operators asked once, plus retries: {calls}"
+    );
+    println!(
+        "platform faults: {calls} Tidio calls, {fired} failed (429 or 503), 36 of 36 deliveries landed once, 0 parked"
+    );
+    session.stop().await;
+}

@@ -47,6 +47,10 @@ pub(crate) struct FaultRule {
     pub seen: u64,
     #[serde(default, skip_deserializing)]
     pub fired: u64,
+    /// Firings due while an earlier rule took the call: delivered on the next matching calls,
+    /// so each rule keeps its own rate (two rules at 0.1 fail a fifth of the calls).
+    #[serde(skip)]
+    pub owed: u64,
 }
 
 impl FaultRule {
@@ -101,7 +105,11 @@ pub(crate) fn next(rules: &mut [FaultRule], platform: &str, path: &str) -> Optio
                 now > before
             }
         };
-        if due && out.is_none() {
+        if due {
+            rule.owed += 1;
+        }
+        if rule.owed > 0 && out.is_none() {
+            rule.owed -= 1;
             rule.fired += 1;
             out = Some(Fault {
                 error: rule.error,
@@ -144,6 +152,28 @@ mod tests {
             Some(FaultKind::NotFound)
         );
         assert!(next(&mut once, "intercom", "/conversations/1").is_none());
+    }
+
+    #[test]
+    fn two_rules_due_on_one_call_each_keep_their_rate() {
+        let mut rules = vec![
+            rule(serde_json::json!({"error": "rate_limited", "rate": 0.1})),
+            rule(serde_json::json!({"error": "server_error", "rate": 0.1})),
+        ];
+        let errors: Vec<Option<FaultKind>> = (0..21)
+            .map(|_| next(&mut rules, "tidio", "/operators").and_then(|f| f.error))
+            .collect();
+        let failed = errors.iter().filter(|e| e.is_some()).count();
+        assert_eq!(
+            failed, 4,
+            "a fifth of 20, the last owed to the 21st: {errors:?}"
+        );
+        assert_eq!(errors[9], Some(FaultKind::RateLimited));
+        assert_eq!(
+            errors[10],
+            Some(FaultKind::ServerError),
+            "owed, then delivered"
+        );
     }
 
     #[test]

@@ -379,6 +379,7 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
         println!(
             "  (Contacts and Leads come from the identity resolver; Cases and Tasks arrive with the writer)"
         );
+        print_conversations(&http, url, &tenant.config.tenant_id).await?;
     }
     println!("\ncold starts reported by RIE:");
     for f in session.host.functions() {
@@ -405,6 +406,49 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
         .into());
     }
     println!("  ok: every replayed conversation landed as its Case and Task; nothing parked");
+    Ok(())
+}
+
+/// Per platform, each Case the demo made and the transcript of its Task(s), line by line.
+async fn print_conversations(http: &reqwest::Client, url: &str, tenant: &str) -> Result<()> {
+    let get = async |sobject: &str| -> Result<Vec<serde_json::Value>> {
+        Ok(http
+            .get(format!("{url}/__emulator/records/{sobject}"))
+            .send()
+            .await?
+            .json()
+            .await?)
+    };
+    let (cases, tasks) = (get("Case").await?, get("Task").await?);
+    println!(
+        "
+per platform, each Case and its transcript:"
+    );
+    for platform in shared::platforms::Platform::ALL {
+        let prefix = format!("{tenant}:{}:", platform.as_str());
+        let text = |r: &serde_json::Value, f: &str| r[f].as_str().unwrap_or("-").to_owned();
+        println!("  {}", platform.display_name());
+        for case in cases.iter().filter(|c| {
+            c[CASE_KEY_FIELD]
+                .as_str()
+                .is_some_and(|k| k.starts_with(&prefix))
+        }) {
+            println!(
+                "    Case {} · {} · {} · owner {} · contact {}",
+                text(case, "Id"),
+                text(case, CASE_KEY_FIELD),
+                text(case, "Status"),
+                text(case, "OwnerId"),
+                text(case, "ContactId")
+            );
+            for task in tasks.iter().filter(|t| t["WhatId"] == case["Id"]) {
+                println!("      Task {} · {}", text(task, "Id"), text(task, "Status"));
+                for line in task["Description"].as_str().unwrap_or_default().lines() {
+                    println!("        {line}");
+                }
+            }
+        }
+    }
     Ok(())
 }
 
