@@ -294,7 +294,12 @@ fn closed(n: u32, opened_at: i64, at: i64) -> Value {
 
 #[tokio::test]
 async fn two_conversations_of_one_contact_become_two_cases_and_the_first_stays_closed() {
-    let session = e2e::start(Vec::new(), Vec::new()).await;
+    // The second conversation stays open: its last lines wait for the drainer's quiet sweep.
+    let session = e2e::start(
+        Vec::new(),
+        vec![("TRANSCRIPT_QUIET_SECONDS".to_owned(), "0".to_owned())],
+    )
+    .await;
     let tenant = e2e::demo_tenant();
     let t1 = T0 + 3600;
     // respond.io's assignee event carries no time of its own (it is read at receipt).
@@ -321,6 +326,12 @@ async fn two_conversations_of_one_contact_become_two_cases_and_the_first_stays_c
         let (status, answer) = e2e::post_from(&session, &tenant, Platform::RespondIo, &body).await;
         assert_eq!(status, 202, "{answer}");
     }
+    drain(&session).await;
+    session
+        .host
+        .run_scheduled("retry-drainer")
+        .await
+        .expect("the drainer runs");
     drain(&session).await;
 
     let key = |id: &str| format!("demo:respondio:{id}");
