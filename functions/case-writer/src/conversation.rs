@@ -52,6 +52,18 @@ pub(crate) async fn write(
         report.records.extend(part.records);
         report.sent.extend(part.sent);
         report.notes.extend(part.notes);
+        if let Some(closed) = part.pointer
+            && let Some(contact) = events[start..end]
+                .iter()
+                .find_map(|e| e.event.visitor.contact_id.as_deref())
+                .filter(|c| !c.trim().is_empty())
+        {
+            // Where the contact chats now, for events about the contact alone.
+            function
+                .conversations
+                .point(key, contact, closed, OffsetDateTime::now_utc())
+                .await?;
+        }
         start = end;
     }
     report.calls = org.calls();
@@ -72,6 +84,8 @@ async fn write_with(
     let tools = transcript::Tools::for_tenant(config)?;
     let mut state = function.conversations.load(key).await?;
     personal.extend(state.supplied.values().cloned());
+    let (was_new, was_closed) = (state.version == 0, state.is_closed());
+    let mut rolled = false;
     let mut span_notes = Vec::new();
     if let Some(first) = events.first()
         && spans::rolls_over(platform, &state, first)
@@ -83,6 +97,7 @@ async fn write_with(
             state = function.conversations.load(&key).await?;
         }
         state = spans::next(&state);
+        rolled = true;
         span_notes.push(format!(
             "the contact's previous conversation is closed: this is a new one ({})",
             state.conversation_id
@@ -271,6 +286,9 @@ async fn write_with(
         }
         .store(config, &mut state, stored, recovering, org, &mut report)
         .await?;
+    }
+    if was_new || rolled || was_closed != state.is_closed() {
+        report.pointer = Some(state.is_closed());
     }
     Ok(report)
 }

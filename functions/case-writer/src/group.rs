@@ -96,10 +96,16 @@ async fn write_events(
         ),
         (None, None) => return Ok(()),
     };
-    // Contact events (no conversation) have nothing to write: the resolver kept the person.
+    // Contact events (no conversation) have nothing to write: the resolver kept the person;
+    // but a contact's tags reach the conversation it chats in, while that is open.
+    let (key, redirected) = match contact_tags_target(function, &key, &events).await? {
+        Some((open, tags)) => (open, tags),
+        None => (key, Vec::new()),
+    };
     let conversational: Vec<&QueuedEvent> = events
         .iter()
         .filter(|e| e.event.conversation.is_some())
+        .chain(&redirected)
         .collect();
     let mut exchanges = Exchanges::off();
     // The people's values the write may copy into Salesforce, for masking its payload document:
@@ -209,6 +215,50 @@ async fn write_events(
             Ok(())
         }
     }
+}
+
+/// For a group of contact events only (Intercom's contact tag topics): the conversation the
+/// contact chats in, when it is open, and the tag events to apply to it (as its events).
+async fn contact_tags_target(
+    function: &Function,
+    key: &ConversationKey,
+    events: &[QueuedEvent],
+) -> Result<Option<(ConversationKey, Vec<QueuedEvent>)>, WriteError> {
+    let tags: Vec<&QueuedEvent> = events
+        .iter()
+        .filter(|e| {
+            e.event.conversation.is_none()
+                && matches!(e.event.kind, shared::event::EventKind::TagsChanged { .. })
+        })
+        .collect();
+    if tags.is_empty() || events.iter().any(|e| e.event.conversation.is_some()) {
+        return Ok(None);
+    }
+    let Some(contact) = tags
+        .iter()
+        .find_map(|e| e.event.visitor.contact_id.as_deref())
+        .filter(|c| !c.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let pointed = function
+        .conversations
+        .pointed(&key.tenant_id, key.platform, contact)
+        .await?;
+    let Some((conversation_key, false)) = pointed else {
+        return Ok(None);
+    };
+    let open = ConversationKey::new(&key.tenant_id, key.platform, &conversation_key);
+    let moved = tags
+        .into_iter()
+        .map(|e| {
+            let mut e = e.clone();
+            // The conversation's own id is in its state; an empty one changes nothing there.
+            e.event.conversation = Some(shared::event::Conversation::default());
+            e
+        })
+        .collect();
+    Ok(Some((open, moved)))
 }
 
 /// The retry policy for a group that failed: the delay before SQS offers its messages again,

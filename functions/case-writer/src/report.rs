@@ -8,4 +8,7 @@ pub(crate) struct Report {
     pub calls: u64,
     /// The stored Salesforce requests and answers of the write.
     pub payload: Option<String>,
+    /// The conversation was created, or closed or reopened, by this write: the contact's
+    /// pointer to it is due, saying whether it is closed now.
+    pub pointer: Option<bool>,
 }

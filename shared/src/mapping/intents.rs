@@ -75,6 +75,16 @@ pub fn absorb(
         );
         let event = &queued.event;
         remember_conversation(state, event, queued);
+        // Intercom sends the conversation's tags with each conversation event: a tag in that
+        // snapshot was present then. A tag missing from it may only be unsent (other shapes
+        // carry no list), so nothing is removed; stamps keep a later removal in force.
+        if !matches!(event.kind, EventKind::TagsChanged { .. })
+            && let Some(c) = &event.conversation
+        {
+            for tag in &c.tags {
+                state.set_tag(tag, true, &stamp);
+            }
+        }
         if let Some(person) = queued.resolution.as_ref().and_then(|r| r.person.clone())
             && state.person.as_ref().is_none_or(|(_, s)| *s <= stamp)
         {

@@ -1208,6 +1208,59 @@ mod tests {
     }
 
     #[test]
+    fn the_conversations_tag_snapshot_sets_the_category_unless_a_newer_removal_says_otherwise() {
+        let config = config();
+        let at = datetime!(2026-03-01 10:10 UTC);
+        let mut reply = queued(EventKind::Reopened, at, 5, None);
+        if let Some(c) = reply.event.conversation.as_mut() {
+            c.tags = vec!["Billing".into()];
+        }
+        let r = run(
+            &config,
+            &mut known_state(),
+            std::slice::from_ref(&reply),
+            &Lookups::default(),
+            &RecordWatermarks::new(),
+            None,
+        );
+        assert_eq!(
+            body(sub(&r.plan, "case"))["Type"],
+            "Other",
+            "billing → Other"
+        );
+
+        // A removal stamped after the snapshot wins, whatever order they arrive in.
+        let removed = queued(
+            EventKind::TagsChanged {
+                added: vec![],
+                removed: vec!["Billing".into()],
+                current: None,
+            },
+            at + time::Duration::minutes(1),
+            6,
+            None,
+        );
+        let mut state = known_state();
+        let r = run(
+            &config,
+            &mut state,
+            &[removed, reply],
+            &Lookups::default(),
+            &RecordWatermarks::new(),
+            None,
+        );
+        assert!(state.current_tags().is_empty(), "{:?}", state.tags);
+        assert!(
+            r.plan
+                .request
+                .subrequests()
+                .iter()
+                .all(|s| s.body.as_ref().is_none_or(|b| b.get("Type").is_none())),
+            "no category written"
+        );
+    }
+
+    #[test]
     fn case_comments_take_the_transcript_when_the_tenant_says_so() {
         let mut config = config();
         config.transcript.target = TranscriptTarget::CaseComment;

@@ -171,6 +171,12 @@ fn corrupt(reason: impl Into<String>) -> StoreError {
     }
 }
 
+/// The partition of a contact's pointer: beside its conversations' own keys, never one of them
+/// (conversation keys are `conversation:…`, `ticket:…`, `session:…`, `contact:…`).
+fn pointer_pk(tenant: &str, platform: Platform, contact_id: &str) -> String {
+    format!("{tenant}#{platform}#pointer:{contact_id}")
+}
+
 fn expires(now: OffsetDateTime) -> AttributeValue {
     AttributeValue::N((now.unix_timestamp() + KEEP_DAYS * 86_400).to_string())
 }
@@ -316,6 +322,72 @@ impl Conversations {
                 }
             }
         }
+    }
+
+    /// Remembers that the platform contact `contact_id` last chatted in `key`'s conversation,
+    /// and whether it is closed, for events about the contact alone (Intercom's contact tag
+    /// topics) to reach it. A platform contact id is no personal value; nothing is sealed.
+    pub async fn point(
+        &self,
+        key: &ConversationKey,
+        contact_id: &str,
+        closed: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(
+                "pk",
+                AttributeValue::S(pointer_pk(&key.tenant_id, key.platform, contact_id)),
+            )
+            .item("sk", AttributeValue::S("conversation".into()))
+            .item(
+                "conversation_key",
+                AttributeValue::S(key.conversation_key.clone()),
+            )
+            .item("closed", AttributeValue::Bool(closed))
+            .item("expires_at", expires(now))
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "PutItem", e))?;
+        Ok(())
+    }
+
+    /// The conversation the contact last chatted in, and whether it is closed.
+    pub async fn pointed(
+        &self,
+        tenant: &str,
+        platform: Platform,
+        contact_id: &str,
+    ) -> Result<Option<(String, bool)>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(
+                "pk",
+                AttributeValue::S(pointer_pk(tenant, platform, contact_id)),
+            )
+            .key("sk", AttributeValue::S("conversation".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "GetItem", e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let key = item
+            .get("conversation_key")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .ok_or_else(|| corrupt("a contact pointer without its conversation"))?;
+        let closed = item
+            .get("closed")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false);
+        Ok(Some((key, closed)))
     }
 
     /// Stores transcript lines (`(sort key, JSON)`); a line stored before is overwritten.

@@ -580,3 +580,39 @@ async fn a_fifth_of_platform_calls_failing_loses_and_duplicates_nothing() {
     );
     session.stop().await;
 }
+
+#[tokio::test]
+async fn an_intercom_contact_tag_reaches_the_contacts_open_conversation() {
+    let session = e2e::start(Vec::new(), Vec::new()).await;
+    let tenant = e2e::demo_tenant();
+    let v = chatsync_tests::scenario::Visitor {
+        contact_id: "65c3b2e4a5f6b7c8d9e0f1b7".into(),
+        name: "Ada Tagged".into(),
+        email: "ada.tagged@example.org".into(),
+    };
+    let start = time::OffsetDateTime::now_utc().unix_timestamp() - 3600;
+    // GIVEN an open Intercom conversation of the contact
+    let conversation = chatsync_tests::scenario::intercom_conversation("7700", &v, start);
+    e2e::deliver(&session, &tenant, &conversation[..3]).await;
+    drain(&session).await;
+    // WHEN the contact (not the conversation) is tagged "damaged" in Intercom
+    let sample = std::fs::read(
+        chatsync_tests::repo_root().join("events/payloads/intercom-contact-user-tag-created.json"),
+    )
+    .unwrap();
+    let mut tag: Value = serde_json::from_slice(&sample).unwrap();
+    tag["id"] = json!("notif_contact_tag_7700");
+    tag["created_at"] = json!(start + 600);
+    tag["data"]["item"]["created_at"] = json!(start + 600);
+    tag["data"]["item"]["tag"]["name"] = json!("damaged");
+    tag["data"]["item"]["contact"]["id"] = json!(v.contact_id);
+    tag["data"]["item"]["contact"]["email"] = json!(v.email);
+    let (status, answer) =
+        e2e::post_answer(&session, &tenant, &serde_json::to_vec(&tag).unwrap()).await;
+    assert_eq!(status, 202, "{answer}");
+    drain(&session).await;
+    // THEN the conversation's Case has the tag's category (damaged → Structural)
+    let (case, _) = case_and_task(&session, "demo:intercom:7700").await;
+    assert_eq!(case["Type"], "Structural", "{case}");
+    session.stop().await;
+}
