@@ -12,8 +12,9 @@ pub enum ResolveError {
     Core(CoreError),
     #[error("platform contact lookup: {0}")]
     Enrich(#[from] EnrichError),
-    /// An agent's e-mail could not be read at the platform (the scope it needs is named).
-    #[error("agent lookup ({needs}): {error}")]
+    /// An agent's e-mail or a team's name could not be read at the platform (the scope it
+    /// needs is named).
+    #[error("agent or team lookup ({needs}): {error}")]
     Agent {
         error: EnrichError,
         needs: &'static str,

@@ -288,7 +288,7 @@ async fn fill_agents(
     let platform = queued.platform;
     let ids = agents::missing(&mut queued.event);
     if ids.is_empty() || !config.owners.agents {
-        return Ok(String::new());
+        return name_teams(function, config, queued).await;
     }
     let mut found: std::collections::BTreeMap<String, shared::event::Agent> = ids
         .iter()
@@ -327,10 +327,54 @@ async fn fill_agents(
         }
     }
     let filled = agents::fill(&mut queued.event, |id| found.get(id).cloned());
-    Ok(match (filled, ids.len()) {
-        (0, n) => format!("; {n} agent(s) named by id only, e-mail unknown"),
-        (f, n) => format!("; e-mail found for {f} of {n} agent(s) named by id only"),
-    })
+    let team_note = name_teams(function, config, queued).await?;
+    Ok(team_note
+        + &match (filled, ids.len()) {
+            (0, n) => format!("; {n} agent(s) named by id only, e-mail unknown"),
+            (f, n) => format!("; e-mail found for {f} of {n} agent(s) named by id only"),
+        })
+}
+
+/// Gives teams named by id only their names (Intercom's teams, at its API), so a Queue map
+/// keyed by the team's name works; only when the tenant maps queues at all.
+async fn name_teams(
+    function: &Function,
+    config: &TenantConfig,
+    queued: &mut QueuedEvent,
+) -> Result<String, ResolveError> {
+    use shared::identity::agents;
+    let platform = queued.platform;
+    if config.owners.queues.is_empty() || platform != shared::platforms::Platform::Intercom {
+        return Ok(String::new());
+    }
+    let ids = agents::unnamed_teams(&mut queued.event);
+    if ids.is_empty() {
+        return Ok(String::new());
+    }
+    let Some(secrets) = function.kit.secrets.salesforce(&queued.tenant_id).await? else {
+        return Ok(String::new());
+    };
+    let mut names = std::collections::BTreeMap::new();
+    for id in &ids {
+        match function
+            .enricher
+            .team_name(&queued.tenant_id, platform, id, &secrets)
+            .await
+        {
+            Ok(Some(name)) => {
+                names.insert(id.clone(), name);
+            }
+            Ok(None) => {}
+            Err(error) => {
+                return Err(ResolveError::Agent {
+                    error,
+                    needs: "an Intercom access token allowed to read teams",
+                });
+            }
+        }
+    }
+    let named = agents::name_teams(&mut queued.event, |id| names.get(id).cloned());
+    Ok(format!("; {named} team(s) named from their id"))
 }
 
 /// Drops every link the deleted contact's keys name (its platform id, and the e-mail and

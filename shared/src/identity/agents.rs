@@ -1,10 +1,11 @@
-//! Agents named by id only (Tidio operators, CloudCX agents, Intercom admins in some shapes):
+//! Agents and teams named by id only (Tidio operators, CloudCX agents, Intercom admins in some
+//! shapes; Intercom teams, which its webhooks name by id only):
 //! the owner of a Case is the User with the agent's e-mail, so an e-mail is found for each id,
 //! from the tenant's `owners.agents_by_id` first, else the platform's API (the resolver asks
 //! through [`super::enrich::Enricher::agent`]). Pure: which agents lack an e-mail, and
 //! filling them in.
 
-use crate::event::{Agent, Event, EventKind, Platform, Role};
+use crate::event::{Agent, Event, EventKind, Platform, Role, Team};
 use std::collections::BTreeMap;
 
 /// Every agent of the event that has an id and no e-mail: the actor, the assignee, and a
@@ -62,6 +63,48 @@ pub fn fill(event: &mut Event, mut known: impl FnMut(&str) -> Option<Agent>) -> 
     filled
 }
 
+/// The teams of the event named by id only (an assignment's team, the conversation's inbox),
+/// whose names a Queue map by name needs: their ids, without repeats.
+pub fn unnamed_teams(event: &mut Event) -> Vec<String> {
+    let mut ids: Vec<String> = teams_mut(event)
+        .into_iter()
+        .filter_map(|t| t.id.clone())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Names each team named by id only with what `name_of` knows; how many were named.
+pub fn name_teams(event: &mut Event, mut name_of: impl FnMut(&str) -> Option<String>) -> usize {
+    let mut named = 0;
+    for team in teams_mut(event) {
+        if let Some(name) = team.id.as_deref().and_then(&mut name_of) {
+            team.name = Some(name);
+            named += 1;
+        }
+    }
+    named
+}
+
+fn teams_mut(event: &mut Event) -> Vec<&mut Team> {
+    let mut out: Vec<&mut Team> = Vec::new();
+    if let EventKind::Assigned {
+        team: Some(team), ..
+    } = &mut event.kind
+    {
+        out.push(team);
+    }
+    if let Some(inbox) = event.conversation.as_mut().and_then(|c| c.inbox.as_mut()) {
+        out.push(inbox);
+    }
+    out.retain(|t| {
+        t.name.as_deref().is_none_or(|n| n.trim().is_empty())
+            && t.id.as_deref().is_some_and(|id| !id.trim().is_empty())
+    });
+    out
+}
+
 /// The tenant's own e-mail for `id` on `platform`: the key `<platform>:<id>` (as
 /// `tidio:op-1`), else the bare id.
 pub fn overridden(map: &BTreeMap<String, String>, platform: Platform, id: &str) -> Option<String> {
@@ -74,7 +117,7 @@ pub fn overridden(map: &BTreeMap<String, String>, platform: Platform, id: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Message, Team};
+    use crate::event::{Conversation, Message};
 
     fn agent(id: &str) -> Agent {
         Agent {
@@ -134,5 +177,32 @@ mod tests {
         };
         assert!(missing(&mut said(Role::Agent, known)).is_empty());
         assert_eq!(fill(&mut said(Role::Agent, agent("op-9")), |_| None), 0);
+    }
+
+    #[test]
+    fn teams_named_by_id_get_their_names_and_named_ones_stay() {
+        let team = |id: &str, name: Option<&str>| Team {
+            id: Some(id.into()),
+            name: name.map(Into::into),
+        };
+        let mut assigned = Event::new(EventKind::Assigned {
+            agent: None,
+            team: Some(team("5550123", None)),
+        });
+        assigned.conversation = Some(Conversation {
+            inbox: Some(team("5550123", None)),
+            ..Conversation::default()
+        });
+        assert_eq!(unnamed_teams(&mut assigned), vec!["5550123"]);
+        let named = name_teams(&mut assigned, |id| {
+            (id == "5550123").then(|| "Billing team".into())
+        });
+        assert_eq!(named, 2);
+        assert!(unnamed_teams(&mut assigned).is_empty());
+        let mut known = Event::new(EventKind::Assigned {
+            agent: None,
+            team: Some(team("7", Some("Sales"))),
+        });
+        assert!(unnamed_teams(&mut known).is_empty());
     }
 }

@@ -119,6 +119,46 @@ impl Enricher {
         Ok(found)
     }
 
+    /// Team `team_id`'s name as the platform knows it (Intercom only: the others name their
+    /// teams in the webhook, or have no team API); kept per tenant for 15 minutes.
+    pub async fn team_name(
+        &self,
+        tenant: &str,
+        platform: Platform,
+        team_id: &str,
+        secrets: &TenantSecrets,
+    ) -> Result<Option<String>, EnrichError> {
+        let Platform::Intercom = platform else {
+            return Ok(None);
+        };
+        let Some(token) = usable(
+            secrets
+                .platform_api
+                .as_ref()
+                .and_then(|a| a.intercom_access_token.as_ref()),
+        ) else {
+            return Ok(None);
+        };
+        // Teams share the agents' cache, under a key no agent id has.
+        let key = (tenant.to_owned(), platform, format!("team:{team_id}"));
+        if let Some((team, at)) = self.lock_agents().get(&key)
+            && at.elapsed() < AGENT_TTL
+        {
+            return Ok(team.as_ref().and_then(|t| t.name.clone()));
+        }
+        let name = self
+            .intercom
+            .team(token, team_id)
+            .await?
+            .and_then(|t| t.name);
+        let entry = name.clone().map(|n| Agent {
+            name: Some(n),
+            ..Agent::default()
+        });
+        self.lock_agents().insert(key, (entry, Instant::now()));
+        Ok(name)
+    }
+
     fn lock_agents(&self) -> std::sync::MutexGuard<'_, AgentCache> {
         self.agents.lock().unwrap_or_else(PoisonError::into_inner)
     }

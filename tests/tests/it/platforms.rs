@@ -616,3 +616,27 @@ async fn an_intercom_contact_tag_reaches_the_contacts_open_conversation() {
     assert_eq!(case["Type"], "Structural", "{case}");
     session.stop().await;
 }
+
+#[tokio::test]
+async fn an_intercom_team_named_by_id_is_mapped_to_its_queue_by_name() {
+    // GIVEN a tenant whose Queue map knows Intercom's team by its name only
+    let (path, tenant) = e2e::tenant_variant("byname", |toml| {
+        toml.replace("\"5550123\" = \"Billing\"\n", "")
+    });
+    assert!(!tenant.config.owners.queues.contains_key("5550123"));
+    let session = e2e::start(vec![path], Vec::new()).await;
+    // WHEN Intercom assigns a conversation to team 5550123 (its webhooks name teams by id)
+    let v = chatsync_tests::scenario::Visitor {
+        contact_id: "65c3b2e4a5f6b7c8d9e0f1c8".into(),
+        name: "Ada Named".into(),
+        email: "ada.named@example.org".into(),
+    };
+    let start = time::OffsetDateTime::now_utc().unix_timestamp() - 3600;
+    let conversation = chatsync_tests::scenario::intercom_conversation("7800", &v, start);
+    e2e::deliver(&session, &tenant, &conversation).await;
+    drain(&session).await;
+    // THEN Intercom's team list names it "Billing team", and the Billing queue owns the Case
+    let (case, _) = case_and_task(&session, "byname:intercom:7800").await;
+    assert_eq!(case["OwnerId"], "00G000000000BILEA2", "{case}");
+    session.stop().await;
+}

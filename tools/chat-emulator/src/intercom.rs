@@ -6,9 +6,11 @@
 //! (<https://developers.intercom.com/docs/references/rest-api/errors/rate-limiting>; the API
 //! description, intercom/Intercom-OpenAPI `descriptions/2.16/api.intercom.io.yaml`).
 //!
-//! Routes: `GET /contacts/{id}`, `GET /admins/{id}`, `GET /admins` and `GET /conversations/{id}`
-//! (the conversation with its `conversation_parts`). Seeded records are answered as stored, with
-//! their `type`.
+//! Routes: `GET /contacts/{id}`, `GET /admins/{id}`, `GET /admins`, `GET /conversations/{id}`
+//! (the conversation with its `conversation_parts`), `GET /teams/{id}` and `GET /teams`
+//! (`{type: "team.list", teams}`;
+//! <https://developers.intercom.com/docs/references/2.12/rest-api/api.intercom.io/teams/retrieveteam>).
+//! Seeded records are answered as stored, with their `type`.
 
 use crate::gate::Window;
 use crate::{Emulator, State};
@@ -45,6 +47,8 @@ pub(crate) fn routes() -> Router<Emulator> {
         .route("/admins", get(admins))
         .route("/admins/{id}", get(admin))
         .route("/conversations/{id}", get(conversation))
+        .route("/teams", get(teams))
+        .route("/teams/{id}", get(team))
 }
 
 pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -133,4 +137,23 @@ async fn admins(AxState(emu): AxState<Emulator>) -> Response {
 
 async fn conversation(AxState(emu): AxState<Emulator>, Path(id): Path<String>) -> Response {
     one(&emu, "conversations", "conversation", &id)
+}
+
+async fn team(AxState(emu): AxState<Emulator>, Path(id): Path<String>) -> Response {
+    one(&emu, "teams", "team", &id)
+}
+
+async fn teams(AxState(emu): AxState<Emulator>) -> Response {
+    let st = emu.lock();
+    let list: Vec<Value> = st
+        .list("intercom", "teams")
+        .map(|t| {
+            let mut t = t.clone();
+            if let Some(map) = t.as_object_mut() {
+                map.entry("type").or_insert_with(|| json!("team"));
+            }
+            t
+        })
+        .collect();
+    axum::Json(json!({"type": "team.list", "teams": list})).into_response()
 }

@@ -16,6 +16,7 @@ async fn start() -> Running {
                 "credentials": ["ic-token"],
                 "contacts": [{"id": "6543", "email": "ada@example.org", "role": "user"}],
                 "admins": [{"id": "991", "name": "Grace", "email": "grace@example.com"}],
+                "teams": [{"id": "5550123", "name": "Billing team", "admin_ids": [991]}],
             },
             "tidio": {
                 "credentials": ["ci_1:cs_1"],
@@ -112,6 +113,14 @@ async fn intercom_answers_with_its_shapes_errors_and_rate_headers() {
     assert_eq!(status, 404);
     assert_eq!(body["type"], "error.list");
     assert_eq!(body["errors"][0]["code"], "admin_not_found");
+    let (status, _, body) = e.get("/intercom/teams/5550123", &auth).await;
+    assert_eq!(
+        (status, body["type"].as_str(), body["name"].as_str()),
+        (200, Some("team"), Some("Billing team"))
+    );
+    let (_, _, list) = e.get("/intercom/teams", &auth).await;
+    assert_eq!(list["type"], "team.list");
+    assert_eq!(list["teams"][0]["id"], "5550123");
     let (status, _, body) = e.get("/intercom/conversations/1", &auth).await;
     assert_eq!(
         (status, body["errors"][0]["code"].as_str()),

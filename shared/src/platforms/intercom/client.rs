@@ -1,10 +1,12 @@
 //! Intercom's REST API, as far as chatsync uses it, with `Authorization: Bearer <access token>`
 //! and the `Intercom-Version` header: `GET {base}/contacts/{id}` (the contact object: `id`,
-//! `external_id`, `email`, `phone`, `name`, `role`) and `GET {base}/admins/{id}` (the admin:
-//! `id`, `name`, `email`; intercom/Intercom-OpenAPI `descriptions/2.11`).
+//! `external_id`, `email`, `phone`, `name`, `role`), `GET {base}/admins/{id}` (the admin:
+//! `id`, `name`, `email`; intercom/Intercom-OpenAPI `descriptions/2.11`) and
+//! `GET {base}/teams/{id}` (the team: `id`, `name`, `admin_ids`;
+//! <https://developers.intercom.com/docs/references/2.12/rest-api/api.intercom.io/teams/retrieveteam>).
 
 use super::API_VERSION;
-use crate::event::{Agent, Platform, Visitor};
+use crate::event::{Agent, Platform, Team, Visitor};
 use crate::platforms::api::{self, Api, Auth, EnrichError, clean};
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -62,6 +64,40 @@ impl Client {
             None => Ok(None),
         }
     }
+}
+
+impl Client {
+    /// The team `team_id` (its name, for Queue maps by name), or `None` when Intercom knows
+    /// no such team.
+    pub async fn team(&self, token: &Secret, team_id: &str) -> Result<Option<Team>, EnrichError> {
+        let url = self.api.url(&["teams", team_id])?;
+        let headers = [("Intercom-Version", API_VERSION)];
+        let subject = format!("team {team_id:?}");
+        match self
+            .api
+            .get(url, Auth::Bearer(token), &headers, &subject)
+            .await?
+        {
+            Some(body) => {
+                let t: TeamBody = serde_json::from_slice(&body)
+                    .map_err(|e| api::malformed(Platform::Intercom, e))?;
+                Ok(Some(Team {
+                    id: clean(t.id).or_else(|| Some(team_id.to_owned())),
+                    name: clean(t.name),
+                }))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// Intercom's team object, the fields chatsync reads.
+#[derive(Deserialize)]
+struct TeamBody {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
 }
 
 /// Intercom's contact object, the fields chatsync reads.
