@@ -640,3 +640,71 @@ async fn an_intercom_team_named_by_id_is_mapped_to_its_queue_by_name() {
     assert_eq!(case["OwnerId"], "00G000000000BILEA2", "{case}");
     session.stop().await;
 }
+
+#[tokio::test]
+async fn webhooks_the_chat_emulator_signs_as_each_platform_are_taken_by_the_intake() {
+    // The emulator signs with its own implementation of each platform's scheme, so this
+    // checks the intake against a second reading of the vendors' docs, not against itself.
+    let session = e2e::start(Vec::new(), Vec::new()).await;
+    let tenant = e2e::demo_tenant();
+    let base = session.intake_url();
+    let secret = |p: Platform| {
+        tenant.secrets.webhooks.for_platform(p)[0]
+            .expose()
+            .to_owned()
+    };
+    let sample = |file: &str| -> Value {
+        serde_json::from_slice(
+            &std::fs::read(
+                chatsync_tests::repo_root()
+                    .join("events/payloads")
+                    .join(file),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    let cases = [
+        (
+            Platform::Intercom,
+            "intercom-conversation-user-created.json",
+            String::new(),
+        ),
+        (
+            Platform::Tidio,
+            "tidio-ticket-contact-replied.json",
+            String::new(),
+        ),
+        (
+            Platform::RespondIo,
+            "respondio-message-received.json",
+            String::new(),
+        ),
+        (
+            Platform::CloudCx,
+            "cloudcx-ticket-created.json",
+            format!("?token={}", secret(Platform::CloudCx)),
+        ),
+    ];
+    for (platform, file, query) in cases {
+        let url = format!("{base}/webhooks/{}/demo{query}", platform.as_str());
+        let sent = chat_admin(
+            &session,
+            &format!("webhooks/{}", platform.as_str()),
+            json!({"url": url, "secret": secret(platform), "body": sample(file)}),
+        )
+        .await;
+        assert_eq!(sent["status"], 202, "{platform}: {sent}");
+        // The same body with another secret is refused.
+        let forged = chat_admin(
+            &session,
+            &format!("webhooks/{}", platform.as_str()),
+            json!({"url": url, "secret": "not-the-tenants", "body": sample(file)}),
+        )
+        .await;
+        if platform != Platform::CloudCx {
+            assert_eq!(forged["status"], 401, "{platform}: {forged}");
+        }
+    }
+    session.stop().await;
+}
