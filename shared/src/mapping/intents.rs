@@ -176,7 +176,23 @@ fn absorb_kind(
             for tag in removed {
                 state.set_tag(tag, false, stamp);
             }
-            format!("tags now: {}", state.current_tags().join(", "))
+            let tags = state.current_tags().join(", ");
+            // A tag that routes: the first of the current tags (sorted) the tenant maps.
+            let routed = state
+                .current_tags()
+                .into_iter()
+                .find_map(|tag| policy::lookup(&config.owners.tag_queues, tag).map(|q| (tag, q)));
+            match routed {
+                Some((tag, queue)) => {
+                    out.owners.push(OwnerRequest {
+                        stamp: stamp.clone(),
+                        agent_email: None,
+                        queue: Some(queue.to_owned()),
+                    });
+                    format!("tags now: {tags}; tag {tag:?} routes the Case to queue {queue:?}")
+                }
+                None => format!("tags now: {tags}"),
+            }
         }
         EventKind::Assigned { agent, team } => {
             let agent_email = agent

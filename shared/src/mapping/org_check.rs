@@ -17,13 +17,16 @@ pub async fn check(org: &Org, config: &TenantConfig) -> Result<Vec<String>, Sale
     let case = org.describe("Case").await?;
     let task = org.describe("Task").await?;
     let mut problems = check_fields(config, &case, &task);
-    let queues: Vec<&str> = config
+    let mut queues: Vec<&str> = config
         .owners
         .queues
         .values()
+        .chain(config.owners.tag_queues.values())
         .map(String::as_str)
         .filter(|q| !q.starts_with("00G"))
         .collect();
+    queues.sort_unstable();
+    queues.dedup();
     let record_type = config
         .case
         .record_type
@@ -62,17 +65,23 @@ pub async fn check(org: &Org, config: &TenantConfig) -> Result<Vec<String>, Sale
             .unwrap_or_default()
     };
     let found = records("queues");
-    for (team, queue) in &config.owners.queues {
-        if queue.starts_with("00G") {
-            continue;
-        }
-        if !found
-            .iter()
-            .any(|r| r.get("DeveloperName").and_then(Value::as_str) == Some(queue.as_str()))
-        {
-            problems.push(format!(
-                "owners.queues: team {team:?} maps to queue {queue:?}, which is not a Queue's DeveloperName in this org"
-            ));
+    let maps = [
+        ("owners.queues", "team", &config.owners.queues),
+        ("owners.tag_queues", "tag", &config.owners.tag_queues),
+    ];
+    for (key, what, map) in maps {
+        for (from, queue) in map {
+            if queue.starts_with("00G") {
+                continue;
+            }
+            if !found
+                .iter()
+                .any(|r| r.get("DeveloperName").and_then(Value::as_str) == Some(queue.as_str()))
+            {
+                problems.push(format!(
+                    "{key}: {what} {from:?} maps to queue {queue:?}, which is not a Queue's DeveloperName in this org"
+                ));
+            }
         }
     }
     if let Some(rt) = record_type {

@@ -1260,6 +1260,225 @@ mod tests {
         );
     }
 
+    fn case_body(r: &Run) -> Option<&Map<String, Value>> {
+        r.plan
+            .request
+            .subrequests()
+            .iter()
+            .find(|s| s.reference_id == "case")
+            .and_then(|s| s.body.as_ref())
+            .and_then(Value::as_object)
+    }
+
+    #[test]
+    fn a_tag_routes_the_case_to_its_queue_the_first_sorted_tag_winning() {
+        let mut config = config();
+        config
+            .owners
+            .tag_queues
+            .insert("vip".into(), "Priority".into());
+        config
+            .owners
+            .tag_queues
+            .insert("Zeta".into(), "Other_Queue".into());
+        let mut lookups = Lookups::default();
+        lookups
+            .queues
+            .insert("Priority".into(), Some("00G000000000002AAA".into()));
+        lookups
+            .queues
+            .insert("Other_Queue".into(), Some("00G000000000003AAA".into()));
+        let tagged = queued(
+            EventKind::TagsChanged {
+                added: vec!["zeta".into(), "VIP".into()],
+                removed: vec![],
+                current: None,
+            },
+            datetime!(2026-03-01 10:10 UTC),
+            5,
+            None,
+        );
+        let r = run(
+            &config,
+            &mut known_state(),
+            &[tagged],
+            &lookups,
+            &RecordWatermarks::new(),
+            None,
+        );
+        // "VIP" sorts before "zeta"; keys compare case-insensitively.
+        assert_eq!(
+            case_body(&r).map(|b| b["OwnerId"].clone()),
+            Some(json!("00G000000000002AAA")),
+            "{:?}",
+            r.plan.notes
+        );
+        // A tag nobody maps routes nothing.
+        let other = queued(
+            EventKind::TagsChanged {
+                added: vec!["shipping".into()],
+                removed: vec![],
+                current: None,
+            },
+            datetime!(2026-03-01 10:10 UTC),
+            6,
+            None,
+        );
+        let r = run(
+            &config,
+            &mut known_state(),
+            &[other],
+            &lookups,
+            &RecordWatermarks::new(),
+            None,
+        );
+        assert!(case_body(&r).is_none_or(|b| !b.contains_key("OwnerId")));
+    }
+
+    #[test]
+    fn a_chat_status_is_written_through_the_status_map_and_an_unmapped_one_is_not() {
+        let config = config();
+        let status = |s: &str, n: u16| {
+            queued(
+                EventKind::StatusChanged { status: s.into() },
+                datetime!(2026-03-01 10:10 UTC),
+                n,
+                None,
+            )
+        };
+        let r = run(
+            &config,
+            &mut known_state(),
+            &[status("snoozed", 5)],
+            &Lookups::default(),
+            &RecordWatermarks::new(),
+            None,
+        );
+        assert_eq!(
+            case_body(&r).map(|b| b["Status"].clone()),
+            Some(json!("Escalated"))
+        );
+        let r = run(
+            &config,
+            &mut known_state(),
+            &[status("on fire", 6)],
+            &Lookups::default(),
+            &RecordWatermarks::new(),
+            None,
+        );
+        assert!(case_body(&r).is_none_or(|b| !b.contains_key("Status")));
+    }
+
+    #[test]
+    fn the_tag_trigger_makes_a_case_only_once_a_trigger_tag_is_present() {
+        let mut config = config();
+        config.case.trigger = Some(super::super::policy::CaseTrigger::Tags);
+        config.case.trigger_tags = vec!["Complaint".into()];
+        let at = datetime!(2026-03-01 10:00 UTC);
+        let mut state = ConversationState::default();
+        let started = queued(EventKind::ConversationStarted, at, 1, Some(contact()));
+        let r = run(
+            &config,
+            &mut state,
+            &[started],
+            &Lookups::default(),
+            &RecordWatermarks::new(),
+            None,
+        );
+        assert!(case_body(&r).is_none(), "no Case without the tag");
+        assert!(!state.wants_case);
+        let tagged = queued(
+            EventKind::TagsChanged {
+                added: vec!["complaint".into()],
+                removed: vec![],
+                current: None,
+            },
+            at + time::Duration::minutes(1),
+            2,
+            Some(contact()),
+        );
+        let r = run(
+            &config,
+            &mut state,
+            &[tagged],
+            &Lookups::default(),
+            &RecordWatermarks::new(),
+            None,
+        );
+        assert!(state.wants_case);
+        assert!(case_body(&r).is_some(), "the tag brings the Case");
+    }
+
+    #[test]
+    fn on_close_leave_completes_the_task_and_leaves_the_case_status_alone() {
+        let mut config = config();
+        config.case.on_close = super::super::policy::OnClose::Leave;
+        let closed = queued(EventKind::Closed, datetime!(2026-03-01 10:30 UTC), 9, None);
+        let r = run(
+            &config,
+            &mut known_state(),
+            &[closed],
+            &Lookups::default(),
+            &RecordWatermarks::new(),
+            Some(&["t".to_owned()]),
+        );
+        assert!(
+            case_body(&r).is_none_or(|b| !b.contains_key("Status")),
+            "{:?}",
+            case_body(&r)
+        );
+        let task = r
+            .plan
+            .request
+            .subrequests()
+            .iter()
+            .find(|s| s.reference_id.starts_with("task"))
+            .and_then(|s| s.body.as_ref())
+            .cloned()
+            .expect("the Task is written");
+        assert_eq!(task["Status"], "Completed");
+        config.case.on_close = super::super::policy::OnClose::Close;
+        let closed = queued(EventKind::Closed, datetime!(2026-03-01 10:30 UTC), 9, None);
+        let r = run(
+            &config,
+            &mut known_state(),
+            &[closed],
+            &Lookups::default(),
+            &RecordWatermarks::new(),
+            Some(&["t".to_owned()]),
+        );
+        assert_eq!(
+            case_body(&r).map(|b| b["Status"].clone()),
+            Some(json!("Closed"))
+        );
+    }
+
+    #[test]
+    fn a_created_case_carries_the_record_type() {
+        let config = config();
+        let lookups = Lookups {
+            record_type: Some("012000000000001AAA".into()),
+            ..Lookups::default()
+        };
+        let r = run(
+            &config,
+            &mut ConversationState::default(),
+            &[queued(
+                EventKind::ConversationStarted,
+                datetime!(2026-03-01 10:00 UTC),
+                1,
+                Some(contact()),
+            )],
+            &lookups,
+            &RecordWatermarks::new(),
+            None,
+        );
+        assert_eq!(
+            case_body(&r).map(|b| b["RecordTypeId"].clone()),
+            Some(json!("012000000000001AAA"))
+        );
+    }
+
     #[test]
     fn case_comments_take_the_transcript_when_the_tenant_says_so() {
         let mut config = config();

@@ -121,6 +121,9 @@ pub struct OwnerPolicy {
     /// Agent id (`<platform>:<id>`, or the bare id) → the agent's e-mail, for platforms that
     /// name agents by id only; wins over what the platform's API says.
     pub agents_by_id: BTreeMap<String, String>,
+    /// Tag → Queue (Group DeveloperName or Id): when the conversation's tags change, the first
+    /// of its tags (sorted) that maps routes the Case to that queue.
+    pub tag_queues: BTreeMap<String, String>,
 }
 
 impl Default for OwnerPolicy {
@@ -129,6 +132,7 @@ impl Default for OwnerPolicy {
             agents: true,
             queues: BTreeMap::new(),
             agents_by_id: BTreeMap::new(),
+            tag_queues: BTreeMap::new(),
         }
     }
 }
