@@ -546,3 +546,65 @@ async fn a_quiet_conversations_waiting_lines_are_written_by_the_drainers_sweep()
     assert_eq!(again["flushed"], 0, "nothing waits any more: {again}");
     session.stop().await;
 }
+
+#[tokio::test]
+async fn a_tag_routes_the_case_to_its_queue_with_the_record_type_and_a_status_maps() {
+    // GIVEN a tenant that maps no team to a queue but routes the "billing" tag to Billing, and
+    // gives its Cases the Chat_Support record type
+    let (path, tenant) = tenant_variant("routing", |toml| {
+        toml.replace("\"5550123\" = \"Billing\"\n", "")
+            .replace("\"Billing team\" = \"Billing\"\n", "")
+            .replace(
+                "[config.transcript]",
+                "[config.owners.tag_queues]\nbilling = \"Billing\"\n\n[config.transcript]",
+            )
+            .replace(
+                "origin = \"Web\"",
+                "origin = \"Web\"\nrecord_type = \"Chat_Support\"",
+            )
+    });
+    assert!(tenant.config.owners.queues.is_empty());
+    let session = stack_with(vec![path]).await;
+    let seeded = e2e::seed(
+        &session,
+        json!({"RecordType": [{"SobjectType": "Case", "DeveloperName": "Chat_Support",
+            "Name": "Chat support", "IsActive": true}]}),
+    )
+    .await;
+    let record_type = seeded["RecordType"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("record type seeded: {seeded}"))
+        .to_owned();
+    // WHEN the scenario's conversation (tagged "billing", then assigned to an unmapped team)
+    let all = scenario::intercom_conversation("7901", &visitor("routing"), hour_ago());
+    deliver(&session, &tenant, &all).await;
+    // AND a CloudCX ticket goes pending (the demo's status_map: pending → Escalated)
+    for body in [
+        json!({"event": "TicketCreated", "ticketId": "cx-route-1"}),
+        json!({"event": "TicketStatusChanged", "ticketId": "cx-route-1",
+            "beforeTicketStatus": "Open", "afterTicketStatus": "pending"}),
+    ] {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let (status, answer) = e2e::post_from(
+            &session,
+            &tenant,
+            shared::platforms::Platform::CloudCx,
+            &bytes,
+        )
+        .await;
+        assert_eq!(status, 202, "{answer}");
+    }
+    drain(&session).await;
+    // THEN the tag's queue owns the Case, which has the record type
+    let case = case_of(&session, "routing", "7901").await;
+    assert_eq!(case["OwnerId"], "00G000000000BILEA2", "{case}");
+    assert_eq!(case["RecordTypeId"], json!(record_type), "{case}");
+    // AND the ticket's Case shows the mapped status
+    let ticket = records(&session, "Case")
+        .await
+        .into_iter()
+        .find(|c| c["Chat_Conversation_Id__c"] == json!("routing:cloudcx:cx-route-1"))
+        .expect("the ticket's Case");
+    assert_eq!(ticket["Status"], "Escalated", "{ticket}");
+    session.stop().await;
+}
