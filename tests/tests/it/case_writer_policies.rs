@@ -608,3 +608,64 @@ async fn a_tag_routes_the_case_to_its_queue_with_the_record_type_and_a_status_ma
     assert_eq!(ticket["Status"], "Escalated", "{ticket}");
     session.stop().await;
 }
+
+#[tokio::test]
+async fn the_tag_trigger_waits_for_its_tag_and_on_close_leave_keeps_the_case_open() {
+    // GIVEN a tenant whose Cases need the "billing" tag, and one that leaves Cases to agents
+    let (tags_path, tags_tenant) = tenant_variant("bytag", |toml| {
+        toml.replace(
+            "trigger = \"always\"",
+            "trigger = \"tags\"\ntrigger_tags = [\"billing\"]",
+        )
+    });
+    let (leave_path, leave_tenant) = tenant_variant("leave", |toml| {
+        toml.replace("on_close = \"close\"", "on_close = \"leave\"")
+    });
+    let session = stack_with(vec![tags_path, leave_path]).await;
+    let all = scenario::intercom_conversation("7902", &visitor("bytag"), hour_ago());
+    let tagged = all
+        .iter()
+        .position(|d| d.step == "tagged")
+        .expect("a tagged step");
+    let cases_keyed = |key: &'static str| {
+        let session = &session;
+        async move {
+            records(session, "Case")
+                .await
+                .into_iter()
+                .filter(|c| c["Chat_Conversation_Id__c"] == json!(key))
+                .count()
+        }
+    };
+    // WHEN the conversation runs up to the tag THEN no Case
+    deliver(&session, &tags_tenant, &all[..tagged]).await;
+    drain(&session).await;
+    assert_eq!(
+        cases_keyed("bytag:intercom:7902").await,
+        0,
+        "no Case before the tag"
+    );
+    // WHEN the tag and the rest arrive THEN one Case
+    deliver(&session, &tags_tenant, &all[tagged..]).await;
+    drain(&session).await;
+    assert_eq!(
+        cases_keyed("bytag:intercom:7902").await,
+        1,
+        "the tag brings the Case"
+    );
+
+    // AND under on_close = "leave", the whole conversation closes its Task, not its Case
+    let other = scenario::intercom_conversation("7903", &visitor("leave"), hour_ago());
+    deliver(&session, &leave_tenant, &other).await;
+    drain(&session).await;
+    let case = case_of(&session, "leave", "7903").await;
+    assert_ne!(case["Status"], "Closed", "{case}");
+    assert_eq!(case["IsClosed"], false, "{case}");
+    let task = records(&session, "Task")
+        .await
+        .into_iter()
+        .find(|t| t["WhatId"] == case["Id"])
+        .expect("the Case's Task");
+    assert_eq!(task["Status"], "Completed", "{task}");
+    session.stop().await;
+}
