@@ -224,8 +224,10 @@ async fn resolve(
         }
         return Ok(());
     }
-    let agents_note = fill_agents(function, &config, &mut queued).await?;
-    let next = identify(function, &config, &queued, kept.recorder(&config)).await?;
+    let tenant_id = queued.tenant_id.clone();
+    let secrets = TenantSecret::new(function, &tenant_id);
+    let agents_note = fill_agents(function, &config, &mut queued, &secrets).await?;
+    let next = identify(function, &config, &queued, &secrets, kept.recorder(&config)).await?;
     let payload = kept.reference(function, &queued).await;
     let entry =
         |outcome, detail: String| resolve_entry(&queued, record, payload.clone(), outcome, detail);
@@ -265,6 +267,32 @@ async fn resolve(
     }
 }
 
+/// The tenant's secret, read from Secrets Manager at most once per message, and only when a
+/// step needs it (agents, teams, lookups all share the one read).
+struct TenantSecret<'a> {
+    function: &'a Function,
+    tenant: &'a str,
+    read: tokio::sync::OnceCell<Option<shared::tenant::TenantSecrets>>,
+}
+
+impl<'a> TenantSecret<'a> {
+    fn new(function: &'a Function, tenant: &'a str) -> Self {
+        Self {
+            function,
+            tenant,
+            read: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn get(&self) -> Result<Option<&shared::tenant::TenantSecrets>, ResolveError> {
+        let read = self
+            .read
+            .get_or_try_init(async || self.function.kit.secrets.salesforce(self.tenant).await)
+            .await?;
+        Ok(read.as_ref())
+    }
+}
+
 /// What the platform's API needs to let chatsync read agents, for a refusal's review item.
 fn agent_scope(platform: shared::platforms::Platform) -> &'static str {
     use shared::platforms::Platform;
@@ -283,12 +311,13 @@ async fn fill_agents(
     function: &Function,
     config: &TenantConfig,
     queued: &mut QueuedEvent,
+    secret: &TenantSecret<'_>,
 ) -> Result<String, ResolveError> {
     use shared::identity::agents;
     let platform = queued.platform;
     let ids = agents::missing(&mut queued.event);
     if ids.is_empty() || !config.owners.agents {
-        return name_teams(function, config, queued).await;
+        return name_teams(function, config, queued, secret).await;
     }
     let mut found: std::collections::BTreeMap<String, shared::event::Agent> = ids
         .iter()
@@ -305,12 +334,12 @@ async fn fill_agents(
         .collect();
     let rest: Vec<&String> = ids.iter().filter(|id| !found.contains_key(*id)).collect();
     if !rest.is_empty()
-        && let Some(secrets) = function.kit.secrets.salesforce(&queued.tenant_id).await?
+        && let Some(secrets) = secret.get().await?
     {
         for id in rest {
             match function
                 .enricher
-                .agent(&queued.tenant_id, platform, id, &secrets)
+                .agent(&queued.tenant_id, platform, id, secrets)
                 .await
             {
                 Ok(Some(agent)) => {
@@ -327,7 +356,7 @@ async fn fill_agents(
         }
     }
     let filled = agents::fill(&mut queued.event, |id| found.get(id).cloned());
-    let team_note = name_teams(function, config, queued).await?;
+    let team_note = name_teams(function, config, queued, secret).await?;
     Ok(team_note
         + &match (filled, ids.len()) {
             (0, n) => format!("; {n} agent(s) named by id only, e-mail unknown"),
@@ -341,6 +370,7 @@ async fn name_teams(
     function: &Function,
     config: &TenantConfig,
     queued: &mut QueuedEvent,
+    secret: &TenantSecret<'_>,
 ) -> Result<String, ResolveError> {
     use shared::identity::agents;
     let platform = queued.platform;
@@ -351,14 +381,14 @@ async fn name_teams(
     if ids.is_empty() {
         return Ok(String::new());
     }
-    let Some(secrets) = function.kit.secrets.salesforce(&queued.tenant_id).await? else {
+    let Some(secrets) = secret.get().await? else {
         return Ok(String::new());
     };
     let mut names = std::collections::BTreeMap::new();
     for id in &ids {
         match function
             .enricher
-            .team_name(&queued.tenant_id, platform, id, &secrets)
+            .team_name(&queued.tenant_id, platform, id, secrets)
             .await
         {
             Ok(Some(name)) => {
@@ -401,6 +431,7 @@ async fn identify(
     function: &Function,
     config: &TenantConfig,
     queued: &QueuedEvent,
+    secret: &TenantSecret<'_>,
     exchanges: &Exchanges,
 ) -> Result<Next, ResolveError> {
     let policy = &config.identity;
@@ -413,10 +444,8 @@ async fn identify(
     if keys.platform_contact_id.is_none() && !has_lookup_key(&keys, config) {
         return Ok(Next::Forward(unidentified(String::new())));
     }
-    let secrets = function
-        .kit
-        .secrets
-        .salesforce(&queued.tenant_id)
+    let secrets = secret
+        .get()
         .await?
         .ok_or_else(|| CoreError::NotConnected(queued.tenant_id.clone()))?;
     // Only a platform contact id (Intercom 2.x conversations): ask the platform who it is.
@@ -427,7 +456,7 @@ async fn identify(
     {
         match function
             .enricher
-            .contact(queued.platform, &contact_id, &secrets)
+            .contact(queued.platform, &contact_id, secrets)
             .await
         {
             Ok(Some(fetched)) => {
@@ -455,6 +484,7 @@ async fn identify(
     }
     let credentials = secrets
         .salesforce
+        .clone()
         .ok_or_else(|| CoreError::NotConnected(queued.tenant_id.clone()))?;
     let org = function
         .kit

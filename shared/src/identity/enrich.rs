@@ -19,6 +19,8 @@ pub use crate::platforms::api::EnrichError;
 
 /// Agents read per (tenant, platform, agent id), with when they were read.
 type AgentCache = HashMap<(String, Platform, String), (Option<Agent>, Instant)>;
+/// Teams' names per (tenant, platform, team id), with when they were read.
+type TeamCache = HashMap<(String, Platform, String), (Option<String>, Instant)>;
 
 /// How long an agent's e-mail (or its absence) is trusted before the platform is asked again.
 const AGENT_TTL: Duration = Duration::from_secs(15 * 60);
@@ -32,6 +34,7 @@ pub struct Enricher {
     tidio: tidio::Client,
     /// Agents by (tenant, platform, agent id), with when they were read.
     agents: Arc<Mutex<AgentCache>>,
+    teams: Arc<Mutex<TeamCache>>,
 }
 
 impl Enricher {
@@ -52,6 +55,7 @@ impl Enricher {
             respondio: respondio::Client::new(http.clone(), respondio)?,
             tidio: tidio::Client::new(http, tidio::client::API_BASE)?,
             agents: Arc::default(),
+            teams: Arc::default(),
         })
     }
 
@@ -139,23 +143,19 @@ impl Enricher {
         ) else {
             return Ok(None);
         };
-        // Teams share the agents' cache, under a key no agent id has.
-        let key = (tenant.to_owned(), platform, format!("team:{team_id}"));
-        if let Some((team, at)) = self.lock_agents().get(&key)
+        let key = (tenant.to_owned(), platform, team_id.to_owned());
+        let teams = || self.teams.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((name, at)) = teams().get(&key)
             && at.elapsed() < AGENT_TTL
         {
-            return Ok(team.as_ref().and_then(|t| t.name.clone()));
+            return Ok(name.clone());
         }
         let name = self
             .intercom
             .team(token, team_id)
             .await?
             .and_then(|t| t.name);
-        let entry = name.clone().map(|n| Agent {
-            name: Some(n),
-            ..Agent::default()
-        });
-        self.lock_agents().insert(key, (entry, Instant::now()));
+        teams().insert(key, (name.clone(), Instant::now()));
         Ok(name)
     }
 

@@ -137,21 +137,10 @@ const MAX_EXTENSION_DIGITS: usize = 10;
 /// samples and tests, and new number ranges the bundled metadata does not know yet. A wrong
 /// length, an unknown country code or junk digits is still refused.
 pub fn phone(raw: &str, default_region: &str) -> Option<String> {
-    let raw = raw.trim();
-    if raw.is_empty() || raw.chars().count() > MAX_PHONE_INPUT {
-        return None;
-    }
-    let raw = strip_prefix_ci(raw, "tel:").unwrap_or(raw).trim();
-    let main = drop_extension(raw)?;
-    let (plus, digits) = phone_digits(&main.replace("(0)", ""))?;
-    if !(MIN_PHONE_DIGITS..=MAX_PHONE_DIGITS).contains(&digits.len()) {
-        return None;
-    }
-    // Only `+digits` or `digits` ever reach the parser: its free-text paths have had
-    // fuzz-found panics upstream, and release builds abort on a panic.
-    if plus {
-        return e164(None, &format!("+{digits}")).map(|(e, _)| e);
-    }
+    let digits = match written(raw)? {
+        Written::International(e) => return e,
+        Written::National(digits) => digits,
+    };
     // Read with the region (its own international and trunk prefixes) and, for a leading
     // `00` (the international prefix in most of the world, read as `+` also where the region's
     // own differs, as US `011`, or where no region is known), as `+`. A valid reading beats a
@@ -172,6 +161,24 @@ pub fn phone(raw: &str, default_region: &str) -> Option<String> {
 /// reading is valid there (not merely possible): a French visitor's `06 12 34 56 78` is
 /// +33612345678 whatever the tenant's default region. A `+` number reads as [`phone`] does.
 pub fn phone_in(raw: &str, region_code: &str) -> Option<String> {
+    match written(raw)? {
+        Written::International(e) => e,
+        Written::National(digits) => e164(Some(region(region_code)?), &digits)
+            .filter(|(_, valid)| *valid)
+            .map(|(e, _)| e),
+    }
+}
+
+/// How a phone text is written, once its formatting, `tel:`, `(0)` and extension are gone.
+enum Written {
+    /// `+digits`: read already (None when not a number).
+    International(Option<String>),
+    /// Digits without `+`, for a region to read.
+    National(String),
+}
+
+/// The common reading of [`phone`] and [`phone_in`]; None for text that is no phone at all.
+fn written(raw: &str) -> Option<Written> {
     let raw = raw.trim();
     if raw.is_empty() || raw.chars().count() > MAX_PHONE_INPUT {
         return None;
@@ -182,12 +189,13 @@ pub fn phone_in(raw: &str, region_code: &str) -> Option<String> {
     if !(MIN_PHONE_DIGITS..=MAX_PHONE_DIGITS).contains(&digits.len()) {
         return None;
     }
-    if plus {
-        return e164(None, &format!("+{digits}")).map(|(e, _)| e);
-    }
-    e164(Some(region(region_code)?), &digits)
-        .filter(|(_, valid)| *valid)
-        .map(|(e, _)| e)
+    // Only `+digits` or `digits` ever reach the parser: its free-text paths have had
+    // fuzz-found panics upstream, and release builds abort on a panic.
+    Some(if plus {
+        Written::International(e164(None, &format!("+{digits}")).map(|(e, _)| e))
+    } else {
+        Written::National(digits)
+    })
 }
 
 /// The digits of a phone text no numbering plan reads (formatting dropped), for matching it
