@@ -6,11 +6,12 @@ use crate::event::Platform;
 pub use crate::event::resolution::MatchKey;
 pub use crate::mapping::policy::Mode;
 use crate::mapping::policy::{
-    CasePolicy, CaseTrigger, ConflictPolicy, FieldMapping, MAPPABLE_OBJECTS, OwnerPolicy,
-    RESERVED_FIELDS, TranscriptPolicy, is_field_name, parse_source,
+    CasePolicy, CaseTrigger, ChannelPolicy, ConflictPolicy, FieldMapping, MAPPABLE_OBJECTS,
+    OwnerPolicy, TranscriptPolicy, is_field_name, is_reserved, parse_source,
 };
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use thiserror::Error;
 
 /// Non-secret tenant configuration. Later capabilities add their sections here.
@@ -52,6 +53,10 @@ pub struct TenantConfig {
     /// How much of the org's daily API allowance chatsync may spend, and what it leaves.
     #[serde(default)]
     pub api_budget: crate::salesforce::ApiBudget,
+    /// Per channel or inbox (`webchat`, `inbox`, `whatsapp`, an Intercom inbox's name): what
+    /// differs from the tenant-wide settings (docs/configuration.md#channels).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub channels: BTreeMap<String, ChannelPolicy>,
 }
 
 fn default_retention_days() -> u32 {
@@ -74,6 +79,9 @@ pub struct IdentityPolicy {
     pub multiple_matches: MultipleMatches,
     /// What to create when nothing matches; absent: Contact in support mode, Lead in sales.
     pub create: Option<CreateKind>,
+    /// The chat's own word for the person (Intercom `lead` / `user`) → what to create; wins
+    /// over `create` for a visitor whose role is listed (keys compared case-insensitively).
+    pub create_by_role: BTreeMap<String, CreateKind>,
     /// What the visitor must have before anything is created.
     pub require: Required,
     /// Salesforce field holding the customer's own id for the person (`external_id` rule).
@@ -88,6 +96,11 @@ pub struct IdentityPolicy {
     pub update: UpdatePolicy,
     /// Match and set Accounts by company domain or name.
     pub accounts: bool,
+    /// Account field (an External ID) holding the chat platform's company id: the first key an
+    /// Account is matched by, and set on the Accounts chatsync creates.
+    pub account_id_field: Option<String>,
+    /// Create an Account for a company nothing matches (needs `accounts`).
+    pub create_accounts: bool,
     /// Days a link (platform contact, e-mail, phone → Salesforce id) is trusted.
     pub link_ttl_days: u32,
 }
@@ -105,6 +118,7 @@ impl Default for IdentityPolicy {
             prefer: Preferred::Contact,
             multiple_matches: MultipleMatches::Review,
             create: None,
+            create_by_role: BTreeMap::new(),
             require: Required::EmailOrPhone,
             external_id_field: None,
             visitor_id_field: None,
@@ -112,6 +126,8 @@ impl Default for IdentityPolicy {
             placeholder_company: "Unknown".into(),
             update: UpdatePolicy::FillBlanks,
             accounts: false,
+            account_id_field: None,
+            create_accounts: false,
             link_ttl_days: 30,
         }
     }
@@ -347,6 +363,44 @@ impl TenantFile {
 
 impl TenantConfig {
     /// What can be checked without the org. Returns every problem, in plain words.
+    /// The channel policy for a conversation: the first of `names` (its channel, its inbox's
+    /// name, its inbox's id) that `channels` lists, keys compared like picklist keys.
+    pub fn channel<'a>(&'a self, names: &[String]) -> Option<(&'a str, &'a ChannelPolicy)> {
+        names.iter().find_map(|name| {
+            let wanted = crate::mapping::policy::normalise_key(name);
+            self.channels
+                .iter()
+                .find(|(k, _)| crate::mapping::policy::normalise_key(k) == wanted)
+                .map(|(k, p)| (k.as_str(), p))
+        })
+    }
+
+    /// This config as the conversation's channel overrides it (itself when no channel listed
+    /// matches).
+    pub fn for_channel(&self, names: &[String]) -> std::borrow::Cow<'_, TenantConfig> {
+        let Some((_, channel)) = self.channel(names) else {
+            return std::borrow::Cow::Borrowed(self);
+        };
+        let mut config = self.clone();
+        if let Some(mode) = channel.mode {
+            config.mode = mode;
+        }
+        if let Some(queue) = &channel.queue {
+            config.owners.default_queue = Some(queue.clone());
+        }
+        let case = &channel.case;
+        if let Some(trigger) = case.trigger {
+            config.case.trigger = Some(trigger);
+        }
+        if let Some(tags) = &case.trigger_tags {
+            config.case.trigger_tags.clone_from(tags);
+        }
+        if let Some(record_type) = &case.record_type {
+            config.case.record_type = Some(record_type.clone());
+        }
+        std::borrow::Cow::Owned(config)
+    }
+
     pub fn problems(&self) -> Vec<String> {
         let config = self;
         {
@@ -364,15 +418,20 @@ impl TenantConfig {
             for (i, m) in config.fields.iter().enumerate() {
                 if parse_source(&m.from).is_none() {
                     problems.push(format!(
-                    "fields[{i}].from = {:?}: expected conversation.<field>, conversation.custom_attributes.<name>, visitor.<field> or visitor.custom_attributes.<name>",
+                    "fields[{i}].from = {:?}: expected conversation.<field>, conversation.custom_attributes.<name>, visitor.<field>, visitor.custom_attributes.<name>, company.<field>, company.custom_attributes.<name> or tags",
                     m.from
                 ));
+                }
+                if m.from == "tags" && m.values.is_empty() {
+                    problems.push(format!(
+                        "fields[{i}]: from = \"tags\" needs values (tag → field value)"
+                    ));
                 }
                 match m.to.split_once('.') {
                     Some((object, field))
                         if MAPPABLE_OBJECTS.contains(&object) && is_field_name(field) =>
                     {
-                        if RESERVED_FIELDS.contains(&field) {
+                        if is_reserved(object, field) {
                             problems.push(format!(
                                 "fields[{i}].to = {:?}: chatsync sets this field itself",
                                 m.to
@@ -380,18 +439,52 @@ impl TenantConfig {
                         }
                     }
                     _ => problems.push(format!(
-                        "fields[{i}].to = {:?}: expected Case.<Field> or Task.<Field>",
+                        "fields[{i}].to = {:?}: expected Case.<Field>, Task.<Field>, Contact.<Field>, Lead.<Field> or Account.<Field>",
                         m.to
                     )),
+                }
+            }
+            if config
+                .identity
+                .create_by_role
+                .keys()
+                .any(|role| role.trim().is_empty())
+            {
+                problems.push("identity.create_by_role: a role is empty".to_owned());
+            }
+            if let Some(field) = &config.identity.account_id_field
+                && !is_field_name(field)
+            {
+                problems.push(format!(
+                    "identity.account_id_field = {field:?}: not a Salesforce field name"
+                ));
+            }
+            if config.identity.create_accounts && !config.identity.accounts {
+                problems.push("identity.create_accounts needs identity.accounts = true".to_owned());
+            }
+            for (name, channel) in &config.channels {
+                if name.trim().is_empty() {
+                    problems.push("channels: a channel name is empty".to_owned());
+                }
+                let trigger = channel.case.trigger.or(config.case.trigger);
+                let tags = channel
+                    .case
+                    .trigger_tags
+                    .as_ref()
+                    .unwrap_or(&config.case.trigger_tags);
+                if trigger == Some(CaseTrigger::Tags) && tags.is_empty() {
+                    problems.push(format!(
+                        "channels.{name}: case.trigger is \"tags\" but no trigger_tags are set"
+                    ));
                 }
             }
             for key in config.conflicts.fields.keys() {
                 if !key
                     .split_once('.')
-                    .is_some_and(|(o, f)| MAPPABLE_OBJECTS.contains(&o) && is_field_name(f))
+                    .is_some_and(|(o, f)| (o == "Case" || o == "Task") && is_field_name(f))
                 {
                     problems.push(format!(
-                        "conflicts.fields: {key:?} is not Case.<Field> or Task.<Field>"
+                        "conflicts.fields: {key:?} is not Case.<Field> or Task.<Field> (people follow identity.update)"
                     ));
                 }
             }

@@ -116,6 +116,9 @@ async fn write_with(
     // A write that may have stored records or files crashed before recording them. Read now:
     // the plan's success below clears the flag.
     let recovering = state.in_flight;
+    // The conversation's channel may set its own mode, trigger, record type and queue.
+    let channel_config = config.for_channel(&intents::channel_names(&state, events));
+    let config = &*channel_config;
     let absorbed = intents::absorb(&mut state, events, config);
     let mut report = Report {
         notes: span_notes

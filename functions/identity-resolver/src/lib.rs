@@ -9,6 +9,7 @@
 #![warn(clippy::print_stdout)]
 
 mod error;
+mod mapped;
 
 pub use error::ResolveError;
 
@@ -27,10 +28,13 @@ use shared::identity::enrich::{self, Enricher};
 use shared::identity::lookup;
 use shared::identity::rules::{self, Decision, Person};
 use shared::identity::update;
+use shared::mapping::people;
+use shared::mapping::state::Stamp;
 use shared::platforms::{intercom, respondio, tidio};
 use shared::salesforce::Exchanges;
 use shared::store::links::{LinkKey, Links};
 use shared::store::queue::FifoQueue;
+use shared::store::watermarks::Watermarks;
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 use shared::tenant::{MatchKey, TenantConfig, UpdatePolicy};
 use time::OffsetDateTime;
@@ -39,6 +43,8 @@ pub struct Function {
     kit: Consumer,
     write_queue: FifoQueue,
     links: Links,
+    /// Watermarks of the mapped fields written on people and Accounts.
+    watermarks: Watermarks,
     enricher: Enricher,
 }
 
@@ -48,6 +54,8 @@ impl Function {
         Ok(Self {
             write_queue: kit.queue_at(env, vars::WRITE_QUEUE_URL)?,
             links: Links::new(kit.dynamo.clone(), env.required(vars::LINKS_TABLE)?),
+            watermarks: Watermarks::new(kit.dynamo.clone(), env.required(vars::WATERMARKS_TABLE)?)
+                .sealed(kit.sealer.clone()),
             enricher: Enricher::with_bases(
                 env.optional(vars::INTERCOM_API_URL)
                     .unwrap_or_else(|| intercom::API_BASE.into()),
@@ -206,10 +214,13 @@ async fn resolve(
         .await
         .map_err(CoreError::from)?;
     tracing::Span::current().record("correlation_id", queued.correlation_id.as_str());
-    let config = function.kit.tenant(&queued.tenant_id).await?;
+    let tenant_config = function.kit.tenant(&queued.tenant_id).await?;
+    // A channel may create other people than the tenant does (`[config.channels]`).
+    let channel_config = tenant_config.for_channel(&queued.event.channel_names());
+    let config = &*channel_config;
     if queued.event.kind == EventKind::ContactDeleted {
         // A deletion never finds, creates or writes a person: it only drops chatsync's links.
-        let forgotten = forget_contact(function, &config, &queued).await?;
+        let forgotten = forget_contact(function, config, &queued).await?;
         let done = resolve_entry(
             &queued,
             record,
@@ -226,8 +237,8 @@ async fn resolve(
     }
     let tenant_id = queued.tenant_id.clone();
     let secrets = TenantSecret::new(function, &tenant_id);
-    let agents_note = fill_agents(function, &config, &mut queued, &secrets).await?;
-    let next = identify(function, &config, &queued, &secrets, kept.recorder(&config)).await?;
+    let agents_note = fill_agents(function, config, &mut queued, &secrets).await?;
+    let next = identify(function, config, &queued, &secrets, kept.recorder(config)).await?;
     let payload = kept.reference(function, &queued).await;
     let entry =
         |outcome, detail: String| resolve_entry(&queued, record, payload.clone(), outcome, detail);
@@ -243,6 +254,18 @@ async fn resolve(
         }
         Next::Forward(mut resolution) => {
             resolution.detail.push_str(&agents_note);
+            if mapped::wanted(config, &queued, resolution.person.as_ref()) {
+                let org =
+                    org_for(function, config, &queued, &secrets, kept.recorder(config)).await?;
+                let notes =
+                    mapped::write(function, &org, config, &queued, resolution.person.as_ref())
+                        .await?;
+                if !notes.is_empty() {
+                    resolution
+                        .detail
+                        .push_str(&format!("; {}", notes.join("; ")));
+                }
+            }
             let detail = resolution.detail.clone();
             let records: Vec<String> = resolution.person.iter().map(|p| p.id.clone()).collect();
             queued.resolution = Some(resolution);
@@ -291,6 +314,26 @@ impl<'a> TenantSecret<'a> {
             .await?;
         Ok(read.as_ref())
     }
+}
+
+/// The tenant's org, budgeted and recording as the tenant says.
+async fn org_for(
+    function: &Function,
+    config: &TenantConfig,
+    queued: &QueuedEvent,
+    secret: &TenantSecret<'_>,
+    exchanges: &Exchanges,
+) -> Result<shared::salesforce::Org, ResolveError> {
+    let credentials = secret
+        .get()
+        .await?
+        .and_then(|s| s.salesforce.clone())
+        .ok_or_else(|| CoreError::NotConnected(queued.tenant_id.clone()))?;
+    Ok(function
+        .kit
+        .org_with(&queued.tenant_id, credentials)
+        .budgeted(config.api_budget, shared::salesforce::Priority::Normal)
+        .recording(exchanges))
 }
 
 /// What the platform's API needs to let chatsync read agents, for a refusal's review item.
@@ -573,15 +616,14 @@ async fn identify(
                     function.links.release_creation(tenant, &link_keys).await?;
                     return Ok(Next::Forward(known));
                 }
-                let person = lookup::create(&org, &plan)
-                    .await?
-                    .ok_or(ResolveError::NothingCreated)?;
+                let (person, mapped_note) =
+                    create_with_mapped(function, &org, config, queued, plan).await?;
                 link(function, queued, &link_keys, &person, config, now).await?;
                 function.links.release_creation(tenant, &link_keys).await?;
                 Ok(Next::Forward(Resolution {
                     outcome: Resolved::Created,
                     detail: format!(
-                        "nobody matched; created {} {}{}{enrichment_note}",
+                        "nobody matched; created {} {}{}{mapped_note}{enrichment_note}",
                         person.kind.sobject(),
                         person.id,
                         notes(&found.notes)
@@ -593,6 +635,58 @@ async fn identify(
             }
         },
     }
+}
+
+/// Creates the planned person with the tenant's mapped fields for its object, and saves their
+/// watermarks. A mapped value Salesforce refuses must not keep the visitor out: the person is
+/// then created without the mapped fields (noted), and the next event tries them again.
+async fn create_with_mapped(
+    function: &Function,
+    org: &shared::salesforce::Org,
+    config: &TenantConfig,
+    queued: &QueuedEvent,
+    plan: CreatePlan,
+) -> Result<(Person, String), ResolveError> {
+    let CreatePlan::Create { kind, fields } = &plan else {
+        return Err(ResolveError::NothingCreated);
+    };
+    let wanted: Vec<_> = people::wanted(&config.fields, &queued.event, kind.sobject())
+        .into_iter()
+        .filter(|(field, _)| !fields.contains_key(field))
+        .collect();
+    let mut with_mapped = fields.clone();
+    with_mapped.extend(wanted.iter().cloned());
+    let full = CreatePlan::Create {
+        kind: *kind,
+        fields: with_mapped,
+    };
+    let (created, note) = match lookup::create(org, &full).await {
+        Ok(created) => (created, String::new()),
+        Err(e) if !wanted.is_empty() && !e.class().is_retryable() => {
+            let created = lookup::create(org, &plan).await?;
+            (created, format!("; mapped fields set aside: {e}"))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let person = created.ok_or(ResolveError::NothingCreated)?;
+    if note.is_empty() && !wanted.is_empty() {
+        let stamp = Stamp::new(
+            queued.occurred_at,
+            &queued.delivery_id,
+            u32::from(queued.index),
+        );
+        function
+            .watermarks
+            .save(
+                &queued.tenant_id,
+                kind.sobject(),
+                &person.id,
+                &people::created_marks(&wanted, &stamp),
+                OffsetDateTime::now_utc(),
+            )
+            .await?;
+    }
+    Ok((person, note))
 }
 
 /// Applies the tenant's update policy to the matched person: the fields that change, in one

@@ -61,6 +61,9 @@ pub enum EventKind {
     /// The platform contact was deleted. Salesforce records are never deleted because of it;
     /// only chatsync's link to the contact is dropped.
     ContactDeleted,
+    /// The platform's company was created or changed; the event's `company` carries it, and
+    /// no visitor.
+    CompanyUpserted,
 }
 
 impl EventKind {
@@ -77,6 +80,7 @@ impl EventKind {
             EventKind::Reopened => "reopened",
             EventKind::ContactUpserted => "contact_upserted",
             EventKind::ContactDeleted => "contact_deleted",
+            EventKind::CompanyUpserted => "company_upserted",
         }
     }
 }
@@ -223,6 +227,31 @@ impl Visitor {
     }
 }
 
+/// A company (organisation) as the platform describes it: Intercom companies, attached to
+/// contacts. Salesforce's Account.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Company {
+    /// The platform's own id for the company.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The customer's id for the company (Intercom `company_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
+    /// Number of employees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    #[serde(default, skip_serializing_if = "Attributes::is_empty")]
+    pub custom_attributes: Attributes,
+}
+
 /// One canonical event as a parser produces it, before the intake adds tenant and delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
@@ -243,6 +272,10 @@ pub struct Event {
     /// The agent who acted (replied, closed, assigned), when the platform says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<Agent>,
+    /// The company the event is about (a company event), or the visitor's company when the
+    /// platform sends it whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<Company>,
 }
 
 impl Event {
@@ -274,7 +307,27 @@ impl Event {
             conversation: None,
             visitor: Visitor::default(),
             actor: None,
+            company: None,
         }
+    }
+
+    /// What names the conversation's channel for `[config.channels]`: its channel, its inbox's
+    /// name, its inbox's id (those it has, in that order).
+    pub fn channel_names(&self) -> Vec<String> {
+        let Some(c) = &self.conversation else {
+            return Vec::new();
+        };
+        let inbox = c.inbox.as_ref();
+        [
+            c.channel.as_ref(),
+            inbox.and_then(|i| i.name.as_ref()),
+            inbox.and_then(|i| i.id.as_ref()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.trim().is_empty())
+        .cloned()
+        .collect()
     }
 }
 

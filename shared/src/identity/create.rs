@@ -33,7 +33,8 @@ const FALLBACK_PLACEHOLDER: &str = "Unknown";
 /// The record to create for a visitor nobody matched; `owner_id` is the agent's active User
 /// when known (else the integration user owns it).
 ///
-/// The kind is `policy.create`, else the mode's: Contact for support, Lead for sales.
+/// The kind is `policy.create_by_role` for the visitor's role, else `policy.create`, else the
+/// mode's: Contact for support, Lead for sales.
 /// Fields: FirstName, LastName (the placeholder when the visitor gave none), Email, Phone
 /// (E.164); for a Lead also Company (the visitor's company, else the business e-mail domain,
 /// else the placeholder) and LeadSource "Chat"; the tenant's external and visitor id fields
@@ -57,7 +58,14 @@ pub fn plan_with_account(
     owner_id: Option<&str>,
     account_id: Option<&str>,
 ) -> CreatePlan {
-    let kind = match (policy.create, mode) {
+    let by_role = keys.role.as_deref().and_then(|role| {
+        policy
+            .create_by_role
+            .iter()
+            .find(|(r, _)| r.trim().eq_ignore_ascii_case(role))
+            .map(|(_, kind)| *kind)
+    });
+    let kind = match (by_role.or(policy.create), mode) {
         (Some(CreateKind::Nothing), _) => {
             return CreatePlan::Skip {
                 reason: "the tenant creates no Contact or Lead for unknown visitors".into(),
@@ -255,6 +263,38 @@ mod tests {
             ..IdentityPolicy::default()
         };
         assert!(skipped(plan(&keys(), &nothing, Mode::Sales, None)).contains("creates no"));
+    }
+
+    #[test]
+    fn the_role_chooses_the_object_before_the_policy_and_the_mode() {
+        // Intercom's own app: leads become Leads, users Contacts.
+        let policy = IdentityPolicy {
+            create_by_role: [
+                ("lead".to_owned(), CreateKind::Lead),
+                ("User".to_owned(), CreateKind::Contact),
+            ]
+            .into_iter()
+            .collect(),
+            create: Some(CreateKind::Nothing),
+            ..IdentityPolicy::default()
+        };
+        let with_role = |role: &str| Keys {
+            role: Some(role.into()),
+            ..keys()
+        };
+        assert_eq!(
+            created(plan(&with_role("lead"), &policy, Mode::Support, None)).0,
+            PersonKind::Lead
+        );
+        assert_eq!(
+            created(plan(&with_role("user"), &policy, Mode::Sales, None)).0,
+            PersonKind::Contact
+        );
+        // A role the map does not list falls back to `create`.
+        assert!(
+            skipped(plan(&with_role("visitor"), &policy, Mode::Sales, None)).contains("creates no")
+        );
+        assert!(skipped(plan(&keys(), &policy, Mode::Sales, None)).contains("creates no"));
     }
 
     #[test]

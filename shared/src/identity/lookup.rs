@@ -295,7 +295,7 @@ fn owner_query(email: &str) -> Result<String, SalesforceError> {
 
 /// A SOQL LIKE pattern literal matching text that contains `value`: the value's own `%` and
 /// `_` are escaped so they match only themselves.
-fn contains_pattern(value: &str) -> Result<String, SalesforceError> {
+pub(crate) fn contains_pattern(value: &str) -> Result<String, SalesforceError> {
     let escaped = crate::salesforce::soql::escape_soql(value)?
         .replace('%', "\\%")
         .replace('_', "\\_");
@@ -454,7 +454,7 @@ fn page_of(
     })
 }
 
-fn parse_account(record: &Value) -> Option<AccountCandidate> {
+pub(crate) fn parse_account(record: &Value) -> Option<AccountCandidate> {
     Some(AccountCandidate {
         id: text(record, "Id")?,
         name: text(record, "Name"),

@@ -3,6 +3,7 @@
 //! returns (`rules`), and what to create when nothing matches (`create`). The resolver
 //! function does the I/O (links table, Salesforce lookup) around these.
 
+pub mod accounts;
 pub mod agents;
 pub mod create;
 pub mod enrich;
@@ -36,6 +37,9 @@ pub struct Keys {
     /// The platform's company field, else the e-mail domain unless it is a free-mail domain.
     pub company: Option<String>,
     pub company_domain: Option<String>,
+    /// The platform's word for the person (Intercom `lead` / `user`), for `create_by_role`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 impl Keys {
@@ -89,6 +93,7 @@ impl Keys {
             last_name: last,
             company: normalize::company(v.company_name.as_deref(), email.as_deref()),
             company_domain: domain,
+            role: clean(v.role.as_deref()).map(|r| r.to_lowercase()),
             email,
         }
     }

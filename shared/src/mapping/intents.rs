@@ -2,7 +2,8 @@
 //! and yields stamped field values ([`Intent`]s), owner requests and transcript messages.
 //! Pure: no I/O, so the writer's decisions are tested directly.
 
-use super::policy::{self, OnClose, Source, normalise_key};
+use super::policy::{self, OnClose, normalise_key};
+use super::sources;
 use super::state::{ConversationState, Stamp};
 use crate::event::{Event, EventKind, Message, QueuedEvent};
 use crate::tenant::TenantConfig;
@@ -60,6 +61,17 @@ pub struct Absorbed {
 pub const TASK_OPEN: &str = "In Progress";
 pub const TASK_DONE: &str = "Completed";
 
+/// What names the conversation's channel: the newest of `events` that says, else what `state`
+/// remembers (later events often carry no channel).
+pub fn channel_names(state: &ConversationState, events: &[&QueuedEvent]) -> Vec<String> {
+    events
+        .iter()
+        .rev()
+        .map(|q| q.event.channel_names())
+        .find(|names| !names.is_empty())
+        .unwrap_or_else(|| state.channel.clone())
+}
+
 /// Applies the events (one conversation, delivery order) to `state` and collects intents.
 pub fn absorb(
     state: &mut ConversationState,
@@ -97,6 +109,22 @@ pub fn absorb(
             }
         }
         out.notes.push(note);
+    }
+    // A Case nobody has assigned yet belongs to the tenant's (or the channel's) default queue;
+    // any later assignment or tag routing has a newer stamp and wins.
+    if state.owner.is_none()
+        && out.owners.is_empty()
+        && let (Some(queue), Some(first)) = (&config.owners.default_queue, events.first())
+    {
+        out.owners.push(OwnerRequest {
+            stamp: Stamp::new(
+                first.occurred_at,
+                &first.delivery_id,
+                u32::from(first.index),
+            ),
+            agent_email: None,
+            queue: Some(queue.clone()),
+        });
     }
     state.wants_case = state.wants_case || wants_case(state, config);
     for intent in &out.intents {
@@ -253,6 +281,7 @@ fn absorb_kind(
         EventKind::ContactUpserted | EventKind::ContactDeleted => {
             "contact event: the person's fields are the resolver's".into()
         }
+        EventKind::CompanyUpserted => "company event: the Account is the resolver's".into(),
     }
 }
 
@@ -288,6 +317,10 @@ fn remember_conversation(state: &mut ConversationState, event: &Event, queued: &
     }
     if c.url.is_some() {
         state.url.clone_from(&c.url);
+    }
+    let channel = event.channel_names();
+    if !channel.is_empty() {
+        state.channel = channel;
     }
     if c.subject.as_deref().is_some_and(|s| !s.trim().is_empty()) {
         state.subject.clone_from(&c.subject);
@@ -348,70 +381,19 @@ pub fn category(state: &ConversationState, config: &TenantConfig) -> Option<Inte
 }
 
 fn mapped_field(mapping: &policy::FieldMapping, event: &Event, stamp: &Stamp) -> Option<Intent> {
-    let raw = source_value(&policy::parse_source(&mapping.from)?, event)?;
     let (object, field) = mapping.to.split_once('.')?;
     let target = match object {
         "Case" => Target::Case,
         "Task" => Target::Task,
+        // People and Accounts are the resolver's (`mapping::people`).
         _ => return None,
-    };
-    let value = match raw.as_str() {
-        Some(text) => match policy::lookup(&mapping.values, text) {
-            Some(mapped) => Value::String(mapped.to_owned()),
-            None if mapping.only_mapped => return None,
-            None => raw,
-        },
-        None if mapping.only_mapped => return None,
-        None => raw,
     };
     Some(Intent {
         target,
         field: field.to_owned(),
-        value,
+        value: sources::mapped_value(mapping, event)?,
         stamp: stamp.clone(),
     })
-}
-
-/// The value at a mapping's source; absent (not null) when the event does not carry it, so a
-/// silent event never blanks a field.
-fn source_value(source: &Source, event: &Event) -> Option<Value> {
-    let fallback = crate::event::Conversation::default();
-    let c = event.conversation.as_ref().unwrap_or(&fallback);
-    let v = &event.visitor;
-    let text = |s: &Option<String>| s.as_ref().map(|s| Value::String(s.clone()));
-    match source {
-        Source::Conversation(name) => match name.as_str() {
-            "id" => Some(Value::String(c.id.clone())).filter(|_| !c.id.is_empty()),
-            "url" => text(&c.url),
-            "status" => text(&c.status),
-            "priority" => text(&c.priority),
-            "subject" => text(&c.subject),
-            "channel" => text(&c.channel),
-            "inbox" => c
-                .inbox
-                .as_ref()
-                .and_then(|i| i.name.clone())
-                .map(Value::String),
-            _ => None,
-        },
-        Source::ConversationAttribute(name) => c.custom_attributes.get(name).cloned(),
-        Source::Visitor(name) => match name.as_str() {
-            "contact_id" => text(&v.contact_id),
-            "external_id" => text(&v.external_id),
-            "email" => text(&v.email),
-            "phone" => text(&v.phone),
-            "name" => text(&v.name),
-            "first_name" => text(&v.first_name),
-            "last_name" => text(&v.last_name),
-            "visitor_id" => text(&v.visitor_id),
-            "company_name" => text(&v.company_name),
-            "company_domain" => text(&v.company_domain),
-            "role" => text(&v.role),
-            _ => None,
-        },
-        Source::VisitorAttribute(name) => v.custom_attributes.get(name).cloned(),
-    }
-    .filter(|value| !value.is_null() && !value.is_object() && !value.is_array())
 }
 
 impl ConversationState {

@@ -124,6 +124,9 @@ pub struct OwnerPolicy {
     /// Tag → Queue (Group DeveloperName or Id): when the conversation's tags change, the first
     /// of its tags (sorted) that maps routes the Case to that queue.
     pub tag_queues: BTreeMap<String, String>,
+    /// Queue (Group DeveloperName or Id) that owns a conversation's Case until an assignment
+    /// or a tag names an owner; absent: the integration user (or the org's assignment rules).
+    pub default_queue: Option<String>,
 }
 
 impl Default for OwnerPolicy {
@@ -133,6 +136,7 @@ impl Default for OwnerPolicy {
             queues: BTreeMap::new(),
             agents_by_id: BTreeMap::new(),
             tag_queues: BTreeMap::new(),
+            default_queue: None,
         }
     }
 }
@@ -193,9 +197,11 @@ impl TranscriptTarget {
 #[serde(deny_unknown_fields)]
 pub struct FieldMapping {
     /// A path into the event: `conversation.<field>`, `conversation.custom_attributes.<name>`,
-    /// `visitor.<field>` or `visitor.custom_attributes.<name>`.
+    /// `visitor.<field>`, `visitor.custom_attributes.<name>`, `company.<field>`,
+    /// `company.custom_attributes.<name>`, or `tags` (the first of the event's tags, sorted,
+    /// that `values` maps).
     pub from: String,
-    /// `Case.<Field>` or `Task.<Field>`.
+    /// `Case.<Field>`, `Task.<Field>`, `Contact.<Field>`, `Lead.<Field>` or `Account.<Field>`.
     pub to: String,
     /// Value map for picklists (keys compared case- and spacing-insensitively); unmapped values
     /// are sent as they are unless `only_mapped`.
@@ -203,6 +209,28 @@ pub struct FieldMapping {
     pub values: BTreeMap<String, String>,
     #[serde(default)]
     pub only_mapped: bool,
+}
+
+/// What one channel or inbox does differently from the tenant (`[config.channels.<name>]`);
+/// what it leaves out is the tenant's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelPolicy {
+    /// What the channel's unknown visitors become and whether its conversations get a Case.
+    pub mode: Option<Mode>,
+    /// Queue (Group DeveloperName or Id) that owns the channel's Cases until an assignment or
+    /// a tag names an owner (`owners.default_queue` for the channel).
+    pub queue: Option<String>,
+    pub case: ChannelCase,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelCase {
+    pub trigger: Option<CaseTrigger>,
+    pub trigger_tags: Option<Vec<String>>,
+    /// Record type of the channel's new Cases: DeveloperName or Id.
+    pub record_type: Option<String>,
 }
 
 /// Who wins when Salesforce changed a field after chatsync's last write.
@@ -272,8 +300,31 @@ pub fn lookup<'a>(map: &'a BTreeMap<String, String>, key: &str) -> Option<&'a st
         .map(|(_, v)| v.as_str())
 }
 
-/// Objects a field mapping may write.
-pub const MAPPABLE_OBJECTS: [&str; 2] = ["Case", "Task"];
+/// Objects a field mapping may write: the conversation's records (by the case writer) and the
+/// people and Accounts (by the identity resolver).
+pub const MAPPABLE_OBJECTS: [&str; 5] = ["Case", "Task", "Contact", "Lead", "Account"];
+
+/// The objects the identity resolver writes mapped fields on.
+pub const PEOPLE_OBJECTS: [&str; 3] = ["Contact", "Lead", "Account"];
+
+/// Person and Account fields chatsync sets itself from identity (names, keys, the Account
+/// link); a mapping may not take them over.
+pub const RESERVED_PEOPLE_FIELDS: [&str; 8] = [
+    "FirstName",
+    "LastName",
+    "Name",
+    "Email",
+    "Phone",
+    "Company",
+    "Website",
+    "IsConverted",
+];
+
+/// Whether chatsync sets `object.field` itself, so a mapping may not name it.
+pub fn is_reserved(object: &str, field: &str) -> bool {
+    RESERVED_FIELDS.contains(&field)
+        || (PEOPLE_OBJECTS.contains(&object) && RESERVED_PEOPLE_FIELDS.contains(&field))
+}
 
 /// Fields chatsync itself sets; a field mapping may not take them over.
 pub const RESERVED_FIELDS: [&str; 12] = [
@@ -314,7 +365,21 @@ pub enum Source {
     ConversationAttribute(String),
     Visitor(String),
     VisitorAttribute(String),
+    Company(String),
+    CompanyAttribute(String),
+    /// The event's tags: the first (sorted) that the mapping's `values` knows.
+    Tags,
 }
+
+const COMPANY_FIELDS: [&str; 7] = [
+    "id",
+    "company_id",
+    "name",
+    "website",
+    "plan",
+    "industry",
+    "size",
+];
 
 const CONVERSATION_FIELDS: [&str; 7] = [
     "id", "url", "status", "priority", "subject", "channel", "inbox",
@@ -334,6 +399,9 @@ const VISITOR_FIELDS: [&str; 11] = [
 ];
 
 pub fn parse_source(path: &str) -> Option<Source> {
+    if path == "tags" {
+        return Some(Source::Tags);
+    }
     let (head, rest) = path.split_once('.')?;
     let attribute = rest
         .strip_prefix("custom_attributes.")
@@ -341,6 +409,10 @@ pub fn parse_source(path: &str) -> Option<Source> {
     match (head, attribute) {
         ("conversation", Some(name)) => Some(Source::ConversationAttribute(name.to_owned())),
         ("visitor", Some(name)) => Some(Source::VisitorAttribute(name.to_owned())),
+        ("company", Some(name)) => Some(Source::CompanyAttribute(name.to_owned())),
+        ("company", None) if COMPANY_FIELDS.contains(&rest) => {
+            Some(Source::Company(rest.to_owned()))
+        }
         ("conversation", None) if CONVERSATION_FIELDS.contains(&rest) => {
             Some(Source::Conversation(rest.to_owned()))
         }

@@ -106,6 +106,9 @@ pub struct ConversationState {
     pub previous_close: Option<Stamp>,
     #[serde(default)]
     pub url: Option<String>,
+    /// The conversation's channel and inbox names, for `[config.channels]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channel: Vec<String>,
     #[serde(default)]
     pub subject: Option<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]

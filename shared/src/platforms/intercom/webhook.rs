@@ -2,8 +2,8 @@
 //! client secret; dedupe on the notification `id`; `ping` is a probe.
 
 use crate::event::{
-    Agent, Attachment, Attributes, BodyFormat, Conversation, Event, EventKind, Message, Role, Team,
-    Visitor,
+    Agent, Attachment, Attributes, BodyFormat, Company, Conversation, Event, EventKind, Message,
+    Role, Team, Visitor,
 };
 use crate::platforms::{
     Accepted, Inbound, ParseError, Parsed, VerifyError, agent, iso_time, same, scalar, text,
@@ -66,6 +66,7 @@ pub(in crate::platforms) fn parse(v: &Value) -> Result<Parsed, ParseError> {
         .ok_or(ParseError::Field("data.item"))?;
     let (conversation_key, events) = match kind {
         Topic::Contact(change) => contact_events(change, item)?,
+        Topic::Company(change) => company_events(change, item)?,
         Topic::Conversation(change) => {
             conversation_events(change, item, text(v.get("app_id")).as_deref())?
         }
@@ -84,6 +85,18 @@ pub(in crate::platforms) fn parse(v: &Value) -> Result<Parsed, ParseError> {
 enum Topic {
     Conversation(ConversationChange),
     Contact(ContactChange),
+    Company(CompanyChange),
+}
+
+/// Company topics (<https://developers.intercom.com/docs/references/2.11/webhooks/webhook-models>):
+/// `company.deleted` and `company.contact.detached` are not among them, since chatsync never
+/// deletes or unlinks an Account because of the chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CompanyChange {
+    /// `company.created` / `company.updated`: the item is the company.
+    Upserted,
+    /// `company.contact.attached`: the item holds the `contact` and the `company`.
+    Attached,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +168,12 @@ impl Topic {
                     "contact.archived" => K::Archived(true),
                     "contact.unarchived" => K::Archived(false),
                     "contact.deleted" | "user.deleted" => K::Deleted,
+                    "company.created" | "company.updated" => {
+                        return Some(Topic::Company(CompanyChange::Upserted));
+                    }
+                    "company.contact.attached" => {
+                        return Some(Topic::Company(CompanyChange::Attached));
+                    }
                     _ => return None,
                 };
                 return Some(Topic::Contact(contact));
@@ -550,10 +569,84 @@ fn contact_events(change: ContactChange, item: &Value) -> Result<(String, Vec<Ev
     };
     let event = Event {
         occurred_at,
+        company: first_company(who.get("companies")),
         visitor,
         ..Event::new(kind)
     };
     Ok((format!("contact:{id}"), vec![event]))
+}
+
+/// A company event: the company alone (its Account), or a contact attached to it (the person,
+/// related to the Account).
+fn company_events(change: CompanyChange, item: &Value) -> Result<(String, Vec<Event>), ParseError> {
+    match change {
+        CompanyChange::Upserted => {
+            let company = company(item);
+            let id = company
+                .id
+                .clone()
+                .ok_or(ParseError::Field("data.item.id"))?;
+            let event = Event {
+                occurred_at: unix_time(item.get("updated_at")),
+                company: Some(company),
+                ..Event::new(EventKind::CompanyUpserted)
+            };
+            Ok((format!("company:{id}"), vec![event]))
+        }
+        CompanyChange::Attached => {
+            let contact = item
+                .get("contact")
+                .filter(|c| c.is_object())
+                .ok_or(ParseError::Field("data.item.contact"))?;
+            let company = item
+                .get("company")
+                .filter(|c| c.is_object())
+                .map(company)
+                .filter(|c| c.id.is_some())
+                .ok_or(ParseError::Field("data.item.company.id"))?;
+            let mut visitor = person(contact);
+            let id = visitor
+                .contact_id
+                .clone()
+                .ok_or(ParseError::Field("data.item.contact.id"))?;
+            visitor.company_name = company.name.clone().or(visitor.company_name);
+            visitor.company_domain = company.website.clone();
+            let event = Event {
+                visitor,
+                company: Some(company),
+                ..Event::new(EventKind::ContactUpserted)
+            };
+            Ok((format!("contact:{id}"), vec![event]))
+        }
+    }
+}
+
+/// An Intercom company object
+/// (<https://developers.intercom.com/docs/references/2.11/rest-api/api.intercom.io/companies/company>);
+/// a contact's list holds only `{id, type, url}` in 2.x.
+fn company(c: &Value) -> Company {
+    Company {
+        id: scalar(c.get("id")),
+        company_id: scalar(c.get("company_id")),
+        name: text(c.get("name")),
+        website: text(c.get("website")),
+        plan: text(c.pointer("/plan/name")).or_else(|| text(c.get("plan"))),
+        industry: text(c.get("industry")),
+        size: c.get("size").and_then(Value::as_i64),
+        custom_attributes: attributes(c.get("custom_attributes")),
+    }
+}
+
+/// The contact's first company: legacy `companies.companies[]`, 2.x `companies.data[]`.
+fn first_company(companies: Option<&Value>) -> Option<Company> {
+    let companies = companies?;
+    let list = companies
+        .get("companies")
+        .or_else(|| companies.get("data"))?
+        .as_array()?;
+    list.iter()
+        .map(company)
+        .find(|c| c.id.is_some() || c.name.is_some())
 }
 
 /// A contact (2.x), user or lead (legacy). A legacy `user_id` is the customer's id for a user
@@ -1301,9 +1394,13 @@ mod tests {
             custom_attributes: attrs(json!({"plan": "pro", "seats": 12})),
             ..Visitor::default()
         };
-        // updated_at 2026-01-02T09:15:00Z
+        // updated_at 2026-01-02T09:15:00Z; 2.x lists only the company's id.
         let expected = Event {
             visitor,
+            company: Some(Company {
+                id: Some("65b2a1d3f4e5a6b7c8d9e0aa".into()),
+                ..Company::default()
+            }),
             ..did(EventKind::ContactUpserted, Some(1_767_345_300), None)
         };
         assert_eq!(a.events, vec![expected]);
@@ -1326,12 +1423,74 @@ mod tests {
             custom_attributes: attrs(json!({"account_tier": "gold"})),
             ..Visitor::default()
         };
-        // updated_at 2026-01-02T10:25:00Z
+        // updated_at 2026-01-02T10:25:00Z; legacy lists whole companies.
         let expected = Event {
             visitor,
+            company: Some(Company {
+                id: Some("5f2a3b4c5d6e7f8091a2b3d5".into()),
+                company_id: Some("nw-001".into()),
+                name: Some("Northwind Traders".into()),
+                ..Company::default()
+            }),
             ..did(EventKind::ContactUpserted, Some(1_767_349_500), None)
         };
         assert_eq!(a.events, vec![expected]);
+    }
+
+    #[test]
+    fn a_company_update_is_the_company_alone() {
+        let a = accepted(include_bytes!(
+            "../../../../events/payloads/intercom-company-updated.json"
+        ));
+        assert_eq!(a.conversation_key, "company:6762f0d51bb69f9f2193bb7f");
+        assert_eq!(a.events.len(), 1);
+        let event = &a.events[0];
+        assert_eq!(event.kind, EventKind::CompanyUpserted);
+        assert!(event.visitor.is_empty() && event.conversation.is_none());
+        assert_eq!(
+            event.company,
+            Some(Company {
+                id: Some("6762f0d51bb69f9f2193bb7f".into()),
+                company_id: Some("acme-7".into()),
+                name: Some("Acme Rockets".into()),
+                website: Some("https://www.acmerockets.example".into()),
+                plan: Some("Enterprise".into()),
+                industry: Some("Manufacturing".into()),
+                size: Some(85),
+                custom_attributes: attrs(json!({"tier": "gold"})),
+            })
+        );
+        assert_eq!(event.occurred_at, at(1_767_441_600));
+    }
+
+    #[test]
+    fn an_attached_contact_carries_its_company() {
+        let a = accepted(include_bytes!(
+            "../../../../events/payloads/intercom-company-contact-attached.json"
+        ));
+        assert_eq!(a.conversation_key, "contact:6762f0e21bb69f9f2193bb80");
+        let event = &a.events[0];
+        assert_eq!(event.kind, EventKind::ContactUpserted);
+        assert_eq!(event.visitor.role.as_deref(), Some("user"));
+        assert_eq!(
+            event.visitor.email.as_deref(),
+            Some("wile@acmerockets.example")
+        );
+        assert_eq!(event.visitor.company_name.as_deref(), Some("Acme Rockets"));
+        assert_eq!(
+            event.company.as_ref().and_then(|c| c.id.as_deref()),
+            Some("6762f0d51bb69f9f2193bb7f")
+        );
+        // Without its company, the attachment says nothing.
+        let body = serde_json::to_vec(&json!({
+            "topic": "company.contact.attached", "id": "notif_x",
+            "data": {"item": {"type": "contact_company", "contact": {"id": "c1", "role": "user"}}}
+        }))
+        .unwrap();
+        assert_eq!(
+            read(Platform::Intercom, &body),
+            Err(ParseError::Field("data.item.company.id"))
+        );
     }
 
     #[test]
@@ -1436,7 +1595,7 @@ mod tests {
 
     #[test]
     fn unknown_topics_are_unsupported_before_anything_else_is_required() {
-        for topic in ["conversation.read", "company.created", "ticket.created"] {
+        for topic in ["conversation.read", "company.deleted", "ticket.created"] {
             let body = serde_json::to_vec(&json!({ "topic": topic })).unwrap();
             assert_eq!(
                 read(Platform::Intercom, &body),
