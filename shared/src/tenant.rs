@@ -526,6 +526,46 @@ mod tests {
     const DEMO: &str = include_str!("../../events/tenants/demo.toml");
 
     #[test]
+    fn a_channel_overrides_mode_trigger_record_type_and_queue() {
+        use crate::mapping::policy::ChannelCase;
+        let mut config = TenantFile::from_toml(DEMO).expect("demo").config;
+        config.mode = Mode::Support;
+        config.channels.insert(
+            "Web Chat".into(),
+            ChannelPolicy {
+                mode: Some(Mode::Sales),
+                queue: Some("Web_Sales".into()),
+                case: ChannelCase {
+                    trigger: Some(CaseTrigger::Always),
+                    trigger_tags: None,
+                    record_type: Some("Web_Case".into()),
+                },
+            },
+        );
+        // Keys compare like picklist keys; the inbox's name counts when the channel is unknown.
+        let web = config.for_channel(&["whatsapp".into(), "web_chat".into()]);
+        assert_eq!(web.mode, Mode::Sales);
+        assert_eq!(web.owners.default_queue.as_deref(), Some("Web_Sales"));
+        assert_eq!(web.case.trigger, Some(CaseTrigger::Always));
+        assert_eq!(web.case.record_type.as_deref(), Some("Web_Case"));
+        assert_eq!(web.case.category_field, config.case.category_field);
+        let other = config.for_channel(&["whatsapp".into()]);
+        assert!(matches!(other, std::borrow::Cow::Borrowed(_)));
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        config
+            .channels
+            .get_mut("Web Chat")
+            .expect("channel")
+            .case
+            .trigger = Some(CaseTrigger::Tags);
+        config.identity.create_accounts = true;
+        config.identity.accounts = false;
+        let problems = config.problems();
+        assert!(problems.iter().any(|p| p.contains("channels.Web Chat")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("create_accounts needs")), "{problems:?}");
+    }
+
+    #[test]
     fn the_demo_tenant_file_is_valid() {
         let file = TenantFile::from_toml(DEMO).expect("demo tenant parses");
         assert_eq!(file.config.tenant_id, "demo");

@@ -2,36 +2,82 @@
 //! picklist value exists, queues and the record type resolve, mapped fields exist and can be
 //! written. A wrong map is refused then, with the reason, rather than failing writes later.
 //!
-//! Three API calls: describe Case, describe Task, and one composite with the queue and record
-//! type queries.
+//! API calls: describe Case and Task (and Contact, Lead, Account when mapped fields or identity
+//! fields name them), and one composite with the queue and record type queries.
 
-use super::policy::normalise_key;
+use super::policy::{PEOPLE_OBJECTS, normalise_key};
+use std::collections::BTreeMap;
 use crate::salesforce::{
     CompositeRequest, FieldDescribe, Org, SObjectDescribe, SalesforceError, Soql, SubRequest,
 };
 use crate::tenant::TenantConfig;
 use serde_json::Value;
 
+/// The describes a check reads, by object name.
+#[derive(Debug, Default)]
+pub struct Describes(BTreeMap<String, SObjectDescribe>);
+
+impl Describes {
+    pub fn insert(&mut self, describe: SObjectDescribe) {
+        self.0.insert(describe.name.clone(), describe);
+    }
+
+    fn get(&self, object: &str) -> Option<&SObjectDescribe> {
+        self.0.get(object)
+    }
+}
+
+/// The objects whose describe the config needs: Case and Task always; Contact, Lead and
+/// Account when mapped fields or identity fields name them.
+pub fn objects_to_describe(config: &TenantConfig) -> Vec<&'static str> {
+    let mut objects = vec!["Case", "Task"];
+    let id = &config.identity;
+    for object in PEOPLE_OBJECTS {
+        let mapped = config
+            .fields
+            .iter()
+            .any(|m| m.to.split_once('.').is_some_and(|(o, _)| o == object));
+        let identity = match object {
+            "Account" => id.account_id_field.is_some(),
+            _ => id.external_id_field.is_some() || id.visitor_id_field.is_some(),
+        };
+        if mapped || identity {
+            objects.push(object);
+        }
+    }
+    objects
+}
+
 /// Every problem found, in plain words (empty: the config fits the org).
 pub async fn check(org: &Org, config: &TenantConfig) -> Result<Vec<String>, SalesforceError> {
-    let case = org.describe("Case").await?;
-    let task = org.describe("Task").await?;
-    let mut problems = check_fields(config, &case, &task);
+    let mut describes = Describes::default();
+    for object in objects_to_describe(config) {
+        describes.insert(org.describe(object).await?);
+    }
+    let mut problems = check_fields(config, &describes);
+    let channel_queues = config.channels.values().filter_map(|c| c.queue.as_ref());
     let mut queues: Vec<&str> = config
         .owners
         .queues
         .values()
         .chain(config.owners.tag_queues.values())
+        .chain(config.owners.default_queue.iter())
+        .chain(channel_queues)
         .map(String::as_str)
         .filter(|q| !q.starts_with("00G"))
         .collect();
     queues.sort_unstable();
     queues.dedup();
-    let record_type = config
+    let mut record_types: Vec<&str> = config
         .case
         .record_type
-        .as_deref()
-        .filter(|r| !r.starts_with("012"));
+        .iter()
+        .chain(config.channels.values().filter_map(|c| c.case.record_type.as_ref()))
+        .map(String::as_str)
+        .filter(|r| !r.starts_with("012"))
+        .collect();
+    record_types.sort_unstable();
+    record_types.dedup();
     let mut request = CompositeRequest::new(false);
     if !queues.is_empty() {
         let q = Soql::select(&["Id", "DeveloperName"])
@@ -41,13 +87,13 @@ pub async fn check(org: &Org, config: &TenantConfig) -> Result<Vec<String>, Sale
             .build()?;
         request.push(SubRequest::query("queues", &q))?;
     }
-    if let Some(rt) = record_type {
-        let q = Soql::select(&["Id", "IsActive"])
+    if !record_types.is_empty() {
+        let q = Soql::select(&["Id", "DeveloperName", "IsActive"])
             .from("RecordType")
             .where_eq("SobjectType", "Case")
-            .where_eq("DeveloperName", rt)
+            .where_in("DeveloperName", record_types.iter().copied())
             .build()?;
-        request.push(SubRequest::query("recordType", &q))?;
+        request.push(SubRequest::query("recordTypes", &q))?;
     }
     if request.is_empty() {
         return Ok(problems);
@@ -65,32 +111,63 @@ pub async fn check(org: &Org, config: &TenantConfig) -> Result<Vec<String>, Sale
             .unwrap_or_default()
     };
     let found = records("queues");
+    let is_queue = |queue: &str| {
+        queue.starts_with("00G")
+            || found
+                .iter()
+                .any(|r| r.get("DeveloperName").and_then(Value::as_str) == Some(queue))
+    };
     let maps = [
         ("owners.queues", "team", &config.owners.queues),
         ("owners.tag_queues", "tag", &config.owners.tag_queues),
     ];
     for (key, what, map) in maps {
         for (from, queue) in map {
-            if queue.starts_with("00G") {
-                continue;
-            }
-            if !found
-                .iter()
-                .any(|r| r.get("DeveloperName").and_then(Value::as_str) == Some(queue.as_str()))
-            {
+            if !is_queue(queue) {
                 problems.push(format!(
                     "{key}: {what} {from:?} maps to queue {queue:?}, which is not a Queue's DeveloperName in this org"
                 ));
             }
         }
     }
-    if let Some(rt) = record_type {
-        let active = records("recordType")
-            .iter()
-            .any(|r| r.get("IsActive").and_then(Value::as_bool) != Some(false));
+    let single_queues = config
+        .owners
+        .default_queue
+        .iter()
+        .map(|q| ("owners.default_queue".to_owned(), q))
+        .chain(
+            config
+                .channels
+                .iter()
+                .filter_map(|(name, c)| Some((format!("channels.{name}.queue"), c.queue.as_ref()?))),
+        );
+    for (key, queue) in single_queues {
+        if !is_queue(queue) {
+            problems.push(format!(
+                "{key}: {queue:?} is not a Queue's DeveloperName in this org"
+            ));
+        }
+    }
+    let types = records("recordTypes");
+    let record_type_keys = config
+        .case
+        .record_type
+        .iter()
+        .map(|r| ("case.record_type".to_owned(), r))
+        .chain(config.channels.iter().filter_map(|(name, c)| {
+            Some((format!("channels.{name}.case.record_type"), c.case.record_type.as_ref()?))
+        }));
+    for (key, rt) in record_type_keys {
+        if rt.starts_with("012") {
+            continue;
+        }
+        let active = types.iter().any(|r| {
+            r.get("DeveloperName").and_then(Value::as_str) == Some(rt.as_str())
+                && r.get("IsActive").and_then(Value::as_bool) != Some(false)
+        });
         if !active {
             problems.push(format!(
-                "case.record_type {rt:?} is not an active Case record type in this org"
+                "{key} {rt:?} is not an active Case record type in this org"
             ));
         }
     }
@@ -98,12 +175,10 @@ pub async fn check(org: &Org, config: &TenantConfig) -> Result<Vec<String>, Sale
 }
 
 /// The checks that need only the describes (pure, tested directly).
-pub fn check_fields(
-    config: &TenantConfig,
-    case: &SObjectDescribe,
-    task: &SObjectDescribe,
-) -> Vec<String> {
+pub fn check_fields(config: &TenantConfig, describes: &Describes) -> Vec<String> {
     let mut problems = Vec::new();
+    let empty = SObjectDescribe::default();
+    let case = describes.get("Case").unwrap_or(&empty);
     let c = &config.case;
     let mut value = |what: String, field: Option<&FieldDescribe>, field_name: &str, v: &str| {
         if let Some(problem) = picklist_problem(field, field_name, v) {
@@ -165,7 +240,9 @@ pub fn check_fields(
         let Some((object, name)) = mapping.to.split_once('.') else {
             continue;
         };
-        let describe = if object == "Task" { task } else { case };
+        let Some(describe) = describes.get(object) else {
+            continue;
+        };
         let Some(field) = describe.field(name) else {
             problems.push(format!(
                 "fields[{i}].to: {} does not exist in this org",
@@ -185,6 +262,42 @@ pub fn check_fields(
                     problems.push(format!("fields[{i}].values[{chat:?}]: {problem}"));
                 }
             }
+        }
+    }
+    problems.extend(identity_fields(config, describes));
+    problems
+}
+
+/// The identity policy's fields: the id fields exist on Contact and Lead, and the Account's
+/// company id field exists and is an External ID.
+fn identity_fields(config: &TenantConfig, describes: &Describes) -> Vec<String> {
+    let mut problems = Vec::new();
+    let id = &config.identity;
+    for (key, field) in [
+        ("identity.external_id_field", &id.external_id_field),
+        ("identity.visitor_id_field", &id.visitor_id_field),
+    ] {
+        let Some(field) = field else { continue };
+        for object in ["Contact", "Lead"] {
+            if let Some(d) = describes.get(object)
+                && d.field(field).is_none()
+            {
+                problems.push(format!("{key}: {object}.{field} does not exist in this org"));
+            }
+        }
+    }
+    if let (Some(field), Some(account)) = (&id.account_id_field, describes.get("Account")) {
+        match account.field(field) {
+            None => problems.push(format!(
+                "identity.account_id_field: Account.{field} does not exist in this org"
+            )),
+            Some(f) if !f.external_id => problems.push(format!(
+                "identity.account_id_field: Account.{field} is not an External ID field"
+            )),
+            Some(f) if !f.createable => problems.push(format!(
+                "identity.account_id_field: Account.{field} cannot be written by the integration user"
+            )),
+            Some(_) => {}
         }
     }
     problems
@@ -248,20 +361,28 @@ mod tests {
                "picklistValues": values.iter().map(|v| json!({"value": v, "active": true})).collect::<Vec<_>>()})
     }
 
-    #[test]
-    fn wrong_picklist_values_and_missing_fields_are_named() {
-        let case = describe(json!([
+    fn case_describe() -> SObjectDescribe {
+        describe(json!([
             picklist("Status", &["New", "Working", "Escalated", "Closed"]),
             picklist("Priority", &["High", "Medium", "Low"]),
             picklist("Origin", &["Phone", "Email", "Web"]),
             picklist("Type", &["Other", "Structural"]),
-        ]));
-        let task = describe(json!([]));
+        ]))
+    }
+
+    #[test]
+    fn wrong_picklist_values_and_missing_fields_are_named() {
+        let case = case_describe();
+        let task: SObjectDescribe =
+            serde_json::from_value(json!({"name": "Task", "fields": []})).expect("describe");
+        let mut describes = Describes::default();
+        describes.insert(case);
+        describes.insert(task);
         let mut config =
             crate::tenant::TenantFile::from_toml(include_str!("../../../events/tenants/demo.toml"))
                 .expect("demo")
                 .config;
-        assert_eq!(check_fields(&config, &case, &task), Vec::<String>::new());
+        assert_eq!(check_fields(&config, &describes), Vec::<String>::new());
         config
             .case
             .priority_map
@@ -280,7 +401,7 @@ mod tests {
             values: Default::default(),
             only_mapped: false,
         });
-        let problems = check_fields(&config, &case, &task);
+        let problems = check_fields(&config, &describes);
         assert_eq!(problems.len(), 4, "{problems:#?}");
         assert!(
             problems
@@ -297,5 +418,60 @@ mod tests {
                 .iter()
                 .any(|p| p.contains("Task.Channel__c does not exist"))
         );
+    }
+
+    #[test]
+    fn people_and_account_mappings_are_checked_against_their_objects() {
+        let object = |name: &str, fields: Value| -> SObjectDescribe {
+            serde_json::from_value(json!({"name": name, "fields": fields})).expect("describe")
+        };
+        let mut describes = Describes::default();
+        describes.insert(case_describe());
+        describes.insert(object("Task", json!([])));
+        describes.insert(object(
+            "Lead",
+            json!([picklist("Status", &["Open - Not Contacted", "Working - Contacted"]),
+                   {"name": "Name", "type": "string", "createable": false, "updateable": false}]),
+        ));
+        describes.insert(object("Contact", json!([])));
+        describes.insert(object(
+            "Account",
+            json!([{"name": "Chat_Company_Id__c", "type": "string", "createable": true,
+                    "updateable": true, "externalId": false}]),
+        ));
+        let mut config =
+            crate::tenant::TenantFile::from_toml(include_str!("../../../events/tenants/demo.toml"))
+                .expect("demo")
+                .config;
+        config.fields.clear();
+        let mapping = |from: &str, to: &str, values: &[(&str, &str)]| super::super::policy::FieldMapping {
+            from: from.into(),
+            to: to.into(),
+            values: values
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            only_mapped: true,
+        };
+        config.fields.push(mapping(
+            "visitor.custom_attributes.lifecycle",
+            "Lead.Status",
+            &[("hot lead", "working - contacted"), ("customer", "Closed - Won")],
+        ));
+        config.fields.push(mapping("visitor.custom_attributes.job", "Contact.Title", &[]));
+        config.fields.push(mapping("visitor.name", "Lead.Name", &[]));
+        config.identity.account_id_field = Some("Chat_Company_Id__c".into());
+        assert_eq!(
+            objects_to_describe(&config),
+            vec!["Case", "Task", "Contact", "Lead", "Account"]
+        );
+        let problems = check_fields(&config, &describes);
+        let has = |needle: &str| problems.iter().any(|p| p.contains(needle));
+        assert!(has("the org spells it \"Working - Contacted\""), "{problems:#?}");
+        assert!(has("\"Closed - Won\" is not an active value of Lead.Status"), "{problems:#?}");
+        assert!(has("Contact.Title does not exist"), "{problems:#?}");
+        assert!(has("Lead.Name cannot be written"), "{problems:#?}");
+        assert!(has("Account.Chat_Company_Id__c is not an External ID"), "{problems:#?}");
+        assert_eq!(problems.len(), 5, "{problems:#?}");
     }
 }

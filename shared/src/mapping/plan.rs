@@ -1271,6 +1271,64 @@ mod tests {
     }
 
     #[test]
+    fn a_channel_queue_owns_the_channels_new_case() {
+        let mut tenant = config();
+        tenant.channels.insert(
+            "webchat".into(),
+            crate::mapping::policy::ChannelPolicy {
+                queue: Some("Web_Queue".into()),
+                ..Default::default()
+            },
+        );
+        let mut lookups = Lookups::default();
+        lookups
+            .queues
+            .insert("Web_Queue".into(), Some("00G000000000004AAA".into()));
+        let mut started = queued(
+            EventKind::ConversationStarted,
+            datetime!(2026-03-01 10:00 UTC),
+            1,
+            Some(contact()),
+        );
+        if let Some(c) = started.event.conversation.as_mut() {
+            c.channel = Some("WebChat".into());
+        }
+        let mut state = ConversationState::default();
+        let names = crate::mapping::intents::channel_names(&state, &[&started]);
+        let channel = tenant.for_channel(&names);
+        let r = run(
+            &channel,
+            &mut state,
+            &[started],
+            &lookups,
+            &RecordWatermarks::new(),
+            None,
+        );
+        assert_eq!(
+            case_body(&r).map(|b| b["OwnerId"].clone()),
+            Some(json!("00G000000000004AAA")),
+            "{:?}",
+            r.plan.notes
+        );
+        assert_eq!(state.channel, vec!["WebChat".to_owned()]);
+        // Another channel's conversation keeps the tenant's owner.
+        let r = run(
+            &config(),
+            &mut ConversationState::default(),
+            &[queued(
+                EventKind::ConversationStarted,
+                datetime!(2026-03-01 10:00 UTC),
+                2,
+                Some(contact()),
+            )],
+            &lookups,
+            &RecordWatermarks::new(),
+            None,
+        );
+        assert_eq!(case_body(&r).and_then(|b| b.get("OwnerId")), None);
+    }
+
+    #[test]
     fn a_tag_routes_the_case_to_its_queue_the_first_sorted_tag_winning() {
         let mut config = config();
         config

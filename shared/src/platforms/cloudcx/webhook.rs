@@ -174,6 +174,9 @@ fn offline_message(v: &Value) -> Result<Read, ParseError> {
     })
 }
 
+/// The channel name of every ticket conversation.
+pub const TICKET_CHANNEL: &str = "inbox";
+
 /// Any `Ticket*` event: `ticketId` is required; `kind` reads the rest and may fill in the
 /// conversation (the status).
 fn ticket(
@@ -181,8 +184,11 @@ fn ticket(
     kind: impl FnOnce(&Value, &mut Conversation) -> Result<EventKind, ParseError>,
 ) -> Result<Read, ParseError> {
     let id = scalar(v.get("ticketId")).ok_or(ParseError::Field("ticketId"))?;
+    // Tickets are CloudCX's Inbox; sessions its Web Chat: a tenant may treat them apart
+    // (`[config.channels.inbox]`, `[config.channels.webchat]`).
     let mut conversation = Conversation {
         id: id.clone(),
+        channel: Some(TICKET_CHANNEL.into()),
         ..Conversation::default()
     };
     let kind = kind(v, &mut conversation)?;
@@ -494,6 +500,7 @@ mod tests {
     fn ticket_5581(status: Option<&str>) -> Option<Conversation> {
         Some(Conversation {
             id: "5581".into(),
+            channel: Some("inbox".into()),
             status: status.map(Into::into),
             ..Conversation::default()
         })

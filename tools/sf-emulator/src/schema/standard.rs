@@ -12,6 +12,45 @@ impl Schema {
         let obj = |name: &str, prefix: &str, extra: Vec<FieldDef>| {
             ObjectDef::new(name, name, prefix, extra)
         };
+        // The standard Industry value set, as a fresh org has it (Lead and Account share it).
+        let industry = || {
+            FieldDef::new("Industry", T::Picklist).len(255).values(&[
+                "Agriculture",
+                "Apparel",
+                "Banking",
+                "Biotechnology",
+                "Chemicals",
+                "Communications",
+                "Construction",
+                "Consulting",
+                "Education",
+                "Electronics",
+                "Energy",
+                "Engineering",
+                "Entertainment",
+                "Environmental",
+                "Finance",
+                "Food & Beverage",
+                "Government",
+                "Healthcare",
+                "Hospitality",
+                "Insurance",
+                "Machinery",
+                "Manufacturing",
+                "Media",
+                "Not For Profit",
+                "Recreation",
+                "Retail",
+                "Shipping",
+                "Technology",
+                "Telecommunications",
+                "Transportation",
+                "Utilities",
+                "Other",
+            ])
+        };
+        let rating =
+            || FieldDef::new("Rating", T::Picklist).len(255).values(&["Hot", "Warm", "Cold"]);
         let owner = |targets: &[&str]| {
             FieldDef::new("OwnerId", T::Reference)
                 .label("Owner ID")
@@ -48,6 +87,10 @@ impl Schema {
                     "Purchased List",
                     "Other",
                 ]),
+                industry(),
+                rating(),
+                FieldDef::new("Website", T::Url).len(255),
+                FieldDef::new("NumberOfEmployees", T::Int),
                 FieldDef::new("Description", T::Textarea),
                 owner(&["Group", "User"]),
                 FieldDef::new("IsConverted", T::Boolean).create_only(),
@@ -74,6 +117,14 @@ impl Schema {
                 FieldDef::new("AccountId", T::Reference)
                     .label("Account ID")
                     .refs(&["Account"]),
+                FieldDef::new("Department", T::String).len(80),
+                FieldDef::new("LeadSource", T::Picklist).len(255).values(&[
+                    "Web",
+                    "Phone Inquiry",
+                    "Partner Referral",
+                    "Purchased List",
+                    "Other",
+                ]),
                 FieldDef::new("Description", T::Textarea),
                 owner(&["User"]),
             ],
@@ -86,6 +137,18 @@ impl Schema {
                 FieldDef::new("AccountNumber", T::String).len(40),
                 FieldDef::new("Website", T::Url).len(255),
                 FieldDef::new("Phone", T::Phone).len(40),
+                industry(),
+                rating(),
+                FieldDef::new("Type", T::Picklist).len(255).values(&[
+                    "Prospect",
+                    "Customer - Direct",
+                    "Customer - Channel",
+                    "Channel Partner / Reseller",
+                    "Installation Partner",
+                    "Technology Partner",
+                    "Other",
+                ]),
+                FieldDef::new("NumberOfEmployees", T::Int),
                 FieldDef::new("Description", T::Textarea),
                 FieldDef::new("RecordTypeId", T::Reference)
                     .label("Record Type ID")
@@ -294,6 +357,14 @@ impl Schema {
                 FieldDef::new("AccountId", T::Reference)
                     .label("Account ID")
                     .refs(&["Account"]),
+                FieldDef::new("Department", T::String).len(80),
+                FieldDef::new("LeadSource", T::Picklist).len(255).values(&[
+                    "Web",
+                    "Phone Inquiry",
+                    "Partner Referral",
+                    "Purchased List",
+                    "Other",
+                ]),
                 FieldDef::new("Description", T::Textarea),
                 owner(&["User"]),
             ],
