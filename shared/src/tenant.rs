@@ -561,8 +561,14 @@ mod tests {
         config.identity.create_accounts = true;
         config.identity.accounts = false;
         let problems = config.problems();
-        assert!(problems.iter().any(|p| p.contains("channels.Web Chat")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("create_accounts needs")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("channels.Web Chat")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.contains("create_accounts needs")),
+            "{problems:?}"
+        );
     }
 
     #[test]

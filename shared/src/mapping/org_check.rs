@@ -6,12 +6,12 @@
 //! fields name them), and one composite with the queue and record type queries.
 
 use super::policy::{PEOPLE_OBJECTS, normalise_key};
-use std::collections::BTreeMap;
 use crate::salesforce::{
     CompositeRequest, FieldDescribe, Org, SObjectDescribe, SalesforceError, Soql, SubRequest,
 };
 use crate::tenant::TenantConfig;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// The describes a check reads, by object name.
 #[derive(Debug, Default)]
@@ -72,7 +72,12 @@ pub async fn check(org: &Org, config: &TenantConfig) -> Result<Vec<String>, Sale
         .case
         .record_type
         .iter()
-        .chain(config.channels.values().filter_map(|c| c.case.record_type.as_ref()))
+        .chain(
+            config
+                .channels
+                .values()
+                .filter_map(|c| c.case.record_type.as_ref()),
+        )
         .map(String::as_str)
         .filter(|r| !r.starts_with("012"))
         .collect();
@@ -130,17 +135,15 @@ pub async fn check(org: &Org, config: &TenantConfig) -> Result<Vec<String>, Sale
             }
         }
     }
-    let single_queues = config
-        .owners
-        .default_queue
-        .iter()
-        .map(|q| ("owners.default_queue".to_owned(), q))
-        .chain(
-            config
-                .channels
-                .iter()
-                .filter_map(|(name, c)| Some((format!("channels.{name}.queue"), c.queue.as_ref()?))),
-        );
+    let single_queues =
+        config
+            .owners
+            .default_queue
+            .iter()
+            .map(|q| ("owners.default_queue".to_owned(), q))
+            .chain(config.channels.iter().filter_map(|(name, c)| {
+                Some((format!("channels.{name}.queue"), c.queue.as_ref()?))
+            }));
     for (key, queue) in single_queues {
         if !is_queue(queue) {
             problems.push(format!(
@@ -155,7 +158,10 @@ pub async fn check(org: &Org, config: &TenantConfig) -> Result<Vec<String>, Sale
         .iter()
         .map(|r| ("case.record_type".to_owned(), r))
         .chain(config.channels.iter().filter_map(|(name, c)| {
-            Some((format!("channels.{name}.case.record_type"), c.case.record_type.as_ref()?))
+            Some((
+                format!("channels.{name}.case.record_type"),
+                c.case.record_type.as_ref()?,
+            ))
         }));
     for (key, rt) in record_type_keys {
         if rt.starts_with("012") {
@@ -282,7 +288,9 @@ fn identity_fields(config: &TenantConfig, describes: &Describes) -> Vec<String> 
             if let Some(d) = describes.get(object)
                 && d.field(field).is_none()
             {
-                problems.push(format!("{key}: {object}.{field} does not exist in this org"));
+                problems.push(format!(
+                    "{key}: {object}.{field} does not exist in this org"
+                ));
             }
         }
     }
@@ -444,22 +452,32 @@ mod tests {
                 .expect("demo")
                 .config;
         config.fields.clear();
-        let mapping = |from: &str, to: &str, values: &[(&str, &str)]| super::super::policy::FieldMapping {
-            from: from.into(),
-            to: to.into(),
-            values: values
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            only_mapped: true,
-        };
+        let mapping =
+            |from: &str, to: &str, values: &[(&str, &str)]| super::super::policy::FieldMapping {
+                from: from.into(),
+                to: to.into(),
+                values: values
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+                only_mapped: true,
+            };
         config.fields.push(mapping(
             "visitor.custom_attributes.lifecycle",
             "Lead.Status",
-            &[("hot lead", "working - contacted"), ("customer", "Closed - Won")],
+            &[
+                ("hot lead", "working - contacted"),
+                ("customer", "Closed - Won"),
+            ],
         ));
-        config.fields.push(mapping("visitor.custom_attributes.job", "Contact.Title", &[]));
-        config.fields.push(mapping("visitor.name", "Lead.Name", &[]));
+        config.fields.push(mapping(
+            "visitor.custom_attributes.job",
+            "Contact.Title",
+            &[],
+        ));
+        config
+            .fields
+            .push(mapping("visitor.name", "Lead.Name", &[]));
         config.identity.account_id_field = Some("Chat_Company_Id__c".into());
         assert_eq!(
             objects_to_describe(&config),
@@ -467,11 +485,20 @@ mod tests {
         );
         let problems = check_fields(&config, &describes);
         let has = |needle: &str| problems.iter().any(|p| p.contains(needle));
-        assert!(has("the org spells it \"Working - Contacted\""), "{problems:#?}");
-        assert!(has("\"Closed - Won\" is not an active value of Lead.Status"), "{problems:#?}");
+        assert!(
+            has("the org spells it \"Working - Contacted\""),
+            "{problems:#?}"
+        );
+        assert!(
+            has("\"Closed - Won\" is not an active value of Lead.Status"),
+            "{problems:#?}"
+        );
         assert!(has("Contact.Title does not exist"), "{problems:#?}");
         assert!(has("Lead.Name cannot be written"), "{problems:#?}");
-        assert!(has("Account.Chat_Company_Id__c is not an External ID"), "{problems:#?}");
+        assert!(
+            has("Account.Chat_Company_Id__c is not an External ID"),
+            "{problems:#?}"
+        );
         assert_eq!(problems.len(), 5, "{problems:#?}");
     }
 }

@@ -307,25 +307,6 @@ pub const MAPPABLE_OBJECTS: [&str; 5] = ["Case", "Task", "Contact", "Lead", "Acc
 /// The objects the identity resolver writes mapped fields on.
 pub const PEOPLE_OBJECTS: [&str; 3] = ["Contact", "Lead", "Account"];
 
-/// Person and Account fields chatsync sets itself from identity (names, keys, the Account
-/// link); a mapping may not take them over.
-pub const RESERVED_PEOPLE_FIELDS: [&str; 8] = [
-    "FirstName",
-    "LastName",
-    "Name",
-    "Email",
-    "Phone",
-    "Company",
-    "Website",
-    "IsConverted",
-];
-
-/// Whether chatsync sets `object.field` itself, so a mapping may not name it.
-pub fn is_reserved(object: &str, field: &str) -> bool {
-    RESERVED_FIELDS.contains(&field)
-        || (PEOPLE_OBJECTS.contains(&object) && RESERVED_PEOPLE_FIELDS.contains(&field))
-}
-
 /// Fields chatsync itself sets; a field mapping may not take them over.
 pub const RESERVED_FIELDS: [&str; 12] = [
     "Id",
@@ -341,6 +322,34 @@ pub const RESERVED_FIELDS: [&str; 12] = [
     "Chat_Transcript_Key__c",
     "TaskSubtype",
 ];
+
+/// Person and Account fields chatsync sets itself from identity (names, keys, owner, the
+/// Account link); a mapping may not take them over. Lead.Status and the rest are the tenant's.
+pub const RESERVED_PEOPLE_FIELDS: [&str; 14] = [
+    "Id",
+    "OwnerId",
+    "AccountId",
+    "RecordTypeId",
+    "FirstName",
+    "LastName",
+    "Name",
+    "Email",
+    "Phone",
+    "Company",
+    "Website",
+    "IsConverted",
+    "Chat_Contact_Id__c",
+    "Chat_Company_Id__c",
+];
+
+/// Whether chatsync sets `object.field` itself, so a mapping may not name it.
+pub fn is_reserved(object: &str, field: &str) -> bool {
+    if PEOPLE_OBJECTS.contains(&object) {
+        RESERVED_PEOPLE_FIELDS.contains(&field)
+    } else {
+        RESERVED_FIELDS.contains(&field)
+    }
+}
 
 /// What a tenant writes by default: support (Contact and Case) or sales (Lead and Task).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

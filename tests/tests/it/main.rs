@@ -18,6 +18,7 @@ mod identity_lookup;
 mod identity_resolver;
 mod intake;
 mod local_stack;
+mod mapping_breadth;
 mod operator_cli;
 mod pipeline;
 mod platforms;

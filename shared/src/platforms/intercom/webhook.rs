@@ -564,7 +564,10 @@ fn contact_events(change: ContactChange, item: &Value) -> Result<(String, Vec<Ev
         .ok_or(ParseError::Field("data.item.id"))?;
     // An upsert says when the contact changed; the notification may be sent later.
     let occurred_at = match kind {
-        EventKind::ContactUpserted => iso_time(item.get("updated_at")),
+        // 2.x contacts carry Unix seconds (the Contact model); some payloads an ISO time.
+        EventKind::ContactUpserted => {
+            iso_time(who.get("updated_at")).or_else(|| unix_time(who.get("updated_at")))
+        }
         _ => None,
     };
     let event = Event {

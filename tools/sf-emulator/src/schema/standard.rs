@@ -49,8 +49,11 @@ impl Schema {
                 "Other",
             ])
         };
-        let rating =
-            || FieldDef::new("Rating", T::Picklist).len(255).values(&["Hot", "Warm", "Cold"]);
+        let rating = || {
+            FieldDef::new("Rating", T::Picklist)
+                .len(255)
+                .values(&["Hot", "Warm", "Cold"])
+        };
         let owner = |targets: &[&str]| {
             FieldDef::new("OwnerId", T::Reference)
                 .label("Owner ID")
