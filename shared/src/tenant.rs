@@ -472,7 +472,9 @@ impl TenantConfig {
                     .trigger_tags
                     .as_ref()
                     .unwrap_or(&config.case.trigger_tags);
-                if trigger == Some(CaseTrigger::Tags) && tags.is_empty() {
+                // Only what the channel itself sets: the tenant's own is reported above.
+                let own = channel.case.trigger.is_some() || channel.case.trigger_tags.is_some();
+                if own && trigger == Some(CaseTrigger::Tags) && tags.is_empty() {
                     problems.push(format!(
                         "channels.{name}: case.trigger is \"tags\" but no trigger_tags are set"
                     ));

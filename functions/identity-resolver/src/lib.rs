@@ -238,7 +238,18 @@ async fn resolve(
     let tenant_id = queued.tenant_id.clone();
     let secrets = TenantSecret::new(function, &tenant_id);
     let agents_note = fill_agents(function, config, &mut queued, &secrets).await?;
-    let next = identify(function, config, &queued, &secrets, kept.recorder(config)).await?;
+    let next = if queued.event.kind == EventKind::CompanyUpserted {
+        // A company names no person: only its Account (below) is the resolver's.
+        Next::Forward(Resolution {
+            outcome: Resolved::Unidentified,
+            person: None,
+            rule: None,
+            detail: "company event: no person to identify".into(),
+            trace: None,
+        })
+    } else {
+        identify(function, config, &queued, &secrets, kept.recorder(config)).await?
+    };
     let payload = kept.reference(function, &queued).await;
     let entry =
         |outcome, detail: String| resolve_entry(&queued, record, payload.clone(), outcome, detail);

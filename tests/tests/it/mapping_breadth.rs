@@ -110,13 +110,14 @@ async fn step_details(session: &Session, tenant: &str, step: shared::synclog::St
 
 #[tokio::test]
 async fn an_intercom_lead_becomes_a_lead_and_a_user_a_contact_under_one_tenant() {
-    // GIVEN a support tenant that creates by the chat's role, as Intercom's own app does
-    let (path, tenant) = tenant_variant("roles", |toml| {
-        toml.replace(
-            "default_phone_region = \"GB\"",
-            "default_phone_region = \"GB\"\ncreate_by_role = { lead = \"lead\", user = \"contact\" }",
-        )
-    });
+    // GIVEN a support tenant that creates by the chat's role, as Intercom's own app does (the
+    // demo's setting)
+    let (path, tenant) = tenant_variant("roles", |toml| toml);
+    assert_eq!(tenant.config.mode, shared::tenant::Mode::Support);
+    assert_eq!(
+        tenant.config.identity.create_by_role.get("lead"),
+        Some(&shared::tenant::CreateKind::Lead)
+    );
     let session = e2e::start(vec![path], Vec::new()).await;
     // WHEN an Intercom lead and an Intercom user appear
     let t = now() - 600;
@@ -160,14 +161,19 @@ async fn a_company_becomes_an_account_with_its_people() {
     // mapping the company's industry and size
     let (path, tenant) = tenant_variant("companies", |toml| {
         toml.replace(
-            "default_phone_region = \"GB\"",
-            "default_phone_region = \"GB\"\naccounts = true\ncreate_accounts = true\naccount_id_field = \"Chat_Company_Id__c\"",
-        )
-        .replace(
             "[secrets.webhooks]",
-            "[[config.fields]]\nfrom = \"company.industry\"\nto = \"Account.Industry\"\n\n[[config.fields]]\nfrom = \"company.size\"\nto = \"Account.NumberOfEmployees\"\n\n[secrets.webhooks]",
+            "[[config.fields]]\nfrom = \"company.size\"\nto = \"Account.NumberOfEmployees\"\n\n[secrets.webhooks]",
         )
     });
+    let identity = &tenant.config.identity;
+    assert!(
+        identity.accounts && identity.create_accounts,
+        "the demo's setting"
+    );
+    assert_eq!(
+        identity.account_id_field.as_deref(),
+        Some("Chat_Company_Id__c")
+    );
     let session = e2e::start(vec![path], Vec::new()).await;
     let company = "6762f0d51bb69f9f2193bb7f";
     let t = now() - 900;
@@ -236,28 +242,15 @@ async fn a_company_becomes_an_account_with_its_people() {
 async fn mapped_attributes_and_lifecycles_land_with_watermarks_and_an_older_event_never_rolls_back()
 {
     // GIVEN a sales tenant (respond.io contacts become Leads) whose Intercom users become
-    // Contacts, mapping a job title and respond.io's lifecycle
+    // Contacts, mapping a job title and respond.io's lifecycle (the demo's mappings)
     let (path, tenant) = tenant_variant("people", |toml| {
         toml.replace("mode = \"support\"", "mode = \"sales\"")
-            .replace(
-                "default_phone_region = \"GB\"",
-                "default_phone_region = \"GB\"\ncreate_by_role = { user = \"contact\" }",
-            )
-            .replace(
-                "[secrets.webhooks]",
-                r#"[[config.fields]]
-from = "visitor.custom_attributes.job_title"
-to = "Contact.Title"
-
-[[config.fields]]
-from = "visitor.custom_attributes.lifecycle"
-to = "Lead.Status"
-only_mapped = true
-values = { "new lead" = "Open - Not Contacted", "hot lead" = "Working - Contacted", customer = "Closed - Converted" }
-
-[secrets.webhooks]"#,
-            )
     });
+    let mapped: Vec<&str> = tenant.config.fields.iter().map(|f| f.to.as_str()).collect();
+    assert!(
+        mapped.contains(&"Contact.Title") && mapped.contains(&"Lead.Status"),
+        "the demo's mappings: {mapped:?}"
+    );
     let session = e2e::start(vec![path], Vec::new()).await;
     let base = now() - 3600;
     let contact = "6762cc000000000000000001";
@@ -379,14 +372,14 @@ async fn two_channels_of_one_tenant_make_cases_of_their_own_record_types_and_que
     // GIVEN a tenant whose CloudCX web chat and inbox differ in record type and queue
     let (path, tenant) = tenant_variant("channels", |toml| {
         toml.replace(
+            "[config.channels.inbox]\nqueue = \"Billing\"\n",
+            "[config.channels.inbox]\nqueue = \"Billing\"\ncase = { record_type = \"Inbox_Case\" }\n",
+        )
+        .replace(
             "[secrets.webhooks]",
             r#"[config.channels.webchat]
 queue = "Web_Chat"
 case = { record_type = "Web_Chat_Case" }
-
-[config.channels.inbox]
-queue = "Billing"
-case = { record_type = "Inbox_Case" }
 
 [secrets.webhooks]"#,
         )
@@ -451,5 +444,83 @@ case = { record_type = "Inbox_Case" }
     assert_eq!(web["OwnerId"], json!(web_queue), "{writes:#?}");
     assert_eq!(inbox["RecordTypeId"], json!(inbox_type));
     assert_eq!(inbox["OwnerId"], "00G000000000BILEA2", "the Billing queue");
+    session.stop().await;
+}
+
+#[tokio::test]
+async fn people_mappings_and_channels_are_checked_against_the_org_with_its_spelling() {
+    let session = e2e::start(Vec::new(), Vec::new()).await;
+    let url = session.salesforce_url.clone().expect("emulator");
+    let client = shared::salesforce::SalesforceClient::new(Default::default()).expect("client");
+    let org = client.org(
+        "demo",
+        chatsync_local::session::emulator_credentials(&url),
+        std::sync::Arc::new(shared::salesforce::DiscardTokens),
+    );
+    let mut config = e2e::demo_tenant().config;
+    let check = |config| {
+        let org = &org;
+        async move {
+            shared::mapping::org_check::check_all(org, &config)
+                .await
+                .expect("checked")
+        }
+    };
+    assert_eq!(check(config.clone()).await, Vec::<String>::new());
+    let mapping =
+        |from: &str, to: &str, values: &[(&str, &str)]| shared::mapping::policy::FieldMapping {
+            from: from.into(),
+            to: to.into(),
+            values: values
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            only_mapped: true,
+        };
+    config.fields.push(mapping(
+        "visitor.custom_attributes.stage",
+        "Lead.Status",
+        &[("mql", "working - contacted")],
+    ));
+    config
+        .fields
+        .push(mapping("tags", "Lead.Rating", &[("cold", "Frozen")]));
+    config.fields.push(mapping(
+        "visitor.custom_attributes.x",
+        "Contact.Favourite_Colour__c",
+        &[],
+    ));
+    config
+        .fields
+        .push(mapping("company.plan", "Lead.ConvertedDate", &[]));
+    config.identity.account_id_field = Some("AccountNumber".into());
+    config.channels.insert(
+        "webchat".into(),
+        shared::mapping::policy::ChannelPolicy {
+            queue: Some("Nobody".into()),
+            ..Default::default()
+        },
+    );
+    let problems = check(config).await;
+    let has = |needle: &str| problems.iter().any(|p| p.contains(needle));
+    assert!(
+        has("the org spells it \"Working - Contacted\""),
+        "{problems:#?}"
+    );
+    assert!(
+        has("\"Frozen\" is not an active value of Lead.Rating"),
+        "{problems:#?}"
+    );
+    assert!(
+        has("Contact.Favourite_Colour__c does not exist"),
+        "{problems:#?}"
+    );
+    assert!(has("Lead.ConvertedDate cannot be written"), "{problems:#?}");
+    assert!(
+        has("Account.AccountNumber is not an External ID"),
+        "{problems:#?}"
+    );
+    assert!(has("channels.webchat.queue: \"Nobody\""), "{problems:#?}");
+    assert_eq!(problems.len(), 6, "{problems:#?}");
     session.stop().await;
 }

@@ -49,6 +49,16 @@ impl Schema {
                 "Other",
             ])
         };
+        // Lead, Contact and Opportunity share the LeadSource value set.
+        let lead_source = || {
+            FieldDef::new("LeadSource", T::Picklist).len(255).values(&[
+                "Web",
+                "Phone Inquiry",
+                "Partner Referral",
+                "Purchased List",
+                "Other",
+            ])
+        };
         let rating = || {
             FieldDef::new("Rating", T::Picklist)
                 .len(255)
@@ -83,13 +93,7 @@ impl Schema {
                         "Closed - Converted",
                         "Closed - Not Converted",
                     ]),
-                FieldDef::new("LeadSource", T::Picklist).len(255).values(&[
-                    "Web",
-                    "Phone Inquiry",
-                    "Partner Referral",
-                    "Purchased List",
-                    "Other",
-                ]),
+                lead_source(),
                 industry(),
                 rating(),
                 FieldDef::new("Website", T::Url).len(255),
@@ -121,13 +125,7 @@ impl Schema {
                     .label("Account ID")
                     .refs(&["Account"]),
                 FieldDef::new("Department", T::String).len(80),
-                FieldDef::new("LeadSource", T::Picklist).len(255).values(&[
-                    "Web",
-                    "Phone Inquiry",
-                    "Partner Referral",
-                    "Purchased List",
-                    "Other",
-                ]),
+                lead_source(),
                 FieldDef::new("Description", T::Textarea),
                 owner(&["User"]),
             ],
@@ -360,14 +358,7 @@ impl Schema {
                 FieldDef::new("AccountId", T::Reference)
                     .label("Account ID")
                     .refs(&["Account"]),
-                FieldDef::new("Department", T::String).len(80),
-                FieldDef::new("LeadSource", T::Picklist).len(255).values(&[
-                    "Web",
-                    "Phone Inquiry",
-                    "Partner Referral",
-                    "Purchased List",
-                    "Other",
-                ]),
+                lead_source(),
                 FieldDef::new("Description", T::Textarea),
                 owner(&["User"]),
             ],
