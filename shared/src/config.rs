@@ -73,6 +73,7 @@ pub mod vars {
     pub const SYNC_LOG_TABLE: &str = "SYNC_LOG_TABLE";
     pub const RESOLVE_QUEUE_URL: &str = "RESOLVE_QUEUE_URL";
     pub const WRITE_QUEUE_URL: &str = "WRITE_QUEUE_URL";
+    pub const CHANGES_QUEUE_URL: &str = "CHANGES_QUEUE_URL";
     pub const RESOLVE_DLQ_URL: &str = "RESOLVE_DLQ_URL";
     pub const WRITE_DLQ_URL: &str = "WRITE_DLQ_URL";
     pub const TENANT_SECRET_PREFIX: &str = "TENANT_SECRET_PREFIX";

@@ -179,6 +179,50 @@ impl Sealer {
 
     /// Seals `plain` for `tenant`, bound to `context` (what it belongs to: it opens only
     /// under the same context).
+    /// A Salesforce change as its queue message: the fields sealed, the rest in clear.
+    pub async fn seal_change(
+        &self,
+        change: &crate::event::change::SalesforceChange,
+    ) -> Result<String, StoreError> {
+        let fields = serde_json::to_vec(&change.fields).map_err(|e| corrupt(e.to_string()))?;
+        let sealed = self
+            .seal_bytes(&change.tenant_id, &change.seal_context(), fields)
+            .await?;
+        let Value::Object(mut head) =
+            serde_json::to_value(change).map_err(|e| corrupt(e.to_string()))?
+        else {
+            return Err(corrupt("a change is not a JSON object"));
+        };
+        head.insert(
+            "sealed".into(),
+            serde_json::to_value(sealed).map_err(|e| corrupt(e.to_string()))?,
+        );
+        serde_json::to_string(&head).map_err(|e| corrupt(e.to_string()))
+    }
+
+    /// Reads a queue message written by [`Sealer::seal_change`].
+    pub async fn open_change(
+        &self,
+        body: &str,
+    ) -> Result<crate::event::change::SalesforceChange, StoreError> {
+        let Value::Object(mut head) =
+            serde_json::from_str(body).map_err(|e| corrupt(e.to_string()))?
+        else {
+            return Err(corrupt("a change is not a JSON object"));
+        };
+        let sealed: Sealed = head
+            .remove("sealed")
+            .ok_or_else(|| corrupt("a change without its sealed fields"))
+            .and_then(|v| serde_json::from_value(v).map_err(|e| corrupt(e.to_string())))?;
+        let mut change: crate::event::change::SalesforceChange =
+            serde_json::from_value(Value::Object(head)).map_err(|e| corrupt(e.to_string()))?;
+        let plain = self
+            .open_bytes(&change.tenant_id, &change.seal_context(), &sealed)
+            .await?;
+        change.fields = serde_json::from_slice(&plain).map_err(|e| corrupt(e.to_string()))?;
+        Ok(change)
+    }
+
     pub async fn seal_bytes(
         &self,
         tenant: &str,

@@ -53,6 +53,9 @@ pub struct TenantConfig {
     /// How much of the org's daily API allowance chatsync may spend, and what it leaves.
     #[serde(default)]
     pub api_budget: crate::salesforce::ApiBudget,
+    /// Salesforce → chat: where changes come from (docs/configuration.md#salesforce--chat).
+    #[serde(default)]
+    pub from_salesforce: FromSalesforce,
     /// Per channel or inbox (`webchat`, `inbox`, `whatsapp`, an Intercom inbox's name): what
     /// differs from the tenant-wide settings (docs/configuration.md#channels).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -61,6 +64,30 @@ pub struct TenantConfig {
 
 fn default_retention_days() -> u32 {
     30
+}
+
+/// Salesforce → chat settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FromSalesforce {
+    /// The connected org's id (`00D…`, 15 or 18 characters): every outbound message must come
+    /// from it. Absent: outbound messages are refused.
+    pub organization_id: Option<String>,
+}
+
+impl FromSalesforce {
+    /// Whether `sent` (an outbound message's OrganizationId) is the tenant's org. Salesforce
+    /// ids compare on their case-sensitive 15-character form; the 18-character form only adds
+    /// a case checksum.
+    pub fn is_org(&self, sent: &str) -> bool {
+        let short = |id: &str| id.trim().get(..15).map(str::to_owned);
+        match (self.organization_id.as_deref().and_then(short), short(sent)) {
+            (Some(ours), Some(theirs)) => {
+                subtle::ConstantTimeEq::ct_eq(ours.as_bytes(), theirs.as_bytes()).into()
+            }
+            _ => false,
+        }
+    }
 }
 
 /// How a visitor is matched to a Salesforce person, and what happens when nobody matches.
@@ -270,6 +297,10 @@ pub struct WebhookSecrets {
     /// CloudCX has no signature; its webhook URL carries this token.
     #[serde(default)]
     pub cloudcx_token: Vec<Secret>,
+    /// Salesforce outbound messages carry no signature either: their endpoint URL carries this
+    /// token (`?token=`), and the message its org id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub salesforce_outbound_token: Vec<Secret>,
 }
 
 impl WebhookSecrets {
@@ -452,6 +483,15 @@ impl TenantConfig {
             {
                 problems.push("identity.create_by_role: a role is empty".to_owned());
             }
+            if let Some(org) = &config.from_salesforce.organization_id
+                && !(org.starts_with("00D")
+                    && (org.len() == 15 || org.len() == 18)
+                    && org.chars().all(|c| c.is_ascii_alphanumeric()))
+            {
+                problems.push(format!(
+                    "from_salesforce.organization_id = {org:?}: expected an org id (00D…, 15 or 18 characters)"
+                ));
+            }
             if let Some(field) = &config.identity.account_id_field
                 && !is_field_name(field)
             {
@@ -607,6 +647,22 @@ mod tests {
     }
 
     #[test]
+    fn an_outbound_message_must_come_from_the_tenants_org() {
+        let from = FromSalesforce {
+            organization_id: Some("00D5g0000004C8z".into()),
+        };
+        assert!(from.is_org("00D5g0000004C8zEAE"));
+        assert!(!from.is_org("00D5g0000004C8ZEAE"), "ids are case-sensitive");
+        assert!(!from.is_org("00D5g0000004C90EAE"));
+        assert!(!from.is_org("00D5g"));
+        assert!(!FromSalesforce::default().is_org("00D5g0000004C8zEAE"));
+        let token = [Secret::new("one"), Secret::new("two")];
+        assert!(crate::secret::matches_any(&token, "two"));
+        assert!(!crate::secret::matches_any(&token, "three"));
+        assert!(!crate::secret::matches_any(&[], ""));
+    }
+
+    #[test]
     fn each_platform_names_its_secret_fields() {
         use crate::platforms::{cloudcx, intercom, respondio, tidio};
         let webhooks = WebhookSecrets {
@@ -614,6 +670,7 @@ mod tests {
             tidio_secret: vec![Secret::new("tidio")],
             respondio_signing_key: vec![Secret::new("respondio")],
             cloudcx_token: vec![Secret::new("cloudcx")],
+            salesforce_outbound_token: Vec::new(),
         };
         let api = PlatformApiSecrets {
             intercom_access_token: Some(Secret::new("intercom")),

@@ -37,6 +37,7 @@ pub fn bin_dir() -> PathBuf {
         "identity-resolver",
         "case-writer",
         "retry-drainer",
+        "salesforce-listener",
     ] {
         assert!(
             dir.join(binary).exists(),

@@ -4,6 +4,7 @@
 //! [`Event`]s; the intake wraps each in a [`QueuedEvent`] (tenant, delivery, correlation id, raw
 //! payload reference) and sends it to resolve.fifo. Later steps read only this model.
 
+pub mod change;
 mod delivery;
 pub mod resolution;
 

@@ -19,6 +19,7 @@ pub mod describe;
 pub mod error;
 pub mod exchanges;
 pub mod limits;
+pub mod outbound;
 pub mod plan;
 mod rest;
 pub mod soql;

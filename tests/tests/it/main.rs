@@ -24,5 +24,6 @@ mod pipeline;
 mod platforms;
 mod review_choice;
 mod salesforce;
+mod salesforce_listener;
 mod seal;
 mod sync_log;

@@ -1,0 +1,268 @@
+//! The salesforce-listener under the local host: outbound messages acknowledged and queued once
+//! per notification, and every forged or malformed message refused with nothing queued.
+
+use chatsync_local::session::Session;
+use chatsync_tests::e2e;
+use shared::event::change::SalesforceChange;
+use shared::tenant::TenantFile;
+
+const TOKEN: &str = "demo-salesforce-outbound-token-not-real";
+/// The emulator's org, as the demo tenant names it (15 characters; Salesforce sends 18).
+const ORG: &str = "00D5g0000000001AAA";
+
+fn envelope(org: &str, notifications: &[(&str, &str, &str)]) -> String {
+    let items: String = notifications
+        .iter()
+        .map(|(id, record, email)| {
+            format!(
+                r#"<Notification><Id>{id}</Id><sObject xsi:type="sf:Contact" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>{record}</sf:Id><sf:Email>{email}</sf:Email><sf:Title xsi:nil="true"/></sObject></Notification>"#
+            )
+        })
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>{org}</OrganizationId><ActionId>04k5g0000000001AAA</ActionId><SessionId xsi:nil="true"/><EnterpriseUrl>https://x/services/Soap/c/62.0</EnterpriseUrl><PartnerUrl>https://x/services/Soap/u/62.0</PartnerUrl>{items}</notifications></soapenv:Body></soapenv:Envelope>"#
+    )
+}
+
+async fn post(session: &Session, tenant: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let query = token.map(|t| format!("?token={t}")).unwrap_or_default();
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/salesforce/{tenant}/outbound{query}",
+            session.intake_url()
+        ))
+        .header("content-type", "text/xml; charset=utf-8")
+        .header("SOAPAction", "\"\"")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("listener answers");
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap_or_default())
+}
+
+/// The changes on changes.fifo, opened (received and put back at once).
+async fn queued(session: &Session) -> Vec<SalesforceChange> {
+    let key = session
+        .plan
+        .function("salesforce-listener")
+        .and_then(|f| f.env.get("EVENT_KEY_ARN").cloned())
+        .expect("the listener's key");
+    let sealer = shared::seal::Sealer::new(aws_sdk_kms::Client::new(&session.sdk), key);
+    let url = session
+        .plan
+        .queue("ChangesQueue")
+        .expect("changes queue")
+        .url
+        .clone();
+    let sqs = aws_sdk_sqs::Client::new(&session.sdk);
+    let mut messages = Vec::new();
+    // FIFO hands out one message per group (record) at a time: the first of each.
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .visibility_timeout(30)
+            .send()
+            .await
+            .expect("receive");
+        let batch = got.messages().to_vec();
+        if batch.is_empty() {
+            break;
+        }
+        messages.extend(batch);
+    }
+    for m in &messages {
+        if let Some(handle) = m.receipt_handle() {
+            sqs.change_message_visibility()
+                .queue_url(&url)
+                .receipt_handle(handle)
+                .visibility_timeout(0)
+                .send()
+                .await
+                .expect("put back");
+        }
+    }
+    let mut out = Vec::new();
+    for m in messages {
+        let body = m.body().unwrap_or_default();
+        assert!(
+            !body.contains("ada@example.org"),
+            "sealed on the queue: {body}"
+        );
+        out.push(sealer.open_change(body).await.expect("a change"));
+    }
+    out
+}
+
+/// How many changes wait on changes.fifo (moto counts exactly).
+async fn count(session: &Session) -> usize {
+    let url = session
+        .plan
+        .queue("ChangesQueue")
+        .expect("changes queue")
+        .url
+        .clone();
+    let attrs = aws_sdk_sqs::Client::new(&session.sdk)
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .expect("attributes");
+    attrs
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_default()
+}
+
+async fn start() -> (Session, TenantFile) {
+    let session = e2e::start(Vec::new(), Vec::new()).await;
+    (session, e2e::demo_tenant())
+}
+
+#[tokio::test]
+async fn an_outbound_message_is_acknowledged_and_each_notification_queued_once() {
+    let (session, _) = start().await;
+    let body = envelope(
+        ORG,
+        &[
+            (
+                "04l5g0000000001AAA",
+                "0035g0000000101AAA",
+                "ada@example.org",
+            ),
+            (
+                "04l5g0000000002AAA",
+                "0035g0000000102AAA",
+                "grace@example.org",
+            ),
+        ],
+    );
+    let (status, answer) = post(&session, "demo", Some(TOKEN), &body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("<Ack>true</Ack>"), "{answer}");
+    let changes = queued(&session).await;
+    assert_eq!(changes.len(), 2);
+    let ada = changes
+        .iter()
+        .find(|c| c.record_id == "0035g0000000101AAA")
+        .expect("Ada's change");
+    assert_eq!(ada.sobject, "Contact");
+    assert_eq!(ada.change_id, "04l5g0000000001AAA");
+    assert_eq!(ada.fields["Email"].as_deref(), Some("ada@example.org"));
+    assert_eq!(ada.fields["Title"], None);
+
+    // Salesforce retries (the Ack lost), reorders, and batches a repeat with a new one.
+    let (status, _) = post(&session, "demo", Some(TOKEN), &body).await;
+    assert_eq!(status, 200);
+    let mixed = envelope(
+        ORG,
+        &[
+            (
+                "04l5g0000000003AAA",
+                "0035g0000000101AAA",
+                "ada@new.example.org",
+            ),
+            (
+                "04l5g0000000002AAA",
+                "0035g0000000102AAA",
+                "grace@example.org",
+            ),
+        ],
+    );
+    let (status, answer) = post(&session, "demo", Some(TOKEN), &mixed).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        count(&session).await,
+        3,
+        "only the new notification was queued"
+    );
+    session.stop().await;
+}
+
+#[tokio::test]
+async fn forged_malformed_and_expanding_messages_are_refused_with_nothing_queued() {
+    let (session, _) = start().await;
+    let good = envelope(
+        ORG,
+        &[("04l5g0000000009AAA", "0035g0000000109AAA", "x@example.org")],
+    );
+    let cases: Vec<(&str, Option<&str>, String, u16, &str)> = vec![
+        ("no token", None, good.clone(), 401, "unauthorized"),
+        (
+            "wrong token",
+            Some("guess"),
+            good.clone(),
+            401,
+            "unauthorized",
+        ),
+        (
+            "unknown tenant",
+            Some(TOKEN),
+            good.clone(),
+            401,
+            "unauthorized",
+        ),
+        (
+            "another org",
+            Some(TOKEN),
+            envelope("00D5g0000000002AAA", &[("04l1", "0031", "x@example.org")]),
+            403,
+            "OrganizationId",
+        ),
+        (
+            "not XML",
+            Some(TOKEN),
+            "{\"hello\": 1}".into(),
+            400,
+            "not a SOAP envelope",
+        ),
+        (
+            "broken XML",
+            Some(TOKEN),
+            good.replace("</sf:Email>", "</sf:Mail>"),
+            400,
+            "not well-formed",
+        ),
+        (
+            "an entity bomb",
+            Some(TOKEN),
+            format!(
+                "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;\">]>{}",
+                good.trim_start_matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+            ),
+            400,
+            "DOCTYPE",
+        ),
+        (
+            "an undeclared entity",
+            Some(TOKEN),
+            good.replace("x@example.org", "&xxe;"),
+            400,
+            "entity",
+        ),
+        (
+            "no notifications",
+            Some(TOKEN),
+            envelope(ORG, &[]),
+            400,
+            "Notification is missing",
+        ),
+    ];
+    for (what, token, body, status, says) in cases {
+        let tenant = if what == "unknown tenant" {
+            "nobody"
+        } else {
+            "demo"
+        };
+        let (got, answer) = post(&session, tenant, token, &body).await;
+        assert_eq!(got, status, "{what}: {answer}");
+        assert!(answer.contains("<soapenv:Fault>"), "{what}: {answer}");
+        assert!(answer.contains(says), "{what}: {answer}");
+    }
+    assert_eq!(count(&session).await, 0, "nothing queued");
+    session.stop().await;
+}
