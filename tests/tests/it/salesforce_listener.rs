@@ -266,3 +266,201 @@ async fn forged_malformed_and_expanding_messages_are_refused_with_nothing_queued
     assert_eq!(count(&session).await, 0, "nothing queued");
     session.stop().await;
 }
+
+// ---- the emulator's outbound messages, end to end ----
+
+fn emulator(session: &Session) -> String {
+    session.salesforce_url.clone().expect("emulator")
+}
+
+/// Saves a record through the REST API as the emulator's session user (the integration user).
+async fn save(
+    session: &Session,
+    method: reqwest::Method,
+    path: &str,
+    fields: serde_json::Value,
+) -> serde_json::Value {
+    let http = reqwest::Client::new();
+    let s: serde_json::Value = http
+        .post(format!("{}/__emulator/session", emulator(session)))
+        .send()
+        .await
+        .expect("session")
+        .json()
+        .await
+        .expect("session JSON");
+    let token = s["access_token"].as_str().expect("access_token");
+    let resp = http
+        .request(
+            method,
+            format!(
+                "{}/services/data/{}/sobjects/{path}",
+                emulator(session),
+                shared::salesforce::API_VERSION
+            ),
+        )
+        .bearer_auth(token)
+        .json(&fields)
+        .send()
+        .await
+        .expect("saved");
+    assert!(resp.status().is_success(), "{}", resp.status());
+    resp.json().await.unwrap_or(serde_json::Value::Null)
+}
+
+async fn define(session: &Session, definitions: serde_json::Value, settings: serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/__emulator/outbound", emulator(session)))
+        .json(&serde_json::json!({"definitions": definitions, "settings": settings}))
+        .send()
+        .await
+        .expect("defined");
+    assert_eq!(resp.status().as_u16(), 200);
+}
+
+async fn sent(session: &Session) -> serde_json::Value {
+    reqwest::get(format!("{}/__emulator/outbound", emulator(session)))
+        .await
+        .expect("outbound log")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+#[tokio::test]
+async fn the_orgs_outbound_messages_land_once_each_though_salesforce_repeats_them() {
+    let (session, _) = start().await;
+    let endpoint = format!(
+        "{}/salesforce/demo/outbound?token={TOKEN}",
+        session.intake_url()
+    );
+    // GIVEN a Contact definition whose every message Salesforce delivers twice
+    define(
+        &session,
+        serde_json::json!([{"object": "Contact", "fields": ["Email", "FirstName", "LastName", "Title"],
+            "endpoint": endpoint, "quiet_users": []}]),
+        serde_json::json!({"retry_base_ms": 50, "duplicate": true, "batch_ms": 100}),
+    )
+    .await;
+    // WHEN two Contacts are created and one is changed
+    let ada = save(
+        &session,
+        reqwest::Method::POST,
+        "Contact",
+        serde_json::json!({"LastName": "Lovelace", "FirstName": "Ada", "Email": "ada@example.org"}),
+    )
+    .await;
+    save(
+        &session,
+        reqwest::Method::POST,
+        "Contact",
+        serde_json::json!({"LastName": "Hopper", "Email": "grace@example.org"}),
+    )
+    .await;
+    let ada_id = ada["id"].as_str().expect("id").to_owned();
+    save(
+        &session,
+        reqwest::Method::PATCH,
+        &format!("Contact/{ada_id}"),
+        serde_json::json!({"Title": "Countess"}),
+    )
+    .await;
+    // THEN every notification was acknowledged twice, and each is queued once
+    let log = chatsync_tests::eventually(
+        std::time::Duration::from_secs(30),
+        "six acknowledged deliveries",
+        || async {
+            let log = sent(&session).await;
+            let acked: usize = log["attempts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|a| a["acknowledged"] == true)
+                .map(|a| a["notification_ids"].as_array().map_or(0, Vec::len))
+                .sum();
+            (acked >= 6).then_some(log)
+        },
+    )
+    .await;
+    assert!(
+        log["dropped"].as_array().is_some_and(Vec::is_empty),
+        "{log}"
+    );
+    assert_eq!(
+        count(&session).await,
+        3,
+        "three saves, three changes: {log}"
+    );
+    let changes = queued(&session).await;
+    let ada_change = changes
+        .iter()
+        .find(|c| c.record_id == ada_id)
+        .expect("Ada's first change");
+    assert_eq!(
+        ada_change.fields["Email"].as_deref(),
+        Some("ada@example.org")
+    );
+    session.stop().await;
+}
+
+#[tokio::test]
+async fn unacknowledged_messages_are_retried_then_dropped_and_the_integration_users_saves_send_nothing()
+ {
+    let (session, _) = start().await;
+    let wrong = format!(
+        "{}/salesforce/demo/outbound?token=wrong",
+        session.intake_url()
+    );
+    let right = format!(
+        "{}/salesforce/demo/outbound?token={TOKEN}",
+        session.intake_url()
+    );
+    // GIVEN a definition whose endpoint refuses (a wrong token), with short gaps and a short life,
+    // and one that leaves the integration user's saves quiet (Salesforce's loop breaker)
+    define(
+        &session,
+        serde_json::json!([
+            {"object": "Contact", "fields": ["Email"], "endpoint": wrong, "quiet_users": []},
+            {"object": "Contact", "fields": ["Email"], "endpoint": right}
+        ]),
+        serde_json::json!({"retry_base_ms": 20, "max_gap_ms": 80, "max_age_ms": 600, "batch_ms": 10}),
+    )
+    .await;
+    save(
+        &session,
+        reqwest::Method::POST,
+        "Contact",
+        serde_json::json!({"LastName": "Vaughan", "Email": "dorothy@example.org"}),
+    )
+    .await;
+    // THEN the refused notification is retried with growing gaps until it is dropped
+    let log = chatsync_tests::eventually(
+        std::time::Duration::from_secs(30),
+        "the notification dropped",
+        || async {
+            let log = sent(&session).await;
+            log["dropped"]
+                .as_array()
+                .is_some_and(|d| d.len() == 1)
+                .then_some(log)
+        },
+    )
+    .await;
+    let attempts = log["attempts"].as_array().cloned().unwrap_or_default();
+    assert!(attempts.len() >= 3, "retried: {log}");
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a["status"] == 401 && a["acknowledged"] == false),
+        "{log}"
+    );
+    let definitions = log["definitions"].as_array().cloned().unwrap_or_default();
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a["definition"] == definitions[0]["id"]),
+        "the integration user's save sent nothing through the quiet definition: {log}"
+    );
+    assert_eq!(count(&session).await, 0, "nothing queued");
+    session.stop().await;
+}

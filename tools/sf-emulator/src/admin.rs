@@ -33,6 +33,10 @@ pub(crate) fn routes() -> Router<Emulator> {
         )
         .route("/__emulator/expire-tokens", post(expire_tokens))
         .route("/__emulator/reset", post(reset))
+        .route(
+            "/__emulator/outbound",
+            post(define_outbound).get(list_outbound),
+        )
         .route("/__emulator/duplicate-rules", post(duplicate_rules))
         .route("/__emulator/config", post(config))
 }
@@ -78,6 +82,42 @@ async fn seed(AxState(emu): AxState<Emulator>, body: Bytes) -> Response {
         Ok(ids) => json_response(200, &ids),
         Err(e) => json_response(400, &e.to_body()),
     }
+}
+
+/// Body: `{"definitions": [{object, fields, endpoint, quiet_users?}], "settings": {…}}`,
+/// replacing every definition; saves from now on send outbound messages.
+async fn define_outbound(AxState(emu): AxState<Emulator>, body: Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        definitions: Vec<crate::outbound::Definition>,
+        #[serde(default)]
+        settings: crate::outbound::Settings,
+    }
+    let data = match parse(&body) {
+        Ok(v) => v,
+        Err(msg) => return bad_request(msg),
+    };
+    let body: Body = match serde_json::from_value(data) {
+        Ok(b) => b,
+        Err(e) => return bad_request(format!("invalid outbound definitions: {e}")),
+    };
+    let mut st = emu.lock();
+    let saves = st.store.saves.len();
+    st.outbound.define(body.definitions, body.settings, saves);
+    json_response(200, &json!({"definitions": st.outbound.definitions}))
+}
+
+/// The definitions, every delivery attempt and what was dropped.
+async fn list_outbound(AxState(emu): AxState<Emulator>) -> Response {
+    let st = emu.lock();
+    json_response(
+        200,
+        &json!({
+            "definitions": st.outbound.definitions,
+            "attempts": st.outbound.attempts,
+            "dropped": st.outbound.dropped,
+        }),
+    )
 }
 
 async fn session(AxState(emu): AxState<Emulator>) -> Response {

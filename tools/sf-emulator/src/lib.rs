@@ -24,6 +24,7 @@ mod ids;
 mod limits;
 mod metadata;
 mod oauth;
+mod outbound;
 mod rest;
 mod schema;
 mod server;
@@ -45,6 +46,7 @@ pub use state::{API_VERSION, Emulator, EmulatorConfig, EmulatorError};
 pub async fn serve(listener: tokio::net::TcpListener, emulator: Emulator) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     emulator.lock().instance_url = format!("http://{addr}");
+    outbound::start_sender(emulator.clone(), OUTBOUND_TICK);
     axum::serve(listener_for(listener), service(emulator)).await
 }
 
@@ -59,11 +61,15 @@ fn service(
     router(emulator).into_make_service_with_connect_info::<conn::DropSwitch>()
 }
 
+/// How often the outbound message sender looks for due notifications.
+const OUTBOUND_TICK: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Starts [`serve`] on a background task and returns the base URL, for tests.
 pub fn spawn(listener: tokio::net::TcpListener, emulator: Emulator) -> std::io::Result<String> {
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
     emulator.lock().instance_url = base.clone();
+    outbound::start_sender(emulator.clone(), OUTBOUND_TICK);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener_for(listener), service(emulator)).await {
             tracing::error!(error = %e, "sf-emulator stopped");

@@ -120,6 +120,8 @@ pub(crate) struct State {
     pub validation_rules: Vec<ValidationRule>,
     pub cursors: HashMap<String, QueryCursor>,
     pub serial: u64,
+    /// Outbound message definitions, what waits to be sent, and what was.
+    pub outbound: crate::outbound::Outbound,
 }
 
 impl State {
@@ -279,6 +281,7 @@ impl Emulator {
             validation_rules: Vec::new(),
             cursors: HashMap::new(),
             serial: 0,
+            outbound: crate::outbound::Outbound::default(),
         };
         reset_data(&mut state).map_err(EmulatorError::Seed)?;
         Ok(Self {
@@ -332,6 +335,7 @@ pub(crate) fn reset_data(state: &mut State) -> Result<(), ApiError> {
     state.faults.clear();
     state.validation_rules.clear();
     state.requests.clear();
+    state.outbound = crate::outbound::Outbound::default();
     state.api_used = 0;
     let username = state.config.integration_username.clone();
     let ids = state.seed(&json!({"User": [{

@@ -71,8 +71,19 @@ pub(crate) struct Store {
     records: Vec<Record>,
     index: HashMap<String, usize>,
     serial: u64,
+    /// Every client save (create or update), in order: what outbound messages are made of.
+    pub(crate) saves: Vec<Saved>,
     /// Last number handed out per auto-number field, keyed `Object.Field`.
     auto_numbers: HashMap<String, u64>,
+}
+
+/// One client save of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Saved {
+    pub sobject: String,
+    pub id: String,
+    /// The user the save ran as.
+    pub user_id: String,
 }
 
 impl Store {

@@ -127,6 +127,13 @@ pub(crate) fn create(
         deleted: false,
         blob,
     });
+    if !ctx.seeding {
+        store.saves.push(crate::store::Saved {
+            sobject: obj.name.clone(),
+            id: id.clone(),
+            user_id: ctx.user_id.to_string(),
+        });
+    }
     if obj.name == "ContentVersion" {
         files::publish_version(store, ctx, &id, &stamp);
     }
@@ -233,6 +240,13 @@ pub(crate) fn update(
     }
     if let Some(r) = store.get_mut(&id) {
         r.fields = fields;
+    }
+    if !ctx.seeding {
+        store.saves.push(crate::store::Saved {
+            sobject: obj.name.clone(),
+            id: id.clone(),
+            user_id: ctx.user_id.to_string(),
+        });
     }
     if obj.name == "ContentVersion" {
         files::version_updated(store, &id, &stamp);
