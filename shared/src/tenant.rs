@@ -67,12 +67,28 @@ fn default_retention_days() -> u32 {
 }
 
 /// Salesforce → chat settings.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FromSalesforce {
     /// The connected org's id (`00D…`, 15 or 18 characters): every outbound message must come
     /// from it. Absent: outbound messages are refused.
     pub organization_id: Option<String>,
+    /// A Salesforce Contact or Lead new to a chat platform is created there (as respond.io's
+    /// own integration does); false: only people the platform already has are updated.
+    pub auto_create: bool,
+    /// The tag a contact created this way gets (respond.io's integration offers the same tag);
+    /// empty: none.
+    pub auto_create_tag: String,
+}
+
+impl Default for FromSalesforce {
+    fn default() -> Self {
+        Self {
+            organization_id: None,
+            auto_create: false,
+            auto_create_tag: "Auto-Create: Salesforce".into(),
+        }
+    }
 }
 
 impl FromSalesforce {
@@ -453,6 +469,15 @@ impl TenantConfig {
                     m.from
                 ));
                 }
+                if m.direction.to_chat()
+                    && !(m.from.starts_with("visitor.custom_attributes.")
+                        && (m.to.starts_with("Contact.") || m.to.starts_with("Lead.")))
+                {
+                    problems.push(format!(
+                        "fields[{i}]: direction {:?} needs from = \"visitor.custom_attributes.<name>\" and to = Contact.<Field> or Lead.<Field> (the chat contact's attribute and the Salesforce field it follows)",
+                        m.direction
+                    ));
+                }
                 if m.from == "tags" && m.values.is_empty() {
                     problems.push(format!(
                         "fields[{i}]: from = \"tags\" needs values (tag → field value)"
@@ -650,6 +675,7 @@ mod tests {
     fn an_outbound_message_must_come_from_the_tenants_org() {
         let from = FromSalesforce {
             organization_id: Some("00D5g0000004C8z".into()),
+            ..FromSalesforce::default()
         };
         assert!(from.is_org("00D5g0000004C8zEAE"));
         assert!(!from.is_org("00D5g0000004C8ZEAE"), "ids are case-sensitive");

@@ -17,4 +17,5 @@ pub mod sources;
 pub mod spans;
 pub mod state;
 mod text;
+pub mod to_chat;
 pub mod transcript;

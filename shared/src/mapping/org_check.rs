@@ -408,6 +408,7 @@ mod tests {
             to: "Task.Channel__c".into(),
             values: Default::default(),
             only_mapped: false,
+            direction: Default::default(),
         });
         let problems = check_fields(&config, &describes);
         assert_eq!(problems.len(), 4, "{problems:#?}");
@@ -461,6 +462,7 @@ mod tests {
                     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                     .collect(),
                 only_mapped: true,
+                direction: Default::default(),
             };
         config.fields.push(mapping(
             "visitor.custom_attributes.lifecycle",

@@ -190,6 +190,7 @@ mod tests {
             to: to.into(),
             values: Default::default(),
             only_mapped: false,
+            direction: Default::default(),
         };
         let mut event = Event::new(EventKind::ContactUpserted);
         event.visitor = Visitor {

@@ -209,6 +209,34 @@ pub struct FieldMapping {
     pub values: BTreeMap<String, String>,
     #[serde(default)]
     pub only_mapped: bool,
+    /// Which way the value goes: chat → Salesforce (the default), Salesforce → chat, or both.
+    #[serde(default, skip_serializing_if = "Direction::is_default")]
+    pub direction: Direction,
+}
+
+/// Which way a mapped value goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    #[default]
+    ToSalesforce,
+    /// Salesforce's value becomes the chat contact's attribute (docs/salesforce-to-chat.md).
+    ToChat,
+    Both,
+}
+
+impl Direction {
+    fn is_default(&self) -> bool {
+        *self == Direction::ToSalesforce
+    }
+
+    pub fn to_salesforce(self) -> bool {
+        matches!(self, Direction::ToSalesforce | Direction::Both)
+    }
+
+    pub fn to_chat(self) -> bool {
+        matches!(self, Direction::ToChat | Direction::Both)
+    }
 }
 
 /// What one channel or inbox does differently from the tenant (`[config.channels.<name>]`);
@@ -481,12 +509,14 @@ mod tests {
             to: "Contact.Name".into(),
             values: BTreeMap::new(),
             only_mapped: false,
+            direction: Default::default(),
         });
         policy.fields.push(FieldMapping {
             from: "conversation.channel".into(),
             to: "Case.OwnerId".into(),
             values: BTreeMap::new(),
             only_mapped: false,
+            direction: Default::default(),
         });
         policy
             .conflicts

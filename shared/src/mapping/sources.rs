@@ -8,6 +8,10 @@ use serde_json::Value;
 /// The value `mapping` gives for `event`: absent when the event does not carry the source (a
 /// silent event never blanks a field) or when `only_mapped` and the value is not in the map.
 pub fn mapped_value(mapping: &FieldMapping, event: &Event) -> Option<Value> {
+    // A Salesforce → chat mapping writes nothing to Salesforce.
+    if !mapping.direction.to_salesforce() {
+        return None;
+    }
     let source = policy::parse_source(&mapping.from)?;
     if source == Source::Tags {
         // Always through the map: a tag is a word, not a field value.
@@ -121,6 +125,7 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect::<BTreeMap<_, _>>(),
             only_mapped,
+            direction: Default::default(),
         }
     }
 

@@ -476,6 +476,7 @@ async fn people_mappings_and_channels_are_checked_against_the_org_with_its_spell
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             only_mapped: true,
+            direction: Default::default(),
         };
     config.fields.push(mapping(
         "visitor.custom_attributes.stage",

@@ -1,0 +1,327 @@
+//! Salesforce → chat, the decisions: what a changed Contact or Lead writes on a chat
+//! platform's contact ([`contact`]), and whether that is an update, a creation or nothing
+//! ([`decide`]). Pure, like the writer's plan; the chat writer does the I/O around it.
+//!
+//! What goes over: the person's e-mail, phone and names, and every `[[fields]]` mapping with
+//! `direction = "to_chat"` or `"both"` whose `to` is the changed object's field, written as the
+//! chat contact's custom attribute named in `from` (`visitor.custom_attributes.<name>`). A
+//! value map applies backwards: the Salesforce value's chat key. A field the change does not
+//! carry is left as it is on the platform, never blanked.
+
+use super::policy::{FieldMapping, normalise_key};
+use crate::event::change::ChangedFields;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// What a change says of the person, in the chat platform's terms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChatContact {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Custom attribute → value (None: cleared in Salesforce).
+    pub attributes: BTreeMap<String, Option<String>>,
+}
+
+impl ChatContact {
+    pub fn is_empty(&self) -> bool {
+        *self == ChatContact::default()
+    }
+}
+
+/// The chat contact fields `fields` (a changed `sobject` record) give.
+pub fn contact(sobject: &str, fields: &ChangedFields, mappings: &[FieldMapping]) -> ChatContact {
+    let text = |name: &str| {
+        fields
+            .get(name)
+            .cloned()
+            .flatten()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    let mut out = ChatContact {
+        email: text("Email").map(|e| e.to_lowercase()),
+        phone: text("Phone").or_else(|| text("MobilePhone")),
+        first_name: text("FirstName"),
+        last_name: text("LastName"),
+        attributes: BTreeMap::new(),
+    };
+    for m in mappings.iter().filter(|m| m.direction.to_chat()) {
+        let (Some((object, field)), Some(attribute)) = (
+            m.to.split_once('.'),
+            m.from.strip_prefix("visitor.custom_attributes."),
+        ) else {
+            continue;
+        };
+        if object != sobject || out.attributes.contains_key(attribute) {
+            continue;
+        }
+        let Some(value) = fields.get(field) else {
+            continue;
+        };
+        let value = value.as_deref().map(|v| chat_value(m, v));
+        match value {
+            // A value the map does not know, under only_mapped, is not sent.
+            Some(None) => {}
+            Some(Some(v)) => {
+                out.attributes.insert(attribute.to_owned(), Some(v));
+            }
+            None => {
+                out.attributes.insert(attribute.to_owned(), None);
+            }
+        }
+    }
+    out
+}
+
+/// A Salesforce value in the chat's words: the first chat key (sorted) whose mapped value it
+/// is, else the value itself unless `only_mapped`.
+fn chat_value(m: &FieldMapping, salesforce: &str) -> Option<String> {
+    let wanted = normalise_key(salesforce);
+    match m
+        .values
+        .iter()
+        .find(|(_, v)| normalise_key(v) == wanted)
+        .map(|(k, _)| k.clone())
+    {
+        Some(key) => Some(key),
+        None if m.only_mapped => None,
+        None => Some(salesforce.to_owned()),
+    }
+}
+
+/// What is known before writing one platform.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// The platform contact chatsync linked to this record, if any.
+    pub linked: Option<String>,
+    /// The platform contact found by the person's e-mail or phone, if looked up and found.
+    pub found: Option<String>,
+    /// The tenant's `from_salesforce.auto_create`.
+    pub auto_create: bool,
+    /// The tenant's `from_salesforce.auto_create_tag` (empty: none).
+    pub tag: String,
+    /// The person has an e-mail or a phone the platform can key a new contact by.
+    pub identifiable: bool,
+    /// The platform can take writes (CloudCX documents no write API).
+    pub writable: bool,
+}
+
+/// What to do on one platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Update this platform contact with the change's fields.
+    Update { contact_id: String },
+    /// Create the contact, tagged with `tag` when there is one.
+    Create { tag: Option<String> },
+    /// Nothing, and why (for the sync log).
+    Skip { reason: String },
+}
+
+pub fn decide(facts: &Facts, contact: &ChatContact) -> Decision {
+    let skip = |reason: &str| Decision::Skip {
+        reason: reason.to_owned(),
+    };
+    if !facts.writable {
+        return skip("the platform has no API to write contacts");
+    }
+    if contact.is_empty() {
+        return skip("the change carries nothing the tenant sends to the chat");
+    }
+    if let Some(id) = facts.linked.clone().or_else(|| facts.found.clone()) {
+        return Decision::Update { contact_id: id };
+    }
+    if !facts.auto_create {
+        return skip("not on the platform, and the tenant does not auto-create contacts");
+    }
+    if !facts.identifiable {
+        return skip("not on the platform, and no e-mail or phone to create it by");
+    }
+    let tag = facts.tag.trim();
+    Decision::Create {
+        tag: (!tag.is_empty()).then(|| tag.to_owned()),
+    }
+}
+
+/// The contact's custom attributes as JSON values (null for a cleared field).
+pub fn attribute_values(contact: &ChatContact) -> serde_json::Map<String, Value> {
+    contact
+        .attributes
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().map_or(Value::Null, Value::String)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::policy::Direction;
+
+    fn fields(pairs: &[(&str, Option<&str>)]) -> ChangedFields {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.map(str::to_owned)))
+            .collect()
+    }
+
+    fn mapping(
+        from: &str,
+        to: &str,
+        direction: Direction,
+        values: &[(&str, &str)],
+    ) -> FieldMapping {
+        FieldMapping {
+            from: from.into(),
+            to: to.into(),
+            values: values
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            only_mapped: true,
+            direction,
+        }
+    }
+
+    #[test]
+    fn a_change_gives_the_person_and_the_mapped_attributes_backwards() {
+        let mappings = [
+            mapping(
+                "visitor.custom_attributes.stage",
+                "Lead.Status",
+                Direction::Both,
+                &[
+                    ("qualified", "Working - Contacted"),
+                    ("new", "Open - Not Contacted"),
+                ],
+            ),
+            mapping(
+                "visitor.custom_attributes.title",
+                "Lead.Title",
+                Direction::ToChat,
+                &[],
+            ),
+            mapping(
+                "visitor.custom_attributes.x",
+                "Lead.Rating",
+                Direction::ToSalesforce,
+                &[],
+            ),
+            mapping(
+                "visitor.custom_attributes.y",
+                "Contact.Title",
+                Direction::ToChat,
+                &[],
+            ),
+        ];
+        let change = fields(&[
+            ("Email", Some(" Ada@Example.org ")),
+            ("MobilePhone", Some("+442079460958")),
+            ("FirstName", Some("Ada")),
+            ("LastName", Some("Lovelace")),
+            ("Status", Some("working - contacted")),
+            ("Title", None),
+            ("Rating", Some("Hot")),
+        ]);
+        let c = contact("Lead", &change, &mappings);
+        assert_eq!(c.email.as_deref(), Some("ada@example.org"));
+        assert_eq!(c.phone.as_deref(), Some("+442079460958"));
+        assert_eq!(
+            c.attributes,
+            [
+                ("stage".to_owned(), Some("qualified".to_owned())),
+                ("title".to_owned(), None),
+            ]
+            .into_iter()
+            .collect()
+        );
+        // A value the map does not know is not sent under only_mapped; a field not carried is
+        // not touched.
+        let c = contact(
+            "Lead",
+            &fields(&[("Status", Some("Closed - Converted"))]),
+            &mappings,
+        );
+        assert!(c.is_empty(), "{c:?}");
+    }
+
+    #[test]
+    fn linked_or_found_contacts_are_updated_and_new_ones_created_only_when_the_tenant_says() {
+        let person = ChatContact {
+            email: Some("ada@example.org".into()),
+            ..ChatContact::default()
+        };
+        let facts = Facts {
+            auto_create: true,
+            tag: "Auto-Create: Salesforce".into(),
+            identifiable: true,
+            writable: true,
+            ..Facts::default()
+        };
+        assert_eq!(
+            decide(&facts, &person),
+            Decision::Create {
+                tag: Some("Auto-Create: Salesforce".into())
+            }
+        );
+        let linked = Facts {
+            linked: Some("c1".into()),
+            found: Some("c2".into()),
+            ..facts.clone()
+        };
+        assert_eq!(
+            decide(&linked, &person),
+            Decision::Update {
+                contact_id: "c1".into()
+            }
+        );
+        let found = Facts {
+            found: Some("c2".into()),
+            auto_create: false,
+            ..facts.clone()
+        };
+        assert_eq!(
+            decide(&found, &person),
+            Decision::Update {
+                contact_id: "c2".into()
+            }
+        );
+        let untagged = Facts {
+            tag: " ".into(),
+            ..facts.clone()
+        };
+        assert_eq!(decide(&untagged, &person), Decision::Create { tag: None });
+        for (f, why) in [
+            (
+                Facts {
+                    auto_create: false,
+                    ..facts.clone()
+                },
+                "does not auto-create",
+            ),
+            (
+                Facts {
+                    identifiable: false,
+                    ..facts.clone()
+                },
+                "no e-mail or phone",
+            ),
+            (
+                Facts {
+                    writable: false,
+                    ..facts.clone()
+                },
+                "no API",
+            ),
+        ] {
+            match decide(&f, &person) {
+                Decision::Skip { reason } => assert!(reason.contains(why), "{reason}"),
+                other => panic!("expected a skip for {why}, got {other:?}"),
+            }
+        }
+        assert!(matches!(
+            decide(&linked, &ChatContact::default()),
+            Decision::Skip { .. }
+        ));
+    }
+}
