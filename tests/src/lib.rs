@@ -38,6 +38,7 @@ pub fn bin_dir() -> PathBuf {
         "case-writer",
         "retry-drainer",
         "salesforce-listener",
+        "chat-writer",
     ] {
         assert!(
             dir.join(binary).exists(),

@@ -126,6 +126,43 @@ impl Api {
         headers: &[(&'static str, &'static str)],
         subject: &str,
     ) -> Result<Option<Vec<u8>>, EnrichError> {
+        match self
+            .call(reqwest::Method::GET, url, auth, headers, None, subject)
+            .await?
+        {
+            Answer::Body(body) => Ok(Some(body)),
+            Answer::NotFound => Ok(None),
+            Answer::Conflict(_) => Err(EnrichError::Data {
+                platform: self.platform,
+                reason: format!("HTTP 409 for {subject}"),
+            }),
+        }
+    }
+
+    /// Sends `body` as JSON with `method` (a write), answering as [`Api::get`] does, and a 409
+    /// (Intercom: the contact exists) as [`Answer::Conflict`] with its body.
+    pub(crate) async fn send(
+        &self,
+        method: reqwest::Method,
+        url: Url,
+        auth: Auth<'_>,
+        headers: &[(&'static str, &'static str)],
+        body: &serde_json::Value,
+        subject: &str,
+    ) -> Result<Answer, EnrichError> {
+        self.call(method, url, auth, headers, Some(body), subject)
+            .await
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        url: Url,
+        auth: Auth<'_>,
+        headers: &[(&'static str, &'static str)],
+        body: Option<&serde_json::Value>,
+        subject: &str,
+    ) -> Result<Answer, EnrichError> {
         let platform = self.platform;
         let key = LimitKey::new(platform, auth.quota_key());
         if let Some(wait) = self.lock_limits().blocked(&key, SystemTime::now()) {
@@ -134,7 +171,10 @@ impl Api {
                 retry_after: Some(wait),
             });
         }
-        let mut request = self.http.get(url);
+        let mut request = self.http.request(method, url);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
         // The platform's own Accept (Tidio's versioned one) replaces the plain one.
         if !headers
             .iter()
@@ -157,8 +197,9 @@ impl Api {
         let rate = RateHeaders::read(response.headers());
         self.lock_limits().record(key, &rate, status, now);
         match status {
-            s if s.is_success() => read_body(platform, response).await.map(Some),
-            StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => read_body(platform, response).await.map(Answer::Body),
+            StatusCode::NOT_FOUND => Ok(Answer::NotFound),
+            StatusCode::CONFLICT => read_body(platform, response).await.map(Answer::Conflict),
             StatusCode::TOO_MANY_REQUESTS => Err(EnrichError::RateLimited {
                 platform,
                 retry_after: rate.wait(now),
@@ -185,6 +226,15 @@ impl Api {
     fn lock_limits(&self) -> std::sync::MutexGuard<'_, Limits> {
         self.limits.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// A platform's answer that is not an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Body(Vec<u8>),
+    NotFound,
+    /// 409, with its body.
+    Conflict(Vec<u8>),
 }
 
 /// How a tenant's call is authenticated.

@@ -110,6 +110,10 @@ pub struct Links {
 }
 
 /// Where a key's creation claim lives: beside its link, never read as one.
+fn to_chat_key(platform: Platform, record_id: &str) -> String {
+    format!("to-chat:{}:{record_id}", platform.as_str())
+}
+
 fn creation_key(key: &LinkKey) -> String {
     format!("creating#{}", key.render())
 }
@@ -138,6 +142,51 @@ impl Links {
             ("pk".to_owned(), AttributeValue::S(tenant.to_owned())),
             ("sk".to_owned(), AttributeValue::S(key.render())),
         ])
+    }
+
+    /// The platform contact a Salesforce record was written to (Salesforce → chat): item
+    /// `sk = to-chat:{platform}:{record id}`, written by the chat writer.
+    pub async fn platform_contact(
+        &self,
+        tenant: &str,
+        platform: Platform,
+        record_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(tenant.to_owned()))
+            .key("sk", AttributeValue::S(to_chat_key(platform, record_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "GetItem", e))?;
+        Ok(got
+            .item
+            .and_then(|i| i.get("contact_id").and_then(|v| v.as_s().ok()).cloned()))
+    }
+
+    /// Remembers that `record_id` is `contact_id` on `platform`.
+    pub async fn put_platform_contact(
+        &self,
+        tenant: &str,
+        platform: Platform,
+        record_id: &str,
+        contact_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(tenant.to_owned()))
+            .item("sk", AttributeValue::S(to_chat_key(platform, record_id)))
+            .item("contact_id", AttributeValue::S(contact_id.to_owned()))
+            .item("linked_at", AttributeValue::S(crate::rfc3339(now)))
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "PutItem", e))?;
+        Ok(())
     }
 
     /// The live link for `key`, or None (never linked, forgotten, or expired).

@@ -18,6 +18,8 @@ pub enum Step {
     Retry,
     Park,
     Replay,
+    /// Salesforce → chat: a change written to the chat platforms (chat-writer).
+    ToChat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

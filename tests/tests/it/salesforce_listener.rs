@@ -464,3 +464,147 @@ async fn unacknowledged_messages_are_retried_then_dropped_and_the_integration_us
     assert_eq!(count(&session).await, 0, "nothing queued");
     session.stop().await;
 }
+
+// ---- the chat writer: Salesforce changes reach the chat platforms ----
+
+async fn chat_records(session: &Session, platform: &str, kind: &str) -> Vec<serde_json::Value> {
+    let base = session.chat_url.clone().expect("chat emulator");
+    reqwest::get(format!("{base}/__emulator/records/{platform}/{kind}"))
+        .await
+        .expect("chat emulator answers")
+        .json()
+        .await
+        .unwrap_or_default()
+}
+
+fn with_email<'a>(list: &'a [serde_json::Value], email: &str) -> Vec<&'a serde_json::Value> {
+    list.iter()
+        .filter(|c| c["email"].as_str() == Some(email))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_contact_created_in_salesforce_appears_once_in_each_platform_tagged_and_follows_its_title()
+ {
+    // GIVEN a tenant that auto-creates chat contacts and sends the Contact's Title both ways
+    let (path, _tenant) = e2e::tenant_variant("demo", |toml| {
+        toml.replace(
+            "organization_id = \"00D5g0000000001\"",
+            "organization_id = \"00D5g0000000001\"\nauto_create = true",
+        )
+        .replace(
+            "to = \"Contact.Title\"",
+            "to = \"Contact.Title\"\ndirection = \"both\"",
+        )
+    });
+    let session = e2e::start(vec![path], Vec::new()).await;
+    let endpoint = format!(
+        "{}/salesforce/demo/outbound?token={TOKEN}",
+        session.intake_url()
+    );
+    // Salesforce delivers every message twice.
+    define(
+        &session,
+        serde_json::json!([{"object": "Contact", "fields": ["Email", "FirstName", "LastName", "Title"],
+            "endpoint": endpoint, "quiet_users": []}]),
+        serde_json::json!({"retry_base_ms": 50, "duplicate": true, "batch_ms": 50}),
+    )
+    .await;
+    // WHEN a Contact is created in Salesforce
+    let created = save(
+        &session,
+        reqwest::Method::POST,
+        "Contact",
+        serde_json::json!({"FirstName": "Mary", "LastName": "Jackson",
+            "Email": "mary.jackson@example.org", "Title": "Engineer"}),
+    )
+    .await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    // THEN it appears once in respond.io and once in Intercom, tagged, with its title
+    let email = "mary.jackson@example.org";
+    let (respondio, intercom) = chatsync_tests::eventually(
+        std::time::Duration::from_secs(60),
+        "the contact in both platforms",
+        || async {
+            let r = chat_records(&session, "respondio", "contacts").await;
+            let i = chat_records(&session, "intercom", "contacts").await;
+            let found =
+                |l: &[serde_json::Value]| with_email(l, email).first().map(|c| (*c).clone());
+            match (found(&r), found(&i)) {
+                (Some(a), Some(b)) => Some((a, b)),
+                _ => None,
+            }
+        },
+    )
+    .await;
+    assert_eq!(respondio["firstName"], "Mary");
+    assert_eq!(respondio["lastName"], "Jackson");
+    assert!(
+        respondio["tags"]
+            .as_array()
+            .is_some_and(|t| t.contains(&serde_json::json!("Auto-Create: Salesforce"))),
+        "{respondio}"
+    );
+    assert!(
+        respondio["custom_fields"].as_array().is_some_and(
+            |f| f.contains(&serde_json::json!({"name": "job_title", "value": "Engineer"}))
+        ),
+        "{respondio}"
+    );
+    assert_eq!(intercom["name"], "Mary Jackson");
+    assert_eq!(intercom["role"], "user");
+    assert_eq!(intercom["custom_attributes"]["job_title"], "Engineer");
+    assert!(
+        intercom["tags"]["data"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["name"] == "Auto-Create: Salesforce")),
+        "{intercom}"
+    );
+
+    // WHEN the Title changes in Salesforce
+    save(
+        &session,
+        reqwest::Method::PATCH,
+        &format!("Contact/{id}"),
+        serde_json::json!({"Title": "Aerospace Engineer"}),
+    )
+    .await;
+    // THEN both platforms' attribute follows, and still one contact each
+    chatsync_tests::eventually(
+        std::time::Duration::from_secs(60),
+        "the new title in both platforms",
+        || async {
+            let r = chat_records(&session, "respondio", "contacts").await;
+            let i = chat_records(&session, "intercom", "contacts").await;
+            let r_ok = with_email(&r, email).first().is_some_and(|c| {
+                c["custom_fields"].as_array().is_some_and(|f| {
+                    f.contains(
+                        &serde_json::json!({"name": "job_title", "value": "Aerospace Engineer"}),
+                    )
+                })
+            });
+            let i_ok = with_email(&i, email)
+                .first()
+                .is_some_and(|c| c["custom_attributes"]["job_title"] == "Aerospace Engineer");
+            (r_ok && i_ok).then_some(())
+        },
+    )
+    .await;
+    session
+        .wait_idle(std::time::Duration::from_secs(60))
+        .await
+        .expect("idle");
+    assert_eq!(
+        with_email(
+            &chat_records(&session, "respondio", "contacts").await,
+            email
+        )
+        .len(),
+        1
+    );
+    assert_eq!(
+        with_email(&chat_records(&session, "intercom", "contacts").await, email).len(),
+        1
+    );
+    session.stop().await;
+}

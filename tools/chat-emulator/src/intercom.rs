@@ -43,7 +43,11 @@ fn known_version(v: &str) -> bool {
 
 pub(crate) fn routes() -> Router<Emulator> {
     Router::new()
-        .route("/contacts/{id}", get(contact))
+        .route("/contacts", axum::routing::post(create_contact))
+        .route("/contacts/search", axum::routing::post(search_contacts))
+        .route("/contacts/{id}", get(contact).put(update_contact))
+        .route("/contacts/{id}/tags", axum::routing::post(tag_contact))
+        .route("/tags", axum::routing::post(create_tag))
         .route("/admins", get(admins))
         .route("/admins/{id}", get(admin))
         .route("/conversations/{id}", get(conversation))
@@ -114,6 +118,194 @@ fn one(emu: &Emulator, kind: &str, type_name: &str, id: &str) -> Response {
 
 async fn contact(AxState(emu): AxState<Emulator>, Path(id): Path<String>) -> Response {
     one(&emu, "contacts", "contact", &id)
+}
+
+fn bad_request(message: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, "parameter_invalid", message)
+}
+
+fn json_object(body: &[u8]) -> Option<serde_json::Map<String, Value>> {
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(map)) => Some(map),
+        _ => None,
+    }
+}
+
+/// A new id in Intercom's form (24 hexadecimal digits).
+fn new_id(st: &State, kind: &str) -> String {
+    let n = st.list("intercom", kind).count() + 1;
+    format!("6762ee{n:018x}")
+}
+
+fn contacts_mut(st: &mut State) -> &mut std::collections::BTreeMap<String, Value> {
+    st.records
+        .entry("intercom".into())
+        .or_default()
+        .entry("contacts".into())
+        .or_default()
+}
+
+/// Copies the writable contact fields of a create or update body onto `contact`.
+fn apply(contact: &mut Value, body: &serde_json::Map<String, Value>) {
+    for key in ["role", "external_id", "email", "phone", "name", "owner_id"] {
+        if let Some(v) = body.get(key) {
+            contact[key] = v.clone();
+        }
+    }
+    if let Some(Value::Object(attrs)) = body.get("custom_attributes") {
+        if !contact["custom_attributes"].is_object() {
+            contact["custom_attributes"] = json!({});
+        }
+        for (k, v) in attrs {
+            contact["custom_attributes"][k] = v.clone();
+        }
+    }
+}
+
+/// `POST /contacts`: one of `email`, `external_id` or `role` is required; a contact with the
+/// same e-mail or external id answers 409 naming it (intercom/Intercom-OpenAPI PR #543).
+async fn create_contact(AxState(emu): AxState<Emulator>, body: axum::body::Bytes) -> Response {
+    let Some(body) = json_object(&body) else {
+        return bad_request("the body must be a JSON object");
+    };
+    if ["email", "external_id", "role"]
+        .iter()
+        .all(|k| body.get(*k).is_none_or(Value::is_null))
+    {
+        return bad_request("email, external_id or role is required");
+    }
+    if let Some(role) = body.get("role").and_then(Value::as_str)
+        && role != "user"
+        && role != "lead"
+    {
+        return bad_request("role must be user or lead");
+    }
+    let mut st = emu.lock();
+    let same = |c: &&Value, key: &str| {
+        body.get(key)
+            .and_then(Value::as_str)
+            .is_some_and(|v| c.get(key).and_then(Value::as_str) == Some(v))
+    };
+    if let Some(existing) = st
+        .list("intercom", "contacts")
+        .find(|c| same(c, "email") || same(c, "external_id"))
+        .and_then(|c| c.get("id").and_then(Value::as_str))
+    {
+        return error(
+            StatusCode::CONFLICT,
+            "conflict",
+            &format!("A contact matching those details already exists with id={existing}"),
+        );
+    }
+    let id = new_id(&st, "contacts");
+    let mut contact = json!({"type": "contact", "id": id, "role": "user",
+        "custom_attributes": {}, "tags": {"type": "list", "data": []}});
+    apply(&mut contact, &body);
+    contacts_mut(&mut st).insert(id, contact.clone());
+    axum::Json(contact).into_response()
+}
+
+/// `PUT /contacts/{id}`.
+async fn update_contact(
+    AxState(emu): AxState<Emulator>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(body) = json_object(&body) else {
+        return bad_request("the body must be a JSON object");
+    };
+    let mut st = emu.lock();
+    match contacts_mut(&mut st).get_mut(&id) {
+        Some(contact) => {
+            apply(contact, &body);
+            axum::Json(contact.clone()).into_response()
+        }
+        None => error(StatusCode::NOT_FOUND, "not_found", "User Not Found"),
+    }
+}
+
+/// `POST /contacts/search` with one `{field, operator: "=", value}` on `email`,
+/// `external_id` or `id`.
+async fn search_contacts(AxState(emu): AxState<Emulator>, body: axum::body::Bytes) -> Response {
+    let Some(body) = json_object(&body) else {
+        return bad_request("the body must be a JSON object");
+    };
+    let query = body.get("query").cloned().unwrap_or(Value::Null);
+    let (Some(field), Some("="), Some(value)) = (
+        query.get("field").and_then(Value::as_str),
+        query.get("operator").and_then(Value::as_str),
+        query.get("value").and_then(Value::as_str),
+    ) else {
+        return bad_request("query must be {field, operator: \"=\", value}");
+    };
+    let st = emu.lock();
+    let data: Vec<Value> = st
+        .list("intercom", "contacts")
+        .filter(|c| c.get(field).and_then(Value::as_str) == Some(value))
+        .cloned()
+        .collect();
+    axum::Json(
+        json!({"type": "list", "data": data, "total_count": data.len(),
+        "pages": {"type": "pages", "page": 1, "per_page": 50, "total_pages": 1}}),
+    )
+    .into_response()
+}
+
+/// `POST /tags {name}` creates the tag, or answers the one of that name.
+async fn create_tag(AxState(emu): AxState<Emulator>, body: axum::body::Bytes) -> Response {
+    let name = json_object(&body)
+        .and_then(|b| b.get("name").and_then(Value::as_str).map(str::to_owned))
+        .filter(|n| !n.trim().is_empty());
+    let Some(name) = name else {
+        return bad_request("name is required");
+    };
+    let mut st = emu.lock();
+    if let Some(tag) = st
+        .list("intercom", "tags")
+        .find(|t| t.get("name").and_then(Value::as_str) == Some(name.as_str()))
+    {
+        return axum::Json(tag.clone()).into_response();
+    }
+    let id = (st.list("intercom", "tags").count() + 1000).to_string();
+    let tag = json!({"type": "tag", "id": id, "name": name});
+    st.records
+        .entry("intercom".into())
+        .or_default()
+        .entry("tags".into())
+        .or_default()
+        .insert(id, tag.clone());
+    axum::Json(tag).into_response()
+}
+
+/// `POST /contacts/{id}/tags {id}` attaches the tag; answers it.
+async fn tag_contact(
+    AxState(emu): AxState<Emulator>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(tag_id) = json_object(&body).and_then(|b| match b.get("id") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }) else {
+        return bad_request("id is required");
+    };
+    let mut st = emu.lock();
+    let Some(tag) = st.record("intercom", "tags", &tag_id).cloned() else {
+        return error(StatusCode::NOT_FOUND, "tag_not_found", "Tag not found");
+    };
+    let Some(contact) = contacts_mut(&mut st).get_mut(&id) else {
+        return error(StatusCode::NOT_FOUND, "not_found", "User Not Found");
+    };
+    if !contact["tags"]["data"].is_array() {
+        contact["tags"] = json!({"type": "list", "data": []});
+    }
+    if let Some(list) = contact["tags"]["data"].as_array_mut()
+        && !list.iter().any(|t| t.get("id") == tag.get("id"))
+    {
+        list.push(json!({"type": "tag", "id": tag["id"], "name": tag["name"]}));
+    }
+    axum::Json(tag).into_response()
 }
 
 async fn admin(AxState(emu): AxState<Emulator>, Path(id): Path<String>) -> Response {

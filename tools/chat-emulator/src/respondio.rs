@@ -31,7 +31,12 @@ pub(crate) const RATE_WINDOW: Window = Window {
 
 pub(crate) fn routes() -> Router<Emulator> {
     Router::new()
-        .route("/contact/{identifier}", get(contact))
+        .route("/contact/{identifier}", get(contact).put(update))
+        .route(
+            "/contact/create_or_update/{identifier}",
+            axum::routing::post(create_or_update),
+        )
+        .route("/contact/{identifier}/tag", axum::routing::post(add_tags))
         .route("/contact/{identifier}/message/list", get(messages))
         .route("/contact/{identifier}/message/{message_id}", get(message))
         .route("/space/user", get(users))
@@ -189,6 +194,184 @@ async fn message(
                     == contact_id
         })
         .map_or_else(not_found, |m| axum::Json(m.clone()).into_response())
+}
+
+/// `POST /contact/create_or_update/{identifier}` (`email:` or `phone:`; respond.io refuses
+/// `id:` for creation): `{firstName (required), lastName, phone, email, language, profilePic,
+/// countryCode, custom_fields: [{name, value}]}`, answered `{contactId}`. An existing contact
+/// takes the fields sent; custom fields are set one by one.
+async fn create_or_update(
+    AxState(emu): AxState<Emulator>,
+    Path(identifier): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let invalid = |m: &str| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "",
+            &format!("Validation error: {m}"),
+        )
+    };
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&body) else {
+        return invalid("the body must be a JSON object");
+    };
+    if identifier.starts_with("id:") {
+        return invalid("identifier must be email: or phone: to create a contact");
+    }
+    let mut st = emu.lock();
+    let existing = find(&st, &identifier).ok().and_then(record_id);
+    if existing.is_none()
+        && body
+            .get("firstName")
+            .and_then(Value::as_str)
+            .is_none_or(|f| f.trim().is_empty())
+    {
+        return invalid("firstName is required");
+    }
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let next = st
+                .list("respondio", "contacts")
+                .filter_map(|c| c.get("id").and_then(Value::as_u64))
+                .max()
+                .unwrap_or(200_000)
+                + 1;
+            let (kind, value) = identifier.split_once(':').unwrap_or(("email", ""));
+            let mut contact = json!({"id": next, "tags": [], "custom_fields": []});
+            contact[kind] = json!(value);
+            st.records
+                .entry("respondio".into())
+                .or_default()
+                .entry("contacts".into())
+                .or_default()
+                .insert(next.to_string(), contact);
+            next.to_string()
+        }
+    };
+    let Some(contact) = st
+        .records
+        .get_mut("respondio")
+        .and_then(|k| k.get_mut("contacts"))
+        .and_then(|c| c.get_mut(&id))
+    else {
+        return not_found();
+    };
+    apply(contact, &body);
+    let number = contact["id"].clone();
+    axum::Json(json!({"contactId": number})).into_response()
+}
+
+/// `PUT /contact/{identifier}` (any identifier form): the fields sent, on a contact that exists.
+async fn update(
+    AxState(emu): AxState<Emulator>,
+    Path(identifier): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "",
+            "Validation error: the body must be a JSON object",
+        );
+    };
+    let mut st = emu.lock();
+    let Some(id) = (match find(&st, &identifier) {
+        Ok(c) => record_id(c),
+        Err(r) => return *r,
+    }) else {
+        return not_found();
+    };
+    let Some(contact) = st
+        .records
+        .get_mut("respondio")
+        .and_then(|k| k.get_mut("contacts"))
+        .and_then(|c| c.get_mut(&id))
+    else {
+        return not_found();
+    };
+    apply(contact, &body);
+    axum::Json(json!({"contactId": contact["id"].clone()})).into_response()
+}
+
+/// Copies the writable fields of a create-or-update or update body onto `contact`.
+fn apply(contact: &mut Value, body: &serde_json::Map<String, Value>) {
+    for key in [
+        "firstName",
+        "lastName",
+        "email",
+        "phone",
+        "language",
+        "countryCode",
+    ] {
+        if let Some(v) = body.get(key) {
+            contact[key] = v.clone();
+        }
+    }
+    for field in body
+        .get("custom_fields")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = field.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let value = field.get("value").cloned().unwrap_or(Value::Null);
+        if !contact["custom_fields"].is_array() {
+            contact["custom_fields"] = json!([]);
+        }
+        if let Some(list) = contact["custom_fields"].as_array_mut() {
+            list.retain(|f| f.get("name").and_then(Value::as_str) != Some(name));
+            list.push(json!({"name": name, "value": value}));
+        }
+    }
+}
+
+/// `POST /contact/{identifier}/tag` with a JSON array of 1–10 tag names (each at most 255
+/// characters), answered `{contactId}`.
+async fn add_tags(
+    AxState(emu): AxState<Emulator>,
+    Path(identifier): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let tags: Vec<String> = match serde_json::from_slice::<Vec<String>>(&body) {
+        Ok(t)
+            if (1..=10).contains(&t.len()) && t.iter().all(|t| !t.is_empty() && t.len() <= 255) =>
+        {
+            t
+        }
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "",
+                "Validation error: a list of 1 to 10 tags of at most 255 characters",
+            );
+        }
+    };
+    let mut st = emu.lock();
+    let Some(id) = find(&st, &identifier).ok().and_then(record_id) else {
+        return not_found();
+    };
+    let Some(contact) = st
+        .records
+        .get_mut("respondio")
+        .and_then(|k| k.get_mut("contacts"))
+        .and_then(|c| c.get_mut(&id))
+    else {
+        return not_found();
+    };
+    if !contact["tags"].is_array() {
+        contact["tags"] = json!([]);
+    }
+    if let Some(list) = contact["tags"].as_array_mut() {
+        for tag in tags {
+            if !list.iter().any(|t| t.as_str() == Some(tag.as_str())) {
+                list.push(Value::String(tag));
+            }
+        }
+    }
+    axum::Json(json!({"contactId": contact["id"].clone()})).into_response()
 }
 
 async fn users(AxState(emu): AxState<Emulator>) -> Response {

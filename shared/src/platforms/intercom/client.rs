@@ -7,7 +7,8 @@
 
 use super::API_VERSION;
 use crate::event::{Agent, Platform, Team, Visitor};
-use crate::platforms::api::{self, Api, Auth, EnrichError, clean};
+use crate::mapping::to_chat::ChatContact;
+use crate::platforms::api::{self, Answer, Api, Auth, EnrichError, clean};
 use crate::secret::Secret;
 use serde::Deserialize;
 
@@ -42,6 +43,209 @@ impl Client {
             Some(body) => parse_contact(contact_id, &body).map(Some),
             None => Ok(None),
         }
+    }
+}
+
+/// What a create answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    New(String),
+    /// A contact with those details exists (409): its id.
+    Exists(String),
+}
+
+impl Client {
+    /// The contact with this e-mail (`POST /contacts/search`, `email = …`), if any. Newly
+    /// created contacts may not be searchable for a few minutes (Intercom's search docs): the
+    /// create's 409 covers those.
+    pub async fn find_by_email(
+        &self,
+        token: &Secret,
+        email: &str,
+    ) -> Result<Option<String>, EnrichError> {
+        let url = self.api.url(&["contacts", "search"])?;
+        let body =
+            serde_json::json!({"query": {"field": "email", "operator": "=", "value": email}});
+        match self
+            .write(reqwest::Method::POST, url, token, &body, "contact search")
+            .await?
+        {
+            Answer::Body(body) => {
+                let v: serde_json::Value = serde_json::from_slice(&body)
+                    .map_err(|e| api::malformed(Platform::Intercom, e))?;
+                Ok(v.get("data")
+                    .and_then(serde_json::Value::as_array)
+                    .and_then(|d| d.first())
+                    .and_then(|c| c.get("id"))
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned))
+            }
+            Answer::NotFound | Answer::Conflict(_) => Ok(None),
+        }
+    }
+
+    /// Creates a contact (`POST /contacts`, `role` `user` or `lead`); a 409 "A contact matching
+    /// those details already exists with id=…" names the existing one.
+    pub async fn create(
+        &self,
+        token: &Secret,
+        role: &str,
+        contact: &ChatContact,
+    ) -> Result<Created, EnrichError> {
+        let url = self.api.url(&["contacts"])?;
+        let mut body = contact_body(contact);
+        body["role"] = role.into();
+        match self
+            .write(reqwest::Method::POST, url, token, &body, "contact creation")
+            .await?
+        {
+            Answer::Body(body) => Ok(Created::New(id_of(&body)?)),
+            Answer::Conflict(body) => {
+                let text = String::from_utf8_lossy(&body);
+                text.split("id=")
+                    .nth(1)
+                    .map(|rest| {
+                        rest.chars()
+                            .take_while(char::is_ascii_alphanumeric)
+                            .collect::<String>()
+                    })
+                    .filter(|id| !id.is_empty())
+                    .map(Created::Exists)
+                    .ok_or_else(|| EnrichError::Data {
+                        platform: Platform::Intercom,
+                        reason: "a 409 that names no contact id".into(),
+                    })
+            }
+            Answer::NotFound => Err(EnrichError::Data {
+                platform: Platform::Intercom,
+                reason: "contact creation answered 404".into(),
+            }),
+        }
+    }
+
+    /// Updates the contact (`PUT /contacts/{id}`) with the change's fields; `None` when Intercom
+    /// no longer has it.
+    pub async fn update(
+        &self,
+        token: &Secret,
+        contact_id: &str,
+        contact: &ChatContact,
+    ) -> Result<Option<()>, EnrichError> {
+        let url = self.api.url(&["contacts", contact_id])?;
+        let body = contact_body(contact);
+        let subject = format!("contact {contact_id:?}");
+        match self
+            .write(reqwest::Method::PUT, url, token, &body, &subject)
+            .await?
+        {
+            Answer::Body(_) => Ok(Some(())),
+            Answer::NotFound => Ok(None),
+            Answer::Conflict(_) => Err(EnrichError::Data {
+                platform: Platform::Intercom,
+                reason: format!("{subject}: another contact has those details"),
+            }),
+        }
+    }
+
+    /// Tags the contact: the tag is created or found by name (`POST /tags {name}`), then
+    /// attached (`POST /contacts/{id}/tags {id}`).
+    pub async fn tag(
+        &self,
+        token: &Secret,
+        contact_id: &str,
+        name: &str,
+    ) -> Result<(), EnrichError> {
+        let url = self.api.url(&["tags"])?;
+        let tag = match self
+            .write(
+                reqwest::Method::POST,
+                url,
+                token,
+                &serde_json::json!({"name": name}),
+                "tag",
+            )
+            .await?
+        {
+            Answer::Body(body) => id_of(&body)?,
+            _ => {
+                return Err(EnrichError::Data {
+                    platform: Platform::Intercom,
+                    reason: format!("tag {name:?} was not created"),
+                });
+            }
+        };
+        let url = self.api.url(&["contacts", contact_id, "tags"])?;
+        let subject = format!("tags of contact {contact_id:?}");
+        match self
+            .write(
+                reqwest::Method::POST,
+                url,
+                token,
+                &serde_json::json!({"id": tag}),
+                &subject,
+            )
+            .await?
+        {
+            Answer::Body(_) => Ok(()),
+            _ => Err(EnrichError::Data {
+                platform: Platform::Intercom,
+                reason: format!("{subject}: the contact is not there"),
+            }),
+        }
+    }
+
+    async fn write(
+        &self,
+        method: reqwest::Method,
+        url: reqwest::Url,
+        token: &Secret,
+        body: &serde_json::Value,
+        subject: &str,
+    ) -> Result<Answer, EnrichError> {
+        let headers = [("Intercom-Version", API_VERSION)];
+        self.api
+            .send(method, url, Auth::Bearer(token), &headers, body, subject)
+            .await
+    }
+}
+
+/// The contact body: e-mail, phone, name and custom attributes, only what the change carries.
+fn contact_body(contact: &ChatContact) -> serde_json::Value {
+    let mut body = serde_json::Map::new();
+    if let Some(email) = &contact.email {
+        body.insert("email".into(), email.clone().into());
+    }
+    if let Some(phone) = &contact.phone {
+        body.insert("phone".into(), phone.clone().into());
+    }
+    let name = [contact.first_name.as_deref(), contact.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !name.is_empty() {
+        body.insert("name".into(), name.into());
+    }
+    if !contact.attributes.is_empty() {
+        body.insert(
+            "custom_attributes".into(),
+            serde_json::Value::Object(crate::mapping::to_chat::attribute_values(contact)),
+        );
+    }
+    serde_json::Value::Object(body)
+}
+
+/// The `id` of an answered object.
+fn id_of(body: &[u8]) -> Result<String, EnrichError> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| api::malformed(Platform::Intercom, e))?;
+    match v.get("id") {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(serde_json::Value::Number(n)) => Ok(n.to_string()),
+        _ => Err(EnrichError::Data {
+            platform: Platform::Intercom,
+            reason: "the answer names no id".into(),
+        }),
     }
 }
 

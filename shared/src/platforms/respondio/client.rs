@@ -5,7 +5,8 @@
 //! respond-io/typescript-sdk `src/clients/space.ts`).
 
 use crate::event::{Agent, Platform, Visitor};
-use crate::platforms::api::{self, Api, Auth, EnrichError, clean};
+use crate::mapping::to_chat::ChatContact;
+use crate::platforms::api::{self, Answer, Api, Auth, EnrichError, clean};
 use crate::secret::Secret;
 use serde::Deserialize;
 
@@ -60,8 +61,171 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Creates the contact `identifier` names, or updates it when respond.io has it
+    /// (`POST /contact/create_or_update/{identifier}`; respond-io/typescript-sdk
+    /// `src/clients/contact.ts`). Only the fields the change carries are sent: respond.io keeps
+    /// no earlier value of what it is sent. Answers the contact's id.
+    pub async fn create_or_update(
+        &self,
+        token: &Secret,
+        identifier: &str,
+        contact: &ChatContact,
+    ) -> Result<String, EnrichError> {
+        let url = self.api.url(&["contact", "create_or_update", identifier])?;
+        let body = contact_body(contact);
+        let subject = format!("contact {identifier:?}");
+        let answer = self
+            .api
+            .send(
+                reqwest::Method::POST,
+                url,
+                Auth::Bearer(token),
+                &[],
+                &body,
+                &subject,
+            )
+            .await?;
+        match answer {
+            Answer::Body(body) => {
+                let v: serde_json::Value = serde_json::from_slice(&body)
+                    .map_err(|e| api::malformed(Platform::RespondIo, e))?;
+                match v.get("contactId") {
+                    Some(serde_json::Value::Number(n)) => return Ok(n.to_string()),
+                    Some(serde_json::Value::String(s)) if !s.is_empty() => return Ok(s.clone()),
+                    // Observed answers without the id: read the contact back.
+                    _ => {}
+                }
+                let found = self.contact(token, identifier).await?;
+                found
+                    .and_then(|v| v.contact_id)
+                    .ok_or_else(|| EnrichError::Data {
+                        platform: Platform::RespondIo,
+                        reason: format!("{subject} written but not found"),
+                    })
+            }
+            Answer::NotFound | Answer::Conflict(_) => Err(EnrichError::Data {
+                platform: Platform::RespondIo,
+                reason: format!("{subject} was not written"),
+            }),
+        }
+    }
+
+    /// Updates the contact `identifier` names (`PUT /contact/{identifier}`, any identifier form
+    /// including `id:`); `None` when respond.io no longer has it.
+    pub async fn update(
+        &self,
+        token: &Secret,
+        identifier: &str,
+        contact: &ChatContact,
+    ) -> Result<Option<()>, EnrichError> {
+        let url = self.api.url(&["contact", identifier])?;
+        let body = contact_body(contact);
+        let subject = format!("contact {identifier:?}");
+        match self
+            .api
+            .send(
+                reqwest::Method::PUT,
+                url,
+                Auth::Bearer(token),
+                &[],
+                &body,
+                &subject,
+            )
+            .await?
+        {
+            Answer::Body(_) => Ok(Some(())),
+            Answer::NotFound => Ok(None),
+            Answer::Conflict(_) => Err(EnrichError::Data {
+                platform: Platform::RespondIo,
+                reason: format!("{subject}: another contact has those details"),
+            }),
+        }
+    }
+
+    /// Adds tags to the contact (`POST /contact/{identifier}/tag`, a JSON array of 1–10
+    /// names of at most 255 characters).
+    pub async fn add_tags(
+        &self,
+        token: &Secret,
+        identifier: &str,
+        tags: &[String],
+    ) -> Result<(), EnrichError> {
+        let url = self.api.url(&["contact", identifier, "tag"])?;
+        let body = serde_json::Value::from(tags.iter().take(10).cloned().collect::<Vec<_>>());
+        let subject = format!("tags of contact {identifier:?}");
+        match self
+            .api
+            .send(
+                reqwest::Method::POST,
+                url,
+                Auth::Bearer(token),
+                &[],
+                &body,
+                &subject,
+            )
+            .await?
+        {
+            Answer::Body(_) => Ok(()),
+            Answer::NotFound | Answer::Conflict(_) => Err(EnrichError::Data {
+                platform: Platform::RespondIo,
+                reason: format!("{subject}: the contact is not there"),
+            }),
+        }
+    }
+}
+
+/// The identifier a new contact is keyed by: its e-mail, else its phone.
+pub fn identifier_for(contact: &ChatContact) -> Option<String> {
+    contact
+        .email
+        .as_ref()
+        .map(|e| format!("email:{e}"))
+        .or_else(|| contact.phone.as_ref().map(|p| format!("phone:{p}")))
+}
+
+/// The create-or-update body: `firstName` is required, so a contact without one is named by
+/// its last name, else its e-mail's local part.
+fn contact_body(contact: &ChatContact) -> serde_json::Value {
+    let mut body = serde_json::Map::new();
+    let first = contact
+        .first_name
+        .clone()
+        .or_else(|| contact.last_name.clone())
+        .or_else(|| {
+            contact
+                .email
+                .as_deref()
+                .and_then(|e| e.split_once('@'))
+                .map(|(local, _)| local.to_owned())
+        });
+    if let Some(first) = first {
+        body.insert("firstName".into(), first.into());
+    }
+    if contact.first_name.is_some()
+        && let Some(last) = &contact.last_name
+    {
+        body.insert("lastName".into(), last.clone().into());
+    }
+    if let Some(email) = &contact.email {
+        body.insert("email".into(), email.clone().into());
+    }
+    if let Some(phone) = &contact.phone {
+        body.insert("phone".into(), phone.clone().into());
+    }
+    if !contact.attributes.is_empty() {
+        let fields: Vec<serde_json::Value> = contact
+            .attributes
+            .iter()
+            .map(|(name, value)| serde_json::json!({"name": name, "value": value}))
+            .collect();
+        body.insert("custom_fields".into(), fields.into());
+    }
+    serde_json::Value::Object(body)
+}
+
 /// respond.io names a contact `id:123`, `email:…` or `phone:+…`; a bare id is `id:`.
-fn identifier(contact_id: &str) -> String {
+pub fn identifier(contact_id: &str) -> String {
     if ["id:", "email:", "phone:"]
         .iter()
         .any(|p| contact_id.starts_with(p))

@@ -1,0 +1,366 @@
+//! chat-writer: applies each Salesforce change (changes.fifo, one FIFO group per record) to the
+//! tenant's chat platforms: the person's details and the `to_chat` mappings
+//! (`shared::mapping::to_chat`), an update where the platform has the person, a creation
+//! (tagged) where the tenant auto-creates. The platform contact is remembered per record in the
+//! links table, and linked to the Salesforce person so its own webhooks resolve to it.
+
+// A function's output is its tracing (JSON lines for CloudWatch), never bare stdout.
+#![warn(clippy::print_stdout)]
+
+use aws_config::SdkConfig;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_runtime::LambdaEvent;
+use shared::batch::process_in_order_skipping;
+use shared::config::{ConfigError, Env, vars};
+use shared::consumer::{Consumer, CoreError, receive_count};
+use shared::error::{Classify, ErrorClass};
+use shared::event::Platform;
+use shared::event::change::SalesforceChange;
+use shared::identity::rules::{Person, PersonKind};
+use shared::mapping::to_chat::{self, ChatContact, Decision, Facts};
+use shared::platforms::api::EnrichError;
+use shared::platforms::{intercom, respondio};
+use shared::store::links::{LinkKey, Links};
+use shared::synclog::{Outcome, Step, SyncLogEntry};
+use shared::tenant::{PlatformApiSecrets, TenantConfig};
+use thiserror::Error;
+use time::OffsetDateTime;
+
+#[derive(Debug, Error)]
+pub enum ChatWriteError {
+    #[error(transparent)]
+    Core(CoreError),
+    #[error("{0}")]
+    Platform(#[from] EnrichError),
+}
+
+shared::core_error_conversions!(ChatWriteError);
+
+impl Classify for ChatWriteError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            ChatWriteError::Core(e) => e.class(),
+            ChatWriteError::Platform(e) => e.class(),
+        }
+    }
+}
+
+pub struct Function {
+    kit: Consumer,
+    links: Links,
+    intercom: intercom::client::Client,
+    respondio: respondio::client::Client,
+}
+
+impl Function {
+    pub fn from_env(sdk: &SdkConfig, env: &Env) -> Result<Self, ConfigError> {
+        let kit = Consumer::from_env(sdk, env, vars::CHANGES_QUEUE_URL)?;
+        let invalid = |e: EnrichError| ConfigError::Invalid {
+            name: "INTERCOM_API_URL or RESPONDIO_API_URL",
+            reason: e.to_string(),
+        };
+        let http = shared::platforms::api::http_client().map_err(invalid)?;
+        Ok(Self {
+            links: Links::new(kit.dynamo.clone(), env.required(vars::LINKS_TABLE)?),
+            intercom: intercom::client::Client::new(
+                http.clone(),
+                env.optional(vars::INTERCOM_API_URL)
+                    .unwrap_or_else(|| intercom::API_BASE.into()),
+            )
+            .map_err(invalid)?,
+            respondio: respondio::client::Client::new(
+                http,
+                env.optional(vars::RESPONDIO_API_URL)
+                    .unwrap_or_else(|| respondio::API_BASE.into()),
+            )
+            .map_err(invalid)?,
+            kit,
+        })
+    }
+}
+
+pub async fn handle(
+    function: &Function,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    let (response, skipped) = process_in_order_skipping(&event.payload, async |record| {
+        write_or_retry(function, record).await
+    })
+    .await;
+    let receipts: Vec<&str> = skipped.iter().map(String::as_str).collect();
+    function.kit.requeue_now(&receipts).await;
+    Ok(response)
+}
+
+/// The retry policy: a retryable failure comes back after a backoff; what cannot succeed is
+/// recorded as a review item and dropped from the queue.
+async fn write_or_retry(function: &Function, record: &SqsMessage) -> Result<(), ChatWriteError> {
+    let body = record.body.as_deref().unwrap_or_default();
+    let change = match function.kit.sealer.open_change(body).await {
+        Ok(change) => change,
+        Err(e) => {
+            tracing::error!(error = %e, "a change that does not open; dropped");
+            return Ok(());
+        }
+    };
+    let Err(e) = write(function, &change).await else {
+        return Ok(());
+    };
+    let class = e.class();
+    let entry = |outcome, detail: String| {
+        SyncLogEntry::new(
+            &change.correlation_id,
+            &change.tenant_id,
+            None,
+            Step::ToChat,
+            outcome,
+            detail,
+        )
+        .attempts(receive_count(record))
+        .message_id(record.message_id.as_deref())
+        .error_class(class)
+    };
+    match function.kit.retry_later(&[record], class).await {
+        Some(delay) => {
+            let retry = entry(
+                Outcome::Error,
+                format!(
+                    "{} {}: {e}; retried in {} s",
+                    change.sobject,
+                    change.record_id,
+                    delay.as_secs()
+                ),
+            );
+            if let Err(err) = function.kit.sync_log.record(&retry).await {
+                tracing::warn!(error = %err, "sync log write failed");
+            }
+            Err(e)
+        }
+        None => {
+            let parked = entry(
+                Outcome::Parked,
+                format!(
+                    "{} {} not written to the chat: {e}",
+                    change.sobject, change.record_id
+                ),
+            );
+            function.kit.sync_log.record(&parked).await?;
+            Ok(())
+        }
+    }
+}
+
+/// Writes one change to every platform of the tenant that takes writes.
+async fn write(function: &Function, change: &SalesforceChange) -> Result<(), ChatWriteError> {
+    let config = function.kit.tenant(&change.tenant_id).await?;
+    let kind = match change.sobject.as_str() {
+        "Contact" => PersonKind::Contact,
+        "Lead" => PersonKind::Lead,
+        other => {
+            log(
+                function,
+                change,
+                None,
+                Outcome::Passed,
+                format!("{other} changes are not sent to the chat"),
+            )
+            .await;
+            return Ok(());
+        }
+    };
+    let contact = to_chat::contact(&change.sobject, &change.fields, &config.fields);
+    let secrets = function
+        .kit
+        .secrets
+        .salesforce(&change.tenant_id)
+        .await?
+        .and_then(|s| s.platform_api)
+        .unwrap_or_default();
+    let person = Person {
+        kind,
+        id: change.record_id.clone(),
+        account_id: None,
+    };
+    for &platform in &config.platforms {
+        let note = write_platform(
+            function, &config, change, &person, &contact, &secrets, platform,
+        )
+        .await?;
+        log(function, change, Some(platform), Outcome::Ok, note).await;
+    }
+    Ok(())
+}
+
+/// One platform: decide (`to_chat::decide`), then update or create, tag, and link.
+async fn write_platform(
+    function: &Function,
+    config: &TenantConfig,
+    change: &SalesforceChange,
+    person: &Person,
+    contact: &ChatContact,
+    secrets: &PlatformApiSecrets,
+    platform: Platform,
+) -> Result<String, ChatWriteError> {
+    let tenant = &change.tenant_id;
+    let token = match platform {
+        Platform::Intercom => secrets.intercom_access_token.as_ref(),
+        Platform::RespondIo => secrets.respondio_api_token.as_ref(),
+        // Tidio's writes come next; CloudCX documents no write API (docs/salesforce-to-chat.md).
+        Platform::Tidio | Platform::CloudCx => None,
+    };
+    let writable = matches!(platform, Platform::Intercom | Platform::RespondIo);
+    let linked = function
+        .links
+        .platform_contact(tenant, platform, &change.record_id)
+        .await?;
+    let mut facts = Facts {
+        linked,
+        found: None,
+        auto_create: config.from_salesforce.auto_create,
+        tag: config.from_salesforce.auto_create_tag.clone(),
+        identifiable: contact.email.is_some() || contact.phone.is_some(),
+        writable: writable && token.is_some(),
+    };
+    if let (true, Some(token), None) = (facts.writable, token, &facts.linked) {
+        facts.found = match platform {
+            Platform::Intercom => match &contact.email {
+                Some(email) => function.intercom.find_by_email(token, email).await?,
+                None => None,
+            },
+            _ => match respondio::client::identifier_for(contact) {
+                Some(identifier) => function
+                    .respondio
+                    .contact(token, &identifier)
+                    .await?
+                    .and_then(|v| v.contact_id),
+                None => None,
+            },
+        };
+    }
+    let decision = to_chat::decide(&facts, contact);
+    let Some(token) = token else {
+        return Ok(match decision {
+            Decision::Skip { reason } => reason,
+            _ => "no API token for the platform in the tenant's secrets".into(),
+        });
+    };
+    let (contact_id, note) = match decision {
+        Decision::Skip { reason } => return Ok(reason),
+        Decision::Update { contact_id } => {
+            match platform {
+                Platform::Intercom => {
+                    if function
+                        .intercom
+                        .update(token, &contact_id, contact)
+                        .await?
+                        .is_none()
+                    {
+                        return Ok(format!("contact {contact_id} is gone from Intercom"));
+                    }
+                }
+                _ => {
+                    let identifier = respondio::client::identifier(&contact_id);
+                    if function
+                        .respondio
+                        .update(token, &identifier, contact)
+                        .await?
+                        .is_none()
+                    {
+                        return Ok(format!("contact {contact_id} is gone from respond.io"));
+                    }
+                }
+            }
+            (contact_id.clone(), format!("updated contact {contact_id}"))
+        }
+        Decision::Create { tag } => {
+            let id = match platform {
+                Platform::Intercom => {
+                    let role = if person.kind == PersonKind::Lead {
+                        "lead"
+                    } else {
+                        "user"
+                    };
+                    match function.intercom.create(token, role, contact).await? {
+                        intercom::client::Created::New(id) => id,
+                        // Created meanwhile (search lags): update it instead.
+                        intercom::client::Created::Exists(id) => {
+                            function.intercom.update(token, &id, contact).await?;
+                            id
+                        }
+                    }
+                }
+                _ => {
+                    let identifier = respondio::client::identifier_for(contact).unwrap_or_default();
+                    function
+                        .respondio
+                        .create_or_update(token, &identifier, contact)
+                        .await?
+                }
+            };
+            if let Some(tag) = &tag {
+                match platform {
+                    Platform::Intercom => function.intercom.tag(token, &id, tag).await?,
+                    _ => {
+                        function
+                            .respondio
+                            .add_tags(
+                                token,
+                                &respondio::client::identifier(&id),
+                                std::slice::from_ref(tag),
+                            )
+                            .await?;
+                    }
+                }
+            }
+            (
+                id.clone(),
+                format!(
+                    "created contact {id}{}",
+                    tag.map(|t| format!(" tagged {t:?}")).unwrap_or_default()
+                ),
+            )
+        }
+    };
+    let now = OffsetDateTime::now_utc();
+    function
+        .links
+        .put_platform_contact(tenant, platform, &change.record_id, &contact_id, now)
+        .await?;
+    // The platform's own webhooks about this contact then resolve to the record directly.
+    function
+        .links
+        .put(
+            tenant,
+            &[LinkKey::PlatformContact {
+                platform,
+                contact_id: contact_id.clone(),
+            }],
+            person,
+            config.identity.link_ttl_days,
+            now,
+        )
+        .await?;
+    Ok(note)
+}
+
+async fn log(
+    function: &Function,
+    change: &SalesforceChange,
+    platform: Option<Platform>,
+    outcome: Outcome,
+    note: String,
+) {
+    let detail = format!("{} {}: {note}", change.sobject, change.record_id);
+    tracing::info!(correlation_id = %change.correlation_id, tenant_id = %change.tenant_id, platform = platform.map(Platform::as_str), %detail, "change");
+    let entry = SyncLogEntry::new(
+        &change.correlation_id,
+        &change.tenant_id,
+        platform,
+        Step::ToChat,
+        outcome,
+        detail,
+    );
+    if let Err(e) = function.kit.sync_log.record(&entry).await {
+        tracing::warn!(error = %e, "sync log write failed");
+    }
+}
