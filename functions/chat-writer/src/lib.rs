@@ -17,10 +17,13 @@ use shared::error::{Classify, ErrorClass};
 use shared::event::Platform;
 use shared::event::change::SalesforceChange;
 use shared::identity::rules::{Person, PersonKind};
+use shared::mapping::people;
+use shared::mapping::state::{RecordWatermarks, Stamp};
 use shared::mapping::to_chat::{self, ChatContact, Decision, Facts};
 use shared::platforms::api::EnrichError;
 use shared::platforms::{intercom, respondio};
-use shared::store::links::{LinkKey, Links};
+use shared::store::links::{ChatLink, LinkKey, Links};
+use shared::store::watermarks::Watermarks;
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 use shared::tenant::{PlatformApiSecrets, TenantConfig};
 use thiserror::Error;
@@ -48,6 +51,9 @@ impl Classify for ChatWriteError {
 pub struct Function {
     kit: Consumer,
     links: Links,
+    /// The record's field watermarks: what chatsync wrote to Salesforce (an echo not to send
+    /// back), and what it sent to the chat (an echo for the resolver not to write back).
+    watermarks: Watermarks,
     intercom: intercom::client::Client,
     respondio: respondio::client::Client,
 }
@@ -62,6 +68,8 @@ impl Function {
         let http = shared::platforms::api::http_client().map_err(invalid)?;
         Ok(Self {
             links: Links::new(kit.dynamo.clone(), env.required(vars::LINKS_TABLE)?),
+            watermarks: Watermarks::new(kit.dynamo.clone(), env.required(vars::WATERMARKS_TABLE)?)
+                .sealed(kit.sealer.clone()),
             intercom: intercom::client::Client::new(
                 http.clone(),
                 env.optional(vars::INTERCOM_API_URL)
@@ -181,26 +189,68 @@ async fn write(function: &Function, change: &SalesforceChange) -> Result<(), Cha
         id: change.record_id.clone(),
         account_id: None,
     };
+    let marks = function
+        .watermarks
+        .load(&change.tenant_id, &change.sobject, &change.record_id)
+        .await?;
+    let mut sent_any = false;
     for &platform in &config.platforms {
-        let note = write_platform(
-            function, &config, change, &person, &contact, &secrets, platform,
+        let (note, sent) = write_platform(
+            function, &config, change, &person, &contact, &marks, &secrets, platform,
         )
         .await?;
+        sent_any |= sent;
         log(function, change, Some(platform), Outcome::Ok, note).await;
+    }
+    if sent_any {
+        // The platforms will report these values back (their webhooks): marked as chatsync's,
+        // the resolver does not write them to Salesforce again.
+        let stamp = Stamp::new(change.received_at, &change.change_id, 0);
+        let wanted: Vec<(String, serde_json::Value)> = config
+            .fields
+            .iter()
+            .filter(|m| m.direction.to_chat())
+            .filter_map(|m| m.to.split_once('.'))
+            .filter(|(object, _)| *object == change.sobject)
+            .filter_map(|(_, field)| {
+                let value = change.fields.get(field)?;
+                Some((
+                    field.to_owned(),
+                    value
+                        .clone()
+                        .map_or(serde_json::Value::Null, serde_json::Value::String),
+                ))
+            })
+            .collect();
+        if !wanted.is_empty() {
+            function
+                .watermarks
+                .save(
+                    &change.tenant_id,
+                    &change.sobject,
+                    &change.record_id,
+                    &people::created_marks(&wanted, &stamp),
+                    OffsetDateTime::now_utc(),
+                )
+                .await?;
+        }
     }
     Ok(())
 }
 
-/// One platform: decide (`to_chat::decide`), then update or create, tag, and link.
+/// One platform: what is new for it (`to_chat::news`), the decision (`to_chat::decide`), then
+/// update or create, tag, and link. The note for the sync log, and whether anything was sent.
+#[allow(clippy::too_many_arguments)]
 async fn write_platform(
     function: &Function,
     config: &TenantConfig,
     change: &SalesforceChange,
     person: &Person,
     contact: &ChatContact,
+    marks: &RecordWatermarks,
     secrets: &PlatformApiSecrets,
     platform: Platform,
-) -> Result<String, ChatWriteError> {
+) -> Result<(String, bool), ChatWriteError> {
     let tenant = &change.tenant_id;
     let token = match platform {
         Platform::Intercom => secrets.intercom_access_token.as_ref(),
@@ -209,12 +259,14 @@ async fn write_platform(
         Platform::Tidio | Platform::CloudCx => None,
     };
     let writable = matches!(platform, Platform::Intercom | Platform::RespondIo);
-    let linked = function
+    let link = function
         .links
         .platform_contact(tenant, platform, &change.record_id)
         .await?;
+    let written = link.as_ref().map(|l| l.written.clone()).unwrap_or_default();
+    let news = to_chat::news(&change.sobject, contact, &written, marks, &config.fields);
     let mut facts = Facts {
-        linked,
+        linked: link.map(|l| l.contact_id),
         found: None,
         auto_create: config.from_salesforce.auto_create,
         tag: config.from_salesforce.auto_create_tag.clone(),
@@ -237,16 +289,20 @@ async fn write_platform(
             },
         };
     }
-    let decision = to_chat::decide(&facts, contact);
+    let decision = to_chat::decide(&facts, &news);
     let Some(token) = token else {
-        return Ok(match decision {
-            Decision::Skip { reason } => reason,
-            _ => "no API token for the platform in the tenant's secrets".into(),
-        });
+        return Ok((
+            match decision {
+                Decision::Skip { reason } => reason,
+                _ => "no API token for the platform in the tenant's secrets".into(),
+            },
+            false,
+        ));
     };
-    let (contact_id, note) = match decision {
-        Decision::Skip { reason } => return Ok(reason),
+    let (contact_id, note, sent) = match decision {
+        Decision::Skip { reason } => return Ok((reason, false)),
         Decision::Update { contact_id } => {
+            let contact = &news;
             match platform {
                 Platform::Intercom => {
                     if function
@@ -255,7 +311,7 @@ async fn write_platform(
                         .await?
                         .is_none()
                     {
-                        return Ok(format!("contact {contact_id} is gone from Intercom"));
+                        return Ok((format!("contact {contact_id} is gone from Intercom"), false));
                     }
                 }
                 _ => {
@@ -266,11 +322,18 @@ async fn write_platform(
                         .await?
                         .is_none()
                     {
-                        return Ok(format!("contact {contact_id} is gone from respond.io"));
+                        return Ok((
+                            format!("contact {contact_id} is gone from respond.io"),
+                            false,
+                        ));
                     }
                 }
             }
-            (contact_id.clone(), format!("updated contact {contact_id}"))
+            (
+                contact_id.clone(),
+                format!("updated contact {contact_id}"),
+                news.clone(),
+            )
         }
         Decision::Create { tag } => {
             let id = match platform {
@@ -318,13 +381,25 @@ async fn write_platform(
                     "created contact {id}{}",
                     tag.map(|t| format!(" tagged {t:?}")).unwrap_or_default()
                 ),
+                contact.clone(),
             )
         }
     };
     let now = OffsetDateTime::now_utc();
+    let mut written = written;
+    written.extend(to_chat::hashes(&sent));
     function
         .links
-        .put_platform_contact(tenant, platform, &change.record_id, &contact_id, now)
+        .put_platform_contact(
+            tenant,
+            platform,
+            &change.record_id,
+            &ChatLink {
+                contact_id: contact_id.clone(),
+                written,
+            },
+            now,
+        )
         .await?;
     // The platform's own webhooks about this contact then resolve to the record directly.
     function
@@ -340,7 +415,7 @@ async fn write_platform(
             now,
         )
         .await?;
-    Ok(note)
+    Ok((note, true))
 }
 
 async fn log(

@@ -144,6 +144,70 @@ pub fn decide(facts: &Facts, contact: &ChatContact) -> Decision {
     }
 }
 
+/// The hash of each field the contact carries (`email`, `phone`, `first_name`, `last_name`,
+/// `attr:<name>`), to compare with what was last written.
+pub fn hashes(contact: &ChatContact) -> BTreeMap<String, String> {
+    let hash = |v: Option<&str>| {
+        super::state::value_hash(&v.map_or(Value::Null, |s| Value::String(s.to_owned())))
+    };
+    let mut out = BTreeMap::new();
+    for (name, value) in [
+        ("email", &contact.email),
+        ("phone", &contact.phone),
+        ("first_name", &contact.first_name),
+        ("last_name", &contact.last_name),
+    ] {
+        if let Some(v) = value {
+            out.insert(name.to_owned(), hash(Some(v)));
+        }
+    }
+    for (name, value) in &contact.attributes {
+        out.insert(format!("attr:{name}"), hash(value.as_deref()));
+    }
+    out
+}
+
+/// What is new for the platform: the fields whose hash differs from what chatsync last wrote
+/// there, and none of the attributes whose Salesforce value is the one chatsync itself wrote
+/// to Salesforce from the chat (`marks`, the record's watermarks): sending those back would
+/// echo the chat's own change.
+pub fn news(
+    sobject: &str,
+    contact: &ChatContact,
+    written: &BTreeMap<String, String>,
+    marks: &super::state::RecordWatermarks,
+    mappings: &[FieldMapping],
+) -> ChatContact {
+    let now = hashes(contact);
+    let changed = |key: &str| now.get(key) != written.get(key);
+    let from_chat = |attribute: &str, value: &Option<String>| {
+        mappings
+            .iter()
+            .filter(|m| m.direction.to_chat())
+            .filter(|m| m.from.strip_prefix("visitor.custom_attributes.") == Some(attribute))
+            .filter_map(|m| m.to.split_once('.'))
+            .filter(|(object, _)| *object == sobject)
+            .any(|(_, field)| {
+                marks.get(field).is_some_and(|mark| {
+                    let v = value.clone().map_or(Value::Null, Value::String);
+                    mark.hash == super::state::value_hash(&v)
+                })
+            })
+    };
+    ChatContact {
+        email: contact.email.clone().filter(|_| changed("email")),
+        phone: contact.phone.clone().filter(|_| changed("phone")),
+        first_name: contact.first_name.clone().filter(|_| changed("first_name")),
+        last_name: contact.last_name.clone().filter(|_| changed("last_name")),
+        attributes: contact
+            .attributes
+            .iter()
+            .filter(|(name, value)| changed(&format!("attr:{name}")) && !from_chat(name, value))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}
+
 /// The contact's custom attributes as JSON values (null for a cleared field).
 pub fn attribute_values(contact: &ChatContact) -> serde_json::Map<String, Value> {
     contact
@@ -243,6 +307,50 @@ mod tests {
             &mappings,
         );
         assert!(c.is_empty(), "{c:?}");
+    }
+
+    #[test]
+    fn only_news_go_over_never_what_came_from_the_chat() {
+        let mappings = [mapping(
+            "visitor.custom_attributes.job_title",
+            "Contact.Title",
+            Direction::Both,
+            &[],
+        )];
+        let full = ChatContact {
+            email: Some("ada@example.org".into()),
+            first_name: Some("Ada".into()),
+            attributes: [("job_title".to_owned(), Some("CTO".to_owned()))]
+                .into_iter()
+                .collect(),
+            ..ChatContact::default()
+        };
+        let none = crate::mapping::state::RecordWatermarks::new();
+        // Nothing written yet: everything is new.
+        assert_eq!(
+            news("Contact", &full, &BTreeMap::new(), &none, &mappings),
+            full
+        );
+        // All of it written already: nothing is.
+        let written = hashes(&full);
+        assert!(news("Contact", &full, &written, &none, &mappings).is_empty());
+        // The title changed in Salesforce: only it goes.
+        let mut retitled = full.clone();
+        retitled
+            .attributes
+            .insert("job_title".into(), Some("CEO".into()));
+        let n = news("Contact", &retitled, &written, &none, &mappings);
+        assert_eq!(n.email, None);
+        assert_eq!(n.attributes["job_title"].as_deref(), Some("CEO"));
+        // ...unless chatsync wrote that very value to Salesforce from the chat: an echo.
+        let stamp = crate::mapping::state::Stamp::new(time::OffsetDateTime::UNIX_EPOCH, "d", 0);
+        let marks: crate::mapping::state::RecordWatermarks = crate::mapping::people::created_marks(
+            &[("Title".to_owned(), Value::String("CEO".into()))],
+            &stamp,
+        )
+        .into_iter()
+        .collect();
+        assert!(news("Contact", &retitled, &written, &marks, &mappings).is_empty());
     }
 
     #[test]

@@ -110,6 +110,14 @@ pub struct Links {
 }
 
 /// Where a key's creation claim lives: beside its link, never read as one.
+/// A Salesforce record's contact on a chat platform, and the hash of each field chatsync last
+/// wrote there (`mapping::to_chat::hashes`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChatLink {
+    pub contact_id: String,
+    pub written: std::collections::BTreeMap<String, String>,
+}
+
 fn to_chat_key(platform: Platform, record_id: &str) -> String {
     format!("to-chat:{}:{record_id}", platform.as_str())
 }
@@ -144,14 +152,14 @@ impl Links {
         ])
     }
 
-    /// The platform contact a Salesforce record was written to (Salesforce → chat): item
-    /// `sk = to-chat:{platform}:{record id}`, written by the chat writer.
+    /// The platform contact a Salesforce record was written to (Salesforce → chat), and what
+    /// was last written to it: item `sk = to-chat:{platform}:{record id}`, the chat writer's.
     pub async fn platform_contact(
         &self,
         tenant: &str,
         platform: Platform,
         record_id: &str,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<ChatLink>, StoreError> {
         let got = self
             .client
             .get_item()
@@ -162,26 +170,50 @@ impl Links {
             .send()
             .await
             .map_err(|e| aws_error("DynamoDB", "GetItem", e))?;
-        Ok(got
-            .item
-            .and_then(|i| i.get("contact_id").and_then(|v| v.as_s().ok()).cloned()))
+        let Some(item) = got.item else {
+            return Ok(None);
+        };
+        let Some(contact_id) = item.get("contact_id").and_then(|v| v.as_s().ok()).cloned() else {
+            return Ok(None);
+        };
+        // Hashes only (never values): what the platform holds is personal.
+        let written = item
+            .get("written")
+            .and_then(|v| v.as_m().ok())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Some(ChatLink {
+            contact_id,
+            written,
+        }))
     }
 
-    /// Remembers that `record_id` is `contact_id` on `platform`.
+    /// Remembers that `record_id` is `contact_id` on `platform`, and the hashes of the fields
+    /// written to it.
     pub async fn put_platform_contact(
         &self,
         tenant: &str,
         platform: Platform,
         record_id: &str,
-        contact_id: &str,
+        link: &ChatLink,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
+        let written = link
+            .written
+            .iter()
+            .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
+            .collect();
         self.client
             .put_item()
             .table_name(&self.table)
             .item("pk", AttributeValue::S(tenant.to_owned()))
             .item("sk", AttributeValue::S(to_chat_key(platform, record_id)))
-            .item("contact_id", AttributeValue::S(contact_id.to_owned()))
+            .item("contact_id", AttributeValue::S(link.contact_id.clone()))
+            .item("written", AttributeValue::M(written))
             .item("linked_at", AttributeValue::S(crate::rfc3339(now)))
             .send()
             .await

@@ -459,21 +459,28 @@ async fn a_contact_created_in_salesforce_appears_once_in_each_platform_tagged_an
     let id = created["id"].as_str().expect("id").to_owned();
     // THEN it appears once in respond.io and once in Intercom, tagged, with its title
     let email = "mary.jackson@example.org";
-    let (respondio, intercom) = chatsync_tests::eventually(
+    chatsync_tests::eventually(
         std::time::Duration::from_secs(60),
         "the contact in both platforms",
         || async {
             let r = chat_records(&session, "respondio", "contacts").await;
             let i = chat_records(&session, "intercom", "contacts").await;
-            let found =
-                |l: &[serde_json::Value]| with_email(l, email).first().map(|c| (*c).clone());
-            match (found(&r), found(&i)) {
-                (Some(a), Some(b)) => Some((a, b)),
-                _ => None,
-            }
+            (!with_email(&r, email).is_empty() && !with_email(&i, email).is_empty()).then_some(())
         },
     )
     .await;
+    // Created, then tagged: both done once the pipeline is idle.
+    session
+        .wait_idle(std::time::Duration::from_secs(60))
+        .await
+        .expect("idle");
+    let respondio = with_email(
+        &chat_records(&session, "respondio", "contacts").await,
+        email,
+    )[0]
+    .clone();
+    let intercom =
+        with_email(&chat_records(&session, "intercom", "contacts").await, email)[0].clone();
     assert_eq!(respondio["firstName"], "Mary");
     assert_eq!(respondio["lastName"], "Jackson");
     assert!(
