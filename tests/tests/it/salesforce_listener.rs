@@ -552,3 +552,266 @@ async fn a_contact_created_in_salesforce_appears_once_in_each_platform_tagged_an
     );
     session.stop().await;
 }
+
+/// Saves of Contacts the emulator took (client PATCHes of Contact records).
+async fn salesforce_contact_updates(session: &Session) -> usize {
+    let stats: serde_json::Value = reqwest::get(format!("{}/__emulator/stats", emulator(session)))
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("JSON");
+    stats["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| {
+            r["method"] == "PATCH"
+                && r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.contains("/sobjects/Contact/"))
+                && r["status"].as_u64().is_some_and(|s| s < 300)
+        })
+        .count()
+}
+
+/// Writes the chat platforms took (every call but reads and searches).
+async fn chat_writes(session: &Session) -> u64 {
+    let base = session.chat_url.clone().expect("chat emulator");
+    let stats: serde_json::Value = reqwest::get(format!("{base}/__emulator/stats"))
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("JSON");
+    stats["by_route"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(route, _)| !route.contains(" GET ") && !route.ends_with("/search"))
+        .filter_map(|(_, n)| n.as_u64())
+        .sum()
+}
+
+#[tokio::test]
+async fn n_changes_on_each_side_make_exactly_n_writes_on_the_other_and_then_quiet() {
+    // GIVEN the worst case: an org whose outbound message also fires for chatsync's own saves
+    // (the integration user kept "Send Outbound Messages"), a Title mapped both ways, and
+    // chat values that overwrite Salesforce's
+    let (path, tenant) = e2e::tenant_variant("demo", |toml| {
+        toml.replace(
+            "organization_id = \"00D5g0000000001\"",
+            "organization_id = \"00D5g0000000001\"\nauto_create = true",
+        )
+        .replace(
+            "to = \"Contact.Title\"",
+            "to = \"Contact.Title\"\ndirection = \"both\"",
+        )
+        .replace(
+            "default_phone_region = \"GB\"",
+            "default_phone_region = \"GB\"\nupdate = \"overwrite\"",
+        )
+    });
+    let session = e2e::start(vec![path], Vec::new()).await;
+    let endpoint = format!(
+        "{}/salesforce/demo/outbound?token={TOKEN}",
+        session.intake_url()
+    );
+    define(
+        &session,
+        serde_json::json!([{"object": "Contact", "fields": ["Email", "FirstName", "LastName", "Title"],
+            "endpoint": endpoint, "quiet_users": []}]),
+        serde_json::json!({"retry_base_ms": 50, "batch_ms": 20}),
+    )
+    .await;
+    let email = "katherine.j@example.org";
+    let created = save(
+        &session,
+        reqwest::Method::POST,
+        "Contact",
+        serde_json::json!({"FirstName": "Katherine", "LastName": "Johnson", "Email": email, "Title": "Computer"}),
+    )
+    .await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let intercom_id = chatsync_tests::eventually(
+        std::time::Duration::from_secs(60),
+        "the Intercom contact",
+        || async {
+            let i = chat_records(&session, "intercom", "contacts").await;
+            with_email(&i, email)
+                .first()
+                .and_then(|c| c["id"].as_str().map(str::to_owned))
+        },
+    )
+    .await;
+    session
+        .wait_idle(std::time::Duration::from_secs(60))
+        .await
+        .expect("idle");
+    let title_in_chat = |title: &'static str| {
+        let session = &session;
+        async move {
+            let r = chat_records(session, "respondio", "contacts").await;
+            let i = chat_records(session, "intercom", "contacts").await;
+            let r_ok = with_email(&r, email).first().is_some_and(|c| {
+                c["custom_fields"].as_array().is_some_and(|f| {
+                    f.contains(&serde_json::json!({"name": "job_title", "value": title}))
+                })
+            });
+            let i_ok = with_email(&i, email)
+                .first()
+                .is_some_and(|c| c["custom_attributes"]["job_title"] == title);
+            (r_ok && i_ok).then_some(())
+        }
+    };
+    // The platforms report a contact back after every write: Intercom's webhook.
+    let report = |title: &str, at: i64| {
+        intercom_contact_update(&intercom_id, email, "Katherine Johnson", title, at)
+    };
+
+    // WHEN Salesforce changes the Title three times, and Intercom reports each write back
+    let (sf_before, chat_before) = (
+        salesforce_contact_updates(&session).await,
+        chat_writes(&session).await,
+    );
+    let mut at = time::OffsetDateTime::now_utc().unix_timestamp();
+    for title in ["Mathematician", "Engineer", "Scientist"] {
+        save(
+            &session,
+            reqwest::Method::PATCH,
+            &format!("Contact/{id}"),
+            serde_json::json!({"Title": title}),
+        )
+        .await;
+        chatsync_tests::eventually(
+            std::time::Duration::from_secs(60),
+            "the title in the chat",
+            || title_in_chat(title),
+        )
+        .await;
+        session
+            .wait_idle(std::time::Duration::from_secs(60))
+            .await
+            .expect("idle");
+        at += 1;
+        send_intercom(&session, &tenant, &report(title, at)).await;
+        session
+            .wait_idle(std::time::Duration::from_secs(60))
+            .await
+            .expect("idle");
+    }
+    // THEN three writes on each platform, and nothing back into Salesforce but the three saves
+    assert_eq!(
+        chat_writes(&session).await - chat_before,
+        6,
+        "three per platform"
+    );
+    assert_eq!(
+        salesforce_contact_updates(&session).await - sf_before,
+        3,
+        "only the three changes made in Salesforce"
+    );
+
+    // WHEN Intercom's contact changes three times
+    let (sf_before, chat_before) = (
+        salesforce_contact_updates(&session).await,
+        chat_writes(&session).await,
+    );
+    for title in ["Astronaut Trainer", "Orbital Analyst", "Author"] {
+        at += 1;
+        send_intercom(&session, &tenant, &report(title, at)).await;
+        chatsync_tests::eventually(
+            std::time::Duration::from_secs(60),
+            "the title in Salesforce",
+            || async {
+                let contacts = records_of(&session, "Contact").await;
+                contacts
+                    .iter()
+                    .find(|c| c["Id"].as_str() == Some(id.as_str()))
+                    .filter(|c| c["Title"] == title)
+                    .map(|_| ())
+            },
+        )
+        .await;
+        session
+            .wait_idle(std::time::Duration::from_secs(60))
+            .await
+            .expect("idle");
+    }
+    // THEN three saves in Salesforce, and its outbound messages write nothing back to the chat
+    assert_eq!(salesforce_contact_updates(&session).await - sf_before, 3);
+    assert_eq!(
+        chat_writes(&session).await,
+        chat_before,
+        "no echo to the chat"
+    );
+    // AND the system is quiet
+    session
+        .wait_idle(std::time::Duration::from_secs(60))
+        .await
+        .expect("idle");
+    assert_eq!(salesforce_contact_updates(&session).await - sf_before, 3);
+    assert_eq!(chat_writes(&session).await, chat_before);
+    session.stop().await;
+}
+
+fn intercom_contact_update(
+    id: &str,
+    email: &str,
+    name: &str,
+    title: &str,
+    at: i64,
+) -> serde_json::Value {
+    serde_json::json!({
+        "type": "notification_event", "app_id": "demoapp1", "topic": "contact.user.updated",
+        "id": format!("notif_{id}_{at}"), "created_at": at, "first_sent_at": at, "delivery_attempts": 1,
+        "data": {"type": "notification_event_data", "item": {
+            "type": "contact", "id": id, "workspace_id": "demoapp1", "role": "user",
+            "email": email, "phone": null, "name": name, "external_id": null,
+            "created_at": at - 600, "updated_at": at,
+            "custom_attributes": {"job_title": title},
+            "tags": {"type": "list", "data": []},
+            "companies": {"type": "list", "data": []}
+        }}
+    })
+}
+
+async fn send_intercom(session: &Session, tenant: &TenantFile, body: &serde_json::Value) {
+    let bytes = serde_json::to_vec(body).expect("json");
+    let (status, answer) =
+        e2e::post_from(session, tenant, shared::event::Platform::Intercom, &bytes).await;
+    assert!(status == 202 || status == 200, "{status} {answer}");
+}
+
+/// Intercom contact reports the resolver took, linked to their Salesforce person.
+async fn resolved_reports(session: &Session) -> usize {
+    let client = aws_sdk_dynamodb::Client::new(&session.sdk);
+    let table = session.table("SyncLogTable").expect("sync log table");
+    let log = shared::store::synclog::SyncLogTable::new(client.clone(), table);
+    let scan = client.scan().table_name(table).send().await.expect("scan");
+    let pks: std::collections::BTreeSet<&String> = scan
+        .items()
+        .iter()
+        .filter_map(|item| item.get("pk").and_then(|v| v.as_s().ok()))
+        .filter(|pk| !pk.starts_with(shared::store::synclog::PAYLOAD_PREFIX))
+        .collect();
+    let mut n = 0;
+    for pk in pks {
+        n += log
+            .trail(pk)
+            .await
+            .expect("trail")
+            .into_iter()
+            .filter(|l| {
+                l.entry.step == shared::synclog::Step::Resolve
+                    && l.entry.outcome == shared::synclog::Outcome::Ok
+                    && l.entry.detail.contains("by its platform contact link")
+            })
+            .count();
+    }
+    n
+}
+
+async fn records_of(session: &Session, sobject: &str) -> Vec<serde_json::Value> {
+    e2e::records(session, sobject).await
+}
