@@ -707,6 +707,11 @@ async fn n_changes_on_each_side_make_exactly_n_writes_on_the_other_and_then_quie
         "three per platform"
     );
     assert_eq!(
+        resolved_reports(&session).await,
+        3,
+        "each report reached the resolver, linked to the Contact"
+    );
+    assert_eq!(
         salesforce_contact_updates(&session).await - sf_before,
         3,
         "only the three changes made in Salesforce"
