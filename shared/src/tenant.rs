@@ -79,6 +79,9 @@ pub struct FromSalesforce {
     /// The tag a contact created this way gets (respond.io's integration offers the same tag);
     /// empty: none.
     pub auto_create_tag: String,
+    /// Objects (`Contact`, `Lead`) the salesforce-poller asks for changes every run, for orgs
+    /// without an outbound message or to catch what one missed; empty: no polling.
+    pub poll: Vec<String>,
 }
 
 impl Default for FromSalesforce {
@@ -87,6 +90,7 @@ impl Default for FromSalesforce {
             organization_id: None,
             auto_create: false,
             auto_create_tag: "Auto-Create: Salesforce".into(),
+            poll: Vec::new(),
         }
     }
 }
@@ -516,6 +520,13 @@ impl TenantConfig {
                 problems.push(format!(
                     "from_salesforce.organization_id = {org:?}: expected an org id (00D…, 15 or 18 characters)"
                 ));
+            }
+            for object in &config.from_salesforce.poll {
+                if object != "Contact" && object != "Lead" {
+                    problems.push(format!(
+                        "from_salesforce.poll: {object:?} is not sent to the chat (Contact or Lead)"
+                    ));
+                }
             }
             if let Some(field) = &config.identity.account_id_field
                 && !is_field_name(field)

@@ -39,6 +39,7 @@ pub fn bin_dir() -> PathBuf {
         "retry-drainer",
         "salesforce-listener",
         "chat-writer",
+        "salesforce-poller",
     ] {
         assert!(
             dir.join(binary).exists(),

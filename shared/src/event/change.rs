@@ -14,6 +14,8 @@ use time::OffsetDateTime;
 pub enum ChangeSource {
     /// A Salesforce Outbound Message (workflow or Flow action).
     OutboundMessage,
+    /// The salesforce-poller's `sobjects/{type}/updated` window.
+    Poll,
 }
 
 /// The record's fields as the message carried them: API name → value (None: null in

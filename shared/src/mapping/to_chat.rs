@@ -91,6 +91,23 @@ fn chat_value(m: &FieldMapping, salesforce: &str) -> Option<String> {
     }
 }
 
+/// The fields of `sobject` a change needs for [`contact`]: the person's and every mapped one.
+pub fn fields_needed(sobject: &str, mappings: &[FieldMapping]) -> Vec<String> {
+    let mut fields: Vec<String> = ["Email", "Phone", "MobilePhone", "FirstName", "LastName"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    for m in mappings.iter().filter(|m| m.direction.to_chat()) {
+        if let Some((object, field)) = m.to.split_once('.')
+            && object == sobject
+            && !fields.iter().any(|f| f == field)
+        {
+            fields.push(field.to_owned());
+        }
+    }
+    fields
+}
+
 /// What is known before writing one platform.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facts {

@@ -19,6 +19,20 @@ pub fn parse(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(&format!("{head}{sign}{h}:{m}"), &Rfc3339).ok()
 }
 
+/// A time as a request parameter: RFC 3339 in UTC, seconds precision (`2024-05-01T12:00:00Z`).
+pub fn render(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

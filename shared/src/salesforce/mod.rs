@@ -37,7 +37,7 @@ pub use error::{ApiError, SalesforceError};
 pub use exchanges::{Exchange, Exchanges, Recorded};
 pub use limits::{ApiBudget, ApiUsage, Priority};
 pub use plan::{CompositePlan, plan_collections, plan_composite};
-pub use rest::{QueryPage, UpsertOutcome};
+pub use rest::{QueryPage, Updated, UpsertOutcome};
 pub use soql::{SearchGroup, Soql, SoqlValue, Sosl};
 
 #[cfg(test)]

@@ -31,6 +31,14 @@ pub struct QueryPage {
     pub records: Vec<Value>,
 }
 
+/// The answer of [`Org::updated`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Updated {
+    pub ids: Vec<String>,
+    pub latest_date_covered: String,
+}
+
 impl Org {
     fn record_path(sobject: &str, id: &str) -> Result<String, SalesforceError> {
         Ok(format!(
@@ -121,6 +129,24 @@ impl Org {
                 .and_then(Value::as_bool)
                 .unwrap_or(answer.status == 201),
         })
+    }
+
+    /// The ids of `sobject` records changed in `[start, end)` (`GET sobjects/{type}/updated/`,
+    /// REST API "Get Updated": times rounded down to the minute, at most 30 days back, at most
+    /// 600,000 ids); `latestDateCovered` is where the next window starts.
+    pub async fn updated(
+        &self,
+        sobject: &str,
+        start: time::OffsetDateTime,
+        end: time::OffsetDateTime,
+    ) -> Result<Updated, SalesforceError> {
+        let mut call = Call::new(
+            Method::GET,
+            format!("sobjects/{}/updated/", check_identifier(sobject)?),
+        );
+        call.query.push(("start", super::datetime::render(start)));
+        call.query.push(("end", super::datetime::render(end)));
+        self.execute(&call).await?.json()
     }
 
     /// The first page of a SOQL query (build the text with [`super::soql::Soql`]).

@@ -820,3 +820,62 @@ async fn resolved_reports(session: &Session) -> usize {
 async fn records_of(session: &Session, sobject: &str) -> Vec<serde_json::Value> {
     e2e::records(session, sobject).await
 }
+
+#[tokio::test]
+async fn the_poller_alone_brings_a_changed_contact_to_the_chat_once() {
+    // GIVEN a tenant that polls Contacts (no outbound message) and auto-creates chat contacts
+    let (path, _tenant) = e2e::tenant_variant("demo", |toml| {
+        toml.replace(
+            "organization_id = \"00D5g0000000001\"",
+            "organization_id = \"00D5g0000000001\"\nauto_create = true\npoll = [\"Contact\"]",
+        )
+    });
+    let session = e2e::start(vec![path], Vec::new()).await;
+    // A Contact changed two minutes ago (Salesforce answers windows to the minute).
+    let two_minutes_ago = time::OffsetDateTime::now_utc() - time::Duration::minutes(2);
+    let stamp = two_minutes_ago
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("time");
+    let email = "dorothy.vaughan@example.org";
+    e2e::seed(
+        &session,
+        serde_json::json!({"Contact": [{"FirstName": "Dorothy", "LastName": "Vaughan",
+            "Email": email, "LastModifiedDate": stamp}]}),
+    )
+    .await;
+    // WHEN the poller runs
+    let report = session
+        .host
+        .run_scheduled("salesforce-poller")
+        .await
+        .expect("the poller runs");
+    assert_eq!(report["queued"], 1, "{report}");
+    session
+        .wait_idle(std::time::Duration::from_secs(60))
+        .await
+        .expect("idle");
+    // THEN the contact is in both platforms, tagged
+    let r = chat_records(&session, "respondio", "contacts").await;
+    let i = chat_records(&session, "intercom", "contacts").await;
+    let (r, i) = (with_email(&r, email), with_email(&i, email));
+    assert_eq!((r.len(), i.len()), (1, 1), "{r:?} {i:?}");
+    assert!(
+        r[0]["tags"]
+            .as_array()
+            .is_some_and(|t| t.contains(&serde_json::json!("Auto-Create: Salesforce"))),
+        "{}",
+        r[0]
+    );
+    // AND the next run finds nothing new: the window moved on
+    let again = session
+        .host
+        .run_scheduled("salesforce-poller")
+        .await
+        .expect("the poller runs");
+    assert_eq!(again["queued"], 0, "{again}");
+    assert!(
+        again["failed"].as_array().is_some_and(Vec::is_empty),
+        "{again}"
+    );
+    session.stop().await;
+}

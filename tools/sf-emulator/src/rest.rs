@@ -213,6 +213,7 @@ fn route(st: &mut State, user_id: &str, req: &RestRequest) -> Result<RestRespons
             let obj = dml::object(&st.schema, sobject)?;
             Ok(RestResponse::json(200, obj.describe(&req.version)))
         }
+        ("GET", ["sobjects", sobject, "updated"]) => updated(st, req, sobject),
         (_, ["sobjects", sobject, id]) => match m {
             "GET" => get_record(st, req, sobject, id),
             "PATCH" => {
@@ -245,6 +246,64 @@ fn route(st: &mut State, user_id: &str, req: &RestRequest) -> Result<RestRespons
         ("GET", ["limits"]) => Ok(RestResponse::json(200, limits::body(st))),
         _ => Err(ApiError::not_found()),
     }
+}
+
+/// `GET sobjects/{type}/updated/?start=…&end=…` (REST API "Get Updated"): the ids of records
+/// whose SystemModstamp falls in the window, times rounded down to the minute; `start` at most
+/// 30 days back and before `end`; `latestDateCovered` is the window's rounded end.
+fn updated(st: &State, req: &RestRequest, sobject: &str) -> Result<RestResponse, ApiError> {
+    let obj = dml::object(&st.schema, sobject)?;
+    let bound = |name: &str| -> Result<time::OffsetDateTime, ApiError> {
+        let raw = req.param(name).ok_or_else(|| {
+            ApiError::new(400, "MISSING_ARGUMENT", format!("{name} was not specified"))
+        })?;
+        let t = crate::datetime::parse_datetime(raw).ok_or_else(|| {
+            ApiError::new(
+                400,
+                "INVALID_REPLICATION_DATE",
+                format!("{name} is not a valid dateTime: {raw}"),
+            )
+        })?;
+        Ok(t.replace_second(0)
+            .and_then(|t| t.replace_nanosecond(0))
+            .unwrap_or(t))
+    };
+    let (start, end) = (bound("start")?, bound("end")?);
+    let now = crate::datetime::now_utc();
+    if start >= end {
+        return Err(ApiError::new(
+            400,
+            "INVALID_REPLICATION_DATE",
+            "EndDate must be after StartDate",
+        ));
+    }
+    if now - start > time::Duration::days(30) {
+        return Err(ApiError::new(
+            400,
+            "INVALID_REPLICATION_DATE",
+            "startDate can't be more than 30 days ago",
+        ));
+    }
+    let end = end.min(
+        now.replace_second(0)
+            .and_then(|t| t.replace_nanosecond(0))
+            .unwrap_or(now),
+    );
+    let ids: Vec<Value> = st
+        .store
+        .list(&obj.name, false)
+        .filter(|r| {
+            r.get("SystemModstamp")
+                .as_str()
+                .and_then(crate::datetime::parse_datetime)
+                .is_some_and(|t| t >= start && t < end)
+        })
+        .map(|r| Value::String(r.id().to_string()))
+        .collect();
+    Ok(RestResponse::json(
+        200,
+        json!({"ids": ids, "latestDateCovered": crate::datetime::render(end)}),
+    ))
 }
 
 fn resources(version: &str) -> Value {
