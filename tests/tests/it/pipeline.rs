@@ -103,7 +103,11 @@ async fn webhooks_travel_through_intake_queues_and_functions() {
     for f in session
         .host
         .functions()
-        .filter(|f| f.name != "retry-drainer")
+        // The chat → Salesforce functions; the drainer and the Salesforce → chat ones have no
+        // work in this pipeline.
+        .filter(|f| {
+            ["webhook-intake", "identity-resolver", "case-writer"].contains(&f.name.as_str())
+        })
     {
         assert!(
             !f.cold_starts().is_empty(),
