@@ -7,6 +7,8 @@
 // A function's output is its tracing (JSON lines for CloudWatch), never bare stdout.
 #![warn(clippy::print_stdout)]
 
+mod target;
+
 use aws_config::SdkConfig;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
@@ -21,11 +23,12 @@ use shared::mapping::people;
 use shared::mapping::state::{RecordWatermarks, Stamp};
 use shared::mapping::to_chat::{self, ChatContact, Decision, Facts};
 use shared::platforms::api::EnrichError;
-use shared::platforms::{intercom, respondio};
+use shared::platforms::{intercom, respondio, tidio};
 use shared::store::links::{ChatLink, LinkKey, Links};
 use shared::store::watermarks::Watermarks;
 use shared::synclog::{Outcome, Step, SyncLogEntry};
 use shared::tenant::{PlatformApiSecrets, TenantConfig};
+use target::{Clients, Target};
 use thiserror::Error;
 use time::OffsetDateTime;
 
@@ -54,15 +57,14 @@ pub struct Function {
     /// The record's field watermarks: what chatsync wrote to Salesforce (an echo not to send
     /// back), and what it sent to the chat (an echo for the resolver not to write back).
     watermarks: Watermarks,
-    intercom: intercom::client::Client,
-    respondio: respondio::client::Client,
+    clients: Clients,
 }
 
 impl Function {
     pub fn from_env(sdk: &SdkConfig, env: &Env) -> Result<Self, ConfigError> {
         let kit = Consumer::from_env(sdk, env, vars::CHANGES_QUEUE_URL)?;
         let invalid = |e: EnrichError| ConfigError::Invalid {
-            name: "INTERCOM_API_URL or RESPONDIO_API_URL",
+            name: "INTERCOM_API_URL, RESPONDIO_API_URL or TIDIO_API_URL",
             reason: e.to_string(),
         };
         let http = shared::platforms::api::http_client().map_err(invalid)?;
@@ -70,18 +72,26 @@ impl Function {
             links: Links::new(kit.dynamo.clone(), env.required(vars::LINKS_TABLE)?),
             watermarks: Watermarks::new(kit.dynamo.clone(), env.required(vars::WATERMARKS_TABLE)?)
                 .sealed(kit.sealer.clone()),
-            intercom: intercom::client::Client::new(
-                http.clone(),
-                env.optional(vars::INTERCOM_API_URL)
-                    .unwrap_or_else(|| intercom::API_BASE.into()),
-            )
-            .map_err(invalid)?,
-            respondio: respondio::client::Client::new(
-                http,
-                env.optional(vars::RESPONDIO_API_URL)
-                    .unwrap_or_else(|| respondio::API_BASE.into()),
-            )
-            .map_err(invalid)?,
+            clients: Clients {
+                intercom: intercom::client::Client::new(
+                    http.clone(),
+                    env.optional(vars::INTERCOM_API_URL)
+                        .unwrap_or_else(|| intercom::API_BASE.into()),
+                )
+                .map_err(invalid)?,
+                respondio: respondio::client::Client::new(
+                    http.clone(),
+                    env.optional(vars::RESPONDIO_API_URL)
+                        .unwrap_or_else(|| respondio::API_BASE.into()),
+                )
+                .map_err(invalid)?,
+                tidio: tidio::client::Client::new(
+                    http,
+                    env.optional(vars::TIDIO_API_URL)
+                        .unwrap_or_else(|| tidio::client::API_BASE.into()),
+                )
+                .map_err(invalid)?,
+            },
             kit,
         })
     }
@@ -252,13 +262,7 @@ async fn write_platform(
     platform: Platform,
 ) -> Result<(String, bool), ChatWriteError> {
     let tenant = &change.tenant_id;
-    let token = match platform {
-        Platform::Intercom => secrets.intercom_access_token.as_ref(),
-        Platform::RespondIo => secrets.respondio_api_token.as_ref(),
-        // Tidio's writes come next; CloudCX documents no write API (docs/salesforce-to-chat.md).
-        Platform::Tidio | Platform::CloudCx => None,
-    };
-    let writable = matches!(platform, Platform::Intercom | Platform::RespondIo);
+    let target = Target::new(&function.clients, platform, secrets);
     let link = function
         .links
         .platform_contact(tenant, platform, &change.record_id)
@@ -271,30 +275,17 @@ async fn write_platform(
         auto_create: config.from_salesforce.auto_create,
         tag: config.from_salesforce.auto_create_tag.clone(),
         identifiable: contact.email.is_some() || contact.phone.is_some(),
-        writable: writable && token.is_some(),
+        writable: Target::writable(platform) && target.is_some(),
     };
-    if let (true, Some(token), None) = (facts.writable, token, &facts.linked) {
-        facts.found = match platform {
-            Platform::Intercom => match &contact.email {
-                Some(email) => function.intercom.find_by_email(token, email).await?,
-                None => None,
-            },
-            _ => match respondio::client::identifier_for(contact) {
-                Some(identifier) => function
-                    .respondio
-                    .contact(token, &identifier)
-                    .await?
-                    .and_then(|v| v.contact_id),
-                None => None,
-            },
-        };
+    if let (Some(target), None) = (&target, &facts.linked) {
+        facts.found = target.find(contact).await?;
     }
     let decision = to_chat::decide(&facts, &news);
-    let Some(token) = token else {
+    let Some(target) = target else {
         return Ok((
             match decision {
-                Decision::Skip { reason } => reason,
-                _ => "no API token for the platform in the tenant's secrets".into(),
+                Decision::Skip { reason } if !Target::writable(platform) => reason,
+                _ => "no API credentials for the platform in the tenant's secrets".into(),
             },
             false,
         ));
@@ -302,85 +293,25 @@ async fn write_platform(
     let (contact_id, note, sent) = match decision {
         Decision::Skip { reason } => return Ok((reason, false)),
         Decision::Update { contact_id } => {
-            let contact = &news;
-            match platform {
-                Platform::Intercom => {
-                    if function
-                        .intercom
-                        .update(token, &contact_id, contact)
-                        .await?
-                        .is_none()
-                    {
-                        return Ok((format!("contact {contact_id} is gone from Intercom"), false));
-                    }
-                }
-                _ => {
-                    let identifier = respondio::client::identifier(&contact_id);
-                    if function
-                        .respondio
-                        .update(token, &identifier, contact)
-                        .await?
-                        .is_none()
-                    {
-                        return Ok((
-                            format!("contact {contact_id} is gone from respond.io"),
-                            false,
-                        ));
-                    }
-                }
+            if target.update(&contact_id, &news).await?.is_none() {
+                return Ok((
+                    format!("contact {contact_id} is gone from {}", platform.as_str()),
+                    false,
+                ));
             }
-            (
-                contact_id.clone(),
-                format!("updated contact {contact_id}"),
-                news.clone(),
-            )
+            let note = format!("updated contact {contact_id}");
+            (contact_id, note, news.clone())
         }
         Decision::Create { tag } => {
-            let id = match platform {
-                Platform::Intercom => {
-                    let role = if person.kind == PersonKind::Lead {
-                        "lead"
-                    } else {
-                        "user"
-                    };
-                    match function.intercom.create(token, role, contact).await? {
-                        intercom::client::Created::New(id) => id,
-                        // Created meanwhile (search lags): update it instead.
-                        intercom::client::Created::Exists(id) => {
-                            function.intercom.update(token, &id, contact).await?;
-                            id
-                        }
-                    }
-                }
-                _ => {
-                    let identifier = respondio::client::identifier_for(contact).unwrap_or_default();
-                    function
-                        .respondio
-                        .create_or_update(token, &identifier, contact)
-                        .await?
-                }
+            let id = target.create(person, contact).await?;
+            let tagged = match &tag {
+                Some(tag) if target.tag(&id, tag).await? => format!(" tagged {tag:?}"),
+                Some(_) => " (the platform has no contact tags)".into(),
+                None => String::new(),
             };
-            if let Some(tag) = &tag {
-                match platform {
-                    Platform::Intercom => function.intercom.tag(token, &id, tag).await?,
-                    _ => {
-                        function
-                            .respondio
-                            .add_tags(
-                                token,
-                                &respondio::client::identifier(&id),
-                                std::slice::from_ref(tag),
-                            )
-                            .await?;
-                    }
-                }
-            }
             (
                 id.clone(),
-                format!(
-                    "created contact {id}{}",
-                    tag.map(|t| format!(" tagged {t:?}")).unwrap_or_default()
-                ),
+                format!("created contact {id}{tagged}"),
                 contact.clone(),
             )
         }

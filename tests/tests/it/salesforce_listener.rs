@@ -457,15 +457,18 @@ async fn a_contact_created_in_salesforce_appears_once_in_each_platform_tagged_an
     )
     .await;
     let id = created["id"].as_str().expect("id").to_owned();
-    // THEN it appears once in respond.io and once in Intercom, tagged, with its title
+    // THEN it appears once in respond.io, Intercom and Tidio, tagged where the platform has tags, with its title
     let email = "mary.jackson@example.org";
     chatsync_tests::eventually(
         std::time::Duration::from_secs(60),
-        "the contact in both platforms",
+        "the contact in each platform",
         || async {
-            let r = chat_records(&session, "respondio", "contacts").await;
-            let i = chat_records(&session, "intercom", "contacts").await;
-            (!with_email(&r, email).is_empty() && !with_email(&i, email).is_empty()).then_some(())
+            let mut found = true;
+            for platform in ["respondio", "intercom", "tidio"] {
+                let list = chat_records(&session, platform, "contacts").await;
+                found &= !with_email(&list, email).is_empty();
+            }
+            found.then_some(())
         },
     )
     .await;
@@ -504,6 +507,16 @@ async fn a_contact_created_in_salesforce_appears_once_in_each_platform_tagged_an
             .is_some_and(|t| t.iter().any(|t| t["name"] == "Auto-Create: Salesforce")),
         "{intercom}"
     );
+    // Tidio has no upsert and no contact tags: the Salesforce id is its external id.
+    let tidio = with_email(&chat_records(&session, "tidio", "contacts").await, email)[0].clone();
+    assert_eq!(tidio["distinct_id"], id.as_str());
+    assert_eq!(tidio["first_name"], "Mary");
+    assert!(
+        tidio["properties"].as_array().is_some_and(
+            |p| p.contains(&serde_json::json!({"name": "job_title", "value": "Engineer"}))
+        ),
+        "{tidio}"
+    );
 
     // WHEN the Title changes in Salesforce
     save(
@@ -513,10 +526,10 @@ async fn a_contact_created_in_salesforce_appears_once_in_each_platform_tagged_an
         serde_json::json!({"Title": "Aerospace Engineer"}),
     )
     .await;
-    // THEN both platforms' attribute follows, and still one contact each
+    // THEN each platform's attribute follows, and still one contact each
     chatsync_tests::eventually(
         std::time::Duration::from_secs(60),
-        "the new title in both platforms",
+        "the new title in each platform",
         || async {
             let r = chat_records(&session, "respondio", "contacts").await;
             let i = chat_records(&session, "intercom", "contacts").await;
@@ -530,7 +543,15 @@ async fn a_contact_created_in_salesforce_appears_once_in_each_platform_tagged_an
             let i_ok = with_email(&i, email)
                 .first()
                 .is_some_and(|c| c["custom_attributes"]["job_title"] == "Aerospace Engineer");
-            (r_ok && i_ok).then_some(())
+            let t = chat_records(&session, "tidio", "contacts").await;
+            let t_ok = with_email(&t, email).first().is_some_and(|c| {
+                c["properties"].as_array().is_some_and(|p| {
+                    p.contains(
+                        &serde_json::json!({"name": "job_title", "value": "Aerospace Engineer"}),
+                    )
+                })
+            });
+            (r_ok && i_ok && t_ok).then_some(())
         },
     )
     .await;
@@ -548,6 +569,10 @@ async fn a_contact_created_in_salesforce_appears_once_in_each_platform_tagged_an
     );
     assert_eq!(
         with_email(&chat_records(&session, "intercom", "contacts").await, email).len(),
+        1
+    );
+    assert_eq!(
+        with_email(&chat_records(&session, "tidio", "contacts").await, email).len(),
         1
     );
     session.stop().await;
@@ -703,8 +728,8 @@ async fn n_changes_on_each_side_make_exactly_n_writes_on_the_other_and_then_quie
     // THEN three writes on each platform, and nothing back into Salesforce but the three saves
     assert_eq!(
         chat_writes(&session).await - chat_before,
-        6,
-        "three per platform"
+        9,
+        "three per platform (Intercom, respond.io, Tidio)"
     );
     assert_eq!(
         resolved_reports(&session).await,
@@ -854,11 +879,16 @@ async fn the_poller_alone_brings_a_changed_contact_to_the_chat_once() {
         .wait_idle(std::time::Duration::from_secs(60))
         .await
         .expect("idle");
-    // THEN the contact is in both platforms, tagged
+    // THEN the contact is in each platform once, tagged
     let r = chat_records(&session, "respondio", "contacts").await;
     let i = chat_records(&session, "intercom", "contacts").await;
-    let (r, i) = (with_email(&r, email), with_email(&i, email));
-    assert_eq!((r.len(), i.len()), (1, 1), "{r:?} {i:?}");
+    let t = chat_records(&session, "tidio", "contacts").await;
+    let (r, i, t) = (
+        with_email(&r, email),
+        with_email(&i, email),
+        with_email(&t, email),
+    );
+    assert_eq!((r.len(), i.len(), t.len()), (1, 1, 1), "{r:?} {i:?} {t:?}");
     assert!(
         r[0]["tags"]
             .as_array()

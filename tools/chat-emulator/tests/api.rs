@@ -66,6 +66,29 @@ impl Running {
         )
     }
 
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Value,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .json(&body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
     async fn admin(&self, path: &str, body: Value) -> Value {
         self.http
             .post(format!("{}/__emulator/{path}", self.base))
@@ -184,6 +207,96 @@ async fn tidio_needs_both_keys_and_the_version_and_counts_its_minute() {
     assert_eq!(status, 429);
     assert_eq!(body["errors"][0]["code"], "too_many_requests");
     assert_eq!(headers["x-ratelimit-remaining"], "0");
+}
+
+#[tokio::test]
+async fn tidio_creates_always_anew_and_updates_by_id_with_its_validation() {
+    let e = start().await;
+    let post = |body: Value| e.send(reqwest::Method::POST, "/tidio/contacts", &TIDIO, body);
+    // distinct_id and one of the person's fields are required
+    let (status, body) = post(json!({"email": "new@example.org"})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["code"], "validation_error");
+    let (status, _) =
+        post(json!({"distinct_id": "x".repeat(56), "email": "new@example.org"})).await;
+    assert_eq!(status, 422);
+    let (status, _) = post(json!({"distinct_id": "003A"})).await;
+    assert_eq!(status, 422);
+    // a create never overwrites: the same e-mail twice is two contacts
+    let new = json!({"distinct_id": "003A", "email": "mae@example.org", "first_name": "Mae",
+        "properties": [{"name": "plan", "value": "gold"}]});
+    let (status, first) = post(new.clone()).await;
+    assert_eq!(status, 200, "{first}");
+    let (_, second) = post(new).await;
+    assert_ne!(first["id"], second["id"]);
+    let (_, _, listed) = e.get("/tidio/contacts?email=mae@example.org", &TIDIO).await;
+    assert_eq!(listed["contacts"].as_array().map(Vec::len), Some(3));
+    // an update by id: absent untouched, null clears a property
+    let id = first["id"].as_str().unwrap();
+    let path = format!("/tidio/contacts/{id}");
+    let (status, _) = e
+        .send(
+            reqwest::Method::PATCH,
+            &path,
+            &TIDIO,
+            json!({"last_name": "Jemison", "properties": [{"name": "plan", "value": null}]}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (_, _, listed) = e.get("/tidio/contacts?email=mae@example.org", &TIDIO).await;
+    let updated = listed["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()
+        .clone();
+    assert_eq!(updated["first_name"], "Mae");
+    assert_eq!(updated["last_name"], "Jemison");
+    assert_eq!(updated["properties"], json!([]));
+    // unknown contacts, fields and (once the project defines them) properties are refused
+    let (status, _) = e
+        .send(
+            reqwest::Method::PATCH,
+            "/tidio/contacts/nope",
+            &TIDIO,
+            json!({"first_name": "A"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = e
+        .send(
+            reqwest::Method::PATCH,
+            &path,
+            &TIDIO,
+            json!({"nickname": "A"}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    e.admin(
+        "seed",
+        json!({"tidio": {"properties": [{"id": "plan", "name": "plan"}]}}),
+    )
+    .await;
+    let (status, body) = e
+        .send(
+            reqwest::Method::PATCH,
+            &path,
+            &TIDIO,
+            json!({"properties": [{"name": "tier", "value": "1"}]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    // and without the keys nothing is written
+    let (status, _) = e
+        .send(
+            reqwest::Method::POST,
+            "/tidio/contacts",
+            &TIDIO[..2],
+            json!({"distinct_id": "003B", "email": "b@example.org"}),
+        )
+        .await;
+    assert_eq!(status, 400);
 }
 
 #[tokio::test]
