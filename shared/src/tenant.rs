@@ -79,9 +79,34 @@ pub struct FromSalesforce {
     /// The tag a contact created this way gets (respond.io's integration offers the same tag);
     /// empty: none.
     pub auto_create_tag: String,
-    /// Objects (`Contact`, `Lead`) the salesforce-poller asks for changes every run, for orgs
-    /// without an outbound message or to catch what one missed; empty: no polling.
+    /// Objects (`Contact`, `Lead`, `Opportunity`, `Case`) the salesforce-poller asks for
+    /// changes every run, for orgs without an outbound message or to catch what one missed;
+    /// empty: no polling.
     pub poll: Vec<String>,
+    /// Salesforce events that tag the person's chat contacts (an Opportunity won, a Case
+    /// escalated, a Lead qualified), for the platforms' own automations to act on.
+    pub tags: Vec<TagRule>,
+    /// Whether people created by `import_users` (a bulk import) are auto-created in the chat
+    /// too (respond.io's integration has the same option); off by default. Updates of people
+    /// the platform already has are sent either way.
+    pub include_imports: bool,
+    /// The Salesforce users (`005…`) whose creations are bulk imports: the Data Import Wizard
+    /// or Data Loader runs as a user the admin names here (docs/salesforce-to-chat.md).
+    pub import_users: Vec<String>,
+}
+
+/// `[[config.from_salesforce.tags]]`: when `object`'s `field` takes `value` (any value when
+/// absent), the chat contacts of the person it concerns get `tag` (`{value}` in it is
+/// replaced by the field's value). A Contact or Lead is its own person; an Opportunity or a
+/// Case concerns its `ContactId`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagRule {
+    pub object: String,
+    pub field: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    pub tag: String,
 }
 
 impl Default for FromSalesforce {
@@ -91,6 +116,9 @@ impl Default for FromSalesforce {
             auto_create: false,
             auto_create_tag: "Auto-Create: Salesforce".into(),
             poll: Vec::new(),
+            tags: Vec::new(),
+            include_imports: false,
+            import_users: Vec::new(),
         }
     }
 }
@@ -522,9 +550,36 @@ impl TenantConfig {
                 ));
             }
             for object in &config.from_salesforce.poll {
-                if object != "Contact" && object != "Lead" {
+                if !crate::mapping::to_chat::OBJECTS.contains(&object.as_str()) {
                     problems.push(format!(
-                        "from_salesforce.poll: {object:?} is not sent to the chat (Contact or Lead)"
+                        "from_salesforce.poll: {object:?} is not sent to the chat (Contact, Lead, Opportunity or Case)"
+                    ));
+                }
+            }
+            for rule in &config.from_salesforce.tags {
+                if !crate::mapping::to_chat::OBJECTS.contains(&rule.object.as_str()) {
+                    problems.push(format!(
+                        "from_salesforce.tags: object {:?} is not sent to the chat (Contact, Lead, Opportunity or Case)",
+                        rule.object
+                    ));
+                }
+                if !is_field_name(&rule.field) {
+                    problems.push(format!(
+                        "from_salesforce.tags: {:?} is not a Salesforce field name",
+                        rule.field
+                    ));
+                }
+                if rule.tag.trim().is_empty() {
+                    problems.push(format!(
+                        "from_salesforce.tags: the rule on {}.{} names no tag",
+                        rule.object, rule.field
+                    ));
+                }
+            }
+            for user in &config.from_salesforce.import_users {
+                if !(user.starts_with("005") && (user.len() == 15 || user.len() == 18)) {
+                    problems.push(format!(
+                        "from_salesforce.import_users: {user:?} is not a user id (005…, 15 or 18 characters)"
                     ));
                 }
             }

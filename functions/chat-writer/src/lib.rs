@@ -18,7 +18,7 @@ use shared::consumer::{Consumer, CoreError, receive_count};
 use shared::error::{Classify, ErrorClass};
 use shared::event::Platform;
 use shared::event::change::SalesforceChange;
-use shared::identity::rules::{Person, PersonKind};
+use shared::identity::rules::Person;
 use shared::mapping::people;
 use shared::mapping::state::{RecordWatermarks, Stamp};
 use shared::mapping::to_chat::{self, ChatContact, Decision, Facts};
@@ -171,22 +171,19 @@ async fn write_or_retry(function: &Function, record: &SqsMessage) -> Result<(), 
 /// Writes one change to every platform of the tenant that takes writes.
 async fn write(function: &Function, change: &SalesforceChange) -> Result<(), ChatWriteError> {
     let config = function.kit.tenant(&change.tenant_id).await?;
-    let kind = match change.sobject.as_str() {
-        "Contact" => PersonKind::Contact,
-        "Lead" => PersonKind::Lead,
-        other => {
-            log(
-                function,
-                change,
-                None,
-                Outcome::Passed,
-                format!("{other} changes are not sent to the chat"),
-            )
-            .await;
+    let whom = match to_chat::whom(&change.sobject, &change.record_id, &change.fields) {
+        Ok(whom) => whom,
+        Err(reason) => {
+            log(function, change, None, Outcome::Passed, reason).await;
             return Ok(());
         }
     };
-    let contact = to_chat::contact(&change.sobject, &change.fields, &config.fields);
+    let mut contact = to_chat::contact(&change.sobject, &change.fields, &config.fields);
+    contact.tags = to_chat::tags(
+        &change.sobject,
+        &change.fields,
+        &config.from_salesforce.tags,
+    );
     let secrets = function
         .kit
         .secrets
@@ -195,20 +192,31 @@ async fn write(function: &Function, change: &SalesforceChange) -> Result<(), Cha
         .and_then(|s| s.platform_api)
         .unwrap_or_default();
     let person = Person {
-        kind,
-        id: change.record_id.clone(),
+        kind: whom.kind,
+        id: whom.id.clone(),
         account_id: None,
     };
-    let marks = function
-        .watermarks
-        .load(&change.tenant_id, &change.sobject, &change.record_id)
-        .await?;
+    // Watermarks matter only for attributes (an echo of the chat's own value).
+    let marks = if contact.attributes.is_empty() {
+        RecordWatermarks::default()
+    } else {
+        function
+            .watermarks
+            .load(&change.tenant_id, &change.sobject, &change.record_id)
+            .await?
+    };
+    let about = About {
+        config: &config,
+        change,
+        person: &person,
+        own: whom.own,
+        contact: &contact,
+        marks: &marks,
+        secrets: &secrets,
+    };
     let mut sent_any = false;
     for &platform in &config.platforms {
-        let (note, sent) = write_platform(
-            function, &config, change, &person, &contact, &marks, &secrets, platform,
-        )
-        .await?;
+        let (note, sent) = write_platform(function, &about, platform).await?;
         sent_any |= sent;
         log(function, change, Some(platform), Outcome::Ok, note).await;
     }
@@ -248,27 +256,46 @@ async fn write(function: &Function, change: &SalesforceChange) -> Result<(), Cha
     Ok(())
 }
 
+/// What one change says, for each platform.
+struct About<'a> {
+    config: &'a TenantConfig,
+    change: &'a SalesforceChange,
+    /// The person the change concerns (the record itself, or an event's Contact).
+    person: &'a Person,
+    own: bool,
+    contact: &'a ChatContact,
+    marks: &'a RecordWatermarks,
+    secrets: &'a PlatformApiSecrets,
+}
+
 /// One platform: what is new for it (`to_chat::news`), the decision (`to_chat::decide`), then
 /// update or create, tag, and link. The note for the sync log, and whether anything was sent.
-#[allow(clippy::too_many_arguments)]
 async fn write_platform(
     function: &Function,
-    config: &TenantConfig,
-    change: &SalesforceChange,
-    person: &Person,
-    contact: &ChatContact,
-    marks: &RecordWatermarks,
-    secrets: &PlatformApiSecrets,
+    about: &About<'_>,
     platform: Platform,
 ) -> Result<(String, bool), ChatWriteError> {
+    let About {
+        config,
+        change,
+        person,
+        contact,
+        ..
+    } = *about;
     let tenant = &change.tenant_id;
-    let target = Target::new(&function.clients, platform, secrets);
+    let target = Target::new(&function.clients, platform, about.secrets);
     let link = function
         .links
-        .platform_contact(tenant, platform, &change.record_id)
+        .platform_contact(tenant, platform, &person.id)
         .await?;
     let written = link.as_ref().map(|l| l.written.clone()).unwrap_or_default();
-    let news = to_chat::news(&change.sobject, contact, &written, marks, &config.fields);
+    let news = to_chat::news(
+        &change.sobject,
+        contact,
+        &written,
+        about.marks,
+        &config.fields,
+    );
     let mut facts = Facts {
         linked: link.map(|l| l.contact_id),
         found: None,
@@ -276,8 +303,10 @@ async fn write_platform(
         tag: config.from_salesforce.auto_create_tag.clone(),
         identifiable: contact.email.is_some() || contact.phone.is_some(),
         writable: Target::writable(platform) && target.is_some(),
+        own: about.own,
+        left_out_import: to_chat::is_left_out_import(&change.fields, &config.from_salesforce),
     };
-    if let (Some(target), None) = (&target, &facts.linked) {
+    if let (Some(target), None, true) = (&target, &facts.linked, about.own) {
         facts.found = target.find(contact).await?;
     }
     let decision = to_chat::decide(&facts, &news);
@@ -293,27 +322,21 @@ async fn write_platform(
     let (contact_id, note, sent) = match decision {
         Decision::Skip { reason } => return Ok((reason, false)),
         Decision::Update { contact_id } => {
-            if target.update(&contact_id, &news).await?.is_none() {
+            if news.has_fields() && target.update(&contact_id, &news).await?.is_none() {
                 return Ok((
                     format!("contact {contact_id} is gone from {}", platform.as_str()),
                     false,
                 ));
             }
-            let note = format!("updated contact {contact_id}");
+            let tagged = tag_all(&target, &contact_id, news.tags.iter()).await?;
+            let note = format!("updated contact {contact_id}{tagged}");
             (contact_id, note, news.clone())
         }
         Decision::Create { tag } => {
             let id = target.create(person, contact).await?;
-            let tagged = match &tag {
-                Some(tag) if target.tag(&id, tag).await? => format!(" tagged {tag:?}"),
-                Some(_) => " (the platform has no contact tags)".into(),
-                None => String::new(),
-            };
-            (
-                id.clone(),
-                format!("created contact {id}{tagged}"),
-                contact.clone(),
-            )
+            let tagged = tag_all(&target, &id, tag.iter().chain(&contact.tags)).await?;
+            let note = format!("created contact {id}{tagged}");
+            (id, note, contact.clone())
         }
     };
     let now = OffsetDateTime::now_utc();
@@ -324,7 +347,7 @@ async fn write_platform(
         .put_platform_contact(
             tenant,
             platform,
-            &change.record_id,
+            &person.id,
             &ChatLink {
                 contact_id: contact_id.clone(),
                 written,
@@ -347,6 +370,26 @@ async fn write_platform(
         )
         .await?;
     Ok((note, true))
+}
+
+/// Adds each tag; the note for the sync log.
+async fn tag_all(
+    target: &Target<'_>,
+    id: &str,
+    tags: impl Iterator<Item = &String>,
+) -> Result<String, ChatWriteError> {
+    let mut added = Vec::new();
+    for tag in tags {
+        if !target.tag(id, tag).await? {
+            return Ok(" (the platform has no contact tags)".into());
+        }
+        added.push(format!("{tag:?}"));
+    }
+    Ok(if added.is_empty() {
+        String::new()
+    } else {
+        format!(" tagged {}", added.join(", "))
+    })
 }
 
 async fn log(

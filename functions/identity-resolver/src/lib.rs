@@ -822,6 +822,24 @@ async fn link(
             now,
         )
         .await?;
+    for key in keys {
+        if let LinkKey::PlatformContact {
+            platform,
+            contact_id,
+        } = key
+        {
+            function
+                .links
+                .remember_platform_contact(
+                    &queued.tenant_id,
+                    *platform,
+                    &person.id,
+                    contact_id,
+                    now,
+                )
+                .await?;
+        }
+    }
     Ok(())
 }
 

@@ -129,7 +129,7 @@ async fn poll(
     }
     let updated = org.updated(sobject, start, now).await?;
     let ids: Vec<&String> = updated.ids.iter().take(MAX_PER_RUN).collect();
-    let fields = to_chat::fields_needed(sobject, &config.fields);
+    let fields = to_chat::fields_needed(sobject, &config.fields, &config.from_salesforce.tags);
     let correlation_id = shared::event::new_correlation_id();
     let mut queued = 0;
     for chunk in ids.chunks(READ_CHUNK) {

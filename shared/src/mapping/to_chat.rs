@@ -10,8 +10,84 @@
 
 use super::policy::{FieldMapping, normalise_key};
 use crate::event::change::ChangedFields;
+use crate::event::resolution::PersonKind;
+use crate::tenant::{FromSalesforce, TagRule};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The objects whose changes reach the chat: people, and the events that concern them.
+pub const OBJECTS: [&str; 4] = ["Contact", "Lead", "Opportunity", "Case"];
+
+/// The person a change concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Whom {
+    pub kind: PersonKind,
+    pub id: String,
+    /// The change is the person's own record (else an Opportunity or Case of theirs).
+    pub own: bool,
+}
+
+/// Whom a change of `sobject` `record_id` concerns, or why it reaches no one: a Contact or
+/// Lead is its own person; an Opportunity or a Case concerns its `ContactId`.
+pub fn whom(sobject: &str, record_id: &str, fields: &ChangedFields) -> Result<Whom, String> {
+    match sobject {
+        "Contact" | "Lead" => Ok(Whom {
+            kind: if sobject == "Lead" {
+                PersonKind::Lead
+            } else {
+                PersonKind::Contact
+            },
+            id: record_id.to_owned(),
+            own: true,
+        }),
+        "Opportunity" | "Case" => match fields.get("ContactId").cloned().flatten() {
+            Some(id) if !id.trim().is_empty() => Ok(Whom {
+                kind: PersonKind::Contact,
+                id: id.trim().to_owned(),
+                own: false,
+            }),
+            _ => Err(format!(
+                "the {sobject} names no ContactId (add it to the outbound message's fields)"
+            )),
+        },
+        other => Err(format!("{other} changes are not sent to the chat")),
+    }
+}
+
+/// The tags `fields` (a changed `sobject` record) earn under the tenant's rules.
+pub fn tags(sobject: &str, fields: &ChangedFields, rules: &[TagRule]) -> BTreeSet<String> {
+    rules
+        .iter()
+        .filter(|r| r.object == sobject)
+        .filter_map(|r| {
+            let value = fields.get(&r.field)?.as_deref()?.trim();
+            let wanted = r
+                .value
+                .as_deref()
+                .is_none_or(|v| normalise_key(v) == normalise_key(value));
+            (wanted && !value.is_empty()).then(|| r.tag.replace("{value}", value).trim().to_owned())
+        })
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Whether a change is a bulk import the tenant leaves out: created by one of its
+/// `import_users` while `include_imports` is off.
+pub fn is_left_out_import(fields: &ChangedFields, settings: &FromSalesforce) -> bool {
+    let short = |id: &str| id.trim().get(..15).map(str::to_owned);
+    !settings.include_imports
+        && fields
+            .get("CreatedById")
+            .cloned()
+            .flatten()
+            .and_then(|id| short(&id))
+            .is_some_and(|by| {
+                settings
+                    .import_users
+                    .iter()
+                    .any(|u| short(u) == Some(by.clone()))
+            })
+}
 
 /// What a change says of the person, in the chat platform's terms.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,11 +98,22 @@ pub struct ChatContact {
     pub last_name: Option<String>,
     /// Custom attribute → value (None: cleared in Salesforce).
     pub attributes: BTreeMap<String, Option<String>>,
+    /// Tags to add (`from_salesforce.tags`); never removed.
+    pub tags: BTreeSet<String>,
 }
 
 impl ChatContact {
     pub fn is_empty(&self) -> bool {
         *self == ChatContact::default()
+    }
+
+    /// Whether there is anything but tags to write.
+    pub fn has_fields(&self) -> bool {
+        !ChatContact {
+            tags: BTreeSet::new(),
+            ..self.clone()
+        }
+        .is_empty()
     }
 }
 
@@ -46,7 +133,12 @@ pub fn contact(sobject: &str, fields: &ChangedFields, mappings: &[FieldMapping])
         first_name: text("FirstName"),
         last_name: text("LastName"),
         attributes: BTreeMap::new(),
+        tags: BTreeSet::new(),
     };
+    if !matches!(sobject, "Contact" | "Lead") {
+        // An event's record is not the person: its Email or Name is not theirs.
+        out = ChatContact::default();
+    }
     for m in mappings.iter().filter(|m| m.direction.to_chat()) {
         let (Some((object, field)), Some(attribute)) = (
             m.to.split_once('.'),
@@ -91,17 +183,33 @@ fn chat_value(m: &FieldMapping, salesforce: &str) -> Option<String> {
     }
 }
 
-/// The fields of `sobject` a change needs for [`contact`]: the person's and every mapped one.
-pub fn fields_needed(sobject: &str, mappings: &[FieldMapping]) -> Vec<String> {
-    let mut fields: Vec<String> = ["Email", "Phone", "MobilePhone", "FirstName", "LastName"]
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    for m in mappings.iter().filter(|m| m.direction.to_chat()) {
-        if let Some((object, field)) = m.to.split_once('.')
-            && object == sobject
-            && !fields.iter().any(|f| f == field)
-        {
+/// The fields of `sobject` a change needs: the person's (with `CreatedById`, for bulk
+/// imports) or the event's `ContactId`, every mapped one and every tag rule's.
+pub fn fields_needed(sobject: &str, mappings: &[FieldMapping], rules: &[TagRule]) -> Vec<String> {
+    let own: &[&str] = match sobject {
+        "Contact" | "Lead" => &[
+            "Email",
+            "Phone",
+            "MobilePhone",
+            "FirstName",
+            "LastName",
+            "CreatedById",
+        ],
+        _ => &["ContactId"],
+    };
+    let mut fields: Vec<String> = own.iter().map(|f| (*f).to_owned()).collect();
+    let mapped = mappings
+        .iter()
+        .filter(|m| m.direction.to_chat())
+        .filter_map(|m| m.to.split_once('.'))
+        .filter(|(object, _)| *object == sobject)
+        .map(|(_, field)| field);
+    let tagged = rules
+        .iter()
+        .filter(|r| r.object == sobject)
+        .map(|r| r.field.as_str());
+    for field in mapped.chain(tagged) {
+        if !fields.iter().any(|f| f == field) {
             fields.push(field.to_owned());
         }
     }
@@ -123,6 +231,10 @@ pub struct Facts {
     pub identifiable: bool,
     /// The platform can take writes (CloudCX documents no write API).
     pub writable: bool,
+    /// The change is the person's own record; an event of theirs never creates them.
+    pub own: bool,
+    /// A bulk import the tenant leaves out ([`is_left_out_import`]): never created.
+    pub left_out_import: bool,
 }
 
 /// What to do on one platform.
@@ -149,8 +261,16 @@ pub fn decide(facts: &Facts, contact: &ChatContact) -> Decision {
     if let Some(id) = facts.linked.clone().or_else(|| facts.found.clone()) {
         return Decision::Update { contact_id: id };
     }
+    if !facts.own {
+        return skip("the person it concerns is not on the platform as far as chatsync knows");
+    }
     if !facts.auto_create {
         return skip("not on the platform, and the tenant does not auto-create contacts");
+    }
+    if facts.left_out_import {
+        return skip(
+            "not on the platform, and created by a bulk import (from_salesforce.include_imports is off)",
+        );
     }
     if !facts.identifiable {
         return skip("not on the platform, and no e-mail or phone to create it by");
@@ -180,6 +300,9 @@ pub fn hashes(contact: &ChatContact) -> BTreeMap<String, String> {
     }
     for (name, value) in &contact.attributes {
         out.insert(format!("attr:{name}"), hash(value.as_deref()));
+    }
+    for tag in &contact.tags {
+        out.insert(format!("tag:{tag}"), hash(Some("1")));
     }
     out
 }
@@ -221,6 +344,12 @@ pub fn news(
             .iter()
             .filter(|(name, value)| changed(&format!("attr:{name}")) && !from_chat(name, value))
             .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        tags: contact
+            .tags
+            .iter()
+            .filter(|t| changed(&format!("tag:{t}")))
+            .cloned()
             .collect(),
     }
 }
@@ -381,6 +510,7 @@ mod tests {
             tag: "Auto-Create: Salesforce".into(),
             identifiable: true,
             writable: true,
+            own: true,
             ..Facts::default()
         };
         assert_eq!(
@@ -438,6 +568,20 @@ mod tests {
                 },
                 "no API",
             ),
+            (
+                Facts {
+                    own: false,
+                    ..facts.clone()
+                },
+                "not on the platform as far as chatsync knows",
+            ),
+            (
+                Facts {
+                    left_out_import: true,
+                    ..facts.clone()
+                },
+                "bulk import",
+            ),
         ] {
             match decide(&f, &person) {
                 Decision::Skip { reason } => assert!(reason.contains(why), "{reason}"),
@@ -448,5 +592,92 @@ mod tests {
             decide(&linked, &ChatContact::default()),
             Decision::Skip { .. }
         ));
+    }
+
+    #[test]
+    fn events_concern_their_contact_and_earn_the_tags_their_rules_name() {
+        let won = fields(&[
+            ("StageName", Some("Closed Won")),
+            ("ContactId", Some("003A")),
+        ]);
+        assert_eq!(
+            whom("Opportunity", "006X", &won),
+            Ok(Whom {
+                kind: PersonKind::Contact,
+                id: "003A".into(),
+                own: false
+            })
+        );
+        assert!(whom("Case", "500X", &fields(&[("Status", Some("New"))])).is_err());
+        assert!(whom("Account", "001X", &won).is_err());
+        assert_eq!(
+            whom("Lead", "00QX", &won).map(|w| (w.kind, w.own)),
+            Ok((PersonKind::Lead, true))
+        );
+        let rules = [
+            TagRule {
+                object: "Opportunity".into(),
+                field: "StageName".into(),
+                value: Some("closed won".into()),
+                tag: "Customer".into(),
+            },
+            TagRule {
+                object: "Opportunity".into(),
+                field: "StageName".into(),
+                value: None,
+                tag: "Stage: {value}".into(),
+            },
+            TagRule {
+                object: "Case".into(),
+                field: "StageName".into(),
+                value: None,
+                tag: "never".into(),
+            },
+        ];
+        assert_eq!(
+            tags("Opportunity", &won, &rules)
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["Customer", "Stage: Closed Won"]
+        );
+        let lost = fields(&[("StageName", Some("Closed Lost"))]);
+        assert_eq!(
+            tags("Opportunity", &lost, &rules)
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["Stage: Closed Lost"]
+        );
+        // an event's own e-mail or name is not the person's
+        let case = fields(&[
+            ("ContactId", Some("003A")),
+            ("Email", Some("x@example.org")),
+        ]);
+        assert!(contact("Case", &case, &[]).is_empty());
+        assert_eq!(
+            fields_needed("Opportunity", &[], &rules),
+            ["ContactId", "StageName"]
+        );
+        // a tag is sent once
+        let mut c = ChatContact::default();
+        c.tags.insert("Customer".into());
+        let written = hashes(&c);
+        let none = crate::mapping::state::RecordWatermarks::default();
+        assert!(news("Opportunity", &c, &written, &none, &[]).is_empty());
+        assert_eq!(news("Opportunity", &c, &BTreeMap::new(), &none, &[]), c);
+    }
+
+    #[test]
+    fn a_bulk_import_is_a_creation_by_a_named_user_left_out_unless_included() {
+        let mut settings = FromSalesforce {
+            import_users: vec!["005000000000001AAA".into()],
+            ..FromSalesforce::default()
+        };
+        let imported = fields(&[("CreatedById", Some("005000000000001"))]);
+        let by_hand = fields(&[("CreatedById", Some("005000000000002AAA"))]);
+        assert!(is_left_out_import(&imported, &settings));
+        assert!(!is_left_out_import(&by_hand, &settings));
+        assert!(!is_left_out_import(&fields(&[]), &settings));
+        settings.include_imports = true;
+        assert!(!is_left_out_import(&imported, &settings));
     }
 }

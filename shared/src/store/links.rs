@@ -221,6 +221,41 @@ impl Links {
         Ok(())
     }
 
+    /// Remembers `contact_id` as the person's contact on `platform` unless one is remembered
+    /// already (the chat writer's own link, with what it wrote, is kept): so a Salesforce event
+    /// about a person first met in the chat reaches that chat contact.
+    pub async fn remember_platform_contact(
+        &self,
+        tenant: &str,
+        platform: Platform,
+        record_id: &str,
+        contact_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(tenant.to_owned()))
+            .item("sk", AttributeValue::S(to_chat_key(platform, record_id)))
+            .item("contact_id", AttributeValue::S(contact_id.to_owned()))
+            .item("written", AttributeValue::M(Default::default()))
+            .item("linked_at", AttributeValue::S(crate::rfc3339(now)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(aws_error("DynamoDB", "PutItem", e)),
+        }
+    }
+
     /// The live link for `key`, or None (never linked, forgotten, or expired).
     pub async fn get(&self, tenant: &str, key: &LinkKey) -> Result<Option<Link>, StoreError> {
         self.get_at(tenant, key, OffsetDateTime::now_utc()).await

@@ -909,3 +909,174 @@ async fn the_poller_alone_brings_a_changed_contact_to_the_chat_once() {
     );
     session.stop().await;
 }
+
+fn tagged(contact: &serde_json::Value, tag: &str) -> bool {
+    // Intercom: {tags: {data: [{name}]}}; respond.io: {tags: [name]}.
+    let intercom = contact["tags"]["data"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t["name"] == tag));
+    let respondio = contact["tags"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t == tag));
+    intercom || respondio
+}
+
+#[tokio::test]
+async fn an_opportunity_won_tags_the_contact_and_a_qualified_lead_sets_its_attribute() {
+    // GIVEN a tenant that auto-creates, tags a won Opportunity's Contact, and sends Lead Status
+    let (path, _tenant) = e2e::tenant_variant("demo", |toml| {
+        toml.replace(
+            "organization_id = \"00D5g0000000001\"",
+            "organization_id = \"00D5g0000000001\"\nauto_create = true\n\
+             tags = [{ object = \"Opportunity\", field = \"StageName\", value = \"Closed Won\", tag = \"Customer: won\" }]",
+        )
+        .replace("to = \"Lead.Status\"", "to = \"Lead.Status\"\ndirection = \"both\"")
+    });
+    let session = e2e::start(vec![path], Vec::new()).await;
+    let endpoint = format!(
+        "{}/salesforce/demo/outbound?token={TOKEN}",
+        session.intake_url()
+    );
+    // Salesforce delivers every message twice.
+    define(
+        &session,
+        serde_json::json!([
+            {"object": "Contact", "fields": ["Email", "FirstName", "LastName"], "endpoint": endpoint, "quiet_users": []},
+            {"object": "Opportunity", "fields": ["StageName", "ContactId"], "endpoint": endpoint, "quiet_users": []},
+            {"object": "Lead", "fields": ["Email", "FirstName", "LastName", "Status"], "endpoint": endpoint, "quiet_users": []}
+        ]),
+        serde_json::json!({"retry_base_ms": 50, "duplicate": true, "batch_ms": 50}),
+    )
+    .await;
+    let email = "annie.easley@example.org";
+    let contact = save(
+        &session,
+        reqwest::Method::POST,
+        "Contact",
+        serde_json::json!({"FirstName": "Annie", "LastName": "Easley", "Email": email}),
+    )
+    .await;
+    let contact_id = contact["id"].as_str().expect("id").to_owned();
+    session
+        .wait_idle(std::time::Duration::from_secs(60))
+        .await
+        .expect("idle");
+    // WHEN an Opportunity of hers opens, then is won
+    let opportunity = save(
+        &session,
+        reqwest::Method::POST,
+        "Opportunity",
+        serde_json::json!({"Name": "Easley rockets", "StageName": "Prospecting",
+            "CloseDate": "2026-12-31", "ContactId": contact_id}),
+    )
+    .await;
+    session
+        .wait_idle(std::time::Duration::from_secs(60))
+        .await
+        .expect("idle");
+    let i = chat_records(&session, "intercom", "contacts").await;
+    assert!(
+        !tagged(with_email(&i, email)[0], "Customer: won"),
+        "not won yet"
+    );
+    save(
+        &session,
+        reqwest::Method::PATCH,
+        &format!("Opportunity/{}", opportunity["id"].as_str().expect("id")),
+        serde_json::json!({"StageName": "Closed Won"}),
+    )
+    .await;
+    session
+        .wait_idle(std::time::Duration::from_secs(60))
+        .await
+        .expect("idle");
+    // THEN her contact in Intercom and respond.io is tagged, and no contact was made for it
+    for platform in ["intercom", "respondio"] {
+        let list = chat_records(&session, platform, "contacts").await;
+        let hers = with_email(&list, email);
+        assert_eq!(hers.len(), 1, "{platform}: {hers:?}");
+        assert!(tagged(hers[0], "Customer: won"), "{platform}: {}", hers[0]);
+    }
+
+    // WHEN a Lead is created, then qualified ("hot lead" is Working - Contacted)
+    let lead_email = "christine.darden@example.org";
+    let lead = save(
+        &session,
+        reqwest::Method::POST,
+        "Lead",
+        serde_json::json!({"FirstName": "Christine", "LastName": "Darden", "Email": lead_email,
+            "Company": "NASA", "Status": "Open - Not Contacted"}),
+    )
+    .await;
+    session
+        .wait_idle(std::time::Duration::from_secs(60))
+        .await
+        .expect("idle");
+    save(
+        &session,
+        reqwest::Method::PATCH,
+        &format!("Lead/{}", lead["id"].as_str().expect("id")),
+        serde_json::json!({"Status": "Working - Contacted"}),
+    )
+    .await;
+    session
+        .wait_idle(std::time::Duration::from_secs(60))
+        .await
+        .expect("idle");
+    // THEN Intercom's lead carries the chat's word for it
+    let i = chat_records(&session, "intercom", "contacts").await;
+    let theirs = with_email(&i, lead_email);
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert_eq!(theirs[0]["role"], "lead");
+    assert_eq!(
+        theirs[0]["custom_attributes"]["lifecycle"], "hot lead",
+        "{}",
+        theirs[0]
+    );
+    session.stop().await;
+}
+
+#[tokio::test]
+async fn a_bulk_import_is_not_created_in_the_chat_unless_the_tenant_includes_imports() {
+    // GIVEN a tenant that auto-creates, polls Contacts and names its importing user
+    let importer = "005000000000IMP";
+    let (path, _tenant) = e2e::tenant_variant("demo", |toml| {
+        toml.replace(
+            "organization_id = \"00D5g0000000001\"",
+            &format!(
+                "organization_id = \"00D5g0000000001\"\nauto_create = true\npoll = [\"Contact\"]\n\
+                 import_users = [\"{importer}\"]"
+            ),
+        )
+    });
+    let session = e2e::start(vec![path], Vec::new()).await;
+    let stamp = (time::OffsetDateTime::now_utc() - time::Duration::minutes(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("time");
+    // WHEN one Contact comes from the import and one was created by hand
+    e2e::seed(
+        &session,
+        serde_json::json!({"Contact": [
+            {"FirstName": "Imported", "LastName": "Person", "Email": "imported@example.org",
+             "CreatedById": importer, "LastModifiedDate": stamp},
+            {"FirstName": "Hand", "LastName": "Made", "Email": "handmade@example.org",
+             "LastModifiedDate": stamp}
+        ]}),
+    )
+    .await;
+    let report = session
+        .host
+        .run_scheduled("salesforce-poller")
+        .await
+        .expect("the poller runs");
+    assert_eq!(report["queued"], 2, "{report}");
+    session
+        .wait_idle(std::time::Duration::from_secs(60))
+        .await
+        .expect("idle");
+    // THEN only the one made by hand reaches the chat
+    let i = chat_records(&session, "intercom", "contacts").await;
+    assert_eq!(with_email(&i, "handmade@example.org").len(), 1);
+    assert!(with_email(&i, "imported@example.org").is_empty(), "{i:?}");
+    session.stop().await;
+}

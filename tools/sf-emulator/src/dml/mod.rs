@@ -106,13 +106,21 @@ pub(crate) fn create(
     };
     let created = audit("CreatedDate");
     let modified = audit("LastModifiedDate");
+    // The same permission lets a seed name who made and last changed the record.
+    let by = |name: &str| {
+        ctx.seeding
+            .then(|| body.get(name).and_then(Value::as_str))
+            .flatten()
+            .unwrap_or(ctx.user_id)
+            .to_string()
+    };
     for (k, v) in [
         ("Id", Value::String(id.clone())),
         ("IsDeleted", Value::Bool(false)),
         ("CreatedDate", Value::String(created)),
-        ("CreatedById", Value::String(ctx.user_id.to_string())),
+        ("CreatedById", Value::String(by("CreatedById"))),
         ("LastModifiedDate", Value::String(modified.clone())),
-        ("LastModifiedById", Value::String(ctx.user_id.to_string())),
+        ("LastModifiedById", Value::String(by("LastModifiedById"))),
         ("SystemModstamp", Value::String(modified)),
     ] {
         // Only the audit fields the object has (a ContentDocumentLink has no created date).

@@ -358,6 +358,11 @@ impl Schema {
                 FieldDef::new("AccountId", T::Reference)
                     .label("Account ID")
                     .refs(&["Account"]),
+                // The primary contact, settable on create (API 46.0+):
+                // https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_opportunity.htm
+                FieldDef::new("ContactId", T::Reference)
+                    .label("Contact ID")
+                    .refs(&["Contact"]),
                 lead_source(),
                 FieldDef::new("Description", T::Textarea),
                 owner(&["User"]),
