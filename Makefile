@@ -120,6 +120,8 @@ bench: venv
 	cargo test -q -p chatsync-tests --test it identity_corpus:: -- --nocapture 2>&1 | grep "identity corpus"
 	@echo "== Salesforce API calls per chat event: the scenario and a 50-conversation replay (release pipeline on the local stack)"
 	cargo bench -p chatsync-tests --bench writer_calls
+	@echo "== Salesforce → chat: save → on both platforms, and API calls per change (release functions on the local stack)"
+	cargo bench -p chatsync-tests --bench to_chat
 	@echo "== Salesforce client overhead per composite, emulator throughput"
 	cargo bench -p chatsync-tests --bench salesforce
 	@echo "== release binary size and cold start per function (under RIE, on moto)"

@@ -153,6 +153,24 @@ pub async fn seed(session: &Session, body: Value) -> Value {
 
 /// Changes a record as a Salesforce user would (through the REST API).
 pub async fn update_as_user(session: &Session, sobject: &str, id: &str, fields: Value) {
+    let (status, _) = save_as_user(
+        session,
+        reqwest::Method::PATCH,
+        &format!("{sobject}/{id}"),
+        fields,
+    )
+    .await;
+    assert_eq!(status, 204, "the user's update is taken");
+}
+
+/// Sends `fields` to `sobjects/{path}` with `method` as the emulator's session user, as a
+/// Salesforce user saves a record; the status and the answer (null when empty).
+pub async fn save_as_user(
+    session: &Session,
+    method: reqwest::Method,
+    path: &str,
+    fields: Value,
+) -> (u16, Value) {
     let http = reqwest::Client::new();
     let s: Value = http
         .post(format!("{}/__emulator/session", emulator(session)))
@@ -165,16 +183,20 @@ pub async fn update_as_user(session: &Session, sobject: &str, id: &str, fields: 
     let token = s["access_token"].as_str().expect("access_token");
     let instance = s["instance_url"].as_str().unwrap_or(emulator(session));
     let resp = http
-        .patch(format!(
-            "{instance}/services/data/{}/sobjects/{sobject}/{id}",
-            shared::salesforce::API_VERSION
-        ))
+        .request(
+            method,
+            format!(
+                "{instance}/services/data/{}/sobjects/{path}",
+                shared::salesforce::API_VERSION
+            ),
+        )
         .bearer_auth(token)
         .json(&fields)
         .send()
         .await
-        .expect("PATCH");
-    assert_eq!(resp.status().as_u16(), 204, "the user's update is taken");
+        .expect("saved");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
 }
 
 /// Runs the `chatsync` CLI against the stack (its tables and queues from the template); the

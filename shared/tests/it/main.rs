@@ -5,3 +5,4 @@
 mod corpus;
 mod fuzz_parsers;
 mod identity_corpus;
+mod salesforce_metadata;

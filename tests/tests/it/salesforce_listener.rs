@@ -1,6 +1,7 @@
 //! The salesforce-listener under the local host: outbound messages acknowledged and queued once
 //! per notification, and every forged or malformed message refused with nothing queued.
 
+use chatsync_local::demo::tagged;
 use chatsync_local::session::Session;
 use chatsync_tests::e2e;
 use shared::tenant::TenantFile;
@@ -226,32 +227,9 @@ async fn save(
     path: &str,
     fields: serde_json::Value,
 ) -> serde_json::Value {
-    let http = reqwest::Client::new();
-    let s: serde_json::Value = http
-        .post(format!("{}/__emulator/session", emulator(session)))
-        .send()
-        .await
-        .expect("session")
-        .json()
-        .await
-        .expect("session JSON");
-    let token = s["access_token"].as_str().expect("access_token");
-    let resp = http
-        .request(
-            method,
-            format!(
-                "{}/services/data/{}/sobjects/{path}",
-                emulator(session),
-                shared::salesforce::API_VERSION
-            ),
-        )
-        .bearer_auth(token)
-        .json(&fields)
-        .send()
-        .await
-        .expect("saved");
-    assert!(resp.status().is_success(), "{}", resp.status());
-    resp.json().await.unwrap_or(serde_json::Value::Null)
+    let (status, answer) = e2e::save_as_user(session, method, path, fields).await;
+    assert!((200..300).contains(&status), "{status}: {answer}");
+    answer
 }
 
 async fn define(session: &Session, definitions: serde_json::Value, settings: serde_json::Value) {
@@ -426,10 +404,6 @@ async fn a_contact_created_in_salesforce_appears_once_in_each_platform_tagged_an
     // GIVEN a tenant that auto-creates chat contacts and sends the Contact's Title both ways
     let (path, _tenant) = e2e::tenant_variant("demo", |toml| {
         toml.replace(
-            "organization_id = \"00D5g0000000001\"",
-            "organization_id = \"00D5g0000000001\"\nauto_create = true",
-        )
-        .replace(
             "to = \"Contact.Title\"",
             "to = \"Contact.Title\"\ndirection = \"both\"",
         )
@@ -625,10 +599,6 @@ async fn n_changes_on_each_side_make_exactly_n_writes_on_the_other_and_then_quie
     // chat values that overwrite Salesforce's
     let (path, tenant) = e2e::tenant_variant("demo", |toml| {
         toml.replace(
-            "organization_id = \"00D5g0000000001\"",
-            "organization_id = \"00D5g0000000001\"\nauto_create = true",
-        )
-        .replace(
             "to = \"Contact.Title\"",
             "to = \"Contact.Title\"\ndirection = \"both\"",
         )
@@ -846,21 +816,45 @@ async fn records_of(session: &Session, sobject: &str) -> Vec<serde_json::Value> 
     e2e::records(session, sobject).await
 }
 
-#[tokio::test]
-async fn the_poller_alone_brings_a_changed_contact_to_the_chat_once() {
-    // GIVEN a tenant that polls Contacts (no outbound message) and auto-creates chat contacts
+/// A session whose demo tenant polls Contacts (`extra` adds to `[config.from_salesforce]`), and
+/// a time two minutes back to seed changes at (Salesforce answers windows to the minute).
+async fn polling_session(extra: &str) -> (Session, String) {
     let (path, _tenant) = e2e::tenant_variant("demo", |toml| {
         toml.replace(
             "organization_id = \"00D5g0000000001\"",
-            "organization_id = \"00D5g0000000001\"\nauto_create = true\npoll = [\"Contact\"]",
+            &format!("organization_id = \"00D5g0000000001\"\npoll = [\"Contact\"]\n{extra}"),
         )
     });
     let session = e2e::start(vec![path], Vec::new()).await;
-    // A Contact changed two minutes ago (Salesforce answers windows to the minute).
-    let two_minutes_ago = time::OffsetDateTime::now_utc() - time::Duration::minutes(2);
-    let stamp = two_minutes_ago
+    let stamp = (time::OffsetDateTime::now_utc() - time::Duration::minutes(2))
         .format(&time::format_description::well_known::Rfc3339)
         .expect("time");
+    (session, stamp)
+}
+
+/// Runs the poller once, checks how many changes it queued, and waits for the chat writer.
+async fn poll_once(session: &Session, queued: u64) {
+    let report = session
+        .host
+        .run_scheduled("salesforce-poller")
+        .await
+        .expect("the poller runs");
+    assert_eq!(report["queued"], queued, "{report}");
+    assert!(
+        report["failed"].as_array().is_some_and(Vec::is_empty),
+        "{report}"
+    );
+    session
+        .wait_idle(std::time::Duration::from_secs(60))
+        .await
+        .expect("idle");
+}
+
+#[tokio::test]
+async fn the_poller_alone_brings_a_changed_contact_to_the_chat_once() {
+    // GIVEN a tenant that polls Contacts (no outbound message) and auto-creates chat contacts,
+    // and a Contact changed two minutes ago
+    let (session, stamp) = polling_session("").await;
     let email = "dorothy.vaughan@example.org";
     e2e::seed(
         &session,
@@ -869,16 +863,7 @@ async fn the_poller_alone_brings_a_changed_contact_to_the_chat_once() {
     )
     .await;
     // WHEN the poller runs
-    let report = session
-        .host
-        .run_scheduled("salesforce-poller")
-        .await
-        .expect("the poller runs");
-    assert_eq!(report["queued"], 1, "{report}");
-    session
-        .wait_idle(std::time::Duration::from_secs(60))
-        .await
-        .expect("idle");
+    poll_once(&session, 1).await;
     // THEN the contact is in each platform once, tagged
     let r = chat_records(&session, "respondio", "contacts").await;
     let i = chat_records(&session, "intercom", "contacts").await;
@@ -897,28 +882,8 @@ async fn the_poller_alone_brings_a_changed_contact_to_the_chat_once() {
         r[0]
     );
     // AND the next run finds nothing new: the window moved on
-    let again = session
-        .host
-        .run_scheduled("salesforce-poller")
-        .await
-        .expect("the poller runs");
-    assert_eq!(again["queued"], 0, "{again}");
-    assert!(
-        again["failed"].as_array().is_some_and(Vec::is_empty),
-        "{again}"
-    );
+    poll_once(&session, 0).await;
     session.stop().await;
-}
-
-fn tagged(contact: &serde_json::Value, tag: &str) -> bool {
-    // Intercom: {tags: {data: [{name}]}}; respond.io: {tags: [name]}.
-    let intercom = contact["tags"]["data"]
-        .as_array()
-        .is_some_and(|t| t.iter().any(|t| t["name"] == tag));
-    let respondio = contact["tags"]
-        .as_array()
-        .is_some_and(|t| t.iter().any(|t| t == tag));
-    intercom || respondio
 }
 
 #[tokio::test]
@@ -927,10 +892,9 @@ async fn an_opportunity_won_tags_the_contact_and_a_qualified_lead_sets_its_attri
     let (path, _tenant) = e2e::tenant_variant("demo", |toml| {
         toml.replace(
             "organization_id = \"00D5g0000000001\"",
-            "organization_id = \"00D5g0000000001\"\nauto_create = true\n\
+            "organization_id = \"00D5g0000000001\"\n\
              tags = [{ object = \"Opportunity\", field = \"StageName\", value = \"Closed Won\", tag = \"Customer: won\" }]",
         )
-        .replace("to = \"Lead.Status\"", "to = \"Lead.Status\"\ndirection = \"both\"")
     });
     let session = e2e::start(vec![path], Vec::new()).await;
     let endpoint = format!(
@@ -1038,45 +1002,34 @@ async fn an_opportunity_won_tags_the_contact_and_a_qualified_lead_sets_its_attri
 
 #[tokio::test]
 async fn a_bulk_import_is_not_created_in_the_chat_unless_the_tenant_includes_imports() {
-    // GIVEN a tenant that auto-creates, polls Contacts and names its importing user
     let importer = "005000000000IMP";
-    let (path, _tenant) = e2e::tenant_variant("demo", |toml| {
-        toml.replace(
-            "organization_id = \"00D5g0000000001\"",
-            &format!(
-                "organization_id = \"00D5g0000000001\"\nauto_create = true\npoll = [\"Contact\"]\n\
-                 import_users = [\"{importer}\"]"
-            ),
+    for include in [false, true] {
+        // GIVEN a tenant that auto-creates, polls Contacts and names its importing user
+        let (session, stamp) = polling_session(&format!(
+            "import_users = [\"{importer}\"]\ninclude_imports = {include}"
+        ))
+        .await;
+        // WHEN one Contact comes from the import and one was created by hand
+        e2e::seed(
+            &session,
+            serde_json::json!({"Contact": [
+                {"FirstName": "Imported", "LastName": "Person", "Email": "imported@example.org",
+                 "CreatedById": importer, "LastModifiedDate": stamp},
+                {"FirstName": "Hand", "LastName": "Made", "Email": "handmade@example.org",
+                 "LastModifiedDate": stamp}
+            ]}),
         )
-    });
-    let session = e2e::start(vec![path], Vec::new()).await;
-    let stamp = (time::OffsetDateTime::now_utc() - time::Duration::minutes(2))
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("time");
-    // WHEN one Contact comes from the import and one was created by hand
-    e2e::seed(
-        &session,
-        serde_json::json!({"Contact": [
-            {"FirstName": "Imported", "LastName": "Person", "Email": "imported@example.org",
-             "CreatedById": importer, "LastModifiedDate": stamp},
-            {"FirstName": "Hand", "LastName": "Made", "Email": "handmade@example.org",
-             "LastModifiedDate": stamp}
-        ]}),
-    )
-    .await;
-    let report = session
-        .host
-        .run_scheduled("salesforce-poller")
-        .await
-        .expect("the poller runs");
-    assert_eq!(report["queued"], 2, "{report}");
-    session
-        .wait_idle(std::time::Duration::from_secs(60))
-        .await
-        .expect("idle");
-    // THEN only the one made by hand reaches the chat
-    let i = chat_records(&session, "intercom", "contacts").await;
-    assert_eq!(with_email(&i, "handmade@example.org").len(), 1);
-    assert!(with_email(&i, "imported@example.org").is_empty(), "{i:?}");
-    session.stop().await;
+        .await;
+        poll_once(&session, 2).await;
+        // THEN the one made by hand reaches the chat, the imported one only when included
+        let i = chat_records(&session, "intercom", "contacts").await;
+        assert_eq!(with_email(&i, "handmade@example.org").len(), 1);
+        let imported = with_email(&i, "imported@example.org").len();
+        assert_eq!(
+            imported,
+            usize::from(include),
+            "include_imports = {include}: {i:?}"
+        );
+        session.stop().await;
+    }
 }

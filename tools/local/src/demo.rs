@@ -90,6 +90,69 @@ pub struct Facts {
     /// Messages left on the dead-letter queues after the drainer ran.
     pub dead_letters: usize,
     pub invocation_errors: usize,
+    /// What the Salesforce → chat step saw on the chat platforms; None: it did not run.
+    pub to_chat: Option<ToChat>,
+}
+
+/// The Salesforce → chat step: a Contact created in Salesforce, a Lead qualified there.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ToChat {
+    /// The tag an auto-created contact gets (`from_salesforce.auto_create_tag`).
+    pub tag: String,
+    /// Per platform the Contact should reach: (platform, contacts with its e-mail, tagged).
+    pub contact: Vec<(String, usize, bool)>,
+    /// The Intercom attribute the qualified Lead should set: (name, wanted value, value seen).
+    pub lead_attribute: (String, String, Option<String>),
+}
+
+/// Whether a chat emulator contact carries `tag`: Intercom lists `{tags: {data: [{name}]}}`,
+/// respond.io `{tags: [name]}`.
+pub fn tagged(contact: &serde_json::Value, tag: &str) -> bool {
+    let intercom = contact["tags"]["data"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t["name"] == tag));
+    let respondio = contact["tags"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t == tag));
+    intercom || respondio
+}
+
+fn judge_to_chat(to_chat: Option<&ToChat>, problems: &mut Vec<String>) -> String {
+    let Some(seen) = to_chat else {
+        problems.push("the Salesforce → chat step did not run".to_owned());
+        return "Salesforce → chat      not run".to_owned();
+    };
+    let mut reached = Vec::new();
+    for (platform, count, tagged) in &seen.contact {
+        match (count, tagged) {
+            (1, true) => reached.push(platform.as_str()),
+            (1, false) => problems.push(format!(
+                "the Salesforce Contact reached {platform} without the tag {:?}",
+                seen.tag
+            )),
+            (n, _) => problems.push(format!(
+                "the Salesforce Contact is on {platform} {n} times, not once"
+            )),
+        }
+    }
+    if seen.contact.is_empty() {
+        problems.push("no chat platform to send the Salesforce Contact to".to_owned());
+    }
+    let (name, wanted, got) = &seen.lead_attribute;
+    if got.as_deref() != Some(wanted.as_str()) {
+        problems.push(format!(
+            "the qualified Lead set Intercom's {name} to {got:?}, not {wanted:?}"
+        ));
+    }
+    format!(
+        "Salesforce → chat       Contact on {} tagged {:?}; Lead qualified: Intercom {name} = {got:?}",
+        if reached.is_empty() {
+            "no platform".to_owned()
+        } else {
+            reached.join(" and ")
+        },
+        seen.tag,
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +238,7 @@ pub fn judge(facts: &Facts) -> Verdict {
             facts.invocation_errors
         ));
     }
+    let to_chat = judge_to_chat(facts.to_chat.as_ref(), &mut problems);
     let summary = vec![
         format!(
             "conversations replayed  {} (from {} payloads)",
@@ -213,6 +277,7 @@ pub fn judge(facts: &Facts) -> Verdict {
             facts.dead_letters,
             facts.invocation_errors
         ),
+        to_chat,
     ];
     Verdict { summary, problems }
 }
@@ -314,8 +379,45 @@ mod tests {
             task_keys: keys.iter().map(|k| format!("{k}#1")).collect(),
             case_keys: keys,
             forged_status: 401,
+            to_chat: Some(ToChat {
+                tag: "Auto-Create: Salesforce".into(),
+                contact: vec![("intercom".into(), 1, true), ("respondio".into(), 1, true)],
+                lead_attribute: (
+                    "lifecycle".into(),
+                    "hot lead".into(),
+                    Some("hot lead".into()),
+                ),
+            }),
             ..Facts::default()
         }
+    }
+
+    #[test]
+    fn salesforce_to_chat_must_reach_each_platform_once_tagged_and_set_the_attribute() {
+        let mut run = good_run();
+        let seen = run.to_chat.as_mut().expect("to_chat");
+        seen.contact = vec![("intercom".into(), 2, true), ("respondio".into(), 1, false)];
+        seen.lead_attribute.2 = None;
+        let verdict = judge(&run);
+        assert_eq!(verdict.problems.len(), 3, "{:?}", verdict.problems);
+        assert!(verdict.problems[0].contains("intercom 2 times"));
+        assert!(verdict.problems[1].contains("without the tag"));
+        assert!(verdict.problems[2].contains("lifecycle"));
+        run.to_chat = None;
+        assert!(
+            judge(&run)
+                .problems
+                .iter()
+                .any(|p| p.contains("did not run"))
+        );
+    }
+
+    #[test]
+    fn tags_are_read_in_both_platforms_shapes() {
+        let intercom = serde_json::json!({"tags": {"data": [{"name": "a"}]}});
+        let respondio = serde_json::json!({"tags": ["a"]});
+        assert!(tagged(&intercom, "a") && tagged(&respondio, "a"));
+        assert!(!tagged(&intercom, "b") && !tagged(&serde_json::json!({}), "a"));
     }
 
     #[test]

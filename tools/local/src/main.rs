@@ -381,6 +381,7 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
         );
         print_conversations(&http, url, &tenant.config.tenant_id).await?;
     }
+    facts.to_chat = Some(salesforce_to_chat(session, &tenant, &http).await?);
     println!("\ncold starts reported by RIE:");
     for f in session.host.functions() {
         println!("  {:<20} {:?} ms", f.name, f.cold_starts());
@@ -405,8 +406,147 @@ async fn replay(session: &Session, run: &Run) -> Result<()> {
         )
         .into());
     }
-    println!("  ok: every replayed conversation landed as its Case and Task; nothing parked");
+    println!(
+        "  ok: every replayed conversation landed as its Case and Task, Salesforce changes reached the chat; nothing parked"
+    );
     Ok(())
+}
+
+/// Salesforce → chat: outbound messages defined in the emulated org, a Contact created there
+/// and a Lead qualified; then what the chat platforms hold.
+async fn salesforce_to_chat(
+    session: &Session,
+    tenant: &shared::tenant::TenantFile,
+    http: &reqwest::Client,
+) -> Result<demo::ToChat> {
+    let sf = session
+        .salesforce_url
+        .clone()
+        .ok_or("no Salesforce emulator")?;
+    let chat = session
+        .chat_url
+        .clone()
+        .ok_or("no chat-platform emulator")?;
+    let id = &tenant.config.tenant_id;
+    let token = tenant
+        .secrets
+        .webhooks
+        .salesforce_outbound_token
+        .first()
+        .ok_or("demo tenant lacks a salesforce_outbound_token")?;
+    let endpoint = format!(
+        "{}/salesforce/{id}/outbound?token={}",
+        session.intake_url(),
+        token.expose()
+    );
+    println!(
+        "\nSalesforce → chat: outbound messages for Contact and Lead, then changes in the org:"
+    );
+    let fields = [
+        "Email",
+        "FirstName",
+        "LastName",
+        "Title",
+        "Status",
+        "CreatedById",
+    ];
+    http.post(format!("{sf}/__emulator/outbound"))
+        .json(&serde_json::json!({"definitions": [
+            {"object": "Contact", "fields": &fields[..4], "endpoint": endpoint, "quiet_users": []},
+            {"object": "Lead", "fields": fields, "endpoint": endpoint, "quiet_users": []}
+        ]}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let session_token: serde_json::Value = http
+        .post(format!("{sf}/__emulator/session"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let bearer = session_token["access_token"]
+        .as_str()
+        .ok_or("the emulator gave no session")?;
+    let save = |method: reqwest::Method, path: String, body: serde_json::Value| {
+        let url = format!(
+            "{sf}/services/data/{}/sobjects/{path}",
+            shared::salesforce::API_VERSION
+        );
+        http.request(method, url)
+            .bearer_auth(bearer)
+            .json(&body)
+            .send()
+    };
+    let contact_email = "katherine.johnson@example.org";
+    save(
+        reqwest::Method::POST,
+        "Contact".into(),
+        serde_json::json!({"FirstName": "Katherine", "LastName": "Johnson",
+            "Email": contact_email, "Title": "Mathematician"}),
+    )
+    .await?
+    .error_for_status()?;
+    println!("  Contact Katherine Johnson created");
+    let lead_email = "dorothy.vaughan@example.org";
+    let lead: serde_json::Value = save(
+        reqwest::Method::POST,
+        "Lead".into(),
+        serde_json::json!({"FirstName": "Dorothy", "LastName": "Vaughan", "Email": lead_email,
+            "Company": "NACA", "Status": "Open - Not Contacted"}),
+    )
+    .await?
+    .error_for_status()?
+    .json()
+    .await?;
+    session.wait_idle(Duration::from_secs(120)).await?;
+    let lead_id = lead["id"].as_str().ok_or("the Lead has no id")?;
+    // "Working - Contacted" is what the demo tenant's lifecycle "hot lead" maps to.
+    save(
+        reqwest::Method::PATCH,
+        format!("Lead/{lead_id}"),
+        serde_json::json!({"Status": "Working - Contacted"}),
+    )
+    .await?
+    .error_for_status()?;
+    println!("  Lead Dorothy Vaughan created, then qualified (Status Working - Contacted)");
+    session.wait_idle(Duration::from_secs(120)).await?;
+    let records = |platform: &'static str| {
+        let url = format!("{chat}/__emulator/records/{platform}/contacts");
+        async move {
+            let list: Vec<serde_json::Value> = http.get(url).send().await?.json().await?;
+            Ok::<_, reqwest::Error>(list)
+        }
+    };
+    let tag = tenant.config.from_salesforce.auto_create_tag.clone();
+    let mut contact = Vec::new();
+    for platform in ["intercom", "respondio"] {
+        let theirs: Vec<serde_json::Value> = records(platform)
+            .await?
+            .into_iter()
+            .filter(|c| c["email"] == contact_email)
+            .collect();
+        let is_tagged = theirs.iter().any(|c| demo::tagged(c, &tag));
+        println!(
+            "  {platform:<9} Katherine Johnson: {} contact(s), tagged {tag:?}: {is_tagged}",
+            theirs.len()
+        );
+        contact.push((platform.to_owned(), theirs.len(), is_tagged));
+    }
+    let lifecycle = records("intercom")
+        .await?
+        .into_iter()
+        .find(|c| c["email"] == lead_email)
+        .and_then(|c| {
+            c["custom_attributes"]["lifecycle"]
+                .as_str()
+                .map(str::to_owned)
+        });
+    println!("  intercom  Dorothy Vaughan: lifecycle = {lifecycle:?}");
+    Ok(demo::ToChat {
+        tag,
+        contact,
+        lead_attribute: ("lifecycle".into(), "hot lead".into(), lifecycle),
+    })
 }
 
 /// Per platform, each Case the demo made and the transcript of its Task(s), line by line.

@@ -214,6 +214,7 @@ fn route(st: &mut State, user_id: &str, req: &RestRequest) -> Result<RestRespons
             Ok(RestResponse::json(200, obj.describe(&req.version)))
         }
         ("GET", ["sobjects", sobject, "updated"]) => updated(st, req, sobject),
+        ("GET", ["sobjects", sobject, "deleted"]) => deleted(st, req, sobject),
         (_, ["sobjects", sobject, id]) => match m {
             "GET" => get_record(st, req, sobject, id),
             "PATCH" => {
@@ -248,11 +249,17 @@ fn route(st: &mut State, user_id: &str, req: &RestRequest) -> Result<RestRespons
     }
 }
 
-/// `GET sobjects/{type}/updated/?start=…&end=…` (REST API "Get Updated"): the ids of records
-/// whose SystemModstamp falls in the window, times rounded down to the minute; `start` at most
-/// 30 days back and before `end`; `latestDateCovered` is the window's rounded end.
-fn updated(st: &State, req: &RestRequest, sobject: &str) -> Result<RestResponse, ApiError> {
-    let obj = dml::object(&st.schema, sobject)?;
+fn floor_to_minute(t: time::OffsetDateTime) -> time::OffsetDateTime {
+    t.replace_second(0)
+        .and_then(|t| t.replace_nanosecond(0))
+        .unwrap_or(t)
+}
+
+/// The `start` and `end` of a Get Updated or Get Deleted call, rounded down to the minute;
+/// `start` must come before `end`.
+fn replication_window(
+    req: &RestRequest,
+) -> Result<(time::OffsetDateTime, time::OffsetDateTime), ApiError> {
     let bound = |name: &str| -> Result<time::OffsetDateTime, ApiError> {
         let raw = req.param(name).ok_or_else(|| {
             ApiError::new(400, "MISSING_ARGUMENT", format!("{name} was not specified"))
@@ -264,12 +271,9 @@ fn updated(st: &State, req: &RestRequest, sobject: &str) -> Result<RestResponse,
                 format!("{name} is not a valid dateTime: {raw}"),
             )
         })?;
-        Ok(t.replace_second(0)
-            .and_then(|t| t.replace_nanosecond(0))
-            .unwrap_or(t))
+        Ok(floor_to_minute(t))
     };
     let (start, end) = (bound("start")?, bound("end")?);
-    let now = crate::datetime::now_utc();
     if start >= end {
         return Err(ApiError::new(
             400,
@@ -277,6 +281,16 @@ fn updated(st: &State, req: &RestRequest, sobject: &str) -> Result<RestResponse,
             "EndDate must be after StartDate",
         ));
     }
+    Ok((start, end))
+}
+
+/// `GET sobjects/{type}/updated/?start=…&end=…` (REST API "Get Updated"): the ids of records
+/// whose SystemModstamp falls in the window, times rounded down to the minute; `start` at most
+/// 30 days back and before `end`; `latestDateCovered` is the window's rounded end.
+fn updated(st: &State, req: &RestRequest, sobject: &str) -> Result<RestResponse, ApiError> {
+    let obj = dml::object(&st.schema, sobject)?;
+    let (start, end) = replication_window(req)?;
+    let now = crate::datetime::now_utc();
     if now - start > time::Duration::days(30) {
         return Err(ApiError::new(
             400,
@@ -284,11 +298,7 @@ fn updated(st: &State, req: &RestRequest, sobject: &str) -> Result<RestResponse,
             "startDate can't be more than 30 days ago",
         ));
     }
-    let end = end.min(
-        now.replace_second(0)
-            .and_then(|t| t.replace_nanosecond(0))
-            .unwrap_or(now),
-    );
+    let end = end.min(floor_to_minute(now));
     let ids: Vec<Value> = st
         .store
         .list(&obj.name, false)
@@ -303,6 +313,41 @@ fn updated(st: &State, req: &RestRequest, sobject: &str) -> Result<RestResponse,
     Ok(RestResponse::json(
         200,
         json!({"ids": ids, "latestDateCovered": crate::datetime::render(end)}),
+    ))
+}
+
+/// `GET sobjects/{type}/deleted/?start=…&end=…` (REST API "Get Deleted"): the records in the
+/// recycle bin deleted in the window, each `{id, deletedDate}` (its SystemModstamp, which the
+/// delete set), the window bounded as for Get Updated. Nothing is ever purged, so
+/// `earliestDateAvailable` is the start of the UTC day 15 days back, as far as the platform keeps
+/// deletes; records deleted before it are left out.
+fn deleted(st: &State, req: &RestRequest, sobject: &str) -> Result<RestResponse, ApiError> {
+    let obj = dml::object(&st.schema, sobject)?;
+    let (start, end) = replication_window(req)?;
+    let now = crate::datetime::now_utc();
+    let end = end.min(floor_to_minute(now));
+    let earliest = (now - time::Duration::days(15)).replace_time(time::Time::MIDNIGHT);
+    let from = start.max(earliest);
+    let records: Vec<Value> = st
+        .store
+        .list(&obj.name, true)
+        .filter(|r| r.deleted)
+        .filter_map(|r| {
+            let at = r
+                .get("SystemModstamp")
+                .as_str()
+                .and_then(crate::datetime::parse_datetime)?;
+            (at >= from && at < end)
+                .then(|| json!({"id": r.id(), "deletedDate": crate::datetime::render(at)}))
+        })
+        .collect();
+    Ok(RestResponse::json(
+        200,
+        json!({
+            "deletedRecords": records,
+            "earliestDateAvailable": crate::datetime::render(earliest),
+            "latestDateCovered": crate::datetime::render(end),
+        }),
     ))
 }
 

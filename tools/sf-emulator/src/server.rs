@@ -30,11 +30,39 @@ fn request_too_large() -> ApiError {
 }
 
 pub(crate) fn json_response(status: u16, body: &Value) -> Response {
-    let mut resp = Response::new(Body::from(body.to_string()));
+    let text = serde_json::to_string(&AttributesFirst(body)).unwrap_or_else(|_| body.to_string());
+    let mut resp = Response::new(Body::from(text));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CT));
     resp
+}
+
+/// A JSON value written as Salesforce writes records: `attributes` first in every object, then
+/// the other keys. serde_json's map keeps keys sorted, which would put the lower-case
+/// `attributes` after every field name; clients that read records in order (simple-salesforce
+/// parses into OrderedDicts, CSV exports take the first record's keys as columns) see the
+/// difference.
+struct AttributesFirst<'a>(&'a Value);
+
+impl serde::Serialize for AttributesFirst<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self.0 {
+            Value::Object(map) => {
+                let mut out = serializer.serialize_map(Some(map.len()))?;
+                if let Some(attributes) = map.get("attributes") {
+                    out.serialize_entry("attributes", &AttributesFirst(attributes))?;
+                }
+                for (key, value) in map.iter().filter(|(k, _)| *k != "attributes") {
+                    out.serialize_entry(key, &AttributesFirst(value))?;
+                }
+                out.end()
+            }
+            Value::Array(items) => serializer.collect_seq(items.iter().map(AttributesFirst)),
+            other => other.serialize(serializer),
+        }
+    }
 }
 
 /// The router for one emulated org.

@@ -129,10 +129,16 @@ pub(crate) fn create(
         }
     }
     derive::fill_auto_numbers(store, obj, &mut fields, now.date());
+    // A seed may put the record straight into the recycle bin, deleted at its SystemModstamp
+    // (its LastModifiedDate), so queryAll and Get Deleted have history to find.
+    let binned = ctx.seeding && body.get("IsDeleted") == Some(&Value::Bool(true));
+    if binned {
+        fields.insert("IsDeleted".into(), Value::Bool(true));
+    }
     store.insert(Record {
         sobject: obj.name.clone(),
         fields,
-        deleted: false,
+        deleted: binned,
         blob,
     });
     if !ctx.seeding {

@@ -103,9 +103,10 @@ pub(super) fn from_xml(
         field.restricted = vs.text_of("restricted") == Some("true");
     }
     // A lookup X__c is traversed as X__r; <relationshipName> names the child relationship on
-    // the parent, so it does not change that.
+    // the parent (queried as `<relationshipName>__r`), so it does not change that.
     if let Some(target) = root.text_of("referenceTo") {
         field.reference_to = vec![target.to_string()];
+        field.child_relationship = root.text_of("relationshipName").map(|r| format!("{r}__r"));
     }
     if ftype == FieldType::Boolean {
         field.defaulted_on_create = true;
@@ -174,6 +175,10 @@ mod tests {
         assert_eq!(
             l.and_then(|f| f.relationship_name.as_deref()),
             Some("Case__r")
+        );
+        assert_eq!(
+            l.and_then(|f| f.child_relationship.as_deref()),
+            Some("Transcripts__r")
         );
         assert_eq!(
             l.map(|f| f.reference_to.clone()),

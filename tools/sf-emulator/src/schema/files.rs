@@ -43,6 +43,7 @@ impl Schema {
                 FieldDef::new("ContentDocumentId", T::Reference)
                     .label("ContentDocument ID")
                     .refs(&["ContentDocument"])
+                    .children("ContentVersions")
                     .create_only(),
                 FieldDef::new("FirstPublishLocationId", T::Reference)
                     .label("First Publish Location ID")
@@ -123,11 +124,13 @@ impl Schema {
                 FieldDef::new("ContentDocumentId", T::Reference)
                     .label("ContentDocument ID")
                     .refs(&["ContentDocument"])
+                    .children("ContentDocumentLinks")
                     .required()
                     .create_only(),
                 FieldDef::new("LinkedEntityId", T::Reference)
                     .label("Linked Entity ID")
                     .refs(FILE_PARENTS)
+                    .children("ContentDocumentLinks")
                     .required()
                     .create_only(),
                 // Described as nillable, yet "Required" on create (Object Reference).

@@ -82,6 +82,10 @@ pub(crate) struct FieldDef {
     pub restricted: bool,
     pub reference_to: Vec<String>,
     pub relationship_name: Option<String>,
+    /// The child relationship this reference makes on its targets, queried from the parent as a
+    /// subquery: `Contacts` for Contact.AccountId, `Chat_Transcripts__r` for a custom lookup
+    /// whose metadata says `<relationshipName>Chat_Transcripts</relationshipName>`.
+    pub child_relationship: Option<String>,
     pub external_id: bool,
     /// Unique fields refuse a second record with the same value (DUPLICATE_VALUE).
     pub unique: bool,
@@ -128,6 +132,7 @@ impl FieldDef {
             restricted: false,
             reference_to: Vec::new(),
             relationship_name,
+            child_relationship: None,
             external_id: false,
             unique: false,
             case_sensitive: false,
@@ -175,6 +180,11 @@ impl FieldDef {
     }
     pub(crate) fn refs(mut self, targets: &[&str]) -> Self {
         self.reference_to = targets.iter().map(|t| t.to_string()).collect();
+        self
+    }
+    /// The child relationship the reference makes on its targets (`Contacts`).
+    pub(crate) fn children(mut self, relationship: &str) -> Self {
+        self.child_relationship = Some(relationship.to_string());
         self
     }
     /// An auto-number field: read-only, never null, filled on insert from `format`.
@@ -327,6 +337,29 @@ impl Schema {
 
     pub(crate) fn object_mut(&mut self, name: &str) -> Option<&mut ObjectDef> {
         self.objects.get_mut(&name.to_ascii_lowercase())
+    }
+
+    /// The child relationship `name` of `parent` (case-insensitive), as a subquery's FROM names
+    /// it: the child object and its reference field to the parent.
+    pub(crate) fn child_relationship(
+        &self,
+        parent: &ObjectDef,
+        name: &str,
+    ) -> Option<(&ObjectDef, &FieldDef)> {
+        self.objects.values().find_map(|child| {
+            child
+                .fields
+                .iter()
+                .find(|f| {
+                    f.child_relationship
+                        .as_deref()
+                        .is_some_and(|r| r.eq_ignore_ascii_case(name))
+                        && f.reference_to
+                            .iter()
+                            .any(|t| t.eq_ignore_ascii_case(&parent.name))
+                })
+                .map(|f| (child, f))
+        })
     }
 
     pub(crate) fn by_prefix(&self, prefix: &str) -> Option<&ObjectDef> {

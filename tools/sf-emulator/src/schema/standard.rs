@@ -123,7 +123,8 @@ impl Schema {
                 FieldDef::new("MobilePhone", T::Phone).len(40),
                 FieldDef::new("AccountId", T::Reference)
                     .label("Account ID")
-                    .refs(&["Account"]),
+                    .refs(&["Account"])
+                    .children("Contacts"),
                 FieldDef::new("Department", T::String).len(80),
                 lead_source(),
                 FieldDef::new("Description", T::Textarea),
@@ -196,10 +197,12 @@ impl Schema {
                 ]),
                 FieldDef::new("ContactId", T::Reference)
                     .label("Contact ID")
-                    .refs(&["Contact"]),
+                    .refs(&["Contact"])
+                    .children("Cases"),
                 FieldDef::new("AccountId", T::Reference)
                     .label("Account ID")
-                    .refs(&["Account"]),
+                    .refs(&["Account"])
+                    .children("Cases"),
                 FieldDef::new("SuppliedEmail", T::Email).len(80),
                 FieldDef::new("SuppliedName", T::String).len(80),
                 FieldDef::new("SuppliedPhone", T::String).len(40),
@@ -218,6 +221,7 @@ impl Schema {
                 FieldDef::new("ParentId", T::Reference)
                     .label("Parent ID")
                     .refs(&["Case"])
+                    .children("CaseComments")
                     .required()
                     .create_only(),
                 FieldDef::new("CommentBody", T::Textarea)
@@ -251,10 +255,12 @@ impl Schema {
                 FieldDef::new("ActivityDate", T::Date).label("Due Date Only"),
                 FieldDef::new("WhoId", T::Reference)
                     .label("Name ID")
-                    .refs(&["Contact", "Lead"]),
+                    .refs(&["Contact", "Lead"])
+                    .children("Tasks"),
                 FieldDef::new("WhatId", T::Reference)
                     .label("Related To ID")
-                    .refs(&["Account", "Opportunity", "Case"]),
+                    .refs(&["Account", "Opportunity", "Case"])
+                    .children("Tasks"),
                 FieldDef::new("TaskSubtype", T::Picklist)
                     .len(40)
                     .restricted()
@@ -357,7 +363,8 @@ impl Schema {
                 FieldDef::new("Amount", T::Currency),
                 FieldDef::new("AccountId", T::Reference)
                     .label("Account ID")
-                    .refs(&["Account"]),
+                    .refs(&["Account"])
+                    .children("Opportunities"),
                 // The primary contact, settable on create (API 46.0+):
                 // https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_opportunity.htm
                 FieldDef::new("ContactId", T::Reference)
@@ -375,10 +382,12 @@ impl Schema {
                 FieldDef::new("OpportunityId", T::Reference)
                     .label("Opportunity ID")
                     .refs(&["Opportunity"])
+                    .children("OpportunityContactRoles")
                     .required(),
                 FieldDef::new("ContactId", T::Reference)
                     .label("Contact ID")
                     .refs(&["Contact"])
+                    .children("OpportunityContactRoles")
                     .required(),
                 FieldDef::new("Role", T::Picklist).len(40).values(&[
                     "Business User",

@@ -306,12 +306,186 @@ fn order_values(a: &Value, b: &Value) -> Ordering {
     }
 }
 
-/// Projects a record to the selected paths, nesting relationship fields as the API does.
-fn project(store: &Store, r: &Record, paths: &[ResolvedPath], version: &str) -> Value {
+/// A query checked against the schema: what to select, how to filter and order.
+struct Plan<'q> {
+    query: &'q Query,
+    obj: &'q ObjectDef,
+    paths: Vec<ResolvedPath>,
+    children: Vec<ChildPlan<'q>>,
+    order: Vec<(ResolvedPath, bool, bool)>,
+    is_count: bool,
+}
+
+/// A child-relationship subquery: the relationship as the schema spells it, the child's
+/// reference field to the parent, and the subquery's own plan over the child object.
+struct ChildPlan<'q> {
+    relationship: String,
+    reference: String,
+    plan: Plan<'q>,
+}
+
+fn plan<'q>(
+    schema: &'q Schema,
+    obj: &'q ObjectDef,
+    q: &'q Query,
+    nested: bool,
+) -> Result<Plan<'q>, QueryError> {
+    let is_count = q.select.contains(&SelectItem::Count);
+    if is_count && (q.select.len() > 1 || nested) {
+        return Err(QueryError::malformed(
+            1,
+            "COUNT() and other fields cannot be selected together",
+        ));
+    }
+    let mut paths = Vec::new();
+    let mut children = Vec::new();
+    let mut seen = Vec::new();
+    for item in &q.select {
+        match item {
+            SelectItem::Field(f) => {
+                let key = f.path.join(".").to_ascii_lowercase();
+                if seen.contains(&key) {
+                    return Err(QueryError::malformed(
+                        f.col,
+                        &format!("duplicate field selected: {}", f.path.join(".")),
+                    ));
+                }
+                seen.push(key);
+                paths.push(resolve(schema, obj, f)?);
+            }
+            SelectItem::Subquery(sub) => {
+                let Some((child, reference)) = schema.child_relationship(obj, &sub.from) else {
+                    return Err(QueryError {
+                        code: "INVALID_TYPE",
+                        col: sub.from_col,
+                        detail: format!(
+                            "Didn't understand relationship '{}' in FROM part of query call. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.",
+                            sub.from
+                        ),
+                    });
+                };
+                children.push(ChildPlan {
+                    relationship: reference.child_relationship.clone().unwrap_or_default(),
+                    reference: reference.name.clone(),
+                    plan: plan(schema, child, sub, true)?,
+                });
+            }
+            SelectItem::Count => {}
+        }
+    }
+    if let Some(filter) = &q.filter {
+        check_expr(schema, obj, filter)?;
+    }
+    let order = q
+        .order_by
+        .iter()
+        .map(|o| resolve(schema, obj, &o.field).map(|p| (p, o.descending, o.nulls_last)))
+        .collect::<Result<_, _>>()?;
+    if q.offset.is_some_and(|o| o > 2000) {
+        return Err(QueryError {
+            code: "NUMBER_OUTSIDE_VALID_RANGE",
+            col: 1,
+            detail: "Maximum SOQL offset allowed is 2000".into(),
+        });
+    }
+    Ok(Plan {
+        query: q,
+        obj,
+        paths,
+        children,
+        order,
+        is_count,
+    })
+}
+
+/// The candidates that pass the filter, ordered, then OFFSET and LIMIT.
+fn select<'s>(
+    schema: &Schema,
+    store: &'s Store,
+    plan: &Plan,
+    candidates: impl Iterator<Item = &'s Record>,
+) -> Vec<&'s Record> {
+    let q = plan.query;
+    let mut rows: Vec<&Record> = candidates
+        .filter(|r| {
+            q.filter
+                .as_ref()
+                .is_none_or(|f| matches(schema, plan.obj, store, r, f))
+        })
+        .collect();
+    if !plan.order.is_empty() {
+        rows.sort_by(|a, b| {
+            for (path, desc, nulls_last) in &plan.order {
+                let va = value_at(store, a, path);
+                let vb = value_at(store, b, path);
+                let ord = match (va.is_null(), vb.is_null()) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) => {
+                        if *nulls_last {
+                            Ordering::Greater
+                        } else {
+                            Ordering::Less
+                        }
+                    }
+                    (false, true) => {
+                        if *nulls_last {
+                            Ordering::Less
+                        } else {
+                            Ordering::Greater
+                        }
+                    }
+                    (false, false) => {
+                        let o = order_values(&va, &vb);
+                        if *desc { o.reverse() } else { o }
+                    }
+                };
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+            }
+            Ordering::Equal
+        });
+    }
+    rows.into_iter()
+        .skip(q.offset.unwrap_or(0))
+        .take(q.limit.unwrap_or(usize::MAX))
+        .collect()
+}
+
+/// Projects a record to the selected paths, nesting relationship fields as the API does, and
+/// each child relationship as a nested `{totalSize, done, records}` (null without children).
+fn project(
+    schema: &Schema,
+    store: &Store,
+    r: &Record,
+    plan: &Plan,
+    include_deleted: bool,
+    version: &str,
+) -> Value {
     let mut out = Map::new();
     out.insert("attributes".into(), r.attributes(version));
-    for p in paths {
+    for p in &plan.paths {
         insert_path(store, r, &p.hops, &p.leaf.name, &mut out, version);
+    }
+    for child in &plan.children {
+        let candidates = store
+            .list(&child.plan.obj.name, include_deleted)
+            .filter(|c| c.get(&child.reference).as_str() == Some(r.id()));
+        let rows = select(schema, store, &child.plan, candidates);
+        let value = if rows.is_empty() {
+            Value::Null
+        } else {
+            let records: Vec<Value> = rows
+                .iter()
+                .map(|c| project(schema, store, c, &child.plan, include_deleted, version))
+                .collect();
+            let mut nested = Map::new();
+            nested.insert("totalSize".into(), Value::from(records.len()));
+            nested.insert("done".into(), Value::Bool(true));
+            nested.insert("records".into(), Value::Array(records));
+            Value::Object(nested)
+        };
+        out.insert(child.relationship.clone(), value);
     }
     Value::Object(out)
 }
@@ -369,91 +543,9 @@ pub(crate) fn run(
             q.from
         ),
     })?;
-    let is_count = q.select.contains(&SelectItem::Count);
-    if is_count && q.select.len() > 1 {
-        return Err(QueryError::malformed(
-            1,
-            "COUNT() and other fields cannot be selected together",
-        ));
-    }
-    let mut paths = Vec::new();
-    let mut seen = Vec::new();
-    for item in &q.select {
-        if let SelectItem::Field(f) = item {
-            let key = f.path.join(".").to_ascii_lowercase();
-            if seen.contains(&key) {
-                return Err(QueryError::malformed(
-                    f.col,
-                    &format!("duplicate field selected: {}", f.path.join(".")),
-                ));
-            }
-            seen.push(key);
-            paths.push(resolve(schema, obj, f)?);
-        }
-    }
-    if let Some(filter) = &q.filter {
-        check_expr(schema, obj, filter)?;
-    }
-    let order: Vec<(ResolvedPath, bool, bool)> = q
-        .order_by
-        .iter()
-        .map(|o| resolve(schema, obj, &o.field).map(|p| (p, o.descending, o.nulls_last)))
-        .collect::<Result<_, _>>()?;
-    if q.offset.is_some_and(|o| o > 2000) {
-        return Err(QueryError {
-            code: "NUMBER_OUTSIDE_VALID_RANGE",
-            col: 1,
-            detail: "Maximum SOQL offset allowed is 2000".into(),
-        });
-    }
-
-    let mut rows: Vec<&Record> = store
-        .list(&obj.name, include_deleted)
-        .filter(|r| {
-            q.filter
-                .as_ref()
-                .is_none_or(|f| matches(schema, obj, store, r, f))
-        })
-        .collect();
-    if !order.is_empty() {
-        rows.sort_by(|a, b| {
-            for (path, desc, nulls_last) in &order {
-                let va = value_at(store, a, path);
-                let vb = value_at(store, b, path);
-                let ord = match (va.is_null(), vb.is_null()) {
-                    (true, true) => Ordering::Equal,
-                    (true, false) => {
-                        if *nulls_last {
-                            Ordering::Greater
-                        } else {
-                            Ordering::Less
-                        }
-                    }
-                    (false, true) => {
-                        if *nulls_last {
-                            Ordering::Less
-                        } else {
-                            Ordering::Greater
-                        }
-                    }
-                    (false, false) => {
-                        let o = order_values(&va, &vb);
-                        if *desc { o.reverse() } else { o }
-                    }
-                };
-                if ord != Ordering::Equal {
-                    return ord;
-                }
-            }
-            Ordering::Equal
-        });
-    }
-    let rows: Vec<&Record> = rows
-        .into_iter()
-        .skip(q.offset.unwrap_or(0))
-        .take(q.limit.unwrap_or(usize::MAX))
-        .collect();
-    if is_count {
+    let plan = plan(schema, obj, q, false)?;
+    let rows = select(schema, store, &plan, store.list(&obj.name, include_deleted));
+    if plan.is_count {
         return Ok(QueryOutput {
             total_size: rows.len(),
             records: Vec::new(),
@@ -461,7 +553,7 @@ pub(crate) fn run(
     }
     let records: Vec<Value> = rows
         .iter()
-        .map(|r| project(store, r, &paths, version))
+        .map(|r| project(schema, store, r, &plan, include_deleted, version))
         .collect();
     Ok(QueryOutput {
         total_size: records.len(),

@@ -58,6 +58,9 @@ pub(crate) struct FieldRef {
 pub(crate) enum SelectItem {
     Field(FieldRef),
     Count,
+    /// A child-relationship subquery, `(SELECT Id FROM Contacts)`: its FROM names the
+    /// relationship, not an object.
+    Subquery(Box<Query>),
 }
 
 #[derive(Debug, Clone, PartialEq)]

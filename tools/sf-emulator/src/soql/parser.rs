@@ -1,6 +1,8 @@
 //! Recursive-descent SOQL parser.
 //!
-//! query   := SELECT items FROM ident [WHERE or] [ORDER BY order (, order)*] [LIMIT n] [OFFSET n]
+//! query   := SELECT item (, item)* FROM ident [WHERE or] [ORDER BY order (, order)*] [LIMIT n]
+//!            [OFFSET n]
+//! item    := COUNT() | path | '(' query ')'   (a child-relationship subquery, top level only)
 //! or      := and (OR and)*
 //! and     := unary (AND unary)*
 //! unary   := NOT unary | '(' or ')' | cond
@@ -79,11 +81,20 @@ impl Parser {
     }
 
     pub(crate) fn query(&mut self) -> Result<Query, QueryError> {
+        let q = self.query_body(false)?;
+        if self.peek().tok != Tok::End {
+            return Err(self.unexpected());
+        }
+        Ok(q)
+    }
+
+    /// A query up to its end; `nested` for a subquery, which cannot hold another.
+    fn query_body(&mut self, nested: bool) -> Result<Query, QueryError> {
         self.expect_kw("SELECT")?;
-        let mut select = vec![self.select_item()?];
+        let mut select = vec![self.select_item(nested)?];
         while self.peek().tok == Tok::Comma {
             self.pos += 1;
-            select.push(self.select_item()?);
+            select.push(self.select_item(nested)?);
         }
         self.expect_kw("FROM")?;
         let from_tok = self.advance();
@@ -121,9 +132,6 @@ impl Parser {
             self.pos += 1;
             q.offset = Some(self.count_value()?);
         }
-        if self.peek().tok != Tok::End {
-            return Err(self.unexpected());
-        }
         Ok(q)
     }
 
@@ -137,7 +145,13 @@ impl Parser {
         }
     }
 
-    fn select_item(&mut self) -> Result<SelectItem, QueryError> {
+    fn select_item(&mut self, nested: bool) -> Result<SelectItem, QueryError> {
+        if !nested && self.peek().tok == Tok::LParen {
+            self.pos += 1;
+            let sub = self.query_body(true)?;
+            self.expect(Tok::RParen)?;
+            return Ok(SelectItem::Subquery(Box::new(sub)));
+        }
         if self.is_kw("COUNT") && self.peek_at(1).tok == Tok::LParen {
             self.pos += 2;
             self.expect(Tok::RParen)?;
@@ -347,6 +361,28 @@ mod tests {
         );
         assert_eq!(q.limit, Some(10));
         assert_eq!(q.offset, Some(5));
+    }
+
+    #[test]
+    fn parses_a_child_subquery() {
+        let q = parse(
+            "SELECT Id, (SELECT Id, LastName FROM Contacts WHERE LastName != null ORDER BY LastName LIMIT 5) FROM Account",
+        );
+        let q = q.ok().unwrap_or_else(|| unreachable!());
+        let Some(SelectItem::Subquery(sub)) = q.select.get(1) else {
+            unreachable!("a subquery second: {:?}", q.select)
+        };
+        assert_eq!(sub.from, "Contacts");
+        assert_eq!(sub.select.len(), 2);
+        assert!(sub.filter.is_some());
+        assert_eq!(sub.limit, Some(5));
+        assert_eq!(q.from, "Account");
+        // One level only, and closed.
+        assert!(
+            parse("SELECT Id, (SELECT Id, (SELECT Id FROM Cases) FROM Contacts) FROM Account")
+                .is_err()
+        );
+        assert!(parse("SELECT Id, (SELECT Id FROM Contacts FROM Account").is_err());
     }
 
     #[test]

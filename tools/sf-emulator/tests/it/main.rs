@@ -11,6 +11,7 @@ mod files;
 mod limits_admin;
 mod objects;
 mod query;
+mod replication;
 mod robustness;
 mod sobjects;
 mod transcripts;
