@@ -550,14 +550,14 @@ impl TenantConfig {
                 ));
             }
             for object in &config.from_salesforce.poll {
-                if !crate::mapping::to_chat::OBJECTS.contains(&object.as_str()) {
+                if !crate::mapping::policy::TO_CHAT_OBJECTS.contains(&object.as_str()) {
                     problems.push(format!(
                         "from_salesforce.poll: {object:?} is not sent to the chat (Contact, Lead, Opportunity or Case)"
                     ));
                 }
             }
             for rule in &config.from_salesforce.tags {
-                if !crate::mapping::to_chat::OBJECTS.contains(&rule.object.as_str()) {
+                if !crate::mapping::policy::TO_CHAT_OBJECTS.contains(&rule.object.as_str()) {
                     problems.push(format!(
                         "from_salesforce.tags: object {:?} is not sent to the chat (Contact, Lead, Opportunity or Case)",
                         rule.object

@@ -332,6 +332,9 @@ pub fn lookup<'a>(map: &'a BTreeMap<String, String>, key: &str) -> Option<&'a st
 /// people and Accounts (by the identity resolver).
 pub const MAPPABLE_OBJECTS: [&str; 5] = ["Case", "Task", "Contact", "Lead", "Account"];
 
+/// The objects whose changes reach the chat: people, and the events that concern them.
+pub const TO_CHAT_OBJECTS: [&str; 4] = ["Contact", "Lead", "Opportunity", "Case"];
+
 /// The objects the identity resolver writes mapped fields on.
 pub const PEOPLE_OBJECTS: [&str; 3] = ["Contact", "Lead", "Account"];
 

@@ -15,8 +15,7 @@ use crate::tenant::{FromSalesforce, TagRule};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The objects whose changes reach the chat: people, and the events that concern them.
-pub const OBJECTS: [&str; 4] = ["Contact", "Lead", "Opportunity", "Case"];
+pub use super::policy::TO_CHAT_OBJECTS as OBJECTS;
 
 /// The person a change concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
