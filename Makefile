@@ -106,7 +106,7 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test -p shared --test it fuzz_parsers:: -- --nocapture --test-threads 4
 
-FUNCTIONS := -p webhook-intake -p identity-resolver -p case-writer -p retry-drainer -p salesforce-listener -p chat-writer -p salesforce-poller
+FUNCTIONS := -p webhook-intake -p identity-resolver -p case-writer -p retry-drainer -p salesforce-listener -p chat-writer -p salesforce-poller -p inbox-app
 
 bench: venv
 	# Functions built on their own, as sam build builds them (no feature unification with tools).

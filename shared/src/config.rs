@@ -57,6 +57,7 @@ pub mod vars {
     pub const TENANTS_TABLE: &str = "TENANTS_TABLE";
     pub const DELIVERIES_TABLE: &str = "DELIVERIES_TABLE";
     pub const LINKS_TABLE: &str = "LINKS_TABLE";
+    pub const PANEL_CACHE_TABLE: &str = "PANEL_CACHE_TABLE";
     /// Platform REST API bases for enrichment; unset means the vendors' own (tests point
     /// them at a stand-in).
     pub const INTERCOM_API_URL: &str = "INTERCOM_API_URL";

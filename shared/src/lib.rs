@@ -15,6 +15,7 @@ pub mod logging;
 pub mod mapping;
 pub mod mask;
 pub mod metrics;
+pub mod panel;
 pub mod platforms;
 pub mod retry;
 pub mod salesforce;

@@ -56,6 +56,9 @@ pub struct TenantConfig {
     /// Salesforce → chat: where changes come from (docs/configuration.md#salesforce--chat).
     #[serde(default)]
     pub from_salesforce: FromSalesforce,
+    /// The inbox panel (docs/inbox-panel.md).
+    #[serde(default)]
+    pub panel: PanelConfig,
     /// Per channel or inbox (`webchat`, `inbox`, `whatsapp`, an Intercom inbox's name): what
     /// differs from the tenant-wide settings (docs/configuration.md#channels).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -119,6 +122,23 @@ impl Default for FromSalesforce {
             tags: Vec::new(),
             include_imports: false,
             import_users: Vec::new(),
+        }
+    }
+}
+
+/// `[config.panel]`: what the inbox panel shows of the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PanelConfig {
+    /// The Contact's or Lead's fields shown, beyond name, e-mail and owner (a field the
+    /// person's object lacks makes Salesforce refuse the view: name fields both objects have).
+    pub fields: Vec<String>,
+}
+
+impl Default for PanelConfig {
+    fn default() -> Self {
+        Self {
+            fields: vec!["Title".into(), "Phone".into()],
         }
     }
 }
@@ -548,6 +568,13 @@ impl TenantConfig {
                 problems.push(format!(
                     "from_salesforce.organization_id = {org:?}: expected an org id (00D…, 15 or 18 characters)"
                 ));
+            }
+            for field in &config.panel.fields {
+                if !is_field_name(field) {
+                    problems.push(format!(
+                        "panel.fields: {field:?} is not a Salesforce field name"
+                    ));
+                }
             }
             for object in &config.from_salesforce.poll {
                 if !crate::mapping::policy::TO_CHAT_OBJECTS.contains(&object.as_str()) {

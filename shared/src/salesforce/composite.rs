@@ -182,6 +182,17 @@ impl SubRequest {
         Self::new("GET", reference_id, url, None, &[])
     }
 
+    /// A SOQL query whose text holds one reference to an earlier subrequest's answer
+    /// (`@{reference}` between `before` and `after`), left unencoded for Salesforce to resolve.
+    pub fn query_referring(reference_id: &str, before: &str, reference: &str, after: &str) -> Self {
+        let url = data_url(&format!(
+            "query?q={}@{{{reference}}}{}",
+            encode_component(before),
+            encode_component(after)
+        ));
+        Self::new("GET", reference_id, url, None, &[])
+    }
+
     fn is_query_or_collection(&self) -> bool {
         let rest = self
             .url

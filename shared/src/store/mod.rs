@@ -4,6 +4,7 @@
 pub mod conversations;
 pub mod deliveries;
 pub mod links;
+pub mod panel_cache;
 pub mod poll;
 pub mod queue;
 pub mod sealed_attr;

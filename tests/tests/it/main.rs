@@ -16,6 +16,7 @@ mod identity_corpus;
 mod identity_enrich;
 mod identity_lookup;
 mod identity_resolver;
+mod inbox_app;
 mod intake;
 mod local_stack;
 mod mapping_breadth;

@@ -10,6 +10,7 @@
 //! The API base is [`API_BASE`] unless the `INTERCOM_API_URL` variable (`config::vars`) names
 //! another (tests point it at a stand-in).
 
+pub mod canvas;
 pub mod client;
 pub mod webhook;
 

@@ -138,6 +138,8 @@ impl Schema {
                 FieldDef::new("Name", T::String).len(255).required(),
                 FieldDef::new("AccountNumber", T::String).len(40),
                 FieldDef::new("Website", T::Url).len(255),
+                // The billing address's country, as text (no State and Country Picklists).
+                FieldDef::new("BillingCountry", T::String).len(80),
                 FieldDef::new("Phone", T::Phone).len(40),
                 industry(),
                 rating(),

@@ -1,0 +1,241 @@
+//! inbox-app: Salesforce inside the chat inbox. For Intercom, a Canvas Kit inbox app:
+//! `POST /inbox/intercom/{tenant}/{initialize|submit}`, signed with `X-Body-Signature`
+//! (checked in constant time before the body is read), answered with a canvas of the
+//! conversation's customer as Salesforce knows them: the person, their Account, open
+//! Opportunities and open Cases (docs/inbox-panel.md).
+//!
+//! The customer is found by the link the pipeline made (no lookup); a view costs one
+//! composite call and is cached 60 seconds per person (`store::panel_cache`).
+
+// A function's output is its tracing (JSON lines for CloudWatch), never bare stdout.
+#![warn(clippy::print_stdout)]
+
+mod error;
+
+pub use error::PanelError;
+
+use aws_config::SdkConfig;
+use lambda_http::{Body, Request, RequestExt, Response, http};
+use serde_json::Value;
+use shared::config::{ConfigError, Env, vars};
+use shared::event::resolution::Person;
+use shared::panel::{self, PanelView};
+use shared::platforms::Platform;
+use shared::platforms::intercom::canvas::{self, CanvasRequest};
+use shared::salesforce::{ClientConfig, Priority, SalesforceClient};
+use shared::store::links::{LinkKey, Links};
+use shared::store::panel_cache::PanelCache;
+use shared::store::secrets::TenantSecretStore;
+use shared::store::tenants::{CachedTenants, TENANT_CACHE_TTL, TenantTable};
+use shared::tenant::is_valid_tenant_id;
+use std::sync::Arc;
+use std::time::Instant;
+use time::OffsetDateTime;
+
+/// Canvas Kit requests carry the current canvas and stored data, each at most 64 KiB.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// What the app needs across invocations, built once per warm function.
+pub struct App {
+    tenants: CachedTenants,
+    secrets: TenantSecretStore,
+    links: Links,
+    cache: PanelCache,
+    salesforce: SalesforceClient,
+}
+
+impl App {
+    pub fn from_env(sdk: &SdkConfig, env: &Env) -> Result<Self, ConfigError> {
+        let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+        let sealer = Arc::new(shared::seal::Sealer::new(
+            aws_sdk_kms::Client::new(sdk),
+            env.required(vars::EVENT_KEY_ARN)?,
+        ));
+        Ok(Self {
+            tenants: CachedTenants::new(
+                TenantTable::new(dynamo.clone(), env.required(vars::TENANTS_TABLE)?),
+                TENANT_CACHE_TTL,
+            ),
+            secrets: TenantSecretStore::new(
+                aws_sdk_secretsmanager::Client::new(sdk),
+                env.required(vars::TENANT_SECRET_PREFIX)?,
+            ),
+            links: Links::new(dynamo.clone(), env.required(vars::LINKS_TABLE)?),
+            cache: PanelCache::new(dynamo, env.required(vars::PANEL_CACHE_TABLE)?, sealer),
+            salesforce: SalesforceClient::new(ClientConfig::default()).map_err(|e| {
+                ConfigError::Invalid {
+                    name: "the Salesforce HTTP client",
+                    reason: e.to_string(),
+                }
+            })?,
+        })
+    }
+
+    /// Salesforce REST calls this warm function has spent (for tests and benchmarks).
+    pub fn salesforce_calls(&self) -> u64 {
+        self.salesforce.api_calls()
+    }
+}
+
+/// What the log line says of a request.
+#[derive(Debug, Default)]
+struct Seen {
+    tenant_id: Option<String>,
+    action: Option<String>,
+    /// `hit`, `miss` or none (nothing to read).
+    cache: Option<&'static str>,
+    salesforce_calls: u64,
+}
+
+/// The Lambda handler: every outcome is a JSON answer and one log line.
+pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    let started = Instant::now();
+    let mut seen = Seen::default();
+    let result = answer(app, &request, &mut seen, OffsetDateTime::now_utc()).await;
+    let (status, body) = match &result {
+        Ok(canvas) => (200, canvas.clone()),
+        Err(e) => match e.card() {
+            // What the agent should read goes in a card Intercom shows.
+            Some((title, text)) => (200, canvas::message(title, &text)),
+            None => (e.status(), serde_json::json!({"error": e.to_string()})),
+        },
+    };
+    let reason = result.as_ref().err().map(ToString::to_string);
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    macro_rules! line {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                tenant_id = seen.tenant_id.as_deref(),
+                action = seen.action.as_deref(),
+                cache = seen.cache,
+                salesforce_calls = seen.salesforce_calls,
+                status,
+                reason = reason.as_deref(),
+                duration_ms,
+                "inbox panel"
+            )
+        };
+    }
+    if status >= 500 {
+        line!(tracing::Level::ERROR);
+    } else {
+        line!(tracing::Level::INFO);
+    }
+    Ok(Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Body::Text(body.to_string()))?)
+}
+
+async fn answer(
+    app: &App,
+    request: &Request,
+    seen: &mut Seen,
+    now: OffsetDateTime,
+) -> Result<Value, PanelError> {
+    if request.method() != http::Method::POST {
+        return Err(PanelError::MethodNotAllowed);
+    }
+    let params = request.path_parameters();
+    let tenant_id = params.first("tenant").unwrap_or_default().to_owned();
+    let action = params.first("action").unwrap_or_default().to_owned();
+    if !is_valid_tenant_id(&tenant_id) {
+        return Err(PanelError::Unauthorized);
+    }
+    seen.tenant_id = Some(tenant_id.clone());
+    let body = request.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(PanelError::TooLarge {
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    // The signature first: nothing of the body is read for a caller without the secret. An
+    // unknown tenant has no secret, and is told no more than a bad signature is.
+    let config = app
+        .tenants
+        .get(&tenant_id)
+        .await?
+        .ok_or(PanelError::Unauthorized)?;
+    let secrets = app
+        .secrets
+        .webhooks(&tenant_id)
+        .await?
+        .ok_or(PanelError::Unauthorized)?;
+    let signature = request
+        .headers()
+        .get(canvas::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if !canvas::verify(&secrets.webhooks.intercom_client_secret, body, signature) {
+        return Err(PanelError::Unauthorized);
+    }
+    if action != "initialize" && action != "submit" {
+        return Err(PanelError::UnknownAction(action));
+    }
+    seen.action = Some(action);
+    let canvas_request =
+        CanvasRequest::parse(body).map_err(|e| PanelError::Malformed(e.to_string()))?;
+    let contact = canvas_request
+        .contact
+        .as_ref()
+        .filter(|c| !c.id.is_empty())
+        .ok_or(PanelError::NoCustomer)?;
+    let link = app
+        .links
+        .get(
+            &tenant_id,
+            &LinkKey::PlatformContact {
+                platform: Platform::Intercom,
+                contact_id: contact.id.clone(),
+            },
+        )
+        .await?
+        .ok_or(PanelError::NotLinked)?;
+    let person = link.person;
+    let component = canvas_request.component_id.as_deref();
+    if component == Some(canvas::REFRESH) {
+        app.cache.forget(&tenant_id, &person).await?;
+    }
+    let credentials = app
+        .secrets
+        .salesforce(&tenant_id)
+        .await?
+        .and_then(|s| s.salesforce)
+        .ok_or(PanelError::NotConnected)?;
+    // The panel is an agent waiting: it may use the first half of the org's reserve, which
+    // background sync leaves alone (shared::salesforce::limits).
+    let org = app
+        .salesforce
+        .org(&tenant_id, credentials, Arc::new(app.secrets.clone()))
+        .budgeted(config.api_budget, Priority::Critical);
+    let view = match app.cache.get(&tenant_id, &person, now).await? {
+        Some(view) => {
+            seen.cache = Some("hit");
+            view
+        }
+        None => {
+            seen.cache = Some("miss");
+            let before = org.api_calls();
+            let view = read(&org, &person, &config.panel.fields).await;
+            seen.salesforce_calls = org.api_calls().saturating_sub(before);
+            let view = view?;
+            app.cache.put(&tenant_id, &person, &view, now).await?;
+            view
+        }
+    };
+    let instance_url = org.session().await?.instance_url;
+    let selected = canvas_request.input(canvas::OPPORTUNITY_INPUT);
+    Ok(canvas::view(&view, &instance_url, selected))
+}
+
+/// One composite call: the person, their Account and open Cases, the Account's open
+/// Opportunities.
+async fn read(
+    org: &shared::salesforce::Org,
+    person: &Person,
+    fields: &[String],
+) -> Result<PanelView, PanelError> {
+    let request = panel::read_request(person, fields)?;
+    let answer = org.composite(&request).await?;
+    Ok(panel::parse(person, fields, &answer)?)
+}

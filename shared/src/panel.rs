@@ -1,0 +1,345 @@
+//! What the inbox panel shows of a chat contact's Salesforce person, platform-neutral: the one
+//! composite request that reads it (the person with their Account and open Cases, then the
+//! Account's open Opportunities) and the view parsed from its answer. Rendering is per
+//! platform (`platforms::intercom::canvas`); fetching and caching are the inbox-app's.
+
+use crate::event::resolution::{Person, PersonKind};
+use crate::salesforce::SalesforceError;
+use crate::salesforce::composite::{CompositeRequest, CompositeResponse, SubRequest};
+use crate::salesforce::soql::{check_identifier, soql_string};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Open Cases and Opportunities shown at most (the newest Cases, the soonest Opportunities).
+pub const MAX_LISTED: u32 = 10;
+
+/// Fields every view reads, beyond the tenant's `[config.panel] fields`.
+const CONTACT_FIELDS: [&str; 6] = [
+    "Id",
+    "Name",
+    "Email",
+    "AccountId",
+    "Owner.Name",
+    "LastModifiedDate",
+];
+const LEAD_FIELDS: [&str; 6] = [
+    "Id",
+    "Name",
+    "Email",
+    "Company",
+    "Owner.Name",
+    "LastModifiedDate",
+];
+const ACCOUNT_FIELDS: [&str; 4] = [
+    "Account.Name",
+    "Account.Website",
+    "Account.BillingCountry",
+    "Account.Owner.Name",
+];
+
+/// The composite's reference ids.
+const PERSON: &str = "person";
+const OPPORTUNITIES: &str = "opportunities";
+
+/// The one composite request (one API call) that reads what the panel shows of `person`:
+/// the person with `fields` (and, for a Contact, its Account and open Cases), and for a
+/// Contact the open Opportunities of its Account, found through the first answer.
+pub fn read_request(
+    person: &Person,
+    fields: &[String],
+) -> Result<CompositeRequest, SalesforceError> {
+    let id = soql_string(&person.id)?;
+    let mut select: Vec<String> = match person.kind {
+        PersonKind::Contact => CONTACT_FIELDS
+            .iter()
+            .chain(ACCOUNT_FIELDS.iter())
+            .map(|f| (*f).to_owned())
+            .collect(),
+        PersonKind::Lead => LEAD_FIELDS.iter().map(|f| (*f).to_owned()).collect(),
+    };
+    for f in fields {
+        check_identifier(f)?;
+        if !select.contains(f) {
+            select.push(f.clone());
+        }
+    }
+    let mut request = CompositeRequest::new(false);
+    match person.kind {
+        PersonKind::Contact => {
+            let soql = format!(
+                "SELECT {}, (SELECT Id, CaseNumber, Subject, Status, Priority FROM Cases \
+                 WHERE IsClosed = false ORDER BY CreatedDate DESC LIMIT {MAX_LISTED}) \
+                 FROM Contact WHERE Id = {id}",
+                select.join(", ")
+            );
+            request.push(SubRequest::query(PERSON, &soql))?;
+            // A Contact without an Account makes this reference unresolvable: that
+            // subrequest fails and the view has no Opportunities (see `parse`).
+            request.push(SubRequest::query_referring(
+                OPPORTUNITIES,
+                "SELECT Id, Name, StageName, CloseDate, Amount, Owner.Name FROM Opportunity \
+                 WHERE AccountId = '",
+                &format!("{PERSON}.records[0].AccountId"),
+                &format!("' AND IsClosed = false ORDER BY CloseDate ASC LIMIT {MAX_LISTED}"),
+            ))?;
+        }
+        PersonKind::Lead => {
+            let soql = format!("SELECT {} FROM Lead WHERE Id = {id}", select.join(", "));
+            request.push(SubRequest::query(PERSON, &soql))?;
+        }
+    }
+    Ok(request)
+}
+
+/// What the panel shows; kept (sealed) in the cache as it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PanelView {
+    pub kind: PersonKind,
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub owner: Option<String>,
+    /// A Lead's company.
+    pub company: Option<String>,
+    /// The tenant's chosen fields, in its order: (API name, value as text).
+    pub fields: Vec<(String, Option<String>)>,
+    pub account: Option<AccountView>,
+    pub opportunities: Vec<OpportunityView>,
+    pub cases: Vec<CaseView>,
+    /// The person's `LastModifiedDate`, for an edit's conflict check.
+    pub last_modified: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub id: String,
+    pub name: String,
+    pub website: Option<String>,
+    pub country: Option<String>,
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpportunityView {
+    pub id: String,
+    pub name: String,
+    pub stage: Option<String>,
+    pub close_date: Option<String>,
+    pub amount: Option<String>,
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseView {
+    pub id: String,
+    pub number: Option<String>,
+    pub subject: Option<String>,
+    pub status: Option<String>,
+    pub priority: Option<String>,
+}
+
+/// Why a view could not be made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ViewError {
+    /// The record is gone (deleted, merged) or not visible to the integration user.
+    #[error("the {0} chatsync linked is no longer in Salesforce")]
+    Gone(&'static str),
+    #[error(transparent)]
+    Salesforce(#[from] SalesforceError),
+}
+
+/// The view from the composite's answer. The person's query must succeed; the
+/// Opportunities' may fail only because the Contact has no Account.
+pub fn parse(
+    person: &Person,
+    fields: &[String],
+    answer: &CompositeResponse,
+) -> Result<PanelView, ViewError> {
+    let sub = answer
+        .get(PERSON)
+        .ok_or_else(|| SalesforceError::InvalidRequest("the answer lacks the person".into()))?;
+    if let Some(e) = sub.error() {
+        return Err(e.into());
+    }
+    let record = sub
+        .body
+        .get("records")
+        .and_then(|r| r.get(0))
+        .ok_or(ViewError::Gone(person.kind.sobject()))?;
+    let account = record
+        .get("Account")
+        .filter(|a| a.is_object())
+        .map(|a| AccountView {
+            id: text(record, "AccountId").unwrap_or_default(),
+            name: text(a, "Name").unwrap_or_default(),
+            website: text(a, "Website"),
+            country: text(a, "BillingCountry"),
+            owner: a.get("Owner").and_then(|o| text(o, "Name")),
+        });
+    let opportunities = match (answer.get(OPPORTUNITIES), &account) {
+        (Some(sub), Some(_)) => {
+            if let Some(e) = sub.error() {
+                return Err(e.into());
+            }
+            records(&sub.body)
+                .map(|o| OpportunityView {
+                    id: text(o, "Id").unwrap_or_default(),
+                    name: text(o, "Name").unwrap_or_default(),
+                    stage: text(o, "StageName"),
+                    close_date: text(o, "CloseDate"),
+                    amount: text(o, "Amount"),
+                    owner: o.get("Owner").and_then(|w| text(w, "Name")),
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let cases = record
+        .get("Cases")
+        .map(|c| {
+            records(c)
+                .map(|c| CaseView {
+                    id: text(c, "Id").unwrap_or_default(),
+                    number: text(c, "CaseNumber"),
+                    subject: text(c, "Subject"),
+                    status: text(c, "Status"),
+                    priority: text(c, "Priority"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(PanelView {
+        kind: person.kind,
+        id: person.id.clone(),
+        name: text(record, "Name").unwrap_or_default(),
+        email: text(record, "Email"),
+        owner: record.get("Owner").and_then(|o| text(o, "Name")),
+        company: text(record, "Company"),
+        fields: fields
+            .iter()
+            .map(|f| (f.clone(), text(record, f)))
+            .collect(),
+        account,
+        opportunities,
+        cases,
+        last_modified: text(record, "LastModifiedDate"),
+    })
+}
+
+fn records(page: &Value) -> impl Iterator<Item = &Value> {
+    page.get("records")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// A field as text: strings as they are, numbers and booleans printed, null and objects none.
+fn text(record: &Value, field: &str) -> Option<String> {
+    match record.get(field)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The record's page in Lightning Experience.
+pub fn record_url(instance_url: &str, sobject: &str, id: &str) -> String {
+    format!(
+        "{}/lightning/r/{sobject}/{id}/view",
+        instance_url.trim_end_matches('/')
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn contact() -> Person {
+        Person {
+            kind: PersonKind::Contact,
+            id: "0035g0000004C95AAE".into(),
+            account_id: None,
+        }
+    }
+
+    fn answer(person: Value, opportunities: Option<(u16, Value)>) -> CompositeResponse {
+        let mut subs = vec![
+            json!({"body": person, "httpHeaders": {}, "httpStatusCode": 200,
+            "referenceId": "person"}),
+        ];
+        if let Some((status, body)) = opportunities {
+            subs.push(
+                json!({"body": body, "httpHeaders": {}, "httpStatusCode": status,
+                "referenceId": "opportunities"}),
+            );
+        }
+        serde_json::from_value(json!({ "compositeResponse": subs })).expect("answer")
+    }
+
+    #[test]
+    fn a_contacts_view_is_one_composite_of_the_person_and_the_accounts_opportunities() {
+        let request = read_request(&contact(), &["Title".into(), "Email".into()]).expect("request");
+        let body = request.body(None);
+        let subs = body["compositeRequest"].as_array().expect("subrequests");
+        assert_eq!(subs.len(), 2);
+        let first = subs[0]["url"].as_str().expect("url");
+        assert!(
+            first.contains("Title") && first.contains("Cases"),
+            "{first}"
+        );
+        // The reference stays literal for Salesforce to resolve.
+        let second = subs[1]["url"].as_str().expect("url");
+        assert!(
+            second.contains("@{person.records[0].AccountId}"),
+            "{second}"
+        );
+        assert!(read_request(&contact(), &["Bad Field".into()]).is_err());
+    }
+
+    #[test]
+    fn the_view_reads_the_account_opportunities_and_cases() {
+        let person = json!({"totalSize": 1, "done": true, "records": [{
+            "attributes": {"type": "Contact"}, "Id": "0035g0000004C95AAE", "Name": "Ada Lovelace",
+            "Email": "ada@example.org", "Title": null, "AccountId": "0015g0000004C94AAE",
+            "Owner": {"Name": "Grace Hopper"},
+            "Account": {"Name": "Acme", "Website": "acme.example", "BillingCountry": "France",
+                "Owner": {"Name": "Grace Hopper"}},
+            "Cases": {"totalSize": 1, "done": true, "records": [{"Id": "500x", "CaseNumber": "00001001",
+                "Subject": "Broken", "Status": "New", "Priority": "High"}]}}]});
+        let opps = json!({"totalSize": 1, "done": true, "records": [{"Id": "006x", "Name": "Big",
+            "StageName": "Prospecting", "CloseDate": "2027-01-01", "Amount": 1000,
+            "Owner": {"Name": "Grace Hopper"}}]});
+        let view = parse(
+            &contact(),
+            &["Title".into()],
+            &answer(person, Some((200, opps))),
+        )
+        .expect("view");
+        assert_eq!(view.name, "Ada Lovelace");
+        assert_eq!(view.fields, vec![("Title".to_owned(), None)]);
+        let account = view.account.expect("account");
+        assert_eq!(
+            (account.name.as_str(), account.country.as_deref()),
+            ("Acme", Some("France"))
+        );
+        assert_eq!(view.opportunities[0].amount.as_deref(), Some("1000"));
+        assert_eq!(view.cases[0].number.as_deref(), Some("00001001"));
+    }
+
+    #[test]
+    fn a_contact_without_an_account_has_no_opportunities_and_a_missing_record_is_gone() {
+        let person = json!({"totalSize": 1, "done": true, "records": [{"Id": "003x", "Name": "Ada",
+            "AccountId": null, "Account": null}]});
+        let halted =
+            json!([{"errorCode": "PROCESSING_HALTED", "message": "Invalid reference specified."}]);
+        let view = parse(&contact(), &[], &answer(person, Some((400, halted)))).expect("view");
+        assert!(view.account.is_none() && view.opportunities.is_empty());
+        let none = json!({"totalSize": 0, "done": true, "records": []});
+        assert_eq!(
+            parse(&contact(), &[], &answer(none, None)),
+            Err(ViewError::Gone("Contact"))
+        );
+    }
+}

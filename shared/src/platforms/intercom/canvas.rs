@@ -1,0 +1,346 @@
+//! Intercom Canvas Kit inbox app: the `initialize` and `submit` requests Intercom POSTs
+//! (signed with `X-Body-Signature`, the hex HMAC-SHA256 of the raw body keyed with the app's
+//! client secret) and the canvases chatsync answers with
+//! (https://developers.intercom.com/docs/canvas-kit). Pure: no I/O.
+
+use crate::panel::{PanelView, record_url};
+use crate::platforms::same;
+use crate::secret::Secret;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::collections::BTreeMap;
+
+pub const SIGNATURE_HEADER: &str = "x-body-signature";
+
+/// Canvas Kit's limit on each of `content` and `stored_data`.
+pub const MAX_PART_BYTES: usize = 64 * 1024;
+
+/// The dropdown of Opportunities and the button that shows the chosen one.
+pub const OPPORTUNITY_INPUT: &str = "opportunity";
+pub const SHOW_OPPORTUNITY: &str = "show-opportunity";
+pub const REFRESH: &str = "refresh";
+
+/// The header value Intercom sends for `body`.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    hex::encode(mac(secret, body))
+}
+
+fn mac(secret: &str, body: &[u8]) -> Vec<u8> {
+    let mut m =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    m.update(body);
+    m.finalize().into_bytes().to_vec()
+}
+
+/// Whether `header` signs `body` with one of `secrets` (constant-time comparison).
+pub fn verify(secrets: &[Secret], body: &[u8], header: Option<&str>) -> bool {
+    let Some(given) = header.and_then(|h| hex::decode(h.trim()).ok()) else {
+        return false;
+    };
+    secrets.iter().any(|s| same(&mac(s.expose(), body), &given))
+}
+
+/// What chatsync reads of an `initialize` or `submit` request.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct CanvasRequest {
+    #[serde(default)]
+    pub workspace_id: String,
+    #[serde(default)]
+    pub admin: Option<Admin>,
+    /// The conversation's customer; for a group conversation Intercom sends one request each.
+    #[serde(default)]
+    pub contact: Option<ContactRef>,
+    #[serde(default)]
+    pub conversation: Option<ConversationRef>,
+    /// Submit only: the component the agent used and the inputs' values.
+    #[serde(default)]
+    pub component_id: Option<String>,
+    #[serde(default)]
+    pub input_values: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Admin {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ContactRef {
+    pub id: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ConversationRef {
+    #[serde(default)]
+    pub id: Value,
+}
+
+impl CanvasRequest {
+    pub fn parse(body: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+
+    /// An input's value as text.
+    pub fn input(&self, id: &str) -> Option<&str> {
+        self.input_values.get(id).and_then(Value::as_str)
+    }
+}
+
+/// A canvas of components.
+fn canvas(components: Vec<Value>) -> Value {
+    json!({"canvas": {"content": {"components": components}}})
+}
+
+fn text(text: &str, style: &str) -> Value {
+    json!({"type": "text", "text": text, "style": style})
+}
+
+fn table(rows: &[(&str, Option<&str>)]) -> Value {
+    let items: Vec<Value> = rows
+        .iter()
+        .filter_map(|(field, value)| {
+            let value = value.filter(|v| !v.is_empty())?;
+            Some(json!({"type": "field-value", "field": field, "value": value}))
+        })
+        .collect();
+    json!({"type": "data-table", "items": items})
+}
+
+fn link(id: &str, label: &str, url: &str) -> Value {
+    json!({"type": "button", "id": id, "label": label, "style": "link",
+        "action": {"type": "url", "url": url}})
+}
+
+/// A card that only says something (not linked, not set up, an error).
+pub fn message(title: &str, body: &str) -> Value {
+    canvas(vec![text(title, "header"), text(body, "paragraph")])
+}
+
+/// The panel: the person, their Account, open Opportunities (a dropdown when there are
+/// several; `selected` is the one shown) and open Cases, with "Open in Salesforce" links.
+/// Markdown-active characters in Salesforce values are escaped.
+pub fn view(view: &PanelView, instance_url: &str, selected: Option<&str>) -> Value {
+    let sobject = view.kind.sobject();
+    let mut c = vec![text(&format!("**{}**", md(&view.name)), "header")];
+    let mut rows: Vec<(&str, Option<&str>)> = vec![
+        ("Type", Some(sobject)),
+        ("Email", view.email.as_deref()),
+        ("Company", view.company.as_deref()),
+        ("Owner", view.owner.as_deref()),
+    ];
+    for (field, value) in &view.fields {
+        if field != "Email" {
+            rows.push((field.as_str(), value.as_deref()));
+        }
+    }
+    c.push(table(&rows));
+    c.push(link(
+        "open-person",
+        "Open in Salesforce",
+        &record_url(instance_url, sobject, &view.id),
+    ));
+    if let Some(a) = &view.account {
+        c.push(json!({"type": "divider"}));
+        c.push(text("Account", "header"));
+        c.push(table(&[
+            ("Name", Some(a.name.as_str())),
+            ("Domain", a.website.as_deref()),
+            ("Owner", a.owner.as_deref()),
+            ("Country", a.country.as_deref()),
+        ]));
+        c.push(link(
+            "open-account",
+            "Open the Account",
+            &record_url(instance_url, "Account", &a.id),
+        ));
+    }
+    if !view.opportunities.is_empty() {
+        c.push(json!({"type": "divider"}));
+        c.push(text(
+            &format!("Open opportunities ({})", view.opportunities.len()),
+            "header",
+        ));
+        let shown = selected
+            .and_then(|id| view.opportunities.iter().find(|o| o.id == id))
+            .unwrap_or(&view.opportunities[0]);
+        if view.opportunities.len() > 1 {
+            let options: Vec<Value> = view
+                .opportunities
+                .iter()
+                .map(|o| json!({"type": "option", "id": o.id, "text": o.name}))
+                .collect();
+            c.push(
+                json!({"type": "dropdown", "id": OPPORTUNITY_INPUT, "label": "Opportunity",
+                "options": options, "value": shown.id}),
+            );
+            c.push(
+                json!({"type": "button", "id": SHOW_OPPORTUNITY, "label": "Show",
+                "style": "secondary", "action": {"type": "submit"}}),
+            );
+        }
+        c.push(table(&[
+            ("Name", Some(shown.name.as_str())),
+            ("Owner", shown.owner.as_deref()),
+            ("Stage", shown.stage.as_deref()),
+            ("Close date", shown.close_date.as_deref()),
+            ("Amount", shown.amount.as_deref()),
+        ]));
+        c.push(link(
+            "open-opportunity",
+            "Open the Opportunity",
+            &record_url(instance_url, "Opportunity", &shown.id),
+        ));
+    }
+    if view.kind == crate::event::resolution::PersonKind::Contact {
+        c.push(json!({"type": "divider"}));
+        c.push(text(&format!("Open cases: {}", view.cases.len()), "header"));
+        if !view.cases.is_empty() {
+            let items: Vec<Value> = view
+                .cases
+                .iter()
+                .map(|k| {
+                    let status: Vec<&str> = [k.status.as_deref(), k.priority.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                    json!({"type": "item", "id": format!("case-{}", k.id),
+                        "title": format!("{} {}", k.number.as_deref().unwrap_or(""),
+                            k.subject.as_deref().unwrap_or("")).trim(),
+                        "subtitle": status.join(" · "),
+                        "action": {"type": "url", "url": record_url(instance_url, "Case", &k.id)}})
+                })
+                .collect();
+            c.push(json!({"type": "list", "items": items}));
+        }
+    }
+    c.push(
+        json!({"type": "button", "id": REFRESH, "label": "Refresh", "style": "secondary",
+        "action": {"type": "submit"}}),
+    );
+    canvas(c)
+}
+
+/// Escapes the characters Canvas Kit's markdown reads in a `text` component.
+fn md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '*' | '_' | '[' | ']' | '(' | ')' | '`' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::resolution::PersonKind;
+    use crate::panel::{AccountView, CaseView, OpportunityView};
+
+    fn sample() -> PanelView {
+        let opp = |id: &str, name: &str| OpportunityView {
+            id: id.into(),
+            name: name.into(),
+            stage: Some("Prospecting".into()),
+            close_date: Some("2027-01-01".into()),
+            amount: Some("1000".into()),
+            owner: Some("Grace Hopper".into()),
+        };
+        PanelView {
+            kind: PersonKind::Contact,
+            id: "003x".into(),
+            name: "Ada *Lovelace*".into(),
+            email: Some("ada@example.org".into()),
+            owner: Some("Grace Hopper".into()),
+            company: None,
+            fields: vec![("Title".into(), Some("Countess".into()))],
+            account: Some(AccountView {
+                id: "001x".into(),
+                name: "Acme".into(),
+                website: Some("acme.example".into()),
+                country: Some("France".into()),
+                owner: Some("Grace Hopper".into()),
+            }),
+            opportunities: vec![opp("006a", "Big"), opp("006b", "Small")],
+            cases: vec![CaseView {
+                id: "500x".into(),
+                number: Some("00001001".into()),
+                subject: Some("Broken".into()),
+                status: Some("New".into()),
+                priority: Some("High".into()),
+            }],
+            last_modified: None,
+        }
+    }
+
+    fn components(canvas: &Value) -> &Vec<Value> {
+        canvas["canvas"]["content"]["components"]
+            .as_array()
+            .expect("components")
+    }
+
+    #[test]
+    fn signatures_are_hex_hmac_sha256_of_the_raw_body() {
+        let secrets = vec![Secret::new("old"), Secret::new("client-secret")];
+        let body = br#"{"workspace_id":"abc"}"#;
+        let header = sign("client-secret", body);
+        assert_eq!(header.len(), 64);
+        assert!(verify(&secrets, body, Some(&header)));
+        assert!(!verify(&secrets, b"{}", Some(&header)));
+        assert!(!verify(&secrets, body, Some("zz")));
+        assert!(!verify(&secrets, body, None));
+    }
+
+    #[test]
+    fn the_view_shows_a_dropdown_for_several_opportunities_and_the_cases() {
+        let canvas = view(&sample(), "https://acme.my.salesforce.com", Some("006b"));
+        let c = components(&canvas);
+        assert_eq!(c[0]["text"], "**Ada \\*Lovelace\\***");
+        let dropdown = c
+            .iter()
+            .find(|x| x["type"] == "dropdown")
+            .expect("dropdown");
+        assert_eq!(dropdown["value"], "006b");
+        assert_eq!(dropdown["options"].as_array().map(Vec::len), Some(2));
+        let list = c.iter().find(|x| x["type"] == "list").expect("cases");
+        assert_eq!(list["items"][0]["title"], "00001001 Broken");
+        assert_eq!(
+            list["items"][0]["action"]["url"],
+            "https://acme.my.salesforce.com/lightning/r/Case/500x/view"
+        );
+        assert!(c.iter().any(|x| x["text"] == "Open cases: 1"));
+        assert!(serde_json::to_vec(&canvas).expect("json").len() < MAX_PART_BYTES);
+    }
+
+    #[test]
+    fn one_opportunity_needs_no_dropdown() {
+        let mut one = sample();
+        one.opportunities.truncate(1);
+        let canvas = view(&one, "https://x", None);
+        assert!(!components(&canvas).iter().any(|x| x["type"] == "dropdown"));
+    }
+
+    #[test]
+    fn requests_parse_with_what_chatsync_reads() {
+        let body = br#"{"workspace_id":"ws1","admin":{"id":"7","email":"a@b.io"},
+            "contact":{"id":"c1","email":"ada@example.org"},"conversation":{"id":"42"},
+            "component_id":"show-opportunity","input_values":{"opportunity":"006b"},
+            "context":{"location":"conversation"},"current_canvas":{}}"#;
+        let r = CanvasRequest::parse(body).expect("parses");
+        assert_eq!(r.contact.map(|c| c.id).as_deref(), Some("c1"));
+        assert_eq!(r.input_values["opportunity"], "006b");
+        assert!(CanvasRequest::parse(b"[1]").is_err());
+    }
+}

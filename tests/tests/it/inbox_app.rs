@@ -1,0 +1,294 @@
+//! The inbox panel end to end: Intercom Canvas Kit requests, signed as Intercom signs them,
+//! to the inbox-app under RIE on moto, reading the emulated org.
+
+use chatsync_local::session::Session;
+use chatsync_tests::e2e;
+use serde_json::{Value, json};
+use shared::event::resolution::{Person, PersonKind};
+use shared::platforms::Platform;
+use shared::platforms::intercom::canvas;
+use shared::store::links::{LinkKey, Links};
+
+const LINKED: &str = "66a1f0c2e4b0a1b2c3d4e5f6";
+
+/// A Contact with an Account, two open Opportunities, an open and a closed Case, linked to
+/// Intercom contact `LINKED`; the Contact's id.
+async fn customer(session: &Session) -> String {
+    let account = e2e::seed(
+        session,
+        json!({"Account": [{"Name": "Analytical Engines", "Website": "engines.example",
+            "BillingCountry": "United Kingdom"}]}),
+    )
+    .await["Account"][0]
+        .as_str()
+        .expect("account id")
+        .to_owned();
+    let contact = e2e::seed(
+        session,
+        json!({"Contact": [{"FirstName": "Ada", "LastName": "Lovelace", "Title": "Countess",
+            "Email": "ada@engines.example", "AccountId": account}],
+            "Opportunity": [
+                {"Name": "Difference engine", "StageName": "Prospecting", "CloseDate": "2027-03-01",
+                 "Amount": 17000, "AccountId": account},
+                {"Name": "Analytical engine", "StageName": "Proposal/Price Quote", "CloseDate": "2027-01-15",
+                 "Amount": 250000, "AccountId": account},
+                {"Name": "Old deal", "StageName": "Closed Won", "CloseDate": "2026-01-15",
+                 "AccountId": account}]}),
+    )
+    .await["Contact"][0]
+        .as_str()
+        .expect("contact id")
+        .to_owned();
+    e2e::seed(
+        session,
+        json!({"Case": [
+            {"Subject": "Punched cards jam", "Status": "New", "Priority": "High", "ContactId": contact},
+            {"Subject": "Solved long ago", "Status": "Closed", "Priority": "Low", "ContactId": contact}]}),
+    )
+    .await;
+    let links = Links::new(
+        aws_sdk_dynamodb::Client::new(&session.sdk),
+        session.table("LinksTable").expect("links table"),
+    );
+    links
+        .put(
+            "demo",
+            &[LinkKey::PlatformContact {
+                platform: Platform::Intercom,
+                contact_id: LINKED.into(),
+            }],
+            &Person {
+                kind: PersonKind::Contact,
+                id: contact.clone(),
+                account_id: None,
+            },
+            30,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .expect("linked");
+    contact
+}
+
+/// A Canvas Kit request as Intercom sends it for `contact` (submit when `component` is set).
+fn request(contact: &str, component: Option<(&str, Value)>) -> Vec<u8> {
+    let mut body = json!({
+        "workspace_id": "ecahpwf5", "workspace_region": "us",
+        "admin": {"type": "admin", "id": "814860", "name": "Grace Hopper",
+            "email": "grace.hopper@example.com"},
+        "card_creation_options": {},
+        "context": {"conversation_id": 5142, "location": "conversation", "locale": "en"},
+        "conversation": {"type": "conversation", "id": "5142", "state": "open"},
+        "contact": {"type": "contact", "id": contact, "role": "user", "email": "ada@engines.example"},
+        "customer": {"type": "user", "id": contact}
+    });
+    if let Some((id, inputs)) = component {
+        body["component_id"] = json!(id);
+        body["input_values"] = inputs;
+        body["current_canvas"] = json!({"content": {"components": []}});
+    }
+    serde_json::to_vec(&body).expect("JSON")
+}
+
+/// Posts `body` to the action, signed with `secret`; status and answer.
+async fn post(
+    session: &Session,
+    tenant: &str,
+    action: &str,
+    body: &[u8],
+    secret: &str,
+) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/inbox/intercom/{tenant}/{action}",
+            session.intake_url()
+        ))
+        .header("content-type", "application/json")
+        .header("X-Body-Signature", canvas::sign(secret, body))
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("inbox app answers");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+fn secret() -> String {
+    e2e::demo_tenant().secrets.webhooks.intercom_client_secret[0]
+        .expose()
+        .to_owned()
+}
+
+async fn salesforce_calls(session: &Session) -> u64 {
+    let stats: Value = reqwest::get(format!(
+        "{}/__emulator/stats",
+        session.salesforce_url.clone().expect("emulator")
+    ))
+    .await
+    .expect("stats")
+    .json()
+    .await
+    .expect("stats JSON");
+    stats["api_calls"].as_u64().expect("api_calls")
+}
+
+fn components(answer: &Value) -> Vec<Value> {
+    answer["canvas"]["content"]["components"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The value of `field` in the data-table that follows the header `section`.
+fn row(answer: &Value, section: &str, field: &str) -> Option<String> {
+    components(answer)
+        .iter()
+        .skip_while(|c| c["text"] != section)
+        .find(|c| c["type"] == "data-table")?["items"]
+        .as_array()?
+        .iter()
+        .find(|i| i["field"] == field)
+        .and_then(|i| i["value"].as_str().map(str::to_owned))
+}
+
+#[tokio::test]
+async fn a_signed_initialize_shows_the_contact_account_opportunities_and_open_cases_once_per_minute()
+ {
+    let session = e2e::start(Vec::new(), Vec::new()).await;
+    let contact = customer(&session).await;
+    let secret = secret();
+
+    // WHEN an agent opens the conversation
+    let before = salesforce_calls(&session).await;
+    let (status, first) = post(
+        &session,
+        "demo",
+        "initialize",
+        &request(LINKED, None),
+        &secret,
+    )
+    .await;
+    // THEN the canvas shows the person, the Account, both open Opportunities in a dropdown
+    // and the one open Case, for one Salesforce call
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(salesforce_calls(&session).await - before, 1);
+    let c = components(&first);
+    assert_eq!(c[0]["text"], "**Ada Lovelace**", "{first}");
+    assert_eq!(
+        row(&first, "**Ada Lovelace**", "Email").as_deref(),
+        Some("ada@engines.example")
+    );
+    assert_eq!(
+        row(&first, "**Ada Lovelace**", "Title").as_deref(),
+        Some("Countess")
+    );
+    assert_eq!(
+        row(&first, "Account", "Name").as_deref(),
+        Some("Analytical Engines")
+    );
+    assert_eq!(
+        row(&first, "Account", "Country").as_deref(),
+        Some("United Kingdom")
+    );
+    let dropdown = c
+        .iter()
+        .find(|x| x["type"] == "dropdown")
+        .expect("a dropdown");
+    let options: Vec<&str> = dropdown["options"]
+        .as_array()
+        .expect("options")
+        .iter()
+        .filter_map(|o| o["text"].as_str())
+        .collect();
+    // Soonest close first; the won one is not open.
+    assert_eq!(options, ["Analytical engine", "Difference engine"]);
+    assert!(c.iter().any(|x| x["text"] == "Open cases: 1"), "{first}");
+    let cases = c.iter().find(|x| x["type"] == "list").expect("the cases");
+    assert!(
+        cases["items"][0]["title"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("Punched cards jam")),
+        "{cases}"
+    );
+    let open = c
+        .iter()
+        .find(|x| x["id"] == "open-person")
+        .expect("Open in Salesforce");
+    assert!(
+        open["action"]["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!("/lightning/r/Contact/{contact}/view"))),
+        "{open}"
+    );
+
+    // WHEN the agent picks the other Opportunity within the minute
+    let pick = request(
+        LINKED,
+        Some((
+            canvas::SHOW_OPPORTUNITY,
+            json!({"opportunity": dropdown["options"][1]["id"]}),
+        )),
+    );
+    let (status, second) = post(&session, "demo", "submit", &pick, &secret).await;
+    // THEN it is shown from the cache: no Salesforce call
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(salesforce_calls(&session).await - before, 1);
+    assert_eq!(
+        row(&second, "Open opportunities (2)", "Name").as_deref(),
+        Some("Difference engine")
+    );
+
+    // WHEN the agent refreshes THEN Salesforce is read again
+    let refresh = request(LINKED, Some((canvas::REFRESH, json!({}))));
+    let (status, _) = post(&session, "demo", "submit", &refresh, &secret).await;
+    assert_eq!(status, 200);
+    assert_eq!(salesforce_calls(&session).await - before, 2);
+    session.stop().await;
+}
+
+#[tokio::test]
+async fn bad_signatures_unknown_tenants_and_unknown_customers_read_nothing() {
+    let session = e2e::start(Vec::new(), Vec::new()).await;
+    customer(&session).await;
+    let secret = secret();
+    let before = salesforce_calls(&session).await;
+    let body = request(LINKED, None);
+    // A wrong secret, a body changed after signing, an unknown tenant: 401, nothing read.
+    let (status, _) = post(&session, "demo", "initialize", &body, "not-the-secret").await;
+    assert_eq!(status, 401);
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/inbox/intercom/demo/initialize",
+            session.intake_url()
+        ))
+        .header("X-Body-Signature", canvas::sign(&secret, &body))
+        .body(request("someone-else", None))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(resp.status().as_u16(), 401);
+    let (status, _) = post(&session, "nobody", "initialize", &body, &secret).await;
+    assert_eq!(status, 401);
+    // Signed, but not JSON: 400; an action Intercom never calls: 404.
+    let (status, _) = post(&session, "demo", "initialize", b"{not json", &secret).await;
+    assert_eq!(status, 400);
+    let (status, _) = post(&session, "demo", "configure", &body, &secret).await;
+    assert_eq!(status, 404);
+    // A customer chatsync has not matched: a card saying so.
+    let (status, card) = post(
+        &session,
+        "demo",
+        "initialize",
+        &request("66a1f0c2e4b0000000000000", None),
+        &secret,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        components(&card)[0]["text"],
+        "Not in Salesforce yet",
+        "{card}"
+    );
+    assert_eq!(salesforce_calls(&session).await, before, "nothing was read");
+    session.stop().await;
+}
