@@ -9,6 +9,7 @@ use crate::salesforce::composite::{CompositeRequest, CompositeResponse, SubReque
 use crate::salesforce::soql::{check_identifier, soql_string};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// Open Cases and Opportunities shown at most (the newest Cases, the soonest Opportunities).
 pub const MAX_LISTED: u32 = 10;
@@ -243,6 +244,110 @@ fn text(record: &Value, field: &str) -> Option<String> {
     }
 }
 
+/// Fields the panel never edits, whatever the tenant lists: the keys chatsync (and the chat
+/// platform) find the person by. respond.io's own panel keeps these two read-only as well.
+pub const NEVER_EDITABLE: [&str; 3] = ["Email", "Phone", "MobilePhone"];
+
+/// The fields an agent may edit: the tenant's shown fields, when it enables edits, but the
+/// identity keys.
+pub fn editable_fields(shown: &[String], editable: bool) -> Vec<String> {
+    shown
+        .iter()
+        .filter(|f| editable && !NEVER_EDITABLE.contains(&f.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// What an edit changes: each editable field whose input differs from the value the form
+/// showed (`before`); an emptied input clears the field. Inputs for other fields are ignored.
+pub fn changes(
+    before: &BTreeMap<String, Option<String>>,
+    inputs: &BTreeMap<String, Value>,
+    editable: &[String],
+) -> BTreeMap<String, Option<String>> {
+    editable
+        .iter()
+        .filter_map(|field| {
+            let input = inputs.get(&input_id(field))?.as_str()?.trim();
+            let new = (!input.is_empty()).then(|| input.to_owned());
+            let old = before.get(field).cloned().flatten();
+            (new != old).then(|| (field.clone(), new))
+        })
+        .collect()
+}
+
+/// The id of a field's input on an edit form.
+pub fn input_id(field: &str) -> String {
+    format!("field:{field}")
+}
+
+/// One composite call: the PATCH, conditional on the record being unchanged since the view
+/// read it (`last_modified`), then the record's new `LastModifiedDate`.
+pub fn edit_request(
+    person: &Person,
+    changes: &BTreeMap<String, Option<String>>,
+    last_modified: Option<&str>,
+) -> Result<CompositeRequest, SalesforceError> {
+    let sobject = person.kind.sobject();
+    let mut fields = serde_json::Map::new();
+    for (field, value) in changes {
+        check_identifier(field)?;
+        fields.insert(
+            field.clone(),
+            value.clone().map_or(Value::Null, Value::String),
+        );
+    }
+    let mut update = SubRequest::update(EDIT, sobject, &person.id, Value::Object(fields));
+    if let Some(seen) = last_modified.and_then(crate::salesforce::datetime::parse) {
+        update = update.if_unmodified_since(seen);
+    }
+    let mut request = CompositeRequest::new(true);
+    request.push(update)?;
+    request.push(SubRequest::get(
+        MODIFIED,
+        sobject,
+        &person.id,
+        &["LastModifiedDate"],
+    ))?;
+    Ok(request)
+}
+
+const EDIT: &str = "edit";
+const MODIFIED: &str = "modified";
+
+/// The edit's outcome from the composite's answer: the record's new `LastModifiedDate`, or
+/// the edit's failure (412 when the record changed since the view).
+pub fn edited(answer: &CompositeResponse) -> Result<Option<String>, SalesforceError> {
+    if let Some(e) = answer.get(EDIT).and_then(|s| s.error()) {
+        return Err(e);
+    }
+    if let Some((_, e)) = answer.first_failure() {
+        return Err(e);
+    }
+    Ok(answer
+        .get(MODIFIED)
+        .and_then(|s| text(&s.body, "LastModifiedDate")))
+}
+
+impl PanelView {
+    /// The view after an edit Salesforce took.
+    pub fn apply(&mut self, changes: &BTreeMap<String, Option<String>>, modified: Option<String>) {
+        for (field, value) in &mut self.fields {
+            if let Some(new) = changes.get(field) {
+                *value = new.clone();
+            }
+        }
+        if modified.is_some() {
+            self.last_modified = modified;
+        }
+    }
+
+    /// The shown fields' values, by name.
+    pub fn values(&self) -> BTreeMap<String, Option<String>> {
+        self.fields.iter().cloned().collect()
+    }
+}
+
 /// The record's page in Lightning Experience.
 pub fn record_url(instance_url: &str, sobject: &str, id: &str) -> String {
     format!(
@@ -326,6 +431,58 @@ mod tests {
         );
         assert_eq!(view.opportunities[0].amount.as_deref(), Some("1000"));
         assert_eq!(view.cases[0].number.as_deref(), Some("00001001"));
+    }
+
+    #[test]
+    fn edits_change_only_editable_fields_that_differ_and_email_and_phone_never() {
+        let shown: Vec<String> = ["Title", "Email", "Phone", "Department"]
+            .map(String::from)
+            .to_vec();
+        assert!(editable_fields(&shown, false).is_empty());
+        let editable = editable_fields(&shown, true);
+        assert_eq!(editable, ["Title", "Department"]);
+        let before = BTreeMap::from([
+            ("Title".to_owned(), Some("Countess".to_owned())),
+            ("Department".to_owned(), Some("Maths".to_owned())),
+        ]);
+        let inputs = BTreeMap::from([
+            (input_id("Title"), json!("Engineer")),
+            (input_id("Department"), json!("Maths")),
+            (input_id("Email"), json!("someone@else.example")),
+        ]);
+        let changed = changes(&before, &inputs, &editable);
+        assert_eq!(
+            changed,
+            BTreeMap::from([("Title".to_owned(), Some("Engineer".to_owned()))])
+        );
+        let cleared = changes(
+            &before,
+            &BTreeMap::from([(input_id("Title"), json!(" "))]),
+            &editable,
+        );
+        assert_eq!(cleared, BTreeMap::from([("Title".to_owned(), None)]));
+    }
+
+    #[test]
+    fn an_edit_is_conditional_on_the_viewed_modification_date() {
+        let changed = BTreeMap::from([("Title".to_owned(), Some("Engineer".to_owned()))]);
+        let request = edit_request(&contact(), &changed, Some("2026-12-05T08:00:00.000+0000"))
+            .expect("request");
+        let body = request.body(None);
+        let edit = &body["compositeRequest"][0];
+        assert_eq!(edit["method"], "PATCH");
+        assert_eq!(edit["body"]["Title"], "Engineer");
+        assert_eq!(
+            edit["httpHeaders"]["If-Unmodified-Since"],
+            "Sat, 05 Dec 2026 08:00:00 GMT"
+        );
+        let refused: CompositeResponse = serde_json::from_value(json!({"compositeResponse": [
+            {"body": [{"errorCode": "PRECONDITION_FAILED", "message": "changed"}], "httpHeaders": {},
+             "httpStatusCode": 412, "referenceId": "edit"},
+            {"body": [{"errorCode": "PROCESSING_HALTED", "message": "rolled back"}], "httpHeaders": {},
+             "httpStatusCode": 400, "referenceId": "modified"}]}))
+        .expect("answer");
+        assert!(edited(&refused).is_err_and(|e| e.is_precondition_failed()));
     }
 
     #[test]

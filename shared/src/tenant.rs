@@ -133,12 +133,15 @@ pub struct PanelConfig {
     /// The Contact's or Lead's fields shown, beyond name, e-mail and owner (a field the
     /// person's object lacks makes Salesforce refuse the view: name fields both objects have).
     pub fields: Vec<String>,
+    /// Whether agents may edit the shown fields (never Email, Phone or MobilePhone).
+    pub editable: bool,
 }
 
 impl Default for PanelConfig {
     fn default() -> Self {
         Self {
             fields: vec!["Title".into(), "Phone".into()],
+            editable: false,
         }
     }
 }

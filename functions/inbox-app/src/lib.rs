@@ -22,12 +22,13 @@ use shared::event::resolution::Person;
 use shared::panel::{self, PanelView};
 use shared::platforms::Platform;
 use shared::platforms::intercom::canvas::{self, CanvasRequest};
-use shared::salesforce::{ClientConfig, Priority, SalesforceClient};
+use shared::salesforce::{ClientConfig, Org, Priority, SalesforceClient, SalesforceError};
 use shared::store::links::{LinkKey, Links};
 use shared::store::panel_cache::PanelCache;
 use shared::store::secrets::TenantSecretStore;
 use shared::store::tenants::{CachedTenants, TENANT_CACHE_TTL, TenantTable};
-use shared::tenant::is_valid_tenant_id;
+use shared::tenant::{PanelConfig, is_valid_tenant_id};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 use time::OffsetDateTime;
@@ -208,33 +209,107 @@ async fn answer(
         .salesforce
         .org(&tenant_id, credentials, Arc::new(app.secrets.clone()))
         .budgeted(config.api_budget, Priority::Critical);
-    let view = match app.cache.get(&tenant_id, &person, now).await? {
-        Some(view) => {
-            seen.cache = Some("hit");
-            view
-        }
-        None => {
-            seen.cache = Some("miss");
-            let before = org.api_calls();
-            let view = read(&org, &person, &config.panel.fields).await;
-            seen.salesforce_calls = org.api_calls().saturating_sub(before);
-            let view = view?;
-            app.cache.put(&tenant_id, &person, &view, now).await?;
-            view
-        }
+    let before = org.api_calls();
+    let result = show(app, &org, &tenant_id, &person, &config.panel, now).await;
+    seen.salesforce_calls = org.api_calls().saturating_sub(before);
+    let (mut view, cache) = result?;
+    seen.cache = Some(cache);
+    let editable = panel::editable_fields(&config.panel.fields, config.panel.editable);
+    let mut extras = canvas::Extras {
+        selected: canvas_request
+            .input(canvas::OPPORTUNITY_INPUT)
+            .map(str::to_owned),
+        editable: editable.clone(),
+        ..canvas::Extras::default()
     };
+    if !editable.is_empty() {
+        match component {
+            Some(canvas::EDIT) => return Ok(canvas::edit_form(&view, &editable)),
+            Some(c @ (canvas::SAVE | canvas::RESTORE)) => {
+                // Save: what the agent changed on the form. Restore: the values an edit
+                // replaced, back (both only ever for editable fields).
+                let (shown, changes) = if c == canvas::SAVE {
+                    let shown = canvas_request.stored("before");
+                    let changes = panel::changes(&shown, &canvas_request.input_values, &editable);
+                    (shown, changes)
+                } else {
+                    let current = view.values();
+                    let changes = canvas_request
+                        .stored("restore")
+                        .into_iter()
+                        .filter(|(f, v)| editable.contains(f) && current.get(f) != Some(v))
+                        .collect();
+                    (current, changes)
+                };
+                if !changes.is_empty() {
+                    let calls = org.api_calls();
+                    let outcome =
+                        edit(&org, &person, &changes, view.last_modified.as_deref()).await;
+                    seen.salesforce_calls += org.api_calls().saturating_sub(calls);
+                    extras.note = Some(match outcome {
+                        Ok(modified) => {
+                            view.apply(&changes, modified);
+                            app.cache.put(&tenant_id, &person, &view, now).await?;
+                            if c == canvas::SAVE {
+                                extras.restore = changes
+                                    .keys()
+                                    .map(|f| (f.clone(), shown.get(f).cloned().flatten()))
+                                    .collect();
+                            }
+                            ("Saved in Salesforce.".to_owned(), "muted")
+                        }
+                        Err(e) if e.is_precondition_failed() => {
+                            app.cache.forget(&tenant_id, &person).await?;
+                            (
+                                "Not saved: the record changed in Salesforce after this panel \
+                                 read it. Refresh, then edit again."
+                                    .to_owned(),
+                                "error",
+                            )
+                        }
+                        Err(e) => (format!("Not saved. Salesforce answered: {e}"), "error"),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
     let instance_url = org.session().await?.instance_url;
-    let selected = canvas_request.input(canvas::OPPORTUNITY_INPUT);
-    Ok(canvas::view(&view, &instance_url, selected))
+    Ok(canvas::view(&view, &instance_url, &extras))
+}
+
+/// The view, from the cache or one composite call (then cached); whether it was cached.
+async fn show(
+    app: &App,
+    org: &Org,
+    tenant_id: &str,
+    person: &Person,
+    settings: &PanelConfig,
+    now: OffsetDateTime,
+) -> Result<(PanelView, &'static str), PanelError> {
+    if let Some(view) = app.cache.get(tenant_id, person, now).await? {
+        return Ok((view, "hit"));
+    }
+    let view = read(org, person, &settings.fields).await?;
+    app.cache.put(tenant_id, person, &view, now).await?;
+    Ok((view, "miss"))
+}
+
+/// One composite call: the conditional PATCH and the record's new LastModifiedDate.
+async fn edit(
+    org: &Org,
+    person: &Person,
+    changes: &BTreeMap<String, Option<String>>,
+    last_modified: Option<&str>,
+) -> Result<Option<String>, SalesforceError> {
+    let request = panel::edit_request(person, changes, last_modified)?;
+    let answer = org.composite(&request).await?;
+    panel::edited(&answer)
 }
 
 /// One composite call: the person, their Account and open Cases, the Account's open
 /// Opportunities.
-async fn read(
-    org: &shared::salesforce::Org,
-    person: &Person,
-    fields: &[String],
-) -> Result<PanelView, PanelError> {
+async fn read(org: &Org, person: &Person, fields: &[String]) -> Result<PanelView, PanelError> {
     let request = panel::read_request(person, fields)?;
     let answer = org.composite(&request).await?;
     Ok(panel::parse(person, fields, &answer)?)

@@ -292,3 +292,210 @@ async fn bad_signatures_unknown_tenants_and_unknown_customers_read_nothing() {
     assert_eq!(salesforce_calls(&session).await, before, "nothing was read");
     session.stop().await;
 }
+
+/// The tenant `editing`: the demo tenant whose panel shows and lets agents edit Title, Phone
+/// and Department.
+fn editing_tenant() -> std::path::PathBuf {
+    let (path, _) = e2e::tenant_variant("editing", |toml| {
+        format!(
+            "{toml}\n[config.panel]\nfields = [\"Title\", \"Phone\", \"Department\"]\neditable = true\n"
+        )
+    });
+    path
+}
+
+/// Links `LINKED` to `contact` for `tenant`.
+async fn link(session: &Session, tenant: &str, contact: &str) {
+    Links::new(
+        aws_sdk_dynamodb::Client::new(&session.sdk),
+        session.table("LinksTable").expect("links table"),
+    )
+    .put(
+        tenant,
+        &[LinkKey::PlatformContact {
+            platform: Platform::Intercom,
+            contact_id: LINKED.into(),
+        }],
+        &Person {
+            kind: PersonKind::Contact,
+            id: contact.to_owned(),
+            account_id: None,
+        },
+        30,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .expect("linked");
+}
+
+/// A submit of `component` from `canvas` (its stored data comes back), with `inputs`.
+fn submit_from(canvas: &Value, component: &str, inputs: Value) -> Vec<u8> {
+    let mut body: Value =
+        serde_json::from_slice(&request(LINKED, Some((component, inputs)))).expect("JSON");
+    body["current_canvas"] = canvas["canvas"].clone();
+    serde_json::to_vec(&body).expect("JSON")
+}
+
+async fn title(session: &Session, contact: &str) -> Value {
+    e2e::records(session, "Contact")
+        .await
+        .into_iter()
+        .find(|c| c["Id"] == contact)
+        .map(|c| c["Title"].clone())
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn an_agent_edits_a_field_restores_it_and_a_change_made_meanwhile_in_salesforce_is_not_overwritten()
+ {
+    let session = e2e::start(vec![editing_tenant()], Vec::new()).await;
+    let secret = secret();
+    let ten_minutes_ago = (time::OffsetDateTime::now_utc() - time::Duration::minutes(10))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("time");
+    let contact = e2e::seed(
+        &session,
+        json!({"Contact": [{"FirstName": "Ada", "LastName": "Lovelace", "Title": "Countess",
+            "Email": "ada@engines.example", "Phone": "+44 20 7946 0000",
+            "LastModifiedDate": ten_minutes_ago}]}),
+    )
+    .await["Contact"][0]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    link(&session, "editing", &contact).await;
+
+    // GIVEN the panel was read, then someone changed the Title in Salesforce
+    let (_, first) = post(
+        &session,
+        "editing",
+        "initialize",
+        &request(LINKED, None),
+        &secret,
+    )
+    .await;
+    assert!(
+        components(&first).iter().any(|c| c["id"] == canvas::EDIT),
+        "{first}"
+    );
+    let (_, form) = post(
+        &session,
+        "editing",
+        "submit",
+        &submit_from(&first, canvas::EDIT, json!({})),
+        &secret,
+    )
+    .await;
+    let inputs: Vec<String> = components(&form)
+        .iter()
+        .filter(|c| c["type"] == "input")
+        .filter_map(|c| c["id"].as_str().map(str::to_owned))
+        .collect();
+    // Email and Phone are never editable.
+    assert_eq!(inputs, ["field:Title", "field:Department"], "{form}");
+    e2e::update_as_user(
+        &session,
+        "Contact",
+        &contact,
+        json!({"Title": "Changed elsewhere"}),
+    )
+    .await;
+    // WHEN the agent saves the form THEN Salesforce's change stands and the agent is told
+    let save = submit_from(
+        &form,
+        canvas::SAVE,
+        json!({"field:Title": "Engineer", "field:Department": ""}),
+    );
+    let (status, refused) = post(&session, "editing", "submit", &save, &secret).await;
+    assert_eq!(status, 200);
+    assert!(
+        components(&refused)[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("changed in Salesforce")),
+        "{refused}"
+    );
+    assert_eq!(title(&session, &contact).await, "Changed elsewhere");
+
+    // WHEN the agent refreshes, edits and saves (an e-mail slipped into the inputs too)
+    let (_, fresh) = post(
+        &session,
+        "editing",
+        "submit",
+        &submit_from(&refused, canvas::REFRESH, json!({})),
+        &secret,
+    )
+    .await;
+    assert_eq!(
+        row(&fresh, "**Ada Lovelace**", "Title").as_deref(),
+        Some("Changed elsewhere")
+    );
+    let (_, form) = post(
+        &session,
+        "editing",
+        "submit",
+        &submit_from(&fresh, canvas::EDIT, json!({})),
+        &secret,
+    )
+    .await;
+    let save = submit_from(
+        &form,
+        canvas::SAVE,
+        json!({"field:Title": "Engineer", "field:Department": "", "field:Email": "someone@else.example"}),
+    );
+    let (_, saved) = post(&session, "editing", "submit", &save, &secret).await;
+    // THEN the Title changed in Salesforce, nothing else did, and the panel shows it
+    assert_eq!(
+        components(&saved)[0]["text"],
+        "Saved in Salesforce.",
+        "{saved}"
+    );
+    assert_eq!(title(&session, &contact).await, "Engineer");
+    let record = e2e::records(&session, "Contact").await;
+    let ada = record
+        .iter()
+        .find(|c| c["Id"] == contact)
+        .expect("the Contact");
+    assert_eq!(ada["Email"], "ada@engines.example");
+    assert_eq!(
+        row(&saved, "**Ada Lovelace**", "Title").as_deref(),
+        Some("Engineer")
+    );
+    // AND a view within the minute costs no Salesforce call
+    let before = salesforce_calls(&session).await;
+    let (_, again) = post(
+        &session,
+        "editing",
+        "initialize",
+        &request(LINKED, None),
+        &secret,
+    )
+    .await;
+    assert_eq!(salesforce_calls(&session).await, before);
+    assert_eq!(
+        row(&again, "**Ada Lovelace**", "Title").as_deref(),
+        Some("Engineer")
+    );
+
+    // WHEN the agent restores THEN the value before the edit is back
+    assert!(
+        components(&saved)
+            .iter()
+            .any(|c| c["id"] == canvas::RESTORE),
+        "{saved}"
+    );
+    let (_, restored) = post(
+        &session,
+        "editing",
+        "submit",
+        &submit_from(&saved, canvas::RESTORE, json!({})),
+        &secret,
+    )
+    .await;
+    assert_eq!(
+        components(&restored)[0]["text"],
+        "Saved in Salesforce.",
+        "{restored}"
+    );
+    assert_eq!(title(&session, &contact).await, "Changed elsewhere");
+    session.stop().await;
+}

@@ -21,6 +21,23 @@ pub const MAX_PART_BYTES: usize = 64 * 1024;
 pub const OPPORTUNITY_INPUT: &str = "opportunity";
 pub const SHOW_OPPORTUNITY: &str = "show-opportunity";
 pub const REFRESH: &str = "refresh";
+pub const EDIT: &str = "edit";
+pub const SAVE: &str = "save";
+pub const CANCEL: &str = "cancel";
+pub const RESTORE: &str = "restore";
+
+/// What the panel shows beside the view.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extras {
+    /// The Opportunity shown (the dropdown's choice).
+    pub selected: Option<String>,
+    /// The fields the agent may edit (none: no Edit button).
+    pub editable: Vec<String>,
+    /// The values an edit replaced, offered back by a Restore button (kept in stored_data).
+    pub restore: BTreeMap<String, Option<String>>,
+    /// A line above the view (what an edit did, why it was refused) and its text style.
+    pub note: Option<(String, &'static str)>,
+}
 
 /// The header value Intercom sends for `body`.
 pub fn sign(secret: &str, body: &[u8]) -> String {
@@ -59,6 +76,15 @@ pub struct CanvasRequest {
     pub component_id: Option<String>,
     #[serde(default)]
     pub input_values: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub current_canvas: Option<CurrentCanvas>,
+}
+
+/// The canvas the agent acted on; its `stored_data` is what chatsync put there.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct CurrentCanvas {
+    #[serde(default)]
+    pub stored_data: Value,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -95,6 +121,57 @@ impl CanvasRequest {
     pub fn input(&self, id: &str) -> Option<&str> {
         self.input_values.get(id).and_then(Value::as_str)
     }
+
+    /// Field values chatsync kept in the canvas's stored data under `key` (`before`,
+    /// `restore`); anything else there is ignored.
+    pub fn stored(&self, key: &str) -> BTreeMap<String, Option<String>> {
+        self.current_canvas
+            .as_ref()
+            .and_then(|c| c.stored_data.get(key))
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, v)| v.is_string() || v.is_null())
+                    .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn stored(values: &BTreeMap<String, Option<String>>) -> Value {
+    Value::Object(
+        values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().map_or(Value::Null, Value::String)))
+            .collect(),
+    )
+}
+
+/// The edit form: an input per editable field with its value, Save and Cancel; the values
+/// shown are kept (stored_data `before`) to tell what the agent changed.
+pub fn edit_form(view: &PanelView, editable: &[String]) -> Value {
+    let values = view.values();
+    let mut c = vec![text(&format!("Edit **{}**", md(&view.name)), "header")];
+    let mut before = BTreeMap::new();
+    for field in editable {
+        let value = values.get(field).cloned().flatten();
+        c.push(
+            json!({"type": "input", "id": crate::panel::input_id(field), "label": field,
+            "value": value.clone().unwrap_or_default()}),
+        );
+        before.insert(field.clone(), value);
+    }
+    c.push(
+        json!({"type": "button", "id": SAVE, "label": "Save in Salesforce",
+        "style": "primary", "action": {"type": "submit"}}),
+    );
+    c.push(
+        json!({"type": "button", "id": CANCEL, "label": "Cancel", "style": "secondary",
+        "action": {"type": "submit"}}),
+    );
+    json!({"canvas": {"content": {"components": c},
+        "stored_data": {"before": stored(&before)}}})
 }
 
 /// A canvas of components.
@@ -130,9 +207,14 @@ pub fn message(title: &str, body: &str) -> Value {
 /// The panel: the person, their Account, open Opportunities (a dropdown when there are
 /// several; `selected` is the one shown) and open Cases, with "Open in Salesforce" links.
 /// Markdown-active characters in Salesforce values are escaped.
-pub fn view(view: &PanelView, instance_url: &str, selected: Option<&str>) -> Value {
+pub fn view(view: &PanelView, instance_url: &str, extras: &Extras) -> Value {
     let sobject = view.kind.sobject();
-    let mut c = vec![text(&format!("**{}**", md(&view.name)), "header")];
+    let selected = extras.selected.as_deref();
+    let mut c = Vec::new();
+    if let Some((note, style)) = &extras.note {
+        c.push(text(note, style));
+    }
+    c.push(text(&format!("**{}**", md(&view.name)), "header"));
     let mut rows: Vec<(&str, Option<&str>)> = vec![
         ("Type", Some(sobject)),
         ("Email", view.email.as_deref()),
@@ -145,6 +227,17 @@ pub fn view(view: &PanelView, instance_url: &str, selected: Option<&str>) -> Val
         }
     }
     c.push(table(&rows));
+    if !extras.editable.is_empty() {
+        c.push(
+            json!({"type": "button", "id": EDIT, "label": "Edit", "style": "secondary",
+            "action": {"type": "submit"}}),
+        );
+    }
+    if !extras.restore.is_empty() {
+        c.push(json!({"type": "button", "id": RESTORE,
+            "label": "Restore the values before the edit", "style": "secondary",
+            "action": {"type": "submit"}}));
+    }
     c.push(link(
         "open-person",
         "Open in Salesforce",
@@ -228,7 +321,11 @@ pub fn view(view: &PanelView, instance_url: &str, selected: Option<&str>) -> Val
         json!({"type": "button", "id": REFRESH, "label": "Refresh", "style": "secondary",
         "action": {"type": "submit"}}),
     );
-    canvas(c)
+    let mut answer = canvas(c);
+    if !extras.restore.is_empty() {
+        answer["canvas"]["stored_data"] = json!({"restore": stored(&extras.restore)});
+    }
+    answer
 }
 
 /// Escapes the characters Canvas Kit's markdown reads in a `text` component.
@@ -305,7 +402,11 @@ mod tests {
 
     #[test]
     fn the_view_shows_a_dropdown_for_several_opportunities_and_the_cases() {
-        let canvas = view(&sample(), "https://acme.my.salesforce.com", Some("006b"));
+        let extras = Extras {
+            selected: Some("006b".into()),
+            ..Extras::default()
+        };
+        let canvas = view(&sample(), "https://acme.my.salesforce.com", &extras);
         let c = components(&canvas);
         assert_eq!(c[0]["text"], "**Ada \\*Lovelace\\***");
         let dropdown = c
@@ -328,8 +429,33 @@ mod tests {
     fn one_opportunity_needs_no_dropdown() {
         let mut one = sample();
         one.opportunities.truncate(1);
-        let canvas = view(&one, "https://x", None);
+        let canvas = view(&one, "https://x", &Extras::default());
         assert!(!components(&canvas).iter().any(|x| x["type"] == "dropdown"));
+    }
+
+    #[test]
+    fn the_edit_form_keeps_what_it_showed_and_a_saved_view_offers_the_old_values_back() {
+        let form = edit_form(&sample(), &["Title".into()]);
+        let c = components(&form);
+        assert_eq!(c[1]["type"], "input");
+        assert_eq!(c[1]["id"], "field:Title");
+        assert_eq!(c[1]["value"], "Countess");
+        assert_eq!(form["canvas"]["stored_data"]["before"]["Title"], "Countess");
+        assert!(!c.iter().any(|x| x["id"] == "field:Email"));
+        let extras = Extras {
+            editable: vec!["Title".into()],
+            restore: BTreeMap::from([("Title".to_owned(), Some("Countess".to_owned()))]),
+            ..Extras::default()
+        };
+        let saved = view(&sample(), "https://x", &extras);
+        assert!(components(&saved).iter().any(|x| x["id"] == RESTORE));
+        assert_eq!(
+            saved["canvas"]["stored_data"]["restore"]["Title"],
+            "Countess"
+        );
+        let body = serde_json::to_vec(&json!({"current_canvas": saved["canvas"]})).expect("json");
+        let back = CanvasRequest::parse(&body).expect("parses");
+        assert_eq!(back.stored("restore")["Title"].as_deref(), Some("Countess"));
     }
 
     #[test]
