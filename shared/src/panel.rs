@@ -486,6 +486,54 @@ mod tests {
     }
 
     #[test]
+    fn the_case_form_asks_for_a_subject_and_what_the_org_requires_and_checks_the_inputs() {
+        let describe: crate::salesforce::SObjectDescribe = serde_json::from_value(json!({
+            "name": "Case", "createable": true, "updateable": true, "fields": [
+                {"name": "Subject", "type": "string", "nillable": true, "createable": true},
+                {"name": "ContactId", "type": "reference", "nillable": false, "createable": true},
+                {"name": "Product__c", "type": "picklist", "nillable": false, "createable": true,
+                 "picklistValues": [{"value": "Engine", "active": true},
+                                    {"value": "Retired", "active": false}]},
+                {"name": "Priority", "type": "picklist", "nillable": true, "createable": true,
+                 "defaultedOnCreate": true,
+                 "picklistValues": [{"value": "High", "active": true}, {"value": "Low", "active": true}]},
+                {"name": "Description", "type": "textarea", "nillable": true, "createable": true}]}))
+        .expect("describe");
+        let form = case_form(&describe);
+        let names: Vec<(&str, bool)> = form.iter().map(|f| (f.name.as_str(), f.required)).collect();
+        assert_eq!(
+            names,
+            [
+                ("Subject", true),
+                ("Product__c", true),
+                ("Priority", false),
+                ("Description", false)
+            ]
+        );
+        assert_eq!(
+            form[1].options,
+            ["Engine"],
+            "inactive values are not offered"
+        );
+        assert!(form[3].long);
+        let inputs = BTreeMap::from([
+            (input_id("Subject"), json!("Broken")),
+            (input_id("Product__c"), json!("Retired")),
+        ]);
+        assert_eq!(
+            case_fields(&form, &inputs),
+            Err(vec!["Product__c".to_owned()])
+        );
+        let inputs = BTreeMap::from([
+            (input_id("Subject"), json!("Broken")),
+            (input_id("Product__c"), json!("Engine")),
+            (input_id("ContactId"), json!("003forged")),
+        ]);
+        let fields = case_fields(&form, &inputs).expect("whole");
+        assert_eq!(fields.len(), 2, "only the form's fields: {fields:?}");
+    }
+
+    #[test]
     fn a_contact_without_an_account_has_no_opportunities_and_a_missing_record_is_gone() {
         let person = json!({"totalSize": 1, "done": true, "records": [{"Id": "003x", "Name": "Ada",
             "AccountId": null, "Account": null}]});
@@ -499,4 +547,176 @@ mod tests {
             Err(ViewError::Gone("Contact"))
         );
     }
+}
+
+/// One input of an action's form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormField {
+    pub name: String,
+    pub required: bool,
+    /// A picklist's active values; empty for text.
+    pub options: Vec<String>,
+    /// Long text (a textarea).
+    pub long: bool,
+}
+
+/// Case fields chatsync fills itself: who it is about, who owns it, and what Salesforce sets.
+const CASE_SET_BY_CHATSYNC: [&str; 5] = [
+    "ContactId",
+    "AccountId",
+    "OwnerId",
+    "RecordTypeId",
+    "CaseNumber",
+];
+
+/// The New Case form from the org's Case describe: Subject (chatsync asks for one), every field
+/// the org requires on create (its active picklist values offered), Priority, Description.
+pub fn case_form(describe: &crate::salesforce::SObjectDescribe) -> Vec<FormField> {
+    let field = |name: &str, required: bool| -> Option<FormField> {
+        let d = describe.field(name)?;
+        Some(FormField {
+            name: d.name.clone(),
+            required,
+            options: d
+                .picklist_values
+                .iter()
+                .filter(|p| p.active)
+                .map(|p| p.value.clone())
+                .collect(),
+            long: d.field_type == "textarea",
+        })
+    };
+    let mut form: Vec<FormField> = field("Subject", true).into_iter().collect();
+    for d in describe.required_on_create() {
+        if !CASE_SET_BY_CHATSYNC.contains(&d.name.as_str())
+            && !form.iter().any(|f| f.name == d.name)
+        {
+            form.extend(field(&d.name, true));
+        }
+    }
+    for optional in ["Priority", "Description"] {
+        if !form.iter().any(|f| f.name == optional) {
+            form.extend(field(optional, false));
+        }
+    }
+    form
+}
+
+/// The Case's fields from the form's inputs, or the names of the required fields left empty
+/// (and of picklist inputs with a value the form did not offer).
+pub fn case_fields(
+    form: &[FormField],
+    inputs: &BTreeMap<String, Value>,
+) -> Result<serde_json::Map<String, Value>, Vec<String>> {
+    let mut fields = serde_json::Map::new();
+    let mut missing = Vec::new();
+    for f in form {
+        let value = inputs
+            .get(&input_id(&f.name))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty());
+        match value {
+            Some(v) if f.options.is_empty() || f.options.iter().any(|o| o == v) => {
+                fields.insert(f.name.clone(), Value::String(v.to_owned()));
+            }
+            Some(_) => missing.push(f.name.clone()),
+            None if f.required => missing.push(f.name.clone()),
+            None => {}
+        }
+    }
+    if missing.is_empty() {
+        Ok(fields)
+    } else {
+        Err(missing)
+    }
+}
+
+/// One composite call for the form: the Case describe and the agent's Salesforce User (by the
+/// chat admin's e-mail), who will own the Case.
+pub fn case_form_request(admin_email: Option<&str>) -> Result<CompositeRequest, SalesforceError> {
+    let mut request = CompositeRequest::new(false);
+    request.push(SubRequest::describe(DESCRIBE, "Case"))?;
+    if let Some(email) = admin_email.filter(|e| !e.trim().is_empty()) {
+        let soql = format!(
+            "SELECT Id, Name FROM User WHERE Email = {} AND IsActive = true LIMIT 1",
+            soql_string(email.trim())?
+        );
+        request.push(SubRequest::query(OWNER, &soql))?;
+    }
+    Ok(request)
+}
+
+const DESCRIBE: &str = "describe";
+const OWNER: &str = "owner";
+const CASE: &str = "case";
+const NUMBER: &str = "number";
+
+/// A Salesforce User: id and name.
+pub type UserRef = (String, String);
+
+/// The New Case form and who will own the Case.
+pub type CaseForm = (Vec<FormField>, Option<UserRef>);
+
+/// The form and the owner (User id and name) from [`case_form_request`]'s answer.
+pub fn case_form_answer(answer: &CompositeResponse) -> Result<CaseForm, SalesforceError> {
+    let sub = answer
+        .get(DESCRIBE)
+        .ok_or_else(|| SalesforceError::InvalidRequest("the answer lacks the describe".into()))?;
+    if let Some(e) = sub.error() {
+        return Err(e);
+    }
+    let describe: crate::salesforce::SObjectDescribe = serde_json::from_value(sub.body.clone())
+        .map_err(|e| SalesforceError::InvalidRequest(format!("Case describe: {e}")))?;
+    let owner = answer
+        .get(OWNER)
+        .filter(|s| s.error().is_none())
+        .and_then(|s| records(&s.body).next().cloned())
+        .and_then(|u| Some((text(&u, "Id")?, text(&u, "Name").unwrap_or_default())));
+    Ok((case_form(&describe), owner))
+}
+
+/// One composite call: the Case (about the viewed Contact and its Account, owned by `owner`
+/// when known), then its number.
+pub fn new_case_request(
+    view: &PanelView,
+    mut fields: serde_json::Map<String, Value>,
+    owner: Option<&str>,
+) -> Result<CompositeRequest, SalesforceError> {
+    if view.kind == PersonKind::Contact {
+        fields.insert("ContactId".into(), Value::String(view.id.clone()));
+    }
+    if let Some(account) = &view.account {
+        fields.insert("AccountId".into(), Value::String(account.id.clone()));
+    }
+    if let Some(owner) = owner {
+        fields.insert("OwnerId".into(), Value::String(owner.to_owned()));
+    }
+    let mut request = CompositeRequest::new(true);
+    request.push(SubRequest::create(CASE, "Case", Value::Object(fields)))?;
+    request.push(SubRequest::get(
+        NUMBER,
+        "Case",
+        &format!("@{{{CASE}.id}}"),
+        &["CaseNumber"],
+    ))?;
+    Ok(request)
+}
+
+/// The new Case's id and number.
+pub fn new_case_answer(
+    answer: &CompositeResponse,
+) -> Result<(String, Option<String>), SalesforceError> {
+    if let Some((_, e)) = answer.first_failure() {
+        return Err(e);
+    }
+    let id = answer
+        .get(CASE)
+        .and_then(|s| s.id())
+        .ok_or_else(|| SalesforceError::InvalidRequest("the Case create answered no id".into()))?
+        .to_owned();
+    Ok((
+        id,
+        answer.get(NUMBER).and_then(|s| text(&s.body, "CaseNumber")),
+    ))
 }

@@ -18,7 +18,7 @@ use aws_config::SdkConfig;
 use lambda_http::{Body, Request, RequestExt, Response, http};
 use serde_json::Value;
 use shared::config::{ConfigError, Env, vars};
-use shared::event::resolution::Person;
+use shared::event::resolution::{Person, PersonKind};
 use shared::panel::{self, PanelView};
 use shared::platforms::Platform;
 use shared::platforms::intercom::canvas::{self, CanvasRequest};
@@ -38,6 +38,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// What the app needs across invocations, built once per warm function.
 pub struct App {
+    intercom: shared::platforms::intercom::client::Client,
     tenants: CachedTenants,
     secrets: TenantSecretStore,
     links: Links,
@@ -52,7 +53,21 @@ impl App {
             aws_sdk_kms::Client::new(sdk),
             env.required(vars::EVENT_KEY_ARN)?,
         ));
+        let http = shared::platforms::api::http_client().map_err(|e| ConfigError::Invalid {
+            name: "the platforms' HTTP client",
+            reason: e.to_string(),
+        })?;
+        let intercom = shared::platforms::intercom::client::Client::new(
+            http,
+            env.optional(vars::INTERCOM_API_URL)
+                .unwrap_or_else(|| shared::platforms::intercom::API_BASE.into()),
+        )
+        .map_err(|e| ConfigError::Invalid {
+            name: "INTERCOM_API_URL",
+            reason: e.to_string(),
+        })?;
         Ok(Self {
+            intercom,
             tenants: CachedTenants::new(
                 TenantTable::new(dynamo.clone(), env.required(vars::TENANTS_TABLE)?),
                 TENANT_CACHE_TTL,
@@ -197,10 +212,12 @@ async fn answer(
     if component == Some(canvas::REFRESH) {
         app.cache.forget(&tenant_id, &person).await?;
     }
-    let credentials = app
-        .secrets
-        .salesforce(&tenant_id)
-        .await?
+    let tenant_secrets = app.secrets.salesforce(&tenant_id).await?;
+    let intercom_token = tenant_secrets
+        .as_ref()
+        .and_then(|s| s.platform_api.as_ref())
+        .and_then(|p| p.intercom_access_token.clone());
+    let credentials = tenant_secrets
         .and_then(|s| s.salesforce)
         .ok_or(PanelError::NotConnected)?;
     // The panel is an agent waiting: it may use the first half of the org's reserve, which
@@ -275,7 +292,175 @@ async fn answer(
         }
     }
     let instance_url = org.session().await?.instance_url;
+    match component {
+        Some(canvas::NEW_CASE) if view.kind == PersonKind::Contact => {
+            let admin_email = canvas_request
+                .admin
+                .as_ref()
+                .and_then(|a| a.email.as_deref());
+            let calls = org.api_calls();
+            let answer =
+                async { org.composite(&panel::case_form_request(admin_email)?).await }.await;
+            seen.salesforce_calls += org.api_calls().saturating_sub(calls);
+            let (form, owner) = panel::case_form_answer(&answer?)?;
+            let inputs = BTreeMap::new();
+            return Ok(canvas::case_form(
+                &view,
+                &form,
+                owner.as_ref(),
+                &[],
+                &inputs,
+            ));
+        }
+        Some(canvas::CREATE_CASE) if view.kind == PersonKind::Contact => {
+            let (form, owner) = canvas_request.case_form().ok_or_else(|| {
+                PanelError::Malformed("the New Case form's data is missing".into())
+            })?;
+            let fields = match panel::case_fields(&form, &canvas_request.input_values) {
+                Ok(fields) => fields,
+                Err(missing) => {
+                    // Nothing is sent to Salesforce until the form is whole.
+                    let inputs = &canvas_request.input_values;
+                    return Ok(canvas::case_form(
+                        &view,
+                        &form,
+                        owner.as_ref(),
+                        &missing,
+                        inputs,
+                    ));
+                }
+            };
+            let calls = org.api_calls();
+            let note = new_case(
+                app,
+                &org,
+                &tenant_id,
+                &mut view,
+                fields,
+                owner.as_ref().map(|o| o.0.as_str()),
+                &canvas_request,
+                intercom_token.as_ref(),
+                (&instance_url, now),
+            )
+            .await;
+            seen.salesforce_calls += org.api_calls().saturating_sub(calls);
+            extras.note = Some(note?);
+        }
+        _ => {}
+    }
     Ok(canvas::view(&view, &instance_url, &extras))
+}
+
+/// Creates the Case (once per conversation and form), lists it on the cached view, and notes
+/// it in the conversation; what to tell the agent.
+#[allow(clippy::too_many_arguments)]
+async fn new_case(
+    app: &App,
+    org: &Org,
+    tenant_id: &str,
+    view: &mut PanelView,
+    fields: serde_json::Map<String, Value>,
+    owner: Option<&str>,
+    request: &CanvasRequest,
+    intercom_token: Option<&shared::secret::Secret>,
+    (instance_url, now): (&str, OffsetDateTime),
+) -> Result<(String, &'static str), PanelError> {
+    let conversation = request
+        .conversation
+        .as_ref()
+        .map(|c| match &c.id {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .unwrap_or_default();
+    let key = format!(
+        "case#{conversation}#{}",
+        shared::mapping::state::value_hash(&Value::Object(fields.clone()))
+    );
+    if !app.cache.claim(tenant_id, &key, now).await? {
+        return Ok((
+            "This Case was already created from this conversation.".into(),
+            "muted",
+        ));
+    }
+    let subject = fields
+        .get("Subject")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let created = async {
+        let answer = org
+            .composite(&panel::new_case_request(view, fields, owner)?)
+            .await?;
+        panel::new_case_answer(&answer)
+    }
+    .await;
+    let (id, number) = match created {
+        Ok(created) => created,
+        Err(e) => {
+            app.cache.release(tenant_id, &key).await?;
+            return Ok((
+                format!("The Case was not created. Salesforce answered: {e}"),
+                "error",
+            ));
+        }
+    };
+    view.cases.insert(
+        0,
+        shared::panel::CaseView {
+            id: id.clone(),
+            number: number.clone(),
+            subject: Some(subject.clone()),
+            status: None,
+            priority: None,
+        },
+    );
+    app.cache
+        .put(tenant_id, &person_of(view), view, now)
+        .await?;
+    let number = number.unwrap_or_else(|| id.clone());
+    let url = panel::record_url(instance_url, "Case", &id);
+    let admin = request
+        .admin
+        .as_ref()
+        .map(|a| a.id.as_str())
+        .unwrap_or_default();
+    let noted = match (intercom_token, conversation.is_empty() || admin.is_empty()) {
+        (Some(token), false) => {
+            let body = format!(
+                "<p>Salesforce Case <a href=\"{}\">{}</a> created: {}</p>",
+                escape_html(&url),
+                escape_html(&number),
+                escape_html(&subject)
+            );
+            match app.intercom.note(token, &conversation, admin, &body).await {
+                Ok(()) => " A note with its link is in the conversation.".to_owned(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the Case note was not added");
+                    format!(" The note could not be added to the conversation: {e}")
+                }
+            }
+        }
+        _ => " No note was added (no Intercom access token or no conversation).".to_owned(),
+    };
+    Ok((format!("Case {number} created.{noted}"), "muted"))
+}
+
+fn person_of(view: &PanelView) -> Person {
+    Person {
+        kind: view.kind,
+        id: view.id.clone(),
+        account_id: view.account.as_ref().map(|a| a.id.clone()),
+    }
+}
+
+/// Text for an HTML note: the five characters HTML reads, escaped.
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// The view, from the cache or one composite call (then cached); whether it was cached.

@@ -161,6 +161,12 @@ impl SubRequest {
         Self::new("GET", reference_id, url, None, &identifiers)
     }
 
+    /// The object's describe (fields, required ones, picklist values).
+    pub fn describe(reference_id: &str, sobject: &str) -> Self {
+        let url = data_url(&format!("sobjects/{sobject}/describe"));
+        Self::new("GET", reference_id, url, None, &[sobject])
+    }
+
     pub fn delete(reference_id: &str, sobject: &str, id: &str) -> Self {
         let url = data_url(&format!("sobjects/{sobject}/{}", encode_id(id)));
         Self::new("DELETE", reference_id, url, None, &[sobject])

@@ -111,6 +111,54 @@ impl PanelCache {
         Ok(())
     }
 
+    /// Claims `key` (an agent action) for a day: true the first time, false while claimed, so
+    /// a submit Intercom or the agent repeats does the action once.
+    pub async fn claim(
+        &self,
+        tenant: &str,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(format!("{tenant}#action#{key}")))
+            .item(
+                "expires_at",
+                AttributeValue::N((now.unix_timestamp() + 24 * 3600).to_string()),
+            )
+            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(now.unix_timestamp().to_string()),
+            )
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(aws_error("DynamoDB", "PutItem", e)),
+        }
+    }
+
+    /// Releases a claim whose action failed, so the agent can try again.
+    pub async fn release(&self, tenant: &str, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("{tenant}#action#{key}")))
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "DeleteItem", e))?;
+        Ok(())
+    }
+
     /// Drops the view (after the panel changed the person).
     pub async fn forget(&self, tenant: &str, person: &Person) -> Result<(), StoreError> {
         self.client

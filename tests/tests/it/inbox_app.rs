@@ -74,7 +74,7 @@ async fn customer(session: &Session) -> String {
 fn request(contact: &str, component: Option<(&str, Value)>) -> Vec<u8> {
     let mut body = json!({
         "workspace_id": "ecahpwf5", "workspace_region": "us",
-        "admin": {"type": "admin", "id": "814860", "name": "Grace Hopper",
+        "admin": {"type": "admin", "id": "5017691", "name": "Grace Hopper",
             "email": "grace.hopper@example.com"},
         "card_creation_options": {},
         "context": {"conversation_id": 5142, "location": "conversation", "locale": "en"},
@@ -497,5 +497,139 @@ async fn an_agent_edits_a_field_restores_it_and_a_change_made_meanwhile_in_sales
         "{restored}"
     );
     assert_eq!(title(&session, &contact).await, "Changed elsewhere");
+    session.stop().await;
+}
+
+#[tokio::test]
+async fn new_case_asks_for_what_is_required_creates_it_once_owned_by_the_agent_and_notes_it_in_the_conversation()
+ {
+    let session = e2e::start(Vec::new(), Vec::new()).await;
+    let contact = customer(&session).await;
+    let secret = secret();
+    let (_, first) = post(
+        &session,
+        "demo",
+        "initialize",
+        &request(LINKED, None),
+        &secret,
+    )
+    .await;
+    // WHEN the agent opens New Case
+    let (status, form) = post(
+        &session,
+        "demo",
+        "submit",
+        &submit_from(&first, canvas::NEW_CASE, json!({})),
+        &secret,
+    )
+    .await;
+    assert_eq!(status, 200, "{form}");
+    let c = components(&form);
+    assert!(
+        c.iter()
+            .any(|x| x["id"] == "field:Subject" && x["label"] == "Subject (required)"),
+        "{form}"
+    );
+    let priority = c
+        .iter()
+        .find(|x| x["id"] == "field:Priority")
+        .expect("Priority");
+    assert_eq!(priority["type"], "dropdown");
+    // THEN it says who will own the Case: the agent's own Salesforce user
+    assert!(
+        c.iter()
+            .any(|x| x["text"] == "Owner: Grace Hopper (your Salesforce user)"),
+        "{form}"
+    );
+
+    // WHEN the agent submits without a Subject THEN nothing is created and the form says why
+    let cases_before = e2e::records(&session, "Case").await.len();
+    let calls = salesforce_calls(&session).await;
+    let (_, again) = post(
+        &session,
+        "demo",
+        "submit",
+        &submit_from(
+            &form,
+            canvas::CREATE_CASE,
+            json!({"field:Priority": "High"}),
+        ),
+        &secret,
+    )
+    .await;
+    assert_eq!(components(&again)[1]["text"], "Fill in: Subject", "{again}");
+    assert_eq!(salesforce_calls(&session).await, calls);
+    assert_eq!(e2e::records(&session, "Case").await.len(), cases_before);
+
+    // WHEN the agent fills it in and submits (twice, as a double click would)
+    let create = submit_from(
+        &again,
+        canvas::CREATE_CASE,
+        json!({"field:Subject": "Engine <overheats>", "field:Priority": "High",
+            "field:Description": "Since Tuesday."}),
+    );
+    let (_, created) = post(&session, "demo", "submit", &create, &secret).await;
+    let (_, repeated) = post(&session, "demo", "submit", &create, &secret).await;
+    // THEN one Case exists, about the Contact and its Account, owned by the agent's User
+    let note = components(&created)[0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        note.starts_with("Case ") && note.contains("note with its link"),
+        "{created}"
+    );
+    assert!(
+        components(&repeated)[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("already created")),
+        "{repeated}"
+    );
+    let cases = e2e::records(&session, "Case").await;
+    let new: Vec<&Value> = cases
+        .iter()
+        .filter(|k| k["Subject"] == "Engine <overheats>")
+        .collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert_eq!(new[0]["ContactId"], contact.as_str());
+    assert_eq!(new[0]["Priority"], "High");
+    assert_eq!(new[0]["OwnerId"], "005000000000AGTAA2");
+    assert!(
+        new[0]["AccountId"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("001"))
+    );
+    // AND the panel lists it, and the conversation has a note with its link
+    assert!(components(&created).iter().any(|x| {
+        x["type"] == "list"
+            && x["items"][0]["title"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("Engine <overheats>"))
+    }));
+    let chat = session.chat_url.clone().expect("chat emulator");
+    let conversations: Vec<Value> =
+        reqwest::get(format!("{chat}/__emulator/records/intercom/conversations"))
+            .await
+            .expect("records")
+            .json()
+            .await
+            .expect("JSON");
+    let conversation = conversations
+        .iter()
+        .find(|c| c["id"] == "5142")
+        .expect("the conversation");
+    let parts = conversation["conversation_parts"]["conversation_parts"]
+        .as_array()
+        .expect("parts");
+    assert_eq!(parts.len(), 1, "one note, though submitted twice");
+    assert_eq!(parts[0]["part_type"], "note");
+    assert_eq!(parts[0]["author"]["id"], "5017691");
+    let body = parts[0]["body"].as_str().expect("body");
+    let id = new[0]["Id"].as_str().expect("id");
+    assert!(
+        body.contains(&format!("/lightning/r/Case/{id}/view")),
+        "{body}"
+    );
+    assert!(body.contains("Engine &lt;overheats&gt;"), "{body}");
     session.stop().await;
 }

@@ -7,7 +7,7 @@
 //! description, intercom/Intercom-OpenAPI `descriptions/2.16/api.intercom.io.yaml`).
 //!
 //! Routes: `GET /contacts/{id}`, `GET /admins/{id}`, `GET /admins`, `GET /conversations/{id}`
-//! (the conversation with its `conversation_parts`), `GET /teams/{id}` and `GET /teams`
+//! (the conversation with its `conversation_parts`), `POST /conversations/{id}/reply`, `GET /teams/{id}` and `GET /teams`
 //! (`{type: "team.list", teams}`;
 //! <https://developers.intercom.com/docs/references/2.12/rest-api/api.intercom.io/teams/retrieveteam>).
 //! Seeded records are answered as stored, with their `type`.
@@ -51,6 +51,7 @@ pub(crate) fn routes() -> Router<Emulator> {
         .route("/admins", get(admins))
         .route("/admins/{id}", get(admin))
         .route("/conversations/{id}", get(conversation))
+        .route("/conversations/{id}/reply", axum::routing::post(reply))
         .route("/teams", get(teams))
         .route("/teams/{id}", get(team))
 }
@@ -329,6 +330,69 @@ async fn admins(AxState(emu): AxState<Emulator>) -> Response {
 
 async fn conversation(AxState(emu): AxState<Emulator>, Path(id): Path<String>) -> Response {
     one(&emu, "conversations", "conversation", &id)
+}
+
+/// `POST /conversations/{id}/reply`: an admin's comment or note (`{message_type: comment |
+/// note, type: admin, admin_id, body}`) appended to the conversation's parts; answers the
+/// conversation (<https://developers.intercom.com/docs/references/rest-api/api.intercom.io/conversations/replyconversation>).
+/// A conversation the emulator was not seeded with is created on first reply, so tests need
+/// not seed every conversation an agent writes in.
+async fn reply(
+    AxState(emu): AxState<Emulator>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(body) = json_object(&body) else {
+        return bad_request("the body must be a JSON object");
+    };
+    let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default();
+    if !matches!(text("message_type"), "comment" | "note" | "quick_reply") {
+        return bad_request("message_type must be one of comment, note, quick_reply");
+    }
+    if text("type") != "admin" {
+        return bad_request("type must be admin for an admin reply");
+    }
+    let admin_id = match body.get("admin_id") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return bad_request("admin_id is required"),
+    };
+    if text("message_type") != "quick_reply" && text("body").trim().is_empty() {
+        return bad_request("body is required");
+    }
+    let mut st = emu.lock();
+    if st.record("intercom", "admins", &admin_id).is_none() {
+        return error(StatusCode::NOT_FOUND, "admin_not_found", "Admin not found");
+    }
+    let conversations = st
+        .records
+        .entry("intercom".into())
+        .or_default()
+        .entry("conversations".into())
+        .or_default();
+    let conversation = conversations
+        .entry(id.clone())
+        .or_insert_with(|| json!({"type": "conversation", "id": id,
+            "conversation_parts": {"type": "conversation_part.list", "conversation_parts": [], "total_count": 0}}));
+    if !conversation["conversation_parts"]["conversation_parts"].is_array() {
+        conversation["conversation_parts"] =
+            json!({"type": "conversation_part.list", "conversation_parts": [], "total_count": 0});
+    }
+    let next = conversation["conversation_parts"]["conversation_parts"]
+        .as_array()
+        .map_or(0, Vec::len)
+        + 1;
+    // Part ids are numeric strings.
+    let part = json!({"type": "conversation_part", "id": next.to_string(),
+        "part_type": text("message_type"), "body": text("body"),
+        "author": {"type": "admin", "id": admin_id}});
+    let mut count = 0;
+    if let Some(parts) = conversation["conversation_parts"]["conversation_parts"].as_array_mut() {
+        parts.push(part);
+        count = parts.len();
+    }
+    conversation["conversation_parts"]["total_count"] = json!(count);
+    axum::Json(conversation.clone()).into_response()
 }
 
 async fn team(AxState(emu): AxState<Emulator>, Path(id): Path<String>) -> Response {

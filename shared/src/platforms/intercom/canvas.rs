@@ -25,6 +25,8 @@ pub const EDIT: &str = "edit";
 pub const SAVE: &str = "save";
 pub const CANCEL: &str = "cancel";
 pub const RESTORE: &str = "restore";
+pub const NEW_CASE: &str = "new-case";
+pub const CREATE_CASE: &str = "create-case";
 
 /// What the panel shows beside the view.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -148,6 +150,83 @@ fn stored(values: &BTreeMap<String, Option<String>>) -> Value {
     )
 }
 
+/// The New Case form: an input (a dropdown for a picklist, a textarea for long text) per field,
+/// required ones marked, who will own the Case, Create and Cancel. The form and the owner
+/// travel in stored_data, so creating needs no second describe. `missing` names fields the
+/// agent left empty (or gave a value not offered) on the last try.
+pub fn case_form(
+    view: &PanelView,
+    form: &[crate::panel::FormField],
+    owner: Option<&(String, String)>,
+    missing: &[String],
+    inputs: &BTreeMap<String, Value>,
+) -> Value {
+    let mut c = vec![text(
+        &format!("New Case for **{}**", md(&view.name)),
+        "header",
+    )];
+    if !missing.is_empty() {
+        c.push(text(&format!("Fill in: {}", missing.join(", ")), "error"));
+    }
+    for f in form {
+        let id = crate::panel::input_id(&f.name);
+        let label = if f.required {
+            format!("{} (required)", f.name)
+        } else {
+            f.name.clone()
+        };
+        let value = inputs.get(&id).and_then(Value::as_str).unwrap_or_default();
+        let mut input = if f.options.len() >= 2 {
+            let options: Vec<Value> = f
+                .options
+                .iter()
+                .map(|o| json!({"type": "option", "id": o, "text": o}))
+                .collect();
+            json!({"type": "dropdown", "id": id, "label": label, "options": options})
+        } else if f.long {
+            json!({"type": "textarea", "id": id, "label": label})
+        } else {
+            json!({"type": "input", "id": id, "label": label})
+        };
+        if !value.is_empty() {
+            input["value"] = json!(value);
+        }
+        c.push(input);
+    }
+    let owner_text = match owner {
+        Some((_, name)) => format!("Owner: {} (your Salesforce user)", md(name)),
+        None => "Owner: chatsync's integration user (no active Salesforce user has your e-mail)"
+            .to_owned(),
+    };
+    c.push(text(&owner_text, "muted"));
+    c.push(
+        json!({"type": "button", "id": CREATE_CASE, "label": "Create the Case",
+        "style": "primary", "action": {"type": "submit"}}),
+    );
+    c.push(
+        json!({"type": "button", "id": CANCEL, "label": "Cancel", "style": "secondary",
+        "action": {"type": "submit"}}),
+    );
+    let owner = owner.map_or(Value::Null, |(id, name)| json!({"id": id, "name": name}));
+    json!({"canvas": {"content": {"components": c},
+        "stored_data": {"case_form": form, "owner": owner}}})
+}
+
+impl CanvasRequest {
+    /// The New Case form and owner kept in the canvas by [`case_form`].
+    pub fn case_form(&self) -> Option<crate::panel::CaseForm> {
+        let stored = &self.current_canvas.as_ref()?.stored_data;
+        let form = serde_json::from_value(stored.get("case_form")?.clone()).ok()?;
+        let owner = stored.get("owner").and_then(|o| {
+            Some((
+                o.get("id")?.as_str()?.to_owned(),
+                o.get("name")?.as_str()?.to_owned(),
+            ))
+        });
+        Some((form, owner))
+    }
+}
+
 /// The edit form: an input per editable field with its value, Save and Cancel; the values
 /// shown are kept (stored_data `before`) to tell what the agent changed.
 pub fn edit_form(view: &PanelView, editable: &[String]) -> Value {
@@ -230,6 +309,12 @@ pub fn view(view: &PanelView, instance_url: &str, extras: &Extras) -> Value {
     if !extras.editable.is_empty() {
         c.push(
             json!({"type": "button", "id": EDIT, "label": "Edit", "style": "secondary",
+            "action": {"type": "submit"}}),
+        );
+    }
+    if view.kind == crate::event::resolution::PersonKind::Contact {
+        c.push(
+            json!({"type": "button", "id": NEW_CASE, "label": "New Case", "style": "secondary",
             "action": {"type": "submit"}}),
         );
     }
@@ -456,6 +541,51 @@ mod tests {
         let body = serde_json::to_vec(&json!({"current_canvas": saved["canvas"]})).expect("json");
         let back = CanvasRequest::parse(&body).expect("parses");
         assert_eq!(back.stored("restore")["Title"].as_deref(), Some("Countess"));
+    }
+
+    #[test]
+    fn the_case_form_marks_required_fields_offers_picklists_and_keeps_itself() {
+        use crate::panel::FormField;
+        let form = vec![
+            FormField {
+                name: "Subject".into(),
+                required: true,
+                options: vec![],
+                long: false,
+            },
+            FormField {
+                name: "Priority".into(),
+                required: false,
+                options: vec!["High".into(), "Low".into()],
+                long: false,
+            },
+            FormField {
+                name: "Description".into(),
+                required: false,
+                options: vec![],
+                long: true,
+            },
+        ];
+        let owner = ("005x".to_owned(), "Grace Hopper".to_owned());
+        let canvas = case_form(
+            &sample(),
+            &form,
+            Some(&owner),
+            &["Subject".into()],
+            &BTreeMap::new(),
+        );
+        let c = components(&canvas);
+        assert_eq!(c[1]["text"], "Fill in: Subject");
+        assert_eq!(c[2]["label"], "Subject (required)");
+        assert_eq!(c[3]["type"], "dropdown");
+        assert_eq!(c[4]["type"], "textarea");
+        assert!(
+            c.iter()
+                .any(|x| x["text"] == "Owner: Grace Hopper (your Salesforce user)")
+        );
+        let body = serde_json::to_vec(&json!({"current_canvas": canvas["canvas"]})).expect("json");
+        let back = CanvasRequest::parse(&body).expect("parses");
+        assert_eq!(back.case_form(), Some((form, Some(owner))));
     }
 
     #[test]

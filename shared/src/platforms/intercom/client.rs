@@ -194,6 +194,31 @@ impl Client {
         }
     }
 
+    /// Adds an internal note by `admin_id` to the conversation
+    /// (`POST /conversations/{id}/reply`, `message_type: note`; `body` is HTML).
+    pub async fn note(
+        &self,
+        token: &Secret,
+        conversation_id: &str,
+        admin_id: &str,
+        body: &str,
+    ) -> Result<(), EnrichError> {
+        let url = self.api.url(&["conversations", conversation_id, "reply"])?;
+        let subject = format!("note on conversation {conversation_id:?}");
+        let note = serde_json::json!({"message_type": "note", "type": "admin",
+            "admin_id": admin_id, "body": body});
+        match self
+            .write(reqwest::Method::POST, url, token, &note, &subject)
+            .await?
+        {
+            Answer::Body(_) => Ok(()),
+            _ => Err(EnrichError::Data {
+                platform: Platform::Intercom,
+                reason: format!("{subject}: the conversation or the admin is not there"),
+            }),
+        }
+    }
+
     async fn write(
         &self,
         method: reqwest::Method,
