@@ -521,7 +521,7 @@ mod tests {
             (input_id("Product__c"), json!("Retired")),
         ]);
         assert_eq!(
-            case_fields(&form, &inputs),
+            form_fields(&form, &inputs),
             Err(vec!["Product__c".to_owned()])
         );
         let inputs = BTreeMap::from([
@@ -529,7 +529,7 @@ mod tests {
             (input_id("Product__c"), json!("Engine")),
             (input_id("ContactId"), json!("003forged")),
         ]);
-        let fields = case_fields(&form, &inputs).expect("whole");
+        let fields = form_fields(&form, &inputs).expect("whole");
         assert_eq!(fields.len(), 2, "only the form's fields: {fields:?}");
     }
 
@@ -569,14 +569,20 @@ const CASE_SET_BY_CHATSYNC: [&str; 5] = [
     "CaseNumber",
 ];
 
-/// The New Case form from the org's Case describe: Subject (chatsync asks for one), every field
-/// the org requires on create (its active picklist values offered), Priority, Description.
-pub fn case_form(describe: &crate::salesforce::SObjectDescribe) -> Vec<FormField> {
+/// A form from an object's describe: `known` fields first, in order (required when chatsync
+/// requires them or the org does), then every other field the org requires on create but
+/// `skip` (the ones chatsync fills itself), then `optional` ones.
+pub fn record_form(
+    describe: &crate::salesforce::SObjectDescribe,
+    known: &[(&str, bool)],
+    skip: &[&str],
+    optional: &[&str],
+) -> Vec<FormField> {
     let field = |name: &str, required: bool| -> Option<FormField> {
         let d = describe.field(name)?;
         Some(FormField {
             name: d.name.clone(),
-            required,
+            required: required || d.is_required_on_create(),
             options: d
                 .picklist_values
                 .iter()
@@ -586,25 +592,60 @@ pub fn case_form(describe: &crate::salesforce::SObjectDescribe) -> Vec<FormField
             long: d.field_type == "textarea",
         })
     };
-    let mut form: Vec<FormField> = field("Subject", true).into_iter().collect();
+    let mut form: Vec<FormField> = Vec::new();
+    let add = |form: &mut Vec<FormField>, name: &str, required: bool| {
+        if !form.iter().any(|f| f.name == name) {
+            form.extend(field(name, required));
+        }
+    };
+    for (name, required) in known {
+        add(&mut form, name, *required);
+    }
     for d in describe.required_on_create() {
-        if !CASE_SET_BY_CHATSYNC.contains(&d.name.as_str())
-            && !form.iter().any(|f| f.name == d.name)
-        {
-            form.extend(field(&d.name, true));
+        if !skip.contains(&d.name.as_str()) {
+            add(&mut form, &d.name, true);
         }
     }
-    for optional in ["Priority", "Description"] {
-        if !form.iter().any(|f| f.name == optional) {
-            form.extend(field(optional, false));
-        }
+    for name in optional {
+        add(&mut form, name, false);
     }
     form
 }
 
-/// The Case's fields from the form's inputs, or the names of the required fields left empty
+/// The New Case form from the org's Case describe: Subject (chatsync asks for one), every field
+/// the org requires on create (its active picklist values offered), Priority, Description.
+pub fn case_form(describe: &crate::salesforce::SObjectDescribe) -> Vec<FormField> {
+    record_form(
+        describe,
+        &[("Subject", true)],
+        &CASE_SET_BY_CHATSYNC,
+        &["Priority", "Description"],
+    )
+}
+
+/// Fields chatsync fills itself on a Lead or Contact made from the panel.
+const PERSON_SET_BY_CHATSYNC: [&str; 3] = ["OwnerId", "AccountId", "RecordTypeId"];
+
+/// The Create Lead / Create Contact form: names, e-mail, phone (a Lead's company), and every
+/// other field the org requires on create.
+pub fn person_form(describe: &crate::salesforce::SObjectDescribe) -> Vec<FormField> {
+    record_form(
+        describe,
+        &[
+            ("FirstName", false),
+            ("LastName", true),
+            ("Email", false),
+            ("Phone", false),
+            ("Company", false),
+        ],
+        &PERSON_SET_BY_CHATSYNC,
+        &["Title"],
+    )
+}
+
+/// The record's fields from the form's inputs, or the names of the required fields left empty
 /// (and of picklist inputs with a value the form did not offer).
-pub fn case_fields(
+pub fn form_fields(
     form: &[FormField],
     inputs: &BTreeMap<String, Value>,
 ) -> Result<serde_json::Map<String, Value>, Vec<String>> {
@@ -632,11 +673,14 @@ pub fn case_fields(
     }
 }
 
-/// One composite call for the form: the Case describe and the agent's Salesforce User (by the
-/// chat admin's e-mail), who will own the Case.
-pub fn case_form_request(admin_email: Option<&str>) -> Result<CompositeRequest, SalesforceError> {
+/// One composite call for a form: the object's describe and the agent's Salesforce User (by
+/// the chat admin's e-mail), who will own the record.
+pub fn form_request(
+    sobject: &str,
+    admin_email: Option<&str>,
+) -> Result<CompositeRequest, SalesforceError> {
     let mut request = CompositeRequest::new(false);
-    request.push(SubRequest::describe(DESCRIBE, "Case"))?;
+    request.push(SubRequest::describe(DESCRIBE, sobject))?;
     if let Some(email) = admin_email.filter(|e| !e.trim().is_empty()) {
         let soql = format!(
             "SELECT Id, Name FROM User WHERE Email = {} AND IsActive = true LIMIT 1",
@@ -655,11 +699,13 @@ const NUMBER: &str = "number";
 /// A Salesforce User: id and name.
 pub type UserRef = (String, String);
 
-/// The New Case form and who will own the Case.
-pub type CaseForm = (Vec<FormField>, Option<UserRef>);
+/// An action's form and who will own the record.
+pub type RecordForm = (Vec<FormField>, Option<UserRef>);
 
-/// The form and the owner (User id and name) from [`case_form_request`]'s answer.
-pub fn case_form_answer(answer: &CompositeResponse) -> Result<CaseForm, SalesforceError> {
+/// The describe and the owner (User id and name) from [`form_request`]'s answer.
+pub fn form_answer(
+    answer: &CompositeResponse,
+) -> Result<(crate::salesforce::SObjectDescribe, Option<UserRef>), SalesforceError> {
     let sub = answer
         .get(DESCRIBE)
         .ok_or_else(|| SalesforceError::InvalidRequest("the answer lacks the describe".into()))?;
@@ -667,13 +713,13 @@ pub fn case_form_answer(answer: &CompositeResponse) -> Result<CaseForm, Salesfor
         return Err(e);
     }
     let describe: crate::salesforce::SObjectDescribe = serde_json::from_value(sub.body.clone())
-        .map_err(|e| SalesforceError::InvalidRequest(format!("Case describe: {e}")))?;
+        .map_err(|e| SalesforceError::InvalidRequest(format!("describe: {e}")))?;
     let owner = answer
         .get(OWNER)
         .filter(|s| s.error().is_none())
         .and_then(|s| records(&s.body).next().cloned())
         .and_then(|u| Some((text(&u, "Id")?, text(&u, "Name").unwrap_or_default())));
-    Ok((case_form(&describe), owner))
+    Ok((describe, owner))
 }
 
 /// One composite call: the Case (about the viewed Contact and its Account, owned by `owner`

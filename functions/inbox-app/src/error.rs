@@ -20,8 +20,6 @@ pub enum PanelError {
     Malformed(String),
     #[error("the conversation names no customer")]
     NoCustomer,
-    #[error("the customer is not linked to a Salesforce person")]
-    NotLinked,
     #[error("the workspace's Salesforce org is not connected")]
     NotConnected,
     #[error("{0}")]
@@ -46,10 +44,7 @@ impl PanelError {
             PanelError::Malformed(_) => 400,
             PanelError::Store(_) => 503,
             // Answered as cards (see `card`).
-            PanelError::NoCustomer
-            | PanelError::NotLinked
-            | PanelError::NotConnected
-            | PanelError::View(_) => 200,
+            PanelError::NoCustomer | PanelError::NotConnected | PanelError::View(_) => 200,
         }
     }
 
@@ -61,11 +56,6 @@ impl PanelError {
             PanelError::NoCustomer => said(
                 "No customer",
                 "This conversation has no customer to look up in Salesforce.",
-            ),
-            PanelError::NotLinked => said(
-                "Not in Salesforce yet",
-                "chatsync has not matched this customer to a Salesforce Contact or Lead. \
-                 It does once they write in, with an e-mail or phone the org knows.",
             ),
             PanelError::NotConnected => said(
                 "Salesforce is not connected",

@@ -27,7 +27,7 @@ use shared::store::links::{LinkKey, Links};
 use shared::store::panel_cache::PanelCache;
 use shared::store::secrets::TenantSecretStore;
 use shared::store::tenants::{CachedTenants, TENANT_CACHE_TTL, TenantTable};
-use shared::tenant::{PanelConfig, is_valid_tenant_id};
+use shared::tenant::{PanelConfig, TenantConfig, is_valid_tenant_id};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -196,36 +196,45 @@ async fn answer(
         .as_ref()
         .filter(|c| !c.id.is_empty())
         .ok_or(PanelError::NoCustomer)?;
-    let link = app
-        .links
-        .get(
-            &tenant_id,
-            &LinkKey::PlatformContact {
-                platform: Platform::Intercom,
-                contact_id: contact.id.clone(),
-            },
-        )
-        .await?
-        .ok_or(PanelError::NotLinked)?;
-    let person = link.person;
+    let key = LinkKey::PlatformContact {
+        platform: Platform::Intercom,
+        contact_id: contact.id.clone(),
+    };
+    let link = app.links.get(&tenant_id, &key).await?;
     let component = canvas_request.component_id.as_deref();
-    if component == Some(canvas::REFRESH) {
-        app.cache.forget(&tenant_id, &person).await?;
-    }
     let tenant_secrets = app.secrets.salesforce(&tenant_id).await?;
     let intercom_token = tenant_secrets
         .as_ref()
         .and_then(|s| s.platform_api.as_ref())
         .and_then(|p| p.intercom_access_token.clone());
-    let credentials = tenant_secrets
-        .and_then(|s| s.salesforce)
-        .ok_or(PanelError::NotConnected)?;
+    let credentials = tenant_secrets.and_then(|s| s.salesforce);
     // The panel is an agent waiting: it may use the first half of the org's reserve, which
     // background sync leaves alone (shared::salesforce::limits).
-    let org = app
-        .salesforce
-        .org(&tenant_id, credentials, Arc::new(app.secrets.clone()))
-        .budgeted(config.api_budget, Priority::Critical);
+    let org = credentials.map(|c| {
+        app.salesforce
+            .org(&tenant_id, c, Arc::new(app.secrets.clone()))
+            .budgeted(config.api_budget, Priority::Critical)
+    });
+    let Some(link) = link else {
+        let Some(org) = org else {
+            return Ok(canvas::unmatched(false));
+        };
+        let calls = org.api_calls();
+        let unlinked = Unlinked {
+            tenant_id: &tenant_id,
+            key,
+            config: &config,
+            request: &canvas_request,
+        };
+        let answer = unmatched(app, &org, &unlinked, now).await;
+        seen.salesforce_calls = org.api_calls().saturating_sub(calls);
+        return answer;
+    };
+    let org = org.ok_or(PanelError::NotConnected)?;
+    let person = link.person;
+    if component == Some(canvas::REFRESH) {
+        app.cache.forget(&tenant_id, &person).await?;
+    }
     let before = org.api_calls();
     let result = show(app, &org, &tenant_id, &person, &config.panel, now).await;
     seen.salesforce_calls = org.api_calls().saturating_sub(before);
@@ -299,10 +308,14 @@ async fn answer(
                 .as_ref()
                 .and_then(|a| a.email.as_deref());
             let calls = org.api_calls();
-            let answer =
-                async { org.composite(&panel::case_form_request(admin_email)?).await }.await;
+            let answer = async {
+                org.composite(&panel::form_request("Case", admin_email)?)
+                    .await
+            }
+            .await;
             seen.salesforce_calls += org.api_calls().saturating_sub(calls);
-            let (form, owner) = panel::case_form_answer(&answer?)?;
+            let (describe, owner) = panel::form_answer(&answer?)?;
+            let form = panel::case_form(&describe);
             let inputs = BTreeMap::new();
             return Ok(canvas::case_form(
                 &view,
@@ -313,10 +326,10 @@ async fn answer(
             ));
         }
         Some(canvas::CREATE_CASE) if view.kind == PersonKind::Contact => {
-            let (form, owner) = canvas_request.case_form().ok_or_else(|| {
+            let (form, owner) = canvas_request.form().ok_or_else(|| {
                 PanelError::Malformed("the New Case form's data is missing".into())
             })?;
-            let fields = match panel::case_fields(&form, &canvas_request.input_values) {
+            let fields = match panel::form_fields(&form, &canvas_request.input_values) {
                 Ok(fields) => fields,
                 Err(missing) => {
                     // Nothing is sent to Salesforce until the form is whole.
@@ -349,6 +362,158 @@ async fn answer(
         _ => {}
     }
     Ok(canvas::view(&view, &instance_url, &extras))
+}
+
+/// A customer chatsync has not matched, and the request about them.
+struct Unlinked<'a> {
+    tenant_id: &'a str,
+    key: LinkKey,
+    config: &'a TenantConfig,
+    request: &'a CanvasRequest,
+}
+
+/// The panel for an unmatched customer: say so and offer Create Lead / Create Contact; their
+/// forms (prefilled with what Intercom knows); and the creation, which links the customer to
+/// the new record and shows it.
+async fn unmatched(
+    app: &App,
+    org: &Org,
+    unlinked: &Unlinked<'_>,
+    now: OffsetDateTime,
+) -> Result<Value, PanelError> {
+    let request = unlinked.request;
+    let (kind, create) = match request.component_id.as_deref() {
+        Some(canvas::NEW_LEAD) => (PersonKind::Lead, false),
+        Some(canvas::NEW_CONTACT) => (PersonKind::Contact, false),
+        Some(canvas::CREATE_LEAD) => (PersonKind::Lead, true),
+        Some(canvas::CREATE_CONTACT) => (PersonKind::Contact, true),
+        _ => return Ok(canvas::unmatched(true)),
+    };
+    let sobject = kind.sobject();
+    let (title, create_id) = match kind {
+        PersonKind::Lead => ("Create Lead", canvas::CREATE_LEAD),
+        PersonKind::Contact => ("Create Contact", canvas::CREATE_CONTACT),
+    };
+    let action = canvas::Action {
+        title,
+        create_id,
+        create_label: title,
+    };
+    if !create {
+        let admin_email = request.admin.as_ref().and_then(|a| a.email.as_deref());
+        let answer = org
+            .composite(&panel::form_request(sobject, admin_email)?)
+            .await?;
+        let (describe, owner) = panel::form_answer(&answer)?;
+        let form = panel::person_form(&describe);
+        let known = request.contact.as_ref().map(prefill).unwrap_or_default();
+        return Ok(canvas::record_form(
+            action,
+            &form,
+            owner.as_ref(),
+            &[],
+            &known,
+        ));
+    }
+    let (form, owner) = request
+        .form()
+        .ok_or_else(|| PanelError::Malformed("the form's data is missing".into()))?;
+    let mut fields = match panel::form_fields(&form, &request.input_values) {
+        Ok(fields) => fields,
+        Err(missing) => {
+            let inputs = &request.input_values;
+            return Ok(canvas::record_form(
+                action,
+                &form,
+                owner.as_ref(),
+                &missing,
+                inputs,
+            ));
+        }
+    };
+    let claim = format!("person#{}", unlinked.key.render());
+    if !app.cache.claim(unlinked.tenant_id, &claim, now).await? {
+        return Ok(canvas::message(
+            "Already being created",
+            "This customer's Salesforce record was created from the panel already; it shows \
+             here once linked.",
+        ));
+    }
+    if let Some((id, _)) = &owner {
+        fields.insert("OwnerId".into(), Value::String(id.clone()));
+    }
+    let id = match org.create(sobject, &Value::Object(fields)).await {
+        Ok(id) => id,
+        Err(e) => {
+            app.cache.release(unlinked.tenant_id, &claim).await?;
+            let inputs = &request.input_values;
+            let mut answer = canvas::record_form(action, &form, owner.as_ref(), &[], inputs);
+            let refused = format!("Not created. Salesforce answered: {e}");
+            if let Some(list) = answer["canvas"]["content"]["components"].as_array_mut() {
+                list.insert(
+                    1,
+                    serde_json::json!({"type": "text", "text": refused, "style": "error"}),
+                );
+            }
+            return Ok(answer);
+        }
+    };
+    let person = Person {
+        kind,
+        id,
+        account_id: None,
+    };
+    app.links
+        .put(
+            unlinked.tenant_id,
+            std::slice::from_ref(&unlinked.key),
+            &person,
+            unlinked.config.identity.link_ttl_days,
+            now,
+        )
+        .await?;
+    let view = read(org, &person, &unlinked.config.panel.fields).await?;
+    app.cache
+        .put(unlinked.tenant_id, &person, &view, now)
+        .await?;
+    let instance_url = org.session().await?.instance_url;
+    let extras = canvas::Extras {
+        editable: panel::editable_fields(
+            &unlinked.config.panel.fields,
+            unlinked.config.panel.editable,
+        ),
+        note: Some((
+            format!("{sobject} created in Salesforce and linked to this customer."),
+            "muted",
+        )),
+        ..canvas::Extras::default()
+    };
+    Ok(canvas::view(&view, &instance_url, &extras))
+}
+
+/// What Intercom knows of the customer, as the form's inputs: e-mail, and the name split at
+/// its last space (one word is a last name).
+fn prefill(contact: &shared::platforms::intercom::canvas::ContactRef) -> BTreeMap<String, Value> {
+    let mut known = BTreeMap::new();
+    if let Some(email) = contact.email.as_deref().filter(|e| !e.is_empty()) {
+        known.insert(panel::input_id("Email"), Value::String(email.to_owned()));
+    }
+    if let Some(name) = contact
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        let (first, last) = name.rsplit_once(' ').unwrap_or(("", name));
+        if !first.trim().is_empty() {
+            known.insert(
+                panel::input_id("FirstName"),
+                Value::String(first.trim().to_owned()),
+            );
+        }
+        known.insert(panel::input_id("LastName"), Value::String(last.to_owned()));
+    }
+    known
 }
 
 /// Creates the Case (once per conversation and form), lists it on the cached view, and notes

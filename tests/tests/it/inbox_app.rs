@@ -633,3 +633,108 @@ async fn new_case_asks_for_what_is_required_creates_it_once_owned_by_the_agent_a
     assert!(body.contains("Engine &lt;overheats&gt;"), "{body}");
     session.stop().await;
 }
+
+#[tokio::test]
+async fn an_unmatched_customer_is_created_as_a_lead_from_the_panel_and_linked() {
+    let session = e2e::start(Vec::new(), Vec::new()).await;
+    let secret = secret();
+    let stranger = "66a1f0c2e4b0ffffffffffff";
+    let ask = |component: Option<(&str, Value)>, canvas: Option<&Value>| {
+        let mut body: Value = serde_json::from_slice(&request(stranger, component)).expect("JSON");
+        body["contact"]["name"] = json!("Mary Somerville");
+        body["contact"]["email"] = json!("mary@somerville.example");
+        if let Some(c) = canvas {
+            body["current_canvas"] = c["canvas"].clone();
+        }
+        serde_json::to_vec(&body).expect("JSON")
+    };
+    // GIVEN a customer chatsync has not matched: the panel offers to create them
+    let (_, first) = post(&session, "demo", "initialize", &ask(None, None), &secret).await;
+    assert!(
+        components(&first)
+            .iter()
+            .any(|c| c["id"] == canvas::NEW_LEAD),
+        "{first}"
+    );
+    // WHEN the agent opens Create Lead THEN the form has what Intercom knows
+    let (_, form) = post(
+        &session,
+        "demo",
+        "submit",
+        &ask(Some((canvas::NEW_LEAD, json!({}))), Some(&first)),
+        &secret,
+    )
+    .await;
+    let value = |canvas: &Value, id: &str| {
+        components(canvas)
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["value"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(value(&form, "field:FirstName"), "Mary", "{form}");
+    assert_eq!(value(&form, "field:LastName"), "Somerville");
+    assert_eq!(value(&form, "field:Email"), "mary@somerville.example");
+    assert!(
+        components(&form)
+            .iter()
+            .any(|c| c["label"] == "Company (required)"),
+        "{form}"
+    );
+    // WHEN it is sent without a Company THEN nothing is created
+    let inputs = json!({"field:FirstName": "Mary", "field:LastName": "Somerville",
+        "field:Email": "mary@somerville.example"});
+    let (_, again) = post(
+        &session,
+        "demo",
+        "submit",
+        &ask(Some((canvas::CREATE_LEAD, inputs.clone())), Some(&form)),
+        &secret,
+    )
+    .await;
+    assert_eq!(components(&again)[1]["text"], "Fill in: Company", "{again}");
+    assert!(
+        e2e::records(&session, "Lead")
+            .await
+            .iter()
+            .all(|l| l["Email"] != "mary@somerville.example")
+    );
+    // WHEN it is sent whole THEN the Lead exists, owned by the agent, and the panel shows it
+    let mut whole = inputs;
+    whole["field:Company"] = json!("Royal Society");
+    let (_, created) = post(
+        &session,
+        "demo",
+        "submit",
+        &ask(Some((canvas::CREATE_LEAD, whole)), Some(&again)),
+        &secret,
+    )
+    .await;
+    assert_eq!(
+        components(&created)[0]["text"],
+        "Lead created in Salesforce and linked to this customer.",
+        "{created}"
+    );
+    let leads = e2e::records(&session, "Lead").await;
+    let mary: Vec<&Value> = leads
+        .iter()
+        .filter(|l| l["Email"] == "mary@somerville.example")
+        .collect();
+    assert_eq!(mary.len(), 1);
+    assert_eq!(mary[0]["Company"], "Royal Society");
+    assert_eq!(mary[0]["OwnerId"], "005000000000AGTAA2");
+    // AND the customer is linked: the next view shows the Lead, from the cache
+    let calls = salesforce_calls(&session).await;
+    let (_, view) = post(&session, "demo", "initialize", &ask(None, None), &secret).await;
+    assert_eq!(
+        components(&view)[0]["text"],
+        "**Mary Somerville**",
+        "{view}"
+    );
+    assert_eq!(
+        row(&view, "**Mary Somerville**", "Type").as_deref(),
+        Some("Lead")
+    );
+    assert_eq!(salesforce_calls(&session).await, calls);
+    session.stop().await;
+}

@@ -27,6 +27,10 @@ pub const CANCEL: &str = "cancel";
 pub const RESTORE: &str = "restore";
 pub const NEW_CASE: &str = "new-case";
 pub const CREATE_CASE: &str = "create-case";
+pub const NEW_LEAD: &str = "new-lead";
+pub const NEW_CONTACT: &str = "new-contact";
+pub const CREATE_LEAD: &str = "create-lead";
+pub const CREATE_CONTACT: &str = "create-contact";
 
 /// What the panel shows beside the view.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -150,21 +154,28 @@ fn stored(values: &BTreeMap<String, Option<String>>) -> Value {
     )
 }
 
-/// The New Case form: an input (a dropdown for a picklist, a textarea for long text) per field,
-/// required ones marked, who will own the Case, Create and Cancel. The form and the owner
-/// travel in stored_data, so creating needs no second describe. `missing` names fields the
-/// agent left empty (or gave a value not offered) on the last try.
-pub fn case_form(
-    view: &PanelView,
+/// Which action a form is for: its title, and its Create button's id and label.
+#[derive(Debug, Clone, Copy)]
+pub struct Action<'a> {
+    pub title: &'a str,
+    pub create_id: &'a str,
+    pub create_label: &'a str,
+}
+
+/// An action's form (New Case, Create Lead, Create Contact): an input (a dropdown for a
+/// picklist, a textarea for long text) per field, required ones marked, who will own the
+/// record, Create and Cancel. The form and the owner travel in stored_data, so creating needs
+/// no second describe. `missing` names fields the agent left empty (or gave a value not
+/// offered) on the last try; `inputs` fills the inputs (what the agent typed, or what the
+/// chat already knows).
+pub fn record_form(
+    action: Action<'_>,
     form: &[crate::panel::FormField],
     owner: Option<&(String, String)>,
     missing: &[String],
     inputs: &BTreeMap<String, Value>,
 ) -> Value {
-    let mut c = vec![text(
-        &format!("New Case for **{}**", md(&view.name)),
-        "header",
-    )];
+    let mut c = vec![text(action.title, "header")];
     if !missing.is_empty() {
         c.push(text(&format!("Fill in: {}", missing.join(", ")), "error"));
     }
@@ -200,7 +211,7 @@ pub fn case_form(
     };
     c.push(text(&owner_text, "muted"));
     c.push(
-        json!({"type": "button", "id": CREATE_CASE, "label": "Create the Case",
+        json!({"type": "button", "id": action.create_id, "label": action.create_label,
         "style": "primary", "action": {"type": "submit"}}),
     );
     c.push(
@@ -209,14 +220,53 @@ pub fn case_form(
     );
     let owner = owner.map_or(Value::Null, |(id, name)| json!({"id": id, "name": name}));
     json!({"canvas": {"content": {"components": c},
-        "stored_data": {"case_form": form, "owner": owner}}})
+        "stored_data": {"form": form, "owner": owner}}})
+}
+
+/// The New Case form for the viewed person.
+pub fn case_form(
+    view: &PanelView,
+    form: &[crate::panel::FormField],
+    owner: Option<&(String, String)>,
+    missing: &[String],
+    inputs: &BTreeMap<String, Value>,
+) -> Value {
+    let title = format!("New Case for **{}**", md(&view.name));
+    let action = Action {
+        title: &title,
+        create_id: CREATE_CASE,
+        create_label: "Create the Case",
+    };
+    record_form(action, form, owner, missing, inputs)
+}
+
+/// What the panel shows for a customer chatsync has not matched: say so, and offer to create
+/// them in Salesforce.
+pub fn unmatched(connected: bool) -> Value {
+    let mut c = vec![
+        text("Not in Salesforce yet", "header"),
+        text(
+            "chatsync has not matched this customer to a Salesforce Contact or Lead. It does \
+             once they write in with an e-mail or phone the org knows, or create them here.",
+            "paragraph",
+        ),
+    ];
+    if connected {
+        for (id, label) in [(NEW_LEAD, "Create Lead"), (NEW_CONTACT, "Create Contact")] {
+            c.push(
+                json!({"type": "button", "id": id, "label": label, "style": "secondary",
+                "action": {"type": "submit"}}),
+            );
+        }
+    }
+    canvas(c)
 }
 
 impl CanvasRequest {
-    /// The New Case form and owner kept in the canvas by [`case_form`].
-    pub fn case_form(&self) -> Option<crate::panel::CaseForm> {
+    /// The form and owner kept in the canvas by [`record_form`].
+    pub fn form(&self) -> Option<crate::panel::RecordForm> {
         let stored = &self.current_canvas.as_ref()?.stored_data;
-        let form = serde_json::from_value(stored.get("case_form")?.clone()).ok()?;
+        let form = serde_json::from_value(stored.get("form")?.clone()).ok()?;
         let owner = stored.get("owner").and_then(|o| {
             Some((
                 o.get("id")?.as_str()?.to_owned(),
@@ -585,7 +635,7 @@ mod tests {
         );
         let body = serde_json::to_vec(&json!({"current_canvas": canvas["canvas"]})).expect("json");
         let back = CanvasRequest::parse(&body).expect("parses");
-        assert_eq!(back.case_form(), Some((form, Some(owner))));
+        assert_eq!(back.form(), Some((form, Some(owner))));
     }
 
     #[test]
