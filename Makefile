@@ -122,6 +122,8 @@ bench: venv
 	cargo bench -p chatsync-tests --bench writer_calls
 	@echo "== Salesforce → chat: save → on both platforms, and API calls per change (release functions on the local stack)"
 	cargo bench -p chatsync-tests --bench to_chat
+	@echo "== inbox panel: a signed Canvas Kit request, uncached and cached, and Salesforce calls per view"
+	cargo bench -p chatsync-tests --bench panel
 	@echo "== Salesforce client overhead per composite, emulator throughput"
 	cargo bench -p chatsync-tests --bench salesforce
 	@echo "== release binary size and cold start per function (under RIE, on moto)"
