@@ -1033,3 +1033,46 @@ async fn a_bulk_import_is_not_created_in_the_chat_unless_the_tenant_includes_imp
         session.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_contact_deleted_in_salesforce_stays_in_the_chat_and_nothing_is_sent() {
+    // GIVEN a tenant that polls Contacts, and a Contact the poller brought to the chat
+    let (session, stamp) = polling_session("").await;
+    let email = "ida.rhodes@example.org";
+    let ids = e2e::seed(
+        &session,
+        serde_json::json!({"Contact": [{"FirstName": "Ida", "LastName": "Rhodes", "Email": email,
+            "LastModifiedDate": stamp}]}),
+    )
+    .await;
+    let id = ids["Contact"][0].as_str().expect("id").to_owned();
+    poll_once(&session, 1).await;
+    let i = chat_records(&session, "intercom", "contacts").await;
+    assert_eq!(with_email(&i, email).len(), 1);
+    let chat = session.chat_url.clone().expect("chat emulator");
+    let calls = || async {
+        let stats: serde_json::Value = reqwest::get(format!("{chat}/__emulator/stats"))
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("stats JSON");
+        stats["api_calls"].as_u64().expect("api_calls")
+    };
+    let before = calls().await;
+    // WHEN the Contact is deleted in Salesforce and the poller runs again
+    let (status, _) = e2e::save_as_user(
+        &session,
+        reqwest::Method::DELETE,
+        &format!("Contact/{id}"),
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(status, 204);
+    poll_once(&session, 0).await;
+    // THEN nothing reaches the chat platforms, and the chat contact stays
+    assert_eq!(calls().await, before, "no chat platform call");
+    let i = chat_records(&session, "intercom", "contacts").await;
+    assert_eq!(with_email(&i, email).len(), 1);
+    session.stop().await;
+}
