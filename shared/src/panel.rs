@@ -766,3 +766,41 @@ pub fn new_case_answer(
         answer.get(NUMBER).and_then(|s| text(&s.body, "CaseNumber")),
     ))
 }
+
+/// The Task key of a conversation logged from the panel: apart from the case writer's
+/// transcript Tasks (`{tenant}:{platform}:{conversation}#n`), and the same for every log of
+/// the conversation, so logging again updates the one Task.
+pub fn logged_task_key(tenant: &str, platform: &str, conversation: &str) -> String {
+    format!("{tenant}:{platform}:{conversation}#panel")
+}
+
+/// One call: the conversation's transcript as a completed Task on the person (upserted by its
+/// key), owned by `owner` when known.
+pub fn log_task_request(
+    person: &Person,
+    key: &str,
+    subject: &str,
+    transcript: &str,
+    owner: Option<&str>,
+    today: time::Date,
+) -> Result<CompositeRequest, SalesforceError> {
+    let mut fields = serde_json::json!({
+        "WhoId": person.id,
+        "Subject": subject,
+        "Description": transcript,
+        "Status": "Completed",
+        "ActivityDate": today.to_string(),
+    });
+    if let Some(owner) = owner {
+        fields["OwnerId"] = Value::String(owner.to_owned());
+    }
+    let mut request = CompositeRequest::new(true);
+    request.push(SubRequest::upsert(
+        "task",
+        "Task",
+        crate::mapping::plan::TASK_KEY_FIELD,
+        key,
+        fields,
+    ))?;
+    Ok(request)
+}

@@ -26,6 +26,9 @@ pub enum PanelError {
     View(#[from] ViewError),
     #[error("temporarily unavailable, retry later")]
     Store(#[from] StoreError),
+    /// The tenant's settings cannot be used (tenant validation should have caught it).
+    #[error("the tenant's configuration: {0}")]
+    Configuration(String),
 }
 
 impl From<SalesforceError> for PanelError {
@@ -43,6 +46,7 @@ impl PanelError {
             PanelError::UnknownAction(_) => 404,
             PanelError::Malformed(_) => 400,
             PanelError::Store(_) => 503,
+            PanelError::Configuration(_) => 500,
             // Answered as cards (see `card`).
             PanelError::NoCustomer | PanelError::NotConnected | PanelError::View(_) => 200,
         }

@@ -359,9 +359,79 @@ async fn answer(
             seen.salesforce_calls += org.api_calls().saturating_sub(calls);
             extras.note = Some(note?);
         }
+        Some(canvas::LOG_TASK) => {
+            let calls = org.api_calls();
+            let note = log_task(&org, &tenant_id, &config, &person, &canvas_request, now).await;
+            seen.salesforce_calls += org.api_calls().saturating_sub(calls);
+            extras.note = Some(note?);
+        }
         _ => {}
     }
     Ok(canvas::view(&view, &instance_url, &extras))
+}
+
+/// Logs the conversation the request carries as a Task on the person: its messages made
+/// transcript lines as the case writer makes them (HTML to text, the tenant's redaction and
+/// time zone), upserted by the conversation's panel key, so logging again updates the one Task.
+async fn log_task(
+    org: &Org,
+    tenant_id: &str,
+    config: &TenantConfig,
+    person: &Person,
+    request: &CanvasRequest,
+    now: OffsetDateTime,
+) -> Result<(String, &'static str), PanelError> {
+    use shared::mapping::transcript::{Line, RenderOptions, parse_time_zone, render_parts};
+    let Some(conversation) = request
+        .conversation
+        .as_ref()
+        .filter(|c| !c.id_text().is_empty())
+    else {
+        return Ok(("There is no conversation to log.".into(), "error"));
+    };
+    let t = &config.transcript;
+    let redactor = shared::mapping::redact::Redactor::new(t.redact_cards, &t.redact_patterns)
+        .map_err(|e| PanelError::Configuration(e.to_string()))?;
+    let zone =
+        parse_time_zone(&t.time_zone).map_err(|e| PanelError::Configuration(e.to_string()))?;
+    let lines: Vec<Line> = conversation
+        .messages()
+        .iter()
+        .map(|m| Line::from_message(m, now, &redactor))
+        .collect();
+    if lines.is_empty() {
+        return Ok((
+            "The conversation has no messages to log yet.".into(),
+            "muted",
+        ));
+    }
+    let id = conversation.id_text();
+    // Task.Description holds 32,000 characters.
+    let options = RenderOptions::new(zone, 32_000, None)
+        .map_err(|e| PanelError::Configuration(e.to_string()))?;
+    let parts = render_parts(&lines, &options);
+    let key = panel::logged_task_key(tenant_id, "intercom", &id);
+    let subject = format!("Chat transcript · Intercom conversation {id}");
+    let transcript = parts.first().map(String::as_str).unwrap_or_default();
+    let task = panel::log_task_request(person, &key, &subject, transcript, None, now.date())?;
+    let sent = org.composite(&task).await;
+    match sent.and_then(|a| a.first_failure().map_or(Ok(()), |(_, e)| Err(e))) {
+        Ok(()) => {
+            let cut = if parts.len() > 1 {
+                " Only its first 32,000 characters fit in the Task."
+            } else {
+                ""
+            };
+            Ok((
+                format!(
+                    "The conversation ({} messages) is logged as a Task in Salesforce.{cut}",
+                    lines.len()
+                ),
+                "muted",
+            ))
+        }
+        Err(e) => Ok((format!("Not logged. Salesforce answered: {e}"), "error")),
+    }
 }
 
 /// A customer chatsync has not matched, and the request about them.

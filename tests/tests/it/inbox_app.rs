@@ -738,3 +738,59 @@ async fn an_unmatched_customer_is_created_as_a_lead_from_the_panel_and_linked() 
     assert_eq!(salesforce_calls(&session).await, calls);
     session.stop().await;
 }
+
+#[tokio::test]
+async fn log_as_task_writes_the_redacted_transcript_once_per_conversation() {
+    let session = e2e::start(Vec::new(), Vec::new()).await;
+    let contact = customer(&session).await;
+    let secret = secret();
+    let (_, first) = post(
+        &session,
+        "demo",
+        "initialize",
+        &request(LINKED, None),
+        &secret,
+    )
+    .await;
+    // The conversation as Intercom sends it with a canvas request: the source and its parts.
+    let mut body: Value =
+        serde_json::from_slice(&submit_from(&first, canvas::LOG_TASK, json!({}))).expect("JSON");
+    body["conversation"] = json!({"type": "conversation", "id": "5142", "created_at": 1767225600,
+        "source": {"type": "conversation", "id": "403918", "body": "<p>My card is 4111 1111 1111 1111, it was charged twice</p>",
+            "author": {"type": "user", "id": LINKED, "name": "Ada Lovelace"}},
+        "conversation_parts": {"type": "conversation_part.list", "total_count": 2, "conversation_parts": [
+            {"type": "conversation_part", "id": "1", "part_type": "comment", "created_at": 1767225660,
+             "body": "<p>Let me check the <b>refund</b></p>", "author": {"type": "admin", "id": "5017691", "name": "Grace Hopper"}},
+            {"type": "conversation_part", "id": "2", "part_type": "assignment", "created_at": 1767225700,
+             "body": null, "author": {"type": "admin", "id": "5017691", "name": "Grace Hopper"}}]}});
+    let log = serde_json::to_vec(&body).expect("JSON");
+    // WHEN the agent logs the conversation, twice
+    let (status, logged) = post(&session, "demo", "submit", &log, &secret).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        components(&logged)[0]["text"],
+        "The conversation (2 messages) is logged as a Task in Salesforce.",
+        "{logged}"
+    );
+    post(&session, "demo", "submit", &log, &secret).await;
+    // THEN one Task on the Contact holds the transcript, the card number redacted
+    let tasks = e2e::records(&session, "Task").await;
+    let ours: Vec<&Value> = tasks
+        .iter()
+        .filter(|t| t["Chat_Transcript_Key__c"] == "demo:intercom:5142#panel")
+        .collect();
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    assert_eq!(ours[0]["WhoId"], contact.as_str());
+    assert_eq!(ours[0]["Status"], "Completed");
+    let text = ours[0]["Description"].as_str().expect("Description");
+    assert!(
+        text.contains("Grace Hopper (agent): Let me check the refund"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Ada Lovelace (visitor): My card is"),
+        "{text}"
+    );
+    assert!(!text.contains("4111 1111 1111 1111"), "{text}");
+    session.stop().await;
+}

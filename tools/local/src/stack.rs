@@ -865,7 +865,7 @@ mod tests {
             p.function("retry-drainer").unwrap().schedules,
             ["rate(5 minutes)"]
         );
-        assert_eq!(p.tables.len(), 6);
+        assert_eq!(p.tables.len(), 7);
     }
 
     #[test]

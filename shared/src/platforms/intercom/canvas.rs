@@ -27,6 +27,7 @@ pub const CANCEL: &str = "cancel";
 pub const RESTORE: &str = "restore";
 pub const NEW_CASE: &str = "new-case";
 pub const CREATE_CASE: &str = "create-case";
+pub const LOG_TASK: &str = "log-task";
 pub const NEW_LEAD: &str = "new-lead";
 pub const NEW_CONTACT: &str = "new-contact";
 pub const CREATE_LEAD: &str = "create-lead";
@@ -116,6 +117,81 @@ pub struct ContactRef {
 pub struct ConversationRef {
     #[serde(default)]
     pub id: Value,
+    /// The first message (Intercom's conversation model).
+    #[serde(default)]
+    pub source: Value,
+    #[serde(default)]
+    pub conversation_parts: Value,
+    #[serde(default)]
+    pub created_at: Option<i64>,
+}
+
+impl ConversationRef {
+    /// The id as text (Intercom sends it as a string, some examples as a number).
+    pub fn id_text(&self) -> String {
+        match &self.id {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The conversation's messages as the request carries them: the source, then each part
+    /// with a body (comments, notes; assignments and other events carry none). Bodies are
+    /// Intercom's HTML.
+    pub fn messages(&self) -> Vec<crate::event::Message> {
+        use crate::event::{Agent, BodyFormat, Message, Role};
+        let message = |v: &Value, fallback_at: Option<i64>| -> Option<Message> {
+            let body = v.get("body").and_then(Value::as_str).unwrap_or_default();
+            if body.trim().is_empty() {
+                return None;
+            }
+            let author = v.get("author").unwrap_or(&Value::Null);
+            let kind = author
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let note = v.get("part_type").and_then(Value::as_str) == Some("note");
+            let role = match kind {
+                "admin" | "team" if note => Role::Note,
+                "admin" | "team" => Role::Agent,
+                "bot" => Role::Bot,
+                _ => Role::Visitor,
+            };
+            let at = v
+                .get("created_at")
+                .and_then(Value::as_i64)
+                .or(fallback_at)
+                .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok());
+            let text = |k: &str| author.get(k).and_then(Value::as_str).map(str::to_owned);
+            Some(Message {
+                id: v.get("id").and_then(|i| match i {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                }),
+                role,
+                author: Some(Agent {
+                    id: text("id"),
+                    name: text("name"),
+                    email: None,
+                }),
+                body: body.to_owned(),
+                format: BodyFormat::Html,
+                at,
+                attachments: Vec::new(),
+            })
+        };
+        let mut out: Vec<Message> = message(&self.source, self.created_at).into_iter().collect();
+        if let Some(parts) = self
+            .conversation_parts
+            .get("conversation_parts")
+            .and_then(Value::as_array)
+        {
+            out.extend(parts.iter().filter_map(|p| message(p, None)));
+        }
+        out
+    }
 }
 
 impl CanvasRequest {
@@ -368,6 +444,10 @@ pub fn view(view: &PanelView, instance_url: &str, extras: &Extras) -> Value {
             "action": {"type": "submit"}}),
         );
     }
+    c.push(
+        json!({"type": "button", "id": LOG_TASK, "label": "Log the conversation as a Task",
+        "style": "secondary", "action": {"type": "submit"}}),
+    );
     if !extras.restore.is_empty() {
         c.push(json!({"type": "button", "id": RESTORE,
             "label": "Restore the values before the edit", "style": "secondary",
@@ -636,6 +716,25 @@ mod tests {
         let body = serde_json::to_vec(&json!({"current_canvas": canvas["canvas"]})).expect("json");
         let back = CanvasRequest::parse(&body).expect("parses");
         assert_eq!(back.form(), Some((form, Some(owner))));
+    }
+
+    #[test]
+    fn the_requests_conversation_becomes_messages_with_their_roles() {
+        let body = br#"{"conversation": {"id": 5142, "created_at": 1767225600,
+            "source": {"id": "1", "body": "<p>Hello</p>", "author": {"type": "lead", "name": "Ada"}},
+            "conversation_parts": {"conversation_parts": [
+                {"id": "2", "part_type": "note", "body": "<p>VIP</p>", "created_at": 1767225660,
+                 "author": {"type": "admin", "name": "Grace"}},
+                {"id": "3", "part_type": "comment", "body": "<p>Hi!</p>", "author": {"type": "bot"}},
+                {"id": "4", "part_type": "close", "body": null, "author": {"type": "admin"}}]}}}"#;
+        let r = CanvasRequest::parse(body).expect("parses");
+        let conversation = r.conversation.expect("conversation");
+        assert_eq!(conversation.id_text(), "5142");
+        let roles: Vec<crate::event::Role> =
+            conversation.messages().iter().map(|m| m.role).collect();
+        use crate::event::Role;
+        assert_eq!(roles, [Role::Visitor, Role::Note, Role::Bot]);
+        assert!(conversation.messages()[0].at.is_some());
     }
 
     #[test]
