@@ -23,6 +23,10 @@ pub struct TenantConfig {
     pub display_name: Option<String>,
     /// support: Contact + Case; sales: Lead + Task.
     pub mode: Mode,
+    /// `manual`: chatsync creates no Contact, Lead or Case by itself; agents create them from
+    /// the inbox panel (docs/inbox-panel.md#manual-mode). Default `auto`.
+    #[serde(default, skip_serializing_if = "Automation::is_auto")]
+    pub automation: Automation,
     /// Platforms this tenant receives webhooks from; others are refused.
     pub platforms: Vec<Platform>,
     #[serde(default)]
@@ -245,6 +249,21 @@ pub enum MultipleMatches {
     Review,
 }
 
+/// Whether chatsync creates people and Cases by itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Automation {
+    #[default]
+    Auto,
+    Manual,
+}
+
+impl Automation {
+    pub fn is_auto(&self) -> bool {
+        *self == Automation::Auto
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CreateKind {
@@ -416,6 +435,20 @@ pub fn is_valid_tenant_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+impl TenantConfig {
+    /// What manual mode means for the pipeline: no person created for an unknown visitor, no
+    /// Case for a conversation (validation refuses a manual tenant that asks for either).
+    /// Applied wherever a stored config is read.
+    pub fn apply_automation(&mut self) {
+        if self.automation == Automation::Manual {
+            self.identity.create = Some(CreateKind::Nothing);
+            self.identity.create_by_role.clear();
+            self.identity.create_accounts = false;
+            self.case.trigger = Some(CaseTrigger::Never);
+        }
+    }
+}
+
 impl TenantFile {
     pub fn from_toml(text: &str) -> Result<Self, TenantError> {
         let file: Self = toml::from_str(text).map_err(|e| TenantError::Parse(e.to_string()))?;
@@ -571,6 +604,35 @@ impl TenantConfig {
                 problems.push(format!(
                     "from_salesforce.organization_id = {org:?}: expected an org id (00D…, 15 or 18 characters)"
                 ));
+            }
+            if config.automation == Automation::Manual {
+                let creates = matches!(
+                    config.identity.create,
+                    Some(CreateKind::Contact | CreateKind::Lead)
+                ) || config
+                    .identity
+                    .create_by_role
+                    .values()
+                    .any(|k| *k != CreateKind::Nothing)
+                    || config.identity.create_accounts;
+                if creates {
+                    problems.push(
+                        "automation = \"manual\": chatsync creates no Contact, Lead or Account by \
+                         itself; remove identity.create, identity.create_by_role and \
+                         identity.create_accounts"
+                            .to_owned(),
+                    );
+                }
+                let cases = std::iter::once(config.case.trigger)
+                    .chain(config.channels.values().map(|c| c.case.trigger))
+                    .any(|t| matches!(t, Some(CaseTrigger::Always | CaseTrigger::Tags)));
+                if cases {
+                    problems.push(
+                        "automation = \"manual\": chatsync creates no Case by itself; remove \
+                         case.trigger (and the channels' case.trigger)"
+                            .to_owned(),
+                    );
+                }
             }
             for field in &config.panel.fields {
                 if !is_field_name(field) {
@@ -732,6 +794,48 @@ mod tests {
             problems.iter().any(|p| p.contains("create_accounts needs")),
             "{problems:?}"
         );
+    }
+
+    /// The demo tenant in manual mode, without the settings that create.
+    fn manual_demo(demo: &str) -> String {
+        demo.replace(
+            "mode = \"support\"",
+            "mode = \"support\"\nautomation = \"manual\"",
+        )
+        .lines()
+        .filter(|l| {
+            !l.starts_with("create_by_role")
+                && !l.starts_with("create_accounts")
+                && !l.starts_with("trigger =")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+    }
+
+    #[test]
+    fn manual_mode_creates_nothing_and_refuses_settings_that_would() {
+        let manual = manual_demo(DEMO);
+        let mut config = TenantFile::from_toml(&manual)
+            .expect("manual tenant")
+            .config;
+        config.apply_automation();
+        assert_eq!(config.identity.create, Some(CreateKind::Nothing));
+        assert_eq!(config.case.trigger(config.mode), CaseTrigger::Never);
+        config.identity.create = Some(CreateKind::Lead);
+        config.case.trigger = Some(CaseTrigger::Always);
+        let problems = config.problems();
+        assert_eq!(
+            problems
+                .iter()
+                .filter(|p| p.contains("automation = \"manual\""))
+                .count(),
+            2,
+            "{problems:?}"
+        );
+        let auto = TenantFile::from_toml(DEMO).expect("demo").config;
+        assert_eq!(auto.automation, Automation::Auto);
+        let json = serde_json::to_string(&auto).expect("json");
+        assert!(!json.contains("automation"), "auto is not written: {json}");
     }
 
     #[test]

@@ -99,10 +99,12 @@ fn decode(item: &HashMap<String, AttributeValue>) -> Result<TenantConfig, StoreE
             what: "tenant config",
             reason: "no config attribute".into(),
         })?;
-    serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+    let mut config: TenantConfig = serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
         what: "tenant config",
         reason: e.to_string(),
-    })
+    })?;
+    config.apply_automation();
+    Ok(config)
 }
 
 /// Stores a tenant file: its config in the tenants table, its secrets in the tenant's secret.

@@ -794,3 +794,99 @@ async fn log_as_task_writes_the_redacted_transcript_once_per_conversation() {
     assert!(!text.contains("4111 1111 1111 1111"), "{text}");
     session.stop().await;
 }
+
+#[tokio::test]
+async fn in_manual_mode_nothing_is_created_until_the_agent_creates_it_from_the_panel() {
+    // GIVEN a tenant in manual mode
+    // (without the demo's settings that create: validation refuses them in manual mode)
+    let (path, tenant) = e2e::tenant_variant("manual", |toml| {
+        toml.replace(
+            "mode = \"support\"",
+            "mode = \"support\"\nautomation = \"manual\"",
+        )
+        .lines()
+        .filter(|l| {
+            !l.starts_with("create_by_role")
+                && !l.starts_with("create_accounts")
+                && !l.starts_with("trigger =")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+    });
+    let session = e2e::start(vec![path], Vec::new()).await;
+    let visitor = chatsync_tests::scenario::Visitor {
+        contact_id: "66a1f0c2e4b0aaaaaaaaaaaa".into(),
+        name: "Hedy Lamarr".into(),
+        email: "hedy@lamarr.example".into(),
+    };
+    // WHEN a new visitor's conversation arrives
+    let start = time::OffsetDateTime::now_utc().unix_timestamp() - 3600;
+    let deliveries = chatsync_tests::scenario::intercom_conversation("8801", &visitor, start);
+    e2e::deliver(&session, &tenant, &deliveries).await;
+    e2e::drain(&session).await;
+    // THEN no Contact, Lead or Case was created
+    for sobject in ["Contact", "Lead"] {
+        let records = e2e::records(&session, sobject).await;
+        assert!(
+            records.iter().all(|r| r["Email"] != visitor.email.as_str()),
+            "{sobject}: {records:?}"
+        );
+    }
+    let cases = e2e::records(&session, "Case").await;
+    assert!(
+        cases
+            .iter()
+            .all(|c| c["Chat_Conversation_Id__c"] != "manual:intercom:8801"),
+        "{cases:?}"
+    );
+    // WHEN the agent creates the Contact from the panel THEN it exists and is linked
+    let secret = secret();
+    let ask = |component: Option<(&str, Value)>, canvas: Option<&Value>| {
+        let mut body: Value =
+            serde_json::from_slice(&request(&visitor.contact_id, component)).expect("JSON");
+        body["contact"]["name"] = json!(visitor.name);
+        body["contact"]["email"] = json!(visitor.email);
+        if let Some(c) = canvas {
+            body["current_canvas"] = c["canvas"].clone();
+        }
+        serde_json::to_vec(&body).expect("JSON")
+    };
+    let (_, first) = post(&session, "manual", "initialize", &ask(None, None), &secret).await;
+    assert_eq!(
+        components(&first)[0]["text"],
+        "Not in Salesforce yet",
+        "{first}"
+    );
+    let (_, form) = post(
+        &session,
+        "manual",
+        "submit",
+        &ask(Some((canvas::NEW_CONTACT, json!({}))), Some(&first)),
+        &secret,
+    )
+    .await;
+    let inputs = json!({"field:FirstName": "Hedy", "field:LastName": "Lamarr",
+        "field:Email": visitor.email});
+    let (_, created) = post(
+        &session,
+        "manual",
+        "submit",
+        &ask(Some((canvas::CREATE_CONTACT, inputs)), Some(&form)),
+        &secret,
+    )
+    .await;
+    assert_eq!(
+        components(&created)[0]["text"],
+        "Contact created in Salesforce and linked to this customer.",
+        "{created}"
+    );
+    let contacts = e2e::records(&session, "Contact").await;
+    assert_eq!(
+        contacts
+            .iter()
+            .filter(|c| c["Email"] == visitor.email.as_str())
+            .count(),
+        1
+    );
+    session.stop().await;
+}
