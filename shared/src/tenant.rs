@@ -391,6 +391,9 @@ pub struct WebhookSecrets {
     /// token (`?token=`), and the message its org id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub salesforce_outbound_token: Vec<Secret>,
+    /// Keys that sign the web panel's links (`panel::link`); the first signs, any verifies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub panel_link_key: Vec<Secret>,
 }
 
 impl WebhookSecrets {
@@ -897,6 +900,7 @@ mod tests {
             respondio_signing_key: vec![Secret::new("respondio")],
             cloudcx_token: vec![Secret::new("cloudcx")],
             salesforce_outbound_token: Vec::new(),
+            panel_link_key: Vec::new(),
         };
         let api = PlatformApiSecrets {
             intercom_access_token: Some(Secret::new("intercom")),

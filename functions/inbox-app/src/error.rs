@@ -16,6 +16,8 @@ pub enum PanelError {
     TooLarge { limit: usize },
     #[error("unknown canvas action {0:?}: expected initialize or submit")]
     UnknownAction(String),
+    #[error("unknown platform {0:?}")]
+    UnknownPlatform(String),
     #[error("not a canvas request: {0}")]
     Malformed(String),
     #[error("the conversation names no customer")]
@@ -43,7 +45,7 @@ impl PanelError {
             PanelError::MethodNotAllowed => 405,
             PanelError::Unauthorized => 401,
             PanelError::TooLarge { .. } => 413,
-            PanelError::UnknownAction(_) => 404,
+            PanelError::UnknownAction(_) | PanelError::UnknownPlatform(_) => 404,
             PanelError::Malformed(_) => 400,
             PanelError::Store(_) => 503,
             PanelError::Configuration(_) => 500,

@@ -11,6 +11,7 @@
 #![warn(clippy::print_stdout)]
 
 mod error;
+mod web;
 
 pub use error::PanelError;
 
@@ -105,6 +106,9 @@ struct Seen {
 
 /// The Lambda handler: every outcome is a JSON answer and one log line.
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, lambda_http::Error> {
+    if request.uri().path().starts_with("/panel/") {
+        return web::handle(app, request).await;
+    }
     let started = Instant::now();
     let mut seen = Seen::default();
     let result = answer(app, &request, &mut seen, OffsetDateTime::now_utc()).await;
@@ -699,7 +703,7 @@ fn escape_html(s: &str) -> String {
 }
 
 /// The view, from the cache or one composite call (then cached); whether it was cached.
-async fn show(
+pub(crate) async fn show(
     app: &App,
     org: &Org,
     tenant_id: &str,

@@ -890,3 +890,80 @@ async fn in_manual_mode_nothing_is_created_until_the_agent_creates_it_from_the_p
     );
     session.stop().await;
 }
+
+#[tokio::test]
+async fn a_signed_web_panel_link_shows_the_customer_and_a_bad_or_expired_one_reads_nothing() {
+    let session = e2e::start(Vec::new(), Vec::new()).await;
+    let contact = customer(&session).await;
+    // The same person met on Tidio.
+    let tidio_contact = "8f3b2c1a-tidio-visitor";
+    Links::new(
+        aws_sdk_dynamodb::Client::new(&session.sdk),
+        session.table("LinksTable").expect("links table"),
+    )
+    .put(
+        "demo",
+        &[LinkKey::PlatformContact {
+            platform: Platform::Tidio,
+            contact_id: tidio_contact.into(),
+        }],
+        &Person {
+            kind: PersonKind::Contact,
+            id: contact.clone(),
+            account_id: None,
+        },
+        30,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .expect("linked");
+    let key = e2e::demo_tenant().secrets.webhooks.panel_link_key[0].clone();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let get = |path: String| {
+        let url = format!("{}{path}", session.intake_url());
+        async move { reqwest::get(url).await.expect("the panel answers") }
+    };
+    let before = salesforce_calls(&session).await;
+    // WHEN an agent opens a signed link
+    let link = shared::panel::link::sign(&key, "demo", "tidio", tidio_contact, now + 600);
+    let resp = get(link.clone()).await;
+    // THEN the page shows the Contact, the Account, both Opportunities and the open Case
+    assert_eq!(resp.status().as_u16(), 200);
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .expect("CSP")
+        .to_owned();
+    assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    let page = resp.text().await.expect("HTML");
+    for shown in [
+        "<h1>Ada Lovelace</h1>",
+        "Analytical Engines",
+        "Open opportunities (2)",
+        "Open cases: 1",
+        "Punched cards jam",
+    ] {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
+    assert_eq!(salesforce_calls(&session).await - before, 1);
+    // A forged, changed or expired link: 401, nothing read.
+    let calls = salesforce_calls(&session).await;
+    let forged = shared::panel::link::sign(
+        &shared::secret::Secret::new("not-the-key"),
+        "demo",
+        "tidio",
+        tidio_contact,
+        now + 600,
+    );
+    let other = link.replace(tidio_contact, "someone-else");
+    let expired = shared::panel::link::sign(&key, "demo", "tidio", tidio_contact, now - 1);
+    for bad in [
+        forged,
+        other,
+        expired,
+        format!("/panel/demo/tidio/{tidio_contact}"),
+    ] {
+        assert_eq!(get(bad.clone()).await.status().as_u16(), 401, "{bad}");
+    }
+    assert_eq!(salesforce_calls(&session).await, calls, "nothing was read");
+    session.stop().await;
+}

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+pub mod html;
+pub mod link;
+
 /// Open Cases and Opportunities shown at most (the newest Cases, the soonest Opportunities).
 pub const MAX_LISTED: u32 = 10;
 
